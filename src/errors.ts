@@ -1,0 +1,119 @@
+/**
+ * Every failure this library reports is an instance of {@link NodeHostToolsError}
+ * subclass whose `code` equals its class name. Codes are part of the public API:
+ * automation matches on `err.code`, never on the message.
+ *
+ * `details` carries the context a reader needs to act (path, byte offset, block
+ * number, the failed check, expected and actual values). Values are JSON-safe
+ * except bigints, which the CLI prints as decimal strings.
+ */
+
+/** Context attached to an error. */
+export interface ErrorDetails {
+  /** File or directory the failure is about. */
+  path?: string;
+  /** Name of the failed check, e.g. `block-crc`, `tail-magic`, `hard-hash`. */
+  check?: string;
+  /** Byte offset in `path` where the failed check looked. */
+  offset?: number | bigint;
+  /** Zero-based v2 block number. */
+  block?: number;
+  expected?: unknown;
+  actual?: unknown;
+  [key: string]: unknown;
+}
+
+/** Base class of every error this package throws on purpose. */
+export class NodeHostToolsError extends Error {
+  /** Stable machine-readable code; equals the concrete class name. */
+  readonly code: string;
+  /** Context: path, offset, block, check, expected/actual. */
+  readonly details: ErrorDetails;
+
+  constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = new.target.name;
+    this.details = details;
+  }
+}
+
+// --- The reference's three errors, with exactly its meaning -----------------
+
+/** The member map is invalid: the local replica is missing or has another address, or a member conflicts with the snapshot's membership. */
+export class ErrInvalidMembers extends NodeHostToolsError {}
+/** A required path (the export directory) does not exist. */
+export class ErrPathNotExist extends NodeHostToolsError {}
+/** The exported snapshot is incomplete or corrupt; `details.check` names the failed check. */
+export class ErrIncompleteSnapshot extends NodeHostToolsError {}
+
+// --- Records and flag files --------------------------------------------------
+
+/** A protobuf record could not be decoded (truncated, bad wire type, bad varint, wrong length). */
+export class ErrMalformedRecord extends NodeHostToolsError {}
+/** A flag file (`dragonboat.ds`, `snapshot.metadata`, ...) is missing, too short, or fails its MD5 check. */
+export class ErrCorruptFlagFile extends NodeHostToolsError {}
+
+// --- dragonboat.ds checks (one class per check, named as Dragonboat names them) ---
+
+/** `dragonboat.ds` records another log store type. */
+export class ErrLogDBType extends NodeHostToolsError {}
+/** `dragonboat.ds` records another RaftAddress: the directory belongs to another NodeHost. */
+export class ErrNotOwner extends NodeHostToolsError {}
+/** `dragonboat.ds` records another host name. */
+export class ErrHostnameChanged extends NodeHostToolsError {}
+/** `dragonboat.ds` records another DeploymentID. */
+export class ErrDeploymentIDChanged extends NodeHostToolsError {}
+/** `dragonboat.ds` records another AddressByNodeHostID setting. */
+export class ErrAddressByNodeHostIDChanged extends NodeHostToolsError {}
+/** `dragonboat.ds` records another log store format (bin_ver). */
+export class ErrIncompatibleData extends NodeHostToolsError {}
+/** `dragonboat.ds` records other hard settings (hard_hash or shard counts). */
+export class ErrHardSettingsChanged extends NodeHostToolsError {}
+
+// --- Directories and locks ---------------------------------------------------
+
+/** NodeHostDir/LOCK, WALDir/LOCK or a partition's LevelDB LOCK is held by another process. */
+export class ErrDirLocked extends NodeHostToolsError {}
+/** The node's snapshot root holds `DELETED.dragonboat`: the node was removed and must never be reused. */
+export class ErrDirMarkedAsDeleted extends NodeHostToolsError {}
+
+// --- Import ------------------------------------------------------------------
+
+/** The snapshot is older than what the node already has and cannot be imported over it. */
+export class ErrSnapshotOutOfDate extends NodeHostToolsError {}
+/** The snapshot's state machine type is Unknown (0). */
+export class ErrUnknownStateMachineType extends NodeHostToolsError {}
+/** The operation was cancelled through its AbortSignal. */
+export class ErrAborted extends NodeHostToolsError {}
+
+// --- Configuration, engines, storage -----------------------------------------
+
+/** A NodeHost configuration or an option is invalid. */
+export class ErrInvalidConfig extends NodeHostToolsError {}
+/** A requested checksum engine (native, wasm) is not available in this installation. */
+export class ErrEngineUnavailable extends NodeHostToolsError {}
+/** The log store (LevelDB) reported a failure. */
+export class ErrLogDB extends NodeHostToolsError {}
+/** A file-system operation failed; `details.path` and `details.syscall` say which. */
+export class ErrIO extends NodeHostToolsError {}
+/** The command line is invalid (CLI only; exit status 2). */
+export class ErrUsage extends NodeHostToolsError {}
+
+/** Throws {@link ErrAborted} when `signal` is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, where: string): void {
+  if (signal?.aborted) {
+    throw new ErrAborted(`aborted during ${where}`, { phase: where }, { cause: signal.reason });
+  }
+}
+
+/** Wraps a Node.js system error (ENOENT, EACCES, ...) into {@link ErrIO} with its path. */
+export function ioError(err: unknown, what: string, path: string): NodeHostToolsError {
+  if (err instanceof NodeHostToolsError) return err;
+  const e = err as NodeJS.ErrnoException;
+  return new ErrIO(`${what} ${path}: ${e?.message ?? String(err)}`, {
+    path,
+    syscall: e?.syscall,
+    errno: e?.code,
+  }, { cause: err });
+}

@@ -98,3 +98,20 @@ export interface ChecksumEngine {
    */
   copyAndScan(layout: PayloadLayout, destPath: string, mode: number, options?: ScanOptions): Promise<PayloadScan>;
 }
+
+/**
+ * The minimal piece an engine supplies to the shared streaming scanner in
+ * `src/snapshot/scan.ts` (used by the `js` and `wasm` engines; the native
+ * engine scans in C++). Reads land in buffers the kernel hands out, so a
+ * WebAssembly kernel can have the file read straight into its own memory.
+ */
+export interface CrcKernel {
+  /**
+   * Returns a buffer of exactly `size` bytes that the scanner reads file data
+   * into. Called rarely (once per scan for each distinct size); the scanner
+   * may keep up to two such buffers alive at once (double buffering).
+   */
+  buffer(size: number, slot: 0 | 1): Uint8Array;
+  /** CRC32-IEEE of `data` (a sub-view of a buffer from {@link buffer}, or any bytes), continuing from `crc`. */
+  crc32(data: Uint8Array, crc: number): number;
+}

@@ -1,0 +1,39 @@
+// Prints "N passed, N failed" from vitest's JSON report and, when present,
+// `go test -json` output of the interop harness. Exits 1 when a report is
+// missing or empty, so "no tests ran" can never look green.
+import { existsSync, readFileSync } from 'node:fs';
+
+const [vitestPath, goPath] = process.argv.slice(2);
+let passed = 0;
+let failed = 0;
+let ok = true;
+
+if (vitestPath && existsSync(vitestPath)) {
+  const r = JSON.parse(readFileSync(vitestPath, 'utf8'));
+  passed += r.numPassedTests ?? 0;
+  failed += r.numFailedTests ?? 0;
+  // A file that fails to load has no failed test of its own; count it once.
+  for (const file of r.testResults ?? []) {
+    const anyFailed = (file.assertionResults ?? []).some((a) => a.status === 'failed');
+    if (file.status === 'failed' && !anyFailed) failed++;
+  }
+  if ((r.numTotalTests ?? 0) === 0) ok = false;
+} else {
+  console.error(`no vitest report at ${vitestPath}`);
+  ok = false;
+}
+
+if (goPath && existsSync(goPath)) {
+  for (const line of readFileSync(goPath, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let ev;
+    try { ev = JSON.parse(line); } catch { continue; }
+    // Count leaf tests only (sub-tests have a "/" in their name; their parents summarize them).
+    if (!ev.Test || ev.Test.includes('/')) continue;
+    if (ev.Action === 'pass') passed++;
+    else if (ev.Action === 'fail') failed++;
+  }
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(ok && failed === 0 ? 0 : 1);

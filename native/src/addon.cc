@@ -1,0 +1,257 @@
+// Module entry: binds the C++ pieces to JavaScript. The TypeScript wrapper
+// (src/engines/native.ts) is the only intended caller; it maps the plain
+// errors thrown here (`kind`, `errno`, `syscall`, `path`) to coded errors.
+#include <napi.h>
+
+#include "crc32.h"
+#include "file_lock.h"
+#include "js_util.h"
+#include "logdb_bulk.h"
+#include "payload_scan.h"
+#include "workers.h"
+
+namespace nodehost {
+namespace {
+
+// ---- CRC32 (synchronous: meant for small buffers) ------------------------
+
+Napi::Value Crc32Js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ByteView bytes = RequireBytes(env, info[0], "data");
+  uint32_t seed = 0;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsNumber()) throw InvalidArgument(env, "crc must be a number");
+    seed = info[1].As<Napi::Number>().Uint32Value();
+  }
+  return Napi::Number::New(env, Crc32(seed, bytes.data, bytes.len));
+}
+
+// Same, with an explicit kernel: lets tests and benchmarks hold every kernel to zlib.
+Napi::Value Crc32WithKernelJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = RequireString(env, info[0], "kernel");
+  const CrcKernelInfo* k = FindCrcKernel(name);
+  if (!k) throw InvalidArgument(env, "CRC kernel " + name + " is not supported on this CPU");
+  ByteView bytes = RequireBytes(env, info[1], "data");
+  uint32_t seed = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+  return Napi::Number::New(env, ~k->fn(~seed, bytes.data, bytes.len));
+}
+
+// ---- Payload scan / verified copy -----------------------------------------
+
+struct ProgressSample {
+  uint64_t done;
+  uint64_t total;
+};
+
+constexpr uint64_t kProgressStep = 32u << 20;
+
+class ScanWorker : public Napi::AsyncProgressWorker<ProgressSample> {
+ public:
+  ScanWorker(Napi::Env env, ScanRequest req, CancelFlag cancel, Napi::Value onProgress)
+      : Napi::AsyncProgressWorker<ProgressSample>(env, "nodehost:scanPayload"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        req_(std::move(req)),
+        cancel_(std::move(cancel)) {
+    if (onProgress.IsFunction()) onProgress_ = Napi::Persistent(onProgress.As<Napi::Function>());
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute(const ExecutionProgress& progress) override {
+    ProgressFn fn;
+    uint64_t last = 0;
+    if (!onProgress_.IsEmpty()) {
+      fn = [&](uint64_t done, uint64_t total) {
+        if (done - last < kProgressStep && done != total) return;
+        last = done;
+        ProgressSample s{done, total};
+        progress.Send(&s, 1);
+      };
+    }
+    try {
+      outcome_ = ScanPayload(req_, cancel_.get(), fn);
+    } catch (const NativeError& e) {
+      error_ = std::make_unique<NativeError>(e);
+    } catch (const std::exception& e) {
+      error_ = std::make_unique<NativeError>(ErrorKind::kIO, e.what(), req_.path);
+    }
+  }
+
+  void OnProgress(const ProgressSample* data, size_t count) override {
+    if (!data || count == 0 || onProgress_.IsEmpty()) return;
+    Napi::HandleScope scope(Env());
+    try {
+      onProgress_.Call({Napi::Number::New(Env(), static_cast<double>(data[count - 1].done)),
+                        Napi::Number::New(Env(), static_cast<double>(data[count - 1].total))});
+    } catch (const Napi::Error&) {
+      // The wrapper's callback never throws; a throwing one must not take the process down.
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (error_) {
+      deferred_.Reject(ToJsError(env, *error_).Value());
+      return;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ok", outcome_.ok);
+    if (outcome_.ok) {
+      o.Set("payloadBytes", static_cast<double>(outcome_.payloadBytes));
+      o.Set("blocks", static_cast<double>(outcome_.blocks));
+      o.Set("payloadChecksum", outcome_.payloadChecksum);
+    } else {
+      o.Set("check", outcome_.check);
+      o.Set("offset", static_cast<double>(outcome_.offset));
+      if (outcome_.hasBlock) o.Set("block", static_cast<double>(outcome_.block));
+      if (outcome_.hasExpected) o.Set("expected", outcome_.expected);
+      if (outcome_.hasActual) o.Set("actual", outcome_.actual);
+    }
+    deferred_.Resolve(o);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  ScanRequest req_;
+  CancelFlag cancel_;
+  Napi::FunctionReference onProgress_;
+  ScanOutcome outcome_;
+  std::unique_ptr<NativeError> error_;
+};
+
+uint64_t RequireSize(Napi::Env env, const Napi::Object& o, const char* key) {
+  double d = RequireNumber(env, o.Get(key), key);
+  if (!(d >= 0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    throw InvalidArgument(env, std::string(key) + " must be a non-negative integer");
+  }
+  return static_cast<uint64_t>(d);
+}
+
+// scanPayload({path, version, payloadOffset, fileSize, destPath?, mode?, pieceSize?}, token?, onProgress?)
+Napi::Value ScanPayloadJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw InvalidArgument(env, "request must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  ScanRequest req;
+  req.path = RequireString(env, o.Get("path"), "path");
+  req.version = static_cast<int>(RequireNumber(env, o.Get("version"), "version"));
+  req.payloadOffset = RequireSize(env, o, "payloadOffset");
+  req.fileSize = RequireSize(env, o, "fileSize");
+  if (HasOption(o, "destPath")) {
+    req.copy = true;
+    req.destPath = RequireString(env, o.Get("destPath"), "destPath");
+    req.mode = HasOption(o, "mode") ? static_cast<uint32_t>(RequireSize(env, o, "mode")) : 0644;
+  }
+  if (HasOption(o, "pieceSize")) req.pieceSize = static_cast<size_t>(RequireSize(env, o, "pieceSize"));
+  CancelFlag cancel = CancelFlagFrom(env, info[1]);
+  auto* w = new ScanWorker(env, std::move(req), std::move(cancel), info[2]);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// ---- Log store bulk work ---------------------------------------------------
+
+// removeEntries(dbPath, shardId, replicaId, {fromIndex?, toIndex?, entriesPerBatch?, deletesPerWrite?, compact?}, token?)
+Napi::Value RemoveEntriesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RemoveEntriesRequest req;
+  req.dbPath = RequireString(env, info[0], "dbPath");
+  req.shardId = RequireUint64(env, info[1], "shardId");
+  req.replicaId = RequireUint64(env, info[2], "replicaId");
+  if (info[3].IsObject()) {
+    Napi::Object o = info[3].As<Napi::Object>();
+    if (HasOption(o, "fromIndex")) req.fromIndex = RequireUint64(env, o.Get("fromIndex"), "fromIndex");
+    if (HasOption(o, "toIndex")) {
+      req.hasTo = true;
+      req.toIndex = RequireUint64(env, o.Get("toIndex"), "toIndex");
+    }
+    if (HasOption(o, "entriesPerBatch"))
+      req.entriesPerBatch = RequireUint64(env, o.Get("entriesPerBatch"), "entriesPerBatch");
+    if (HasOption(o, "deletesPerWrite"))
+      req.deletesPerWrite = static_cast<size_t>(RequireUint64(env, o.Get("deletesPerWrite"), "deletesPerWrite"));
+    if (HasOption(o, "compact")) req.compact = o.Get("compact").ToBoolean().Value();
+  }
+  CancelFlag cancel = CancelFlagFrom(env, info[4]);
+  return PromiseWorker<RemoveEntriesResult>::Start(
+      env, "nodehost:removeEntries", [req, cancel] { return RemoveEntries(req, cancel.get()); },
+      [](Napi::Env env, const RemoveEntriesResult& r) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("plainRemoved", static_cast<double>(r.plainRemoved));
+        o.Set("batchesRemoved", static_cast<double>(r.batchesRemoved));
+        return o;
+      });
+}
+
+// copyEntries(srcPath, dstPath, shardId, replicaId, {move?, putsPerWrite?}, token?)
+Napi::Value CopyEntriesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CopyEntriesRequest req;
+  req.srcPath = RequireString(env, info[0], "srcPath");
+  req.dstPath = RequireString(env, info[1], "dstPath");
+  req.shardId = RequireUint64(env, info[2], "shardId");
+  req.replicaId = RequireUint64(env, info[3], "replicaId");
+  if (info[4].IsObject()) {
+    Napi::Object o = info[4].As<Napi::Object>();
+    if (HasOption(o, "move")) req.move = o.Get("move").ToBoolean().Value();
+    if (HasOption(o, "putsPerWrite"))
+      req.putsPerWrite = static_cast<size_t>(RequireUint64(env, o.Get("putsPerWrite"), "putsPerWrite"));
+  }
+  CancelFlag cancel = CancelFlagFrom(env, info[5]);
+  return PromiseWorker<CopyEntriesResult>::Start(
+      env, "nodehost:copyEntries", [req, cancel] { return CopyEntries(req, cancel.get()); },
+      [](Napi::Env env, const CopyEntriesResult& r) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("plainCopied", static_cast<double>(r.plainCopied));
+        o.Set("batchesCopied", static_cast<double>(r.batchesCopied));
+        return o;
+      });
+}
+
+// ---- Locks -------------------------------------------------------------------
+
+// lockHolder(path): pid, 0 (free or missing), -1 (held, pid unknown). One fcntl: synchronous.
+Napi::Value LockHolderJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = RequireString(env, info[0], "path");
+  try {
+    return Napi::Number::New(env, static_cast<double>(LockHolder(path)));
+  } catch (const NativeError& e) {
+    throw ToJsError(env, e);
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData(data);
+  Napi::Function ctor = CancelToken::Define(env);
+  data->cancelTokenCtor = Napi::Persistent(ctor);
+  exports.Set("CancelToken", ctor);
+
+  exports.Set("crc32", Napi::Function::New(env, Crc32Js, "crc32"));
+  exports.Set("crc32WithKernel", Napi::Function::New(env, Crc32WithKernelJs, "crc32WithKernel"));
+  exports.Set("crcKernel", Napi::String::New(env, SelectedCrcKernel().name));
+  Napi::Array kernels = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const auto& k : SupportedCrcKernels()) kernels.Set(i++, Napi::String::New(env, k.name));
+  exports.Set("crcKernels", kernels);
+
+  exports.Set("scanPayload", Napi::Function::New(env, ScanPayloadJs, "scanPayload"));
+  exports.Set("removeEntries", Napi::Function::New(env, RemoveEntriesJs, "removeEntries"));
+  exports.Set("copyEntries", Napi::Function::New(env, CopyEntriesJs, "copyEntries"));
+  exports.Set("lockHolder", Napi::Function::New(env, LockHolderJs, "lockHolder"));
+  // Bumped when the binding's JS-facing shape changes; the wrapper checks it.
+  exports.Set("bindingVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+}  // namespace nodehost
+
+// NODE_API_MODULE pastes the name into identifiers: it must be unqualified.
+static Napi::Object InitNodehostNative(Napi::Env env, Napi::Object exports) { return nodehost::Init(env, exports); }
+
+NODE_API_MODULE(nodehost_native, InitNodehostNative)

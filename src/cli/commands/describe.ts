@@ -1,0 +1,48 @@
+/** Human-readable descriptions of library results, shared by commands. */
+import type { NodeView } from '../../ops/inspect.js';
+import type { Membership, Snapshot } from '../../records/types.js';
+import { StateMachineType } from '../../records/types.js';
+import { hex } from '../present.js';
+
+export function membersText(m: Map<bigint, string>): string {
+  return [...m].map(([id, a]) => `${id}=${a}`).join(', ') || '(none)';
+}
+
+export function membershipText(m: Membership): string {
+  const parts = [`members {${membersText(m.addresses)}}`, `config change ${m.configChangeId}`];
+  if (m.removed.size) parts.push(`removed {${[...m.removed.keys()].join(', ')}}`);
+  if (m.nonVotings.size) parts.push(`non-voting {${membersText(m.nonVotings)}}`);
+  if (m.witnesses.size) parts.push(`witnesses {${membersText(m.witnesses)}}`);
+  return parts.join(', ');
+}
+
+export function snapshotText(s: Snapshot): string {
+  return `index ${s.index}, term ${s.term}, ${StateMachineType[s.type] ?? s.type} state machine, ` +
+    `${s.fileSize} bytes, checksum ${hex(s.checksum)}${s.imported ? ', imported' : ''}`;
+}
+
+/** Lines describing a node's restart view. */
+export function describeNode(v: NodeView): string[] {
+  const out: string[] = [];
+  out.push(`shard ${v.shardId} replica ${v.replicaId}  (${v.nodeHostDir})`);
+  const running = v.locks.some((l) => l.lockedByOther);
+  if (running) out.push('  ! the NodeHost directory is locked by another process: a NodeHost may be running');
+  if (!v.hasState) {
+    out.push('  no state in the log store: the node has never run here (or was fully removed)');
+  }
+  out.push(`  log store      ${v.partitionDir}${v.entryFormat ? ` (format ${v.entryFormat})` : ''}`);
+  out.push(`  bootstrap      ${v.bootstrap ? `join=${v.bootstrap.join}, type ${StateMachineType[v.bootstrap.type] ?? v.bootstrap.type}, ` +
+    `addresses {${membersText(v.bootstrap.addresses)}}` : '(none)'}`);
+  out.push(`  raft state     ${v.raftState ? `term ${v.raftState.term}, vote ${v.raftState.vote}, commit ${v.raftState.commit}` : '(none)'}`);
+  out.push(`  snapshot       ${v.snapshot ? snapshotText(v.snapshot) : '(none)'}`);
+  if (v.snapshot) out.push(`  membership     ${membershipText(v.snapshot.membership)}`);
+  out.push(`  max index      ${v.maxIndex ?? '(none)'}`);
+  out.push(`  entries        ${v.entries.count === 0n ? 'none to replay' : `${v.entries.firstIndex}..${v.entries.lastIndex} (${v.entries.count} to replay)`}`);
+  if (v.markedDeleted) out.push('  ! DELETED.dragonboat: this replica was removed and must never be reused');
+  out.push(`  snapshot dirs  ${v.snapshotDirs.length === 0 ? '(none)' : ''}`);
+  for (const d of v.snapshotDirs) {
+    out.push(`    ${d.name.padEnd(40)} ${d.status}${d.hasFlagFile ? ' (flag file)' : ''} -> on restart: ${d.restartFate}`);
+  }
+  for (const m of v.malformed) out.push(`  ! malformed ${m.kind} record ${m.key}: ${m.message}`);
+  return out;
+}

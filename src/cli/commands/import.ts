@@ -1,0 +1,158 @@
+/** `nodehost import --config <file> --src <dir> --members "1=a,4=b" --replica-id N` */
+import { ErrUsage } from '../../errors.js';
+import { importSnapshot, type ImportResult, type NodeRecordsView } from '../../ops/import.js';
+import { parseId, requireString, type Command, type CommandContext } from '../command.js';
+import { bootstrapJson, plainJson, raftStateJson, snapshotJson } from '../present.js';
+import { formatBytes } from '../progress.js';
+import { membersText, membershipText, snapshotText } from './describe.js';
+import { configFrom, configOption, engineChoice, engineOption, noteDegraded, progressFor, progressOptions } from './shared.js';
+import { StateMachineType } from '../../records/types.js';
+
+/** Parses `--members "1=m1:7001,4=m4:7001"`. */
+export function parseMembers(text: string): Map<bigint, string> {
+  const out = new Map<bigint, string>();
+  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) {
+      throw new ErrUsage(`--members: "${part}" is not <replicaID>=<address>; example: --members "1=m1:7001,4=m4:7001,5=m5:7001"`);
+    }
+    const id = parseId(part.slice(0, eq).trim(), `--members replica ID "${part.slice(0, eq)}"`);
+    if (out.has(id)) throw new ErrUsage(`--members: replica ${id} appears twice`);
+    out.set(id, part.slice(eq + 1).trim());
+  }
+  if (out.size === 0) throw new ErrUsage('--members is empty; example: --members "1=m1:7001,4=m4:7001,5=m5:7001"');
+  return out;
+}
+
+function recordsLines(r: NodeRecordsView): string[] {
+  const out: string[] = [];
+  out.push(`    bootstrap    ${r.bootstrap ? `join=${r.bootstrap.join}, type ${StateMachineType[r.bootstrap.type]}, addresses {${membersText(r.bootstrap.addresses)}}` : '(none)'}`);
+  out.push(`    raft state   ${r.raftState ? `term ${r.raftState.term}, vote ${r.raftState.vote}, commit ${r.raftState.commit}` : '(none)'}`);
+  out.push(`    snapshot     ${r.snapshot ? snapshotText(r.snapshot) : '(none)'}`);
+  if (r.snapshot) out.push(`    membership   ${membershipText(r.snapshot.membership)}`);
+  out.push(`    max index    ${r.maxIndex ?? '(none)'}`);
+  const e = r.plainEntries ?? (r.entryBatches ? { first: r.entryBatches.first * 48n, last: r.entryBatches.last * 48n + 47n } : undefined);
+  out.push(`    entries      ${e ? `stored ${e.first}..${e.last}` : '(none)'}`);
+  return out;
+}
+
+function hasState(r: NodeRecordsView): boolean {
+  return r.bootstrap !== undefined || r.raftState !== undefined || r.snapshot !== undefined ||
+    r.maxIndex !== undefined || r.plainEntries !== undefined || r.entryBatches !== undefined;
+}
+
+function describe(res: ImportResult, ctx: CommandContext): void {
+  const head = res.dryRun ? 'DRY RUN: nothing was written. The import would:' : 'Imported.';
+  ctx.print(head);
+  ctx.print(`  shard ${res.shardId} replica ${res.replicaId}: snapshot index ${res.index}, term ${res.term}`);
+  ctx.print(`  members      {${membersText(res.members)}}${res.removedReplicas.length ? `; removed replicas ${res.removedReplicas.join(', ')}` : ''}`);
+  ctx.print(`  config change ID ${res.configChangeId.value} (${res.configChangeId.policy}; the reference would write ${res.configChangeId.reference})`);
+  ctx.print(`  snapshot dir ${res.snapshotDir}`);
+  for (const f of res.files) ctx.print(`    ${f.how.padEnd(7)} ${f.name} (${formatBytes(Number(f.bytes))})`);
+  ctx.print('  before:');
+  for (const l of recordsLines(res.before)) ctx.print(l);
+  ctx.print('  after:');
+  for (const l of recordsLines({ ...res.after, snapshotIndexes: [res.index], plainEntries: undefined, entryBatches: undefined })) ctx.print(l);
+  if (res.removedSnapshotDirs.length) {
+    ctx.print(`  ${res.dryRun ? 'would remove' : 'removed'} snapshot dirs: ${res.removedSnapshotDirs.join(', ')}`);
+  }
+  if (res.staleEntries) {
+    ctx.print(`  stale entries removed: ${res.staleEntries.plainEntriesRemoved} plain, ${res.staleEntries.entryBatchesRemoved} batches`);
+  }
+  for (const d of res.dataStatus) if (d.outcome !== 'ok') ctx.print(`  ${d.outcome} ${d.path}`);
+}
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'import an exported snapshot onto this host\'s replica with a new membership (the repair)',
+  usage: 'nodehost import --config <file> --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --replica-id N [--dry-run] [--yes] [--json]',
+  description:
+    'Stop the NodeHost first. Run on every host of the new membership with the same --src and --members. ' +
+    'Everything is validated before anything is written; an interrupted import is safe to rerun. ' +
+    'When stdin is a terminal and the node has state that will be overwritten, --yes is required.',
+  options: {
+    ...configOption,
+    src: { type: 'string', arg: '<dir>', help: 'the exported snapshot directory (snapshot-<INDEX>)' },
+    members: { type: 'string', arg: '<list>', help: 'the new membership, replicaID=address pairs separated by commas' },
+    'replica-id': { type: 'string', arg: '<N>', help: 'the replica on this host (must be in --members with this host\'s RaftAddress)' },
+    'dry-run': { type: 'boolean', help: 'validate everything and show the before/after of every record; write nothing' },
+    yes: { type: 'boolean', short: 'y', help: 'do not ask: overwrite the node\'s existing state' },
+    'config-change-id': { type: 'string', arg: '<policy>', help: 'preserve (default: the export\'s value) or snapshot-index (the reference\'s value)' },
+    ...engineOption,
+    ...progressOptions,
+  },
+  async run(inv, ctx) {
+    const config = await configFrom(inv, 'import');
+    const src = requireString(inv, 'src', this);
+    const members = parseMembers(requireString(inv, 'members', this));
+    const replicaId = parseId(requireString(inv, 'replica-id', this), '--replica-id');
+    const ccid = inv.values['config-change-id'] ?? 'preserve';
+    if (ccid !== 'preserve' && ccid !== 'snapshot-index') {
+      throw new ErrUsage(`--config-change-id must be preserve or snapshot-index, got "${String(ccid)}"`);
+    }
+    const engine = engineChoice(inv);
+    const dryRun = inv.values['dry-run'] === true;
+    const progress = progressFor(inv, ctx);
+    const base = { engine, configChangeId: ccid, onProgress: (phase: string, d: number, t: number) => { if (t > 0) progress.update(phase, d, t); } } as const;
+
+    if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
+      const preview = await importSnapshot(config, src, members, replicaId, { ...base, dryRun: true });
+      if (hasState(preview.before)) {
+        progress.finishLine();
+        ctx.warn('This node has state that the import overwrites:');
+        for (const l of recordsLines(preview.before)) ctx.warn(l);
+        for (const w of preview.warnings) ctx.warn(`  ! ${w.message}`);
+        throw new ErrUsage('refusing to overwrite without confirmation: review the above and rerun with --yes');
+      }
+    }
+    const res = await importSnapshot(config, src, members, replicaId, { ...base, dryRun });
+    progress.finishLine();
+    for (const w of res.warnings) {
+      if (w.code === 'degraded-engine') noteDegraded(ctx, w.message);
+      else ctx.warn(`warning: ${w.message}`);
+    }
+    describe(res, ctx);
+    ctx.result(importResultJson(res));
+    return 0;
+  },
+};
+
+/** JSON form of an import result. */
+export function importResultJson(res: ImportResult): Record<string, unknown> {
+  const recs = (r: NodeRecordsView): Record<string, unknown> => ({
+    bootstrap: r.bootstrap ? bootstrapJson(r.bootstrap) : null,
+    raftState: r.raftState ? raftStateJson(r.raftState) : null,
+    maxIndex: r.maxIndex?.toString() ?? null,
+    snapshot: r.snapshot ? snapshotJson(r.snapshot) : null,
+    snapshotIndexes: r.snapshotIndexes.map(String),
+    plainEntries: plainJson(r.plainEntries),
+    entryBatches: plainJson(r.entryBatches),
+  });
+  return {
+    dryRun: res.dryRun,
+    shardId: res.shardId.toString(),
+    replicaId: res.replicaId.toString(),
+    index: res.index.toString(),
+    term: res.term.toString(),
+    type: StateMachineType[res.type],
+    members: plainJson(res.members),
+    removedReplicas: res.removedReplicas.map(String),
+    configChangeId: plainJson(res.configChangeId),
+    engine: res.engine,
+    nodeHostDir: res.nodeHostDir,
+    partitionDir: res.partitionDir,
+    snapshotDir: res.snapshotDir,
+    before: recs(res.before),
+    after: {
+      bootstrap: bootstrapJson(res.after.bootstrap),
+      raftState: raftStateJson(res.after.raftState),
+      maxIndex: res.after.maxIndex.toString(),
+      snapshot: snapshotJson(res.after.snapshot),
+    },
+    files: plainJson(res.files),
+    removedSnapshotDirs: res.removedSnapshotDirs,
+    staleEntries: plainJson(res.staleEntries),
+    dataStatus: res.dataStatus.map((d) => ({ path: d.path, outcome: d.outcome })),
+    warnings: res.warnings,
+  };
+}

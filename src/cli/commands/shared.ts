@@ -1,0 +1,46 @@
+/** Options and helpers several commands share. */
+import { ErrUsage } from '../../errors.js';
+import type { EngineChoice } from '../../engines/select.js';
+import { loadNodeHostConfigFile } from '../../nodehost/config.js';
+import type { NodeHostConfig } from '../../nodehost/config.js';
+import type { CommandContext, Invocation, OptionSpec } from '../command.js';
+import { ProgressDisplay } from '../progress.js';
+
+export const engineOption: Record<string, OptionSpec> = {
+  engine: { type: 'string', arg: '<name>', help: 'checksum engine: auto (default), native, wasm, js' },
+};
+
+export const progressOptions: Record<string, OptionSpec> = {
+  progress: { type: 'boolean', help: 'show progress on stderr even with --json' },
+  'no-progress': { type: 'boolean', help: 'never show progress' },
+};
+
+export const configOption: Record<string, OptionSpec> = {
+  config: { type: 'string', arg: '<file>', help: 'NodeHost configuration (JSON: nodeHostDir, walDir?, raftAddress, deploymentId?, logDBShards?, execShards?, hostname?)' },
+};
+
+/** The --engine value, validated. */
+export function engineChoice(inv: Invocation): EngineChoice {
+  const v = inv.values.engine;
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'native' || v === 'wasm' || v === 'js') return v;
+  throw new ErrUsage(`--engine must be auto, native, wasm or js, got "${String(v)}"`);
+}
+
+/** Progress is shown unless --json (without --progress) or --no-progress. */
+export function progressFor(inv: Invocation, ctx: CommandContext): ProgressDisplay {
+  const enabled = inv.values['no-progress'] !== true && (!inv.json || inv.values.progress === true);
+  return new ProgressDisplay(ctx.io, enabled);
+}
+
+/** Says once, on stderr, that the native engine is missing and how to enable it. */
+export function noteDegraded(ctx: CommandContext, degraded: string | undefined): void {
+  if (degraded) ctx.warn(`note: ${degraded}`);
+}
+
+/** Loads --config (required). */
+export async function configFrom(inv: Invocation, command: string): Promise<NodeHostConfig> {
+  const file = inv.values.config;
+  if (typeof file !== 'string' || file === '') throw new ErrUsage(`${command}: --config <file> is required`);
+  return loadNodeHostConfigFile(file);
+}

@@ -1,0 +1,72 @@
+/**
+ * CLI entry: dispatches `nodehost <command> ...` to a command module and maps
+ * every outcome to an exit status: 0 success, 1 a failed check or operation,
+ * 2 a usage error. With `--json` the last stdout line is always one JSON
+ * object, errors included.
+ */
+import { ErrUsage, NodeHostToolsError } from '../errors.js';
+import { CommandContext, helpText, parseInvocation, type CliIO, type Command } from './command.js';
+import { commands } from './commands/index.js';
+import { plainJson } from './present.js';
+
+const VERSION = '0.1.0';
+
+function topHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: nodehost <command> [options]',
+    '',
+    'Repair a Dragonboat shard that lost its quorum by importing an exported snapshot.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `nodehost <command> --help` for a command\'s options.',
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit status. */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  const json = rest.includes('--json');
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const cmd: Command | undefined = commands.find((c) => c.name === name);
+  try {
+    if (!cmd) throw new ErrUsage(`unknown command "${name}"\n\n${topHelp()}`);
+    const inv = parseInvocation(cmd, rest);
+    if (inv.help) {
+      io.stdout.write(helpText(cmd));
+      return 0;
+    }
+    return await cmd.run(inv, new CommandContext(io, inv.json));
+  } catch (err) {
+    return reportError(err, io, json);
+  }
+}
+
+function reportError(err: unknown, io: CliIO, json: boolean): number {
+  const status = err instanceof ErrUsage ? 2 : 1;
+  const known = err instanceof NodeHostToolsError;
+  const code = known ? err.code : 'ErrInternal';
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) {
+    const error: Record<string, unknown> = { code, message };
+    if (known && Object.keys(err.details).length > 0) error.details = plainJson(err.details);
+    io.stdout.write(JSON.stringify({ ok: false, error }) + '\n');
+  }
+  io.stderr.write(`nodehost: ${code}: ${message}\n`);
+  if (!known && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+  return status;
+}
+
+function processIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+}

@@ -1,0 +1,475 @@
+/**
+ * The Node-API addon (`build/Release/nodehost_native.node`, sources in
+ * `native/`): the `native` checksum engine and bulk log-store operations.
+ *
+ * The addon is optional. It is loaded lazily, once; when it is missing or
+ * fails to load (or `NODEHOST_TOOLS_DISABLE_NATIVE=1`), {@link loadNative}
+ * returns `undefined`, {@link nativeLoadError} says why, and everything here
+ * that needs it throws {@link ErrEngineUnavailable}.
+ *
+ * Log-store operations ({@link removeEntries}, {@link copyEntries},
+ * {@link moveEntries}) open the LevelDB partition directory with the addon's
+ * own copy of LevelDB 1.20 (the same sources classic-level ships). **Never
+ * call them on a database that classic-level holds open in this process**:
+ * LevelDB's LOCK is an fcntl record lock, and fcntl locks do not exclude a
+ * second open from the same process, so two library copies would both write
+ * the database and corrupt it. Close the classic-level handle first. Another
+ * process holding the database is detected and refused ({@link ErrDirLocked}).
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
+
+import {
+  ErrAborted,
+  ErrDirLocked,
+  ErrEngineUnavailable,
+  ErrInvalidConfig,
+  ErrIO,
+  ErrLogDB,
+  ErrPathNotExist,
+  NodeHostToolsError,
+  throwIfAborted,
+} from '../errors.js';
+import type { ChecksumEngine, PayloadLayout, PayloadScan, ProgressFn, ScanOptions } from './types.js';
+
+/** Where the addon is built: `<package root>/build/Release/nodehost_native.node`. */
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/Release/nodehost_native.node', import.meta.url));
+
+/** Environment variable that makes {@link loadNative} act as if the addon were absent. */
+export const DISABLE_NATIVE_ENV = 'NODEHOST_TOOLS_DISABLE_NATIVE';
+
+/** The binding shape this wrapper speaks; the addon exports the same number. */
+const BINDING_VERSION = 1;
+
+/** A cancel flag shared with a native worker, which polls it between pieces of work. */
+export interface NativeCancelToken {
+  cancel(): void;
+  readonly cancelled: boolean;
+}
+
+/** Request of the raw `scanPayload` binding: a {@link PayloadLayout} plus an optional copy target. */
+export interface NativeScanRequest extends PayloadLayout {
+  /** Copy the whole file here (created with O_EXCL, `mode`, fsynced; unlinked on failure). */
+  destPath?: string;
+  mode?: number;
+  /** Read size in bytes (default 8 MiB; at least 4096). Tests use small pieces to cross every boundary. */
+  pieceSize?: number;
+}
+
+/** Raw options of the `removeEntries` binding. */
+export interface NativeRemoveOptions {
+  fromIndex?: bigint;
+  toIndex?: bigint;
+  entriesPerBatch?: bigint;
+  deletesPerWrite?: number;
+  compact?: boolean;
+}
+
+/** The addon's exports, as loaded. Prefer the typed wrappers in this module. */
+export interface NativeBinding {
+  readonly bindingVersion: number;
+  /** The CRC kernel chosen for this CPU, e.g. `vpclmulqdq-avx512`, `pclmulqdq`, `slice8`. */
+  readonly crcKernel: string;
+  /** Every kernel this CPU can run, fastest first. */
+  readonly crcKernels: readonly string[];
+  readonly CancelToken: new () => NativeCancelToken;
+  crc32(data: ArrayBufferView | ArrayBuffer, crc?: number): number;
+  crc32WithKernel(kernel: string, data: ArrayBufferView | ArrayBuffer, crc?: number): number;
+  scanPayload(
+    request: NativeScanRequest,
+    token?: NativeCancelToken | null,
+    onProgress?: ProgressFn | null,
+  ): Promise<PayloadScan>;
+  removeEntries(
+    dbPath: string,
+    shardId: bigint,
+    replicaId: bigint,
+    options?: NativeRemoveOptions,
+    token?: NativeCancelToken | null,
+  ): Promise<RemoveEntriesResult>;
+  copyEntries(
+    srcDbPath: string,
+    dstDbPath: string,
+    shardId: bigint,
+    replicaId: bigint,
+    options?: { move?: boolean; putsPerWrite?: number },
+    token?: NativeCancelToken | null,
+  ): Promise<CopyEntriesResult>;
+  lockHolder(path: string): number;
+}
+
+/** The shape of errors the addon throws or rejects with, before mapping. */
+interface RawNativeError extends Error {
+  kind?: 'io' | 'aborted' | 'invalid' | 'locked' | 'path-not-exist' | 'not-a-db' | 'logdb';
+  errno?: number;
+  syscall?: string;
+  path?: string;
+  pid?: number;
+}
+
+let loaded: { binding?: NativeBinding; error?: string } | undefined;
+
+/**
+ * Loads the addon on first use and returns it, or `undefined` when it is not
+ * available (not built, fails to load, or disabled through
+ * `NODEHOST_TOOLS_DISABLE_NATIVE=1`, which is read on every call).
+ */
+export function loadNative(): NativeBinding | undefined {
+  if (process.env[DISABLE_NATIVE_ENV] === '1') return undefined;
+  if (!loaded) loaded = tryLoad();
+  return loaded.binding;
+}
+
+/** Why {@link loadNative} returns `undefined`; `undefined` when the addon is loaded. */
+export function nativeLoadError(): string | undefined {
+  if (process.env[DISABLE_NATIVE_ENV] === '1') return `disabled by ${DISABLE_NATIVE_ENV}=1`;
+  loadNative();
+  return loaded?.error;
+}
+
+/** The CRC kernel the addon selected for this CPU, or `undefined` without the addon. */
+export function nativeCrcKernel(): string | undefined {
+  return loadNative()?.crcKernel;
+}
+
+function tryLoad(): { binding?: NativeBinding; error?: string } {
+  try {
+    const binding = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeBinding;
+    if (binding.bindingVersion !== BINDING_VERSION) {
+      return {
+        error: `the addon at ${NATIVE_ADDON_PATH} is binding version ${String(binding.bindingVersion)}, ` +
+          `this code needs ${BINDING_VERSION}; rebuild it with \`npm run build:native\``,
+      };
+    }
+    return { binding };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e?.code === 'MODULE_NOT_FOUND') {
+      return { error: `the addon is not built (${NATIVE_ADDON_PATH} is missing)` };
+    }
+    return { error: `the addon at ${NATIVE_ADDON_PATH} failed to load: ${e?.message ?? String(err)}` };
+  }
+}
+
+function requireNative(what: string): NativeBinding {
+  const binding = loadNative();
+  if (!binding) {
+    throw new ErrEngineUnavailable(`${what} needs the native addon: ${nativeLoadError() ?? 'not loaded'}`, {
+      engine: 'native',
+    });
+  }
+  return binding;
+}
+
+// ---- Checksum engine ---------------------------------------------------------
+
+/**
+ * The `native` checksum engine: CRC32 with carry-less multiplication where
+ * the CPU has it, scans and copies on the libuv thread pool with a reader
+ * thread overlapping file reads and checksumming. Throws
+ * {@link ErrEngineUnavailable} when the addon is not loaded.
+ */
+export function createNativeEngine(): ChecksumEngine {
+  const binding = requireNative('the native checksum engine');
+  return {
+    name: 'native',
+    crc32: (data, crc = 0) => binding.crc32(data, crc),
+    scanPayload: (layout, options) => runScan(binding, layout, undefined, 0, options),
+    copyAndScan: (layout, destPath, mode, options) => runScan(binding, layout, destPath, mode, options),
+  };
+}
+
+function checkLayout(layout: PayloadLayout): void {
+  const bad = (why: string): never => {
+    throw new ErrInvalidConfig(`invalid payload layout for ${String(layout?.path)}: ${why}`, { path: layout?.path });
+  };
+  if (typeof layout?.path !== 'string' || layout.path === '') bad('path must be a non-empty string');
+  if (layout.version !== 1 && layout.version !== 2) bad(`version must be 1 or 2, not ${String(layout.version)}`);
+  if (!Number.isSafeInteger(layout.payloadOffset) || layout.payloadOffset < 0) bad('payloadOffset must be a non-negative integer');
+  if (!Number.isSafeInteger(layout.fileSize) || layout.fileSize < 0) bad('fileSize must be a non-negative integer');
+  if (layout.version === 1 && layout.fileSize < layout.payloadOffset) bad('fileSize is smaller than payloadOffset');
+}
+
+async function runScan(
+  binding: NativeBinding,
+  layout: PayloadLayout,
+  destPath: string | undefined,
+  mode: number,
+  options: ScanOptions | undefined,
+): Promise<PayloadScan> {
+  const phase = destPath === undefined ? 'payload scan' : 'snapshot copy';
+  throwIfAborted(options?.signal, phase);
+  checkLayout(layout);
+  const request: NativeScanRequest = {
+    path: path.resolve(layout.path),
+    version: layout.version,
+    payloadOffset: layout.payloadOffset,
+    fileSize: layout.fileSize,
+  };
+  if (destPath !== undefined) {
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
+      throw new ErrInvalidConfig(`invalid file mode ${String(mode)} for ${destPath}`, { path: destPath });
+    }
+    request.destPath = path.resolve(destPath);
+    request.mode = mode;
+  }
+  const onProgress = options?.onProgress;
+  let progressError: unknown;
+  let lastDone = -1;
+  const token = new binding.CancelToken();
+  const report = onProgress
+    ? (done: number, total: number) => {
+        if (progressError !== undefined) return;
+        try {
+          lastDone = done;
+          onProgress(done, total);
+        } catch (err) {
+          // A throwing progress callback ends the scan with its error.
+          progressError = err;
+          token.cancel();
+        }
+      }
+    : null;
+  return withCancel(token, options?.signal, async () => {
+    let result: PayloadScan;
+    try {
+      result = await binding.scanPayload(request, token, report);
+    } catch (err) {
+      if (progressError !== undefined) throw progressError;
+      throw mapNativeError(err, phase, request.destPath ?? request.path, options?.signal);
+    }
+    if (progressError !== undefined) throw progressError;
+    if (report && result.ok && lastDone !== layout.fileSize) report(layout.fileSize, layout.fileSize);
+    if (progressError !== undefined) throw progressError;
+    return result;
+  });
+}
+
+async function withCancel<T>(token: NativeCancelToken, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+  const onAbort = () => token.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await run();
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Maps an error from the addon to this package's coded errors, with context. */
+function mapNativeError(err: unknown, operation: string, subject: string, signal?: AbortSignal): NodeHostToolsError {
+  if (err instanceof NodeHostToolsError) return err;
+  const e = err as RawNativeError;
+  const message = e?.message ?? String(err);
+  const where = e?.path ?? subject;
+  switch (e?.kind) {
+    case 'aborted':
+      return new ErrAborted(`aborted during ${operation}`, { phase: operation, path: subject }, { cause: signal?.reason });
+    case 'locked':
+      return new ErrDirLocked(
+        `${where} is locked by ${e.pid && e.pid > 0 ? `process ${e.pid}` : 'another process'}: ` +
+          'stop the NodeHost (or whatever holds the log store) and try again',
+        { path: where, pid: e.pid && e.pid > 0 ? e.pid : undefined, operation },
+        { cause: err },
+      );
+    case 'path-not-exist':
+      return new ErrPathNotExist(`${operation}: ${message}`, { path: where, operation }, { cause: err });
+    case 'not-a-db':
+    case 'logdb':
+      return new ErrLogDB(`${operation}: ${message}`, { path: where, operation }, { cause: err });
+    case 'invalid':
+      return new ErrInvalidConfig(`${operation}: ${message}`, { path: where, operation }, { cause: err });
+    default: {
+      const errno = typeof e?.errno === 'number' && e.errno > 0 ? safeErrnoName(e.errno) : undefined;
+      return new ErrIO(`${operation}: ${message}`, { path: where, syscall: e?.syscall, errno, operation }, { cause: err });
+    }
+  }
+}
+
+function safeErrnoName(errno: number): string | undefined {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- Log store ----------------------------------------------------------------
+
+const U64_MAX = (1n << 64n) - 1n;
+
+function checkU64(value: unknown, name: string): bigint {
+  if (typeof value !== 'bigint' || value < 0n || value > U64_MAX) {
+    throw new ErrInvalidConfig(`${name} must be a bigint in 0..2^64-1, got ${String(value)}`, { [name]: String(value) });
+  }
+  return value;
+}
+
+function checkCount(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ErrInvalidConfig(`${name} must be a positive integer, got ${String(value)}`, { [name]: value });
+  }
+  return value;
+}
+
+/** Options of {@link removeEntries}. */
+export interface RemoveEntriesOptions {
+  /** First entry index to remove (default 0). */
+  fromIndex?: bigint;
+  /** Entry index to stop before (default: no limit). */
+  toIndex?: bigint;
+  /**
+   * Entries per batch key (Dragonboat's 48): batch `id` holds indexes
+   * `[id*n, (id+1)*n)` and is removed only when all of them are in range.
+   */
+  entriesPerBatch?: number;
+  /** Deletes per LevelDB write batch (default 65536). */
+  deletesPerWrite?: number;
+  /** Compact the removed key ranges afterwards (default true), so the data leaves the disk. */
+  compact?: boolean;
+  /** Cancels between write batches; removal is idempotent, so rerun to finish. */
+  signal?: AbortSignal;
+}
+
+/** What {@link removeEntries} removed. */
+export interface RemoveEntriesResult {
+  /** Plain entry keys (`01 01`) deleted. */
+  plainRemoved: number;
+  /** Entry batch keys (`07 07`) deleted. */
+  batchesRemoved: number;
+}
+
+/**
+ * Deletes every plain-entry key (`01 01`) and entry-batch key (`07 07`) of
+ * (shardId, replicaId) from the LevelDB database at `dbPath` (optionally only
+ * an index range), in large write batches, the last one synced, then compacts
+ * exactly those key ranges. Other records of the replica (state, snapshot,
+ * bootstrap, max index) and every other replica are left alone.
+ *
+ * Throws {@link ErrPathNotExist} (no such directory), {@link ErrLogDB} (not a
+ * database, LevelDB failure), {@link ErrDirLocked} (held by another process),
+ * {@link ErrAborted}, {@link ErrEngineUnavailable} (no addon). Must not be
+ * used on a database classic-level holds open in this process.
+ */
+export async function removeEntries(
+  dbPath: string,
+  shardId: bigint,
+  replicaId: bigint,
+  options: RemoveEntriesOptions = {},
+): Promise<RemoveEntriesResult> {
+  const binding = requireNative('removing log entries in bulk');
+  throwIfAborted(options.signal, 'log entry removal');
+  const raw: NativeRemoveOptions = {};
+  if (options.fromIndex !== undefined) raw.fromIndex = checkU64(options.fromIndex, 'fromIndex');
+  if (options.toIndex !== undefined) raw.toIndex = checkU64(options.toIndex, 'toIndex');
+  if (raw.fromIndex !== undefined && raw.toIndex !== undefined && raw.toIndex < raw.fromIndex) {
+    throw new ErrInvalidConfig(`toIndex ${raw.toIndex} is below fromIndex ${raw.fromIndex}`, {});
+  }
+  const perBatch = checkCount(options.entriesPerBatch, 'entriesPerBatch');
+  if (perBatch !== undefined) raw.entriesPerBatch = BigInt(perBatch);
+  raw.deletesPerWrite = checkCount(options.deletesPerWrite, 'deletesPerWrite');
+  if (options.compact !== undefined) raw.compact = options.compact;
+  const db = path.resolve(dbPath);
+  const token = new binding.CancelToken();
+  return withCancel(token, options.signal, async () => {
+    try {
+      return await binding.removeEntries(db, checkU64(shardId, 'shardId'), checkU64(replicaId, 'replicaId'), raw, token);
+    } catch (err) {
+      throw mapNativeError(err, 'log entry removal', db, options.signal);
+    }
+  });
+}
+
+/** Options of {@link copyEntries} and {@link moveEntries}. */
+export interface CopyEntriesOptions {
+  /** Puts per LevelDB write batch (default 65536; batches also stop at 32 MiB). */
+  putsPerWrite?: number;
+  /** Cancels between write batches. */
+  signal?: AbortSignal;
+}
+
+/** What {@link copyEntries} / {@link moveEntries} copied. */
+export interface CopyEntriesResult {
+  plainCopied: number;
+  batchesCopied: number;
+}
+
+async function copyOrMove(
+  srcDbPath: string,
+  dstDbPath: string,
+  shardId: bigint,
+  replicaId: bigint,
+  options: CopyEntriesOptions,
+  move: boolean,
+): Promise<CopyEntriesResult> {
+  const what = move ? 'log entry move' : 'log entry copy';
+  const binding = requireNative(`${what} in bulk`);
+  throwIfAborted(options.signal, what);
+  const putsPerWrite = checkCount(options.putsPerWrite, 'putsPerWrite');
+  const src = path.resolve(srcDbPath);
+  const dst = path.resolve(dstDbPath);
+  const s = checkU64(shardId, 'shardId');
+  const r = checkU64(replicaId, 'replicaId');
+  const token = new binding.CancelToken();
+  return withCancel(token, options.signal, async () => {
+    try {
+      return await binding.copyEntries(src, dst, s, r, { move, putsPerWrite }, token);
+    } catch (err) {
+      throw mapNativeError(err, what, src, options.signal);
+    }
+  });
+}
+
+/**
+ * Copies every plain-entry and entry-batch key of (shardId, replicaId) from
+ * the database at `srcDbPath` to the one at `dstDbPath` (created when
+ * missing; existing keys with the same name are overwritten, others kept).
+ * The destination is synced before this resolves. Same errors as
+ * {@link removeEntries}; same-database source and destination is
+ * {@link ErrInvalidConfig}.
+ */
+export function copyEntries(
+  srcDbPath: string,
+  dstDbPath: string,
+  shardId: bigint,
+  replicaId: bigint,
+  options: CopyEntriesOptions = {},
+): Promise<CopyEntriesResult> {
+  return copyOrMove(srcDbPath, dstDbPath, shardId, replicaId, options, false);
+}
+
+/**
+ * {@link copyEntries}, then (once the destination is durable) removes those
+ * keys from the source and compacts them there.
+ */
+export function moveEntries(
+  srcDbPath: string,
+  dstDbPath: string,
+  shardId: bigint,
+  replicaId: bigint,
+  options: CopyEntriesOptions = {},
+): Promise<CopyEntriesResult> {
+  return copyOrMove(srcDbPath, dstDbPath, shardId, replicaId, options, true);
+}
+
+/**
+ * The pid of the process holding a POSIX (fcntl) lock on `filePath` that
+ * conflicts with a whole-file write lock; 0 when nobody does or the file does
+ * not exist; -1 when it is held by an unknown pid (open-file-description
+ * lock, other pid namespace). Used for `NodeHostDir/LOCK`.
+ *
+ * fcntl never reports this process's own locks, and opening and closing the
+ * file here releases any fcntl lock this process holds on it: do not ask
+ * about a file this process locks. Throws {@link ErrIO} for other failures.
+ */
+export function lockHolder(filePath: string): number {
+  const binding = requireNative('checking a file lock');
+  const p = path.resolve(filePath);
+  try {
+    return binding.lockHolder(p);
+  } catch (err) {
+    throw mapNativeError(err, 'lock check', p);
+  }
+}

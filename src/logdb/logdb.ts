@@ -1,0 +1,759 @@
+/**
+ * The NodeHost log store: one LevelDB database per partition under
+ * `NodeHostDir/H/D/logdb-<p>`, with Dragonboat v4's keys and semantics
+ * (internal/logdb db.go, plain and batched entry managers).
+ *
+ * Partitions are opened lazily, only when a shard in them is touched; reads
+ * of a partition that does not exist yet see an empty store and create
+ * nothing. With a WALDir, the partitions still live under NodeHostDir
+ * (LevelDB cannot place its write-ahead log elsewhere); WALDir only gets its
+ * own `dragonboat.ds`, LOCK and `H/D` tree.
+ */
+import { ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrMalformedRecord, ErrUnknownStateMachineType, NodeHostToolsError } from '../errors.js';
+import type { ResolvedNodeHostConfig } from '../nodehost/config.js';
+import { BIN_VER_BATCHED, BIN_VER_PLAIN, ENTRY_BATCH_SIZE, type BinVer } from '../nodehost/settings.js';
+import { logdbPartition, logdbPartitionDirByIndex, toU64 } from '../nodehost/paths.js';
+import {
+  decodeBootstrap,
+  decodeEntry,
+  decodeEntryBatch,
+  decodeRaftState,
+  decodeSnapshot,
+  encodeBootstrap,
+  encodeEntry,
+  encodeEntryBatch,
+  encodeRaftState,
+  encodeSnapshot,
+} from '../records/codec.js';
+import { StateMachineType, type Bootstrap, type Entry, type EntryBatch, type RaftState, type Snapshot } from '../records/types.js';
+import { batchIdRange, compactBatchFields, groupByBatch, mergeIntoBatch, restoreBatchFields } from './batches.js';
+import {
+  allEntriesRange,
+  allEntryBatchesRange,
+  batchIdOf,
+  bootstrapKey,
+  decodeKey,
+  decodeMaxIndex,
+  encodeMaxIndex,
+  entryBatchKey,
+  entryBatchRange,
+  entryKey,
+  entryRange,
+  keyHex,
+  keySuffix,
+  KeyKind,
+  kindRange,
+  maxIndexKey,
+  MAX_U64,
+  raftStateKey,
+  snapshotKey,
+  snapshotsRange,
+  type KeyRange,
+} from './keys.js';
+import { LogDBPartition, type BatchOp, type PartitionOptions } from './partition.js';
+
+type Id = number | bigint;
+
+/** Options of {@link LogDB.open}. */
+export interface LogDBOptions extends PartitionOptions {
+  /**
+   * Entry format for writes into a store that holds no entries yet (default
+   * plain, 100). A store that already holds entries keeps its format; asking
+   * for the other one fails with ErrIncompatibleData on the first write.
+   */
+  entryFormat?: BinVer;
+}
+
+/** One node's changes for {@link LogDB.saveRaftState} (Dragonboat's pb.Update, storage part). */
+export interface RaftUpdate {
+  shardId: Id;
+  replicaId: Id;
+  /** Hard state; skipped when all zero. */
+  state?: RaftState;
+  /** Entries to append, strictly increasing indexes; they overwrite stored entries from their first index on. */
+  entries?: readonly Entry[];
+  /** A snapshot to record (skipped when its index is 0); older snapshot records of the node are deleted. */
+  snapshot?: Snapshot;
+}
+
+/** What a restarting node reads (Dragonboat's raftio.RaftState). */
+export interface RaftStateRecord {
+  state: RaftState;
+  /** First index to replay; the snapshot index when there is nothing to replay. */
+  firstIndex: bigint;
+  /** Number of entries to replay, `maxIndex - firstIndex + 1`, or 0. */
+  entryCount: bigint;
+}
+
+/** A node with records in the log store. */
+export interface NodeInfo {
+  shardId: bigint;
+  replicaId: bigint;
+}
+
+/** One stored entry as read back. */
+export interface StoredEntry {
+  index: bigint;
+  /** The entry's bytes: the stored value (plain) or its re-encoding (batched). */
+  value: Uint8Array;
+  /** The decoded protobuf Entry, or undefined when the value is not one (Dragonboat's own private encoding). */
+  entry: Entry | undefined;
+}
+
+/** Result of {@link LogDB.iterateEntries}. */
+export interface EntryRead {
+  entries: StoredEntry[];
+  /** Sum of the entries' byte sizes. */
+  size: bigint;
+}
+
+/** A record that is present but cannot be decoded. */
+export interface MalformedRecord {
+  key: string;
+  kind: string;
+  error: NodeHostToolsError;
+}
+
+/** Every per-node record of one replica, read leniently (undecodable records are listed, not thrown). */
+export interface NodeRecords {
+  shardId: bigint;
+  replicaId: bigint;
+  partition: number;
+  partitionDir: string;
+  bootstrap: Bootstrap | undefined;
+  raftState: RaftState | undefined;
+  maxIndex: bigint | undefined;
+  /** Snapshot records in key order; `snapshot` is undefined when the value did not decode. */
+  snapshots: { index: bigint; snapshot: Snapshot | undefined }[];
+  /** Index span of the plain entry keys, if any. */
+  plainEntries: { first: bigint; last: bigint } | undefined;
+  /** Batch-ID span of the entry batch keys, if any. */
+  entryBatches: { first: bigint; last: bigint } | undefined;
+  malformed: MalformedRecord[];
+}
+
+/** The records an import replaces and writes (IMPORT.md step 11). */
+export interface ImportPlan {
+  shardId: bigint;
+  replicaId: bigint;
+  partition: number;
+  partitionDir: string;
+  before: NodeRecords;
+  after: { bootstrap: Bootstrap; raftState: RaftState; maxIndex: bigint; snapshot: Snapshot };
+  /** The exact write batch, deletes first. */
+  ops: BatchOp[];
+}
+
+/**
+ * Removes key ranges from a partition. The default uses classic-level
+ * (`clear` + `compactRange`); a native bulk implementation can be injected.
+ */
+export type RangeRemover = (partition: LogDBPartition, ranges: readonly KeyRange[]) => Promise<void>;
+
+/**
+ * The default {@link RangeRemover}: classic-level clear, then compaction of
+ * each range. LevelDB flushes its memtable at the start of a compactRange and
+ * may place that table below every level the same call compacts; deletes
+ * flushed together with the records they delete would then stay on disk with
+ * them. So the ranges are compacted once before the clear (the records reach
+ * the table files) and once after (the deletes meet them and both are dropped).
+ */
+export const classicLevelRangeRemover: RangeRemover = async (partition, ranges) => {
+  for (const r of ranges) await partition.compactRange(r.gte, (r.lte ?? r.lt)!);
+  for (const r of ranges) await partition.clear(r);
+  for (const r of ranges) await partition.compactRange(r.gte, (r.lte ?? r.lt)!);
+};
+
+/** Result of {@link LogDB.removeStaleEntries}. */
+export interface StaleEntryRemoval {
+  shardId: bigint;
+  replicaId: bigint;
+  partitionDir: string;
+  /** Entry indexes kept (`[first, last]`), or undefined when every entry was stale. */
+  kept: { first: bigint; last: bigint } | undefined;
+  ranges: KeyRange[];
+  plainEntriesRemoved: number;
+  entryBatchesRemoved: number;
+}
+
+function isEmptyState(s: RaftState): boolean {
+  return s.term === 0n && s.vote === 0n && s.commit === 0n;
+}
+
+function decodeValue<T>(decode: (b: Uint8Array) => T, value: Uint8Array, what: string, key: Uint8Array, dir: string): T {
+  try {
+    return decode(value);
+  } catch (err) {
+    if (err instanceof NodeHostToolsError) {
+      throw new ErrMalformedRecord(`${what} record ${keyHex(key)} in ${dir} cannot be decoded: ${err.message}`, {
+        ...err.details,
+        path: dir,
+        key: keyHex(key),
+        record: what,
+      }, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The log store of one NodeHost. Create with {@link LogDB.open}; close when done. */
+export class LogDB {
+  readonly config: ResolvedNodeHostConfig;
+  readonly readOnly: boolean;
+  private readonly opts: LogDBOptions;
+  private readonly partitions = new Map<number, LogDBPartition>();
+  private detected: BinVer | undefined | null = null; // null: not detected yet
+  private closed = false;
+
+  private constructor(cfg: ResolvedNodeHostConfig, opts: LogDBOptions) {
+    this.config = cfg;
+    this.opts = opts;
+    this.readOnly = opts.readOnly ?? false;
+  }
+
+  /**
+   * Opens the log store of `cfg`. Nothing is opened or created until a
+   * partition is needed. With `readOnly`, partitions are read from private
+   * clones and the originals stay byte-for-byte unchanged.
+   */
+  static async open(cfg: ResolvedNodeHostConfig, opts: LogDBOptions = {}): Promise<LogDB> {
+    return new LogDB(cfg, opts);
+  }
+
+  /** Partition index of a shard. */
+  partitionOf(shardId: Id): number {
+    return logdbPartition(shardId, this.config.execShards, this.config.logDBShards);
+  }
+
+  /** Partition directory of a shard. */
+  partitionDirOf(shardId: Id): string {
+    return logdbPartitionDirByIndex(this.config, this.partitionOf(shardId));
+  }
+
+  /** The partition object of index `p` (created on first use, not opened). */
+  partition(p: number): LogDBPartition {
+    if (this.closed) throw new ErrLogDB('the log store is closed', { check: 'closed' });
+    let part = this.partitions.get(p);
+    if (!part) {
+      part = new LogDBPartition(logdbPartitionDirByIndex(this.config, p), this.opts);
+      this.partitions.set(p, part);
+    }
+    return part;
+  }
+
+  private partFor(shardId: Id): LogDBPartition {
+    return this.partition(this.partitionOf(shardId));
+  }
+
+  /** Closes every opened partition. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const errors: unknown[] = [];
+    for (const part of this.partitions.values()) {
+      await part.close().catch((err: unknown) => errors.push(err));
+    }
+    this.partitions.clear();
+    if (errors.length > 0) throw errors[0];
+  }
+
+  // --- format ---------------------------------------------------------------
+
+  /**
+   * The entry format found in the store: 210 when any partition holds an entry
+   * batch key, 100 when entries exist and none is batched, undefined when the
+   * store holds no entries at all (either format is then consistent).
+   */
+  async detectEntryFormat(): Promise<BinVer | undefined> {
+    if (this.detected !== null) return this.detected;
+    let plain = false;
+    for (let p = 0; p < this.config.logDBShards; p++) {
+      const part = this.partition(p);
+      if (!(await part.openExisting())) continue;
+      if (await part.any(kindRange(KeyKind.EntryBatch))) {
+        this.detected = BIN_VER_BATCHED;
+        return this.detected;
+      }
+      if (!plain && (await part.any(kindRange(KeyKind.Entry)))) plain = true;
+    }
+    this.detected = plain ? BIN_VER_PLAIN : undefined;
+    return this.detected;
+  }
+
+  /** The store's format (bin_ver): detected, else the configured `entryFormat`, else 100. */
+  async binaryFormat(): Promise<BinVer> {
+    return (await this.detectEntryFormat()) ?? this.opts.entryFormat ?? BIN_VER_PLAIN;
+  }
+
+  private async writeFormat(): Promise<BinVer> {
+    const found = await this.detectEntryFormat();
+    if (found !== undefined && this.opts.entryFormat !== undefined && found !== this.opts.entryFormat) {
+      throw new ErrIncompatibleData(
+        `the log store holds entries in format ${found}, writing format ${this.opts.entryFormat} was requested`,
+        { path: this.config.nodeHostDir, check: 'bin-ver', expected: this.opts.entryFormat, actual: found },
+      );
+    }
+    return found ?? this.opts.entryFormat ?? BIN_VER_PLAIN;
+  }
+
+  // --- simple records -----------------------------------------------------------
+
+  private async getDecoded<T>(shardId: Id, key: Uint8Array, what: string, decode: (b: Uint8Array) => T): Promise<T | undefined> {
+    const part = this.partFor(shardId);
+    const v = await part.get(key);
+    return v === undefined ? undefined : decodeValue(decode, v, what, key, part.dir);
+  }
+
+  /** The node's bootstrap record, or undefined. */
+  async getBootstrap(shardId: Id, replicaId: Id): Promise<Bootstrap | undefined> {
+    return this.getDecoded(shardId, bootstrapKey(shardId, replicaId), 'bootstrap', decodeBootstrap);
+  }
+
+  /** Writes the node's bootstrap record (one synced batch). */
+  async saveBootstrap(shardId: Id, replicaId: Id, bootstrap: Bootstrap): Promise<void> {
+    await this.partFor(shardId).write([{ type: 'put', key: bootstrapKey(shardId, replicaId), value: encodeBootstrap(bootstrap) }]);
+  }
+
+  /** The node's raft hard state, or undefined. */
+  async getRaftState(shardId: Id, replicaId: Id): Promise<RaftState | undefined> {
+    return this.getDecoded(shardId, raftStateKey(shardId, replicaId), 'raft state', decodeRaftState);
+  }
+
+  /** The node's max index record, or undefined (no saved log). */
+  async getMaxIndex(shardId: Id, replicaId: Id): Promise<bigint | undefined> {
+    return this.getDecoded(shardId, maxIndexKey(shardId, replicaId), 'max index', (v) => decodeMaxIndex(v));
+  }
+
+  /** Every snapshot record of the node, ascending by index. */
+  async listSnapshots(shardId: Id, replicaId: Id): Promise<Snapshot[]> {
+    const part = this.partFor(shardId);
+    const out: Snapshot[] = [];
+    for await (const [k, v] of part.iterate(snapshotsRange(shardId, replicaId))) {
+      out.push(decodeValue(decodeSnapshot, v, 'snapshot', k, part.dir));
+    }
+    return out;
+  }
+
+  /** The node's latest snapshot record (highest index), or undefined. */
+  async getSnapshot(shardId: Id, replicaId: Id): Promise<Snapshot | undefined> {
+    const part = this.partFor(shardId);
+    const kv = await part.first(snapshotsRange(shardId, replicaId), true);
+    return kv === undefined ? undefined : decodeValue(decodeSnapshot, kv[1], 'snapshot', kv[0], part.dir);
+  }
+
+  /** Every node that has a bootstrap record, partition by partition in key order. */
+  async listNodeInfo(): Promise<NodeInfo[]> {
+    const out: NodeInfo[] = [];
+    for (let p = 0; p < this.config.logDBShards; p++) {
+      const part = this.partition(p);
+      if (!(await part.openExisting())) continue;
+      for await (const k of part.keys(kindRange(KeyKind.Bootstrap))) {
+        const d = decodeKey(k);
+        if (d) out.push({ shardId: d.shardId, replicaId: d.replicaId });
+      }
+    }
+    return out;
+  }
+
+  // --- raft state and entries -------------------------------------------------------
+
+  /**
+   * Saves raft updates like Dragonboat's saveRaftState: per update the hard
+   * state (unless empty), the snapshot record (unless index 0; older ones are
+   * deleted) with max index = its index, then the entries with max index =
+   * their last index. All updates of one partition go in ONE synced batch;
+   * updates in different partitions are separate batches.
+   */
+  async saveRaftState(updates: readonly RaftUpdate[]): Promise<void> {
+    const byPartition = new Map<number, BatchOp[]>();
+    const pendingBatches = new Map<string, EntryBatch>();
+    let format: BinVer | undefined;
+    for (const ud of updates) {
+      const s = toU64(ud.shardId, 'shardId');
+      const r = toU64(ud.replicaId, 'replicaId');
+      const p = this.partitionOf(s);
+      const part = this.partition(p);
+      let ops = byPartition.get(p);
+      if (!ops) byPartition.set(p, (ops = []));
+      const put = (key: Uint8Array, value: Uint8Array): void => {
+        ops!.push({ type: 'put', key, value });
+      };
+      const entries = ud.entries ?? [];
+      for (let i = 1; i < entries.length; i++) {
+        if (entries[i]!.index <= entries[i - 1]!.index) {
+          throw new ErrLogDB(`entries of shard ${s} replica ${r} must have strictly increasing indexes`, {
+            check: 'entry-order',
+            actual: [entries[i - 1]!.index, entries[i]!.index],
+          });
+        }
+      }
+      if (ud.state && !isEmptyState(ud.state)) put(raftStateKey(s, r), encodeRaftState(ud.state));
+      if (ud.snapshot && ud.snapshot.index !== 0n) {
+        const ss = ud.snapshot;
+        const lastIndex = entries.length > 0 ? entries[entries.length - 1]!.index : undefined;
+        if (lastIndex !== undefined && ss.index > lastIndex) {
+          throw new ErrLogDB(`snapshot index ${ss.index} of shard ${s} replica ${r} is beyond its last new entry ${lastIndex}`, {
+            check: 'snapshot-index',
+            expected: `<= ${lastIndex}`,
+            actual: ss.index,
+          });
+        }
+        for await (const k of part.keys(snapshotsRange(s, r))) {
+          if (keySuffix(k) < ss.index) ops.push({ type: 'del', key: k });
+        }
+        put(snapshotKey(s, r, ss.index), encodeSnapshot(ss));
+        put(maxIndexKey(s, r), encodeMaxIndex(ss.index));
+      }
+      if (entries.length > 0) {
+        format ??= await this.writeFormat();
+        if (format === BIN_VER_PLAIN) {
+          for (const e of entries) put(entryKey(s, r, e.index), encodeEntry(e));
+        } else {
+          const groups = groupByBatch(entries);
+          for (let g = 0; g < groups.length; g++) {
+            const { batchId, entries: run } = groups[g]!;
+            const key = entryBatchKey(s, r, batchId);
+            let merged = run;
+            if (g === 0 && run[0]!.index % ENTRY_BATCH_SIZE !== 0n) {
+              const cacheKey = `${p}:${keyHex(key)}`;
+              let prev = pendingBatches.get(cacheKey);
+              if (prev === undefined) {
+                const v = await part.get(key);
+                prev = v === undefined ? undefined : restoreBatchFields(decodeValue(decodeEntryBatch, v, 'entry batch', key, part.dir));
+              }
+              merged = mergeIntoBatch(prev, run);
+            }
+            pendingBatches.set(`${p}:${keyHex(key)}`, { entries: merged });
+            put(key, encodeEntryBatch(compactBatchFields({ entries: merged })));
+          }
+        }
+        const maxIndex = entries[entries.length - 1]!.index;
+        if (maxIndex > 0n) put(maxIndexKey(s, r), encodeMaxIndex(maxIndex));
+      }
+    }
+    for (const [p, ops] of byPartition) await this.partition(p).write(ops);
+    if (format !== undefined && this.detected === undefined) this.detected = format;
+  }
+
+  /** Whether this replica's entries are batched (any entry batch key of the replica). */
+  private async replicaIsBatched(part: LogDBPartition, s: bigint, r: bigint): Promise<boolean> {
+    return part.any(allEntryBatchesRange(s, r));
+  }
+
+  /**
+   * The range of entries a restarting node replays (Dragonboat's getRange):
+   * none when there is no max index or it equals the snapshot index, else from
+   * the first entry at or after `snapshotIndex` to the max index.
+   */
+  async getEntryRange(shardId: Id, replicaId: Id, snapshotIndex: Id): Promise<{ firstIndex: bigint; entryCount: bigint }> {
+    const s = toU64(shardId, 'shardId');
+    const r = toU64(replicaId, 'replicaId');
+    const snap = toU64(snapshotIndex, 'snapshotIndex');
+    const maxIndex = await this.getMaxIndex(s, r);
+    if (maxIndex === undefined || maxIndex === snap) return { firstIndex: snap, entryCount: 0n };
+    const part = this.partFor(s);
+    let first: bigint | undefined;
+    if (await this.replicaIsBatched(part, s, r)) {
+      const [low, high] = batchIdRange(snap, maxIndex + 1n);
+      outer: for await (const [k, v] of part.iterate(entryBatchRange(s, r, low, high))) {
+        const batch = restoreBatchFields(decodeValue(decodeEntryBatch, v, 'entry batch', k, part.dir));
+        if (batch.entries.length === 0) {
+          throw new ErrLogDB(`empty entry batch ${keyHex(k)} in ${part.dir}`, { path: part.dir, check: 'empty-batch', key: keyHex(k) });
+        }
+        for (const e of batch.entries) {
+          if (e.index >= snap && e.index <= maxIndex) {
+            first = e.index;
+            break outer;
+          }
+        }
+      }
+    } else if (snap <= maxIndex) {
+      const kv = await part.first({ gte: entryKey(s, r, snap), lte: entryKey(s, r, maxIndex) });
+      if (kv) first = keySuffix(kv[0]);
+    }
+    if (first === undefined || first === 0n) {
+      if (maxIndex !== 0n) {
+        throw new ErrLogDB(
+          `shard ${s} replica ${r} records max index ${maxIndex} but has no entry between the snapshot index ${snap} and it ` +
+            `in ${part.dir}: the log store is inconsistent (a restarting Dragonboat node would panic here)`,
+          { path: part.dir, check: 'entry-range', expected: `entries in [${snap}, ${maxIndex}]`, actual: 'none' },
+        );
+      }
+      return { firstIndex: 0n, entryCount: 0n };
+    }
+    return { firstIndex: first, entryCount: maxIndex - first + 1n };
+  }
+
+  /**
+   * What a restarting node reads: the hard state plus the entry range to
+   * replay after `snapshotIndex`. Undefined when the node has no raft state
+   * (Dragonboat's ErrNoSavedLog).
+   */
+  async readRaftState(shardId: Id, replicaId: Id, snapshotIndex: Id): Promise<RaftStateRecord | undefined> {
+    const range = await this.getEntryRange(shardId, replicaId, snapshotIndex);
+    const state = await this.getRaftState(shardId, replicaId);
+    return state === undefined ? undefined : { state, ...range };
+  }
+
+  /**
+   * Reads consecutive entries with `low <= index < high` (high capped at max
+   * index + 1), stopping at the first gap, or after the entry that takes the
+   * total size over `maxSize` (Dragonboat's iterateEntries).
+   */
+  async iterateEntries(shardId: Id, replicaId: Id, low: Id, high: Id, maxSize: Id = MAX_U64): Promise<EntryRead> {
+    const s = toU64(shardId, 'shardId');
+    const r = toU64(replicaId, 'replicaId');
+    const lo = toU64(low, 'low');
+    let hi = toU64(high, 'high');
+    const limit = toU64(maxSize, 'maxSize');
+    const entries: StoredEntry[] = [];
+    let size = 0n;
+    const maxIndex = await this.getMaxIndex(s, r);
+    if (maxIndex === undefined) return { entries, size };
+    if (hi > maxIndex + 1n) hi = maxIndex + 1n;
+    if (lo >= hi) return { entries, size };
+    const part = this.partFor(s);
+    let expected = lo;
+    if (await this.replicaIsBatched(part, s, r)) {
+      const [lowId, highId] = batchIdRange(lo, hi);
+      let expectedId = lowId;
+      for await (const [k, v] of part.iterate(entryBatchRange(s, r, lowId, highId))) {
+        if (keySuffix(k) !== expectedId) break;
+        expectedId++;
+        const batch = restoreBatchFields(decodeValue(decodeEntryBatch, v, 'entry batch', k, part.dir));
+        for (const e of batch.entries) {
+          if (e.index < lo || e.index >= hi) continue;
+          if (e.index !== expected) return { entries, size };
+          const value = encodeEntry(e);
+          entries.push({ index: e.index, value, entry: e });
+          size += BigInt(value.length);
+          expected++;
+          if (size > limit) return { entries, size };
+        }
+      }
+      return { entries, size };
+    }
+    for await (const [k, v] of part.iterate(entryRange(s, r, lo, hi))) {
+      const index = keySuffix(k);
+      if (index !== expected) break;
+      let entry: Entry | undefined;
+      try {
+        entry = decodeEntry(v);
+      } catch {
+        entry = undefined;
+      }
+      entries.push({ index, value: v, entry });
+      size += BigInt(v.length);
+      expected++;
+      if (size > limit) break;
+    }
+    return { entries, size };
+  }
+
+  private entryRangesTo(s: bigint, r: bigint, index: bigint): KeyRange[] {
+    const ranges: KeyRange[] = [];
+    if (index > 0n) ranges.push(entryRange(s, r, 0n, index));
+    // Dragonboat keeps the batch before the one holding `index` (rangedOp).
+    const batchId = batchIdOf(index);
+    if (batchId > 1n) ranges.push(entryBatchRange(s, r, 0n, batchId - 1n));
+    return ranges;
+  }
+
+  /**
+   * Deletes entries below `index` (Dragonboat's removeEntriesTo): plain entries
+   * `[0, index)` and entry batches `[0, batchId(index) - 1)`.
+   */
+  async removeEntriesTo(shardId: Id, replicaId: Id, index: Id): Promise<void> {
+    const s = toU64(shardId, 'shardId');
+    const part = this.partFor(s);
+    for (const range of this.entryRangesTo(s, toU64(replicaId, 'replicaId'), toU64(index, 'index'))) await part.clear(range);
+  }
+
+  /** Compacts the key ranges {@link removeEntriesTo} removes (Dragonboat's compact). */
+  async compactEntriesTo(shardId: Id, replicaId: Id, index: Id): Promise<void> {
+    const s = toU64(shardId, 'shardId');
+    const part = this.partFor(s);
+    for (const range of this.entryRangesTo(s, toU64(replicaId, 'replicaId'), toU64(index, 'index'))) {
+      await part.compactRange(range.gte, (range.lt ?? range.lte)!);
+    }
+  }
+
+  /**
+   * Removes everything of a node (Dragonboat's removeNodeData): raft state,
+   * bootstrap, max index and snapshot records in one batch, then every entry,
+   * plain and batched.
+   */
+  async removeNodeData(shardId: Id, replicaId: Id): Promise<void> {
+    const s = toU64(shardId, 'shardId');
+    const r = toU64(replicaId, 'replicaId');
+    const part = this.partFor(s);
+    if (!(await part.openExisting())) return;
+    const ops: BatchOp[] = [
+      { type: 'del', key: raftStateKey(s, r) },
+      { type: 'del', key: bootstrapKey(s, r) },
+      { type: 'del', key: maxIndexKey(s, r) },
+    ];
+    for await (const k of part.keys(snapshotsRange(s, r))) ops.push({ type: 'del', key: k });
+    await part.write(ops);
+    await part.clear(allEntriesRange(s, r));
+    await part.clear(allEntryBatchesRange(s, r));
+  }
+
+  // --- import -------------------------------------------------------------------------
+
+  /** Reads every per-node record of a replica, leniently. */
+  async nodeRecords(shardId: Id, replicaId: Id): Promise<NodeRecords> {
+    const s = toU64(shardId, 'shardId');
+    const r = toU64(replicaId, 'replicaId');
+    const p = this.partitionOf(s);
+    const part = this.partition(p);
+    const malformed: MalformedRecord[] = [];
+    const lenient = async <T>(key: Uint8Array, kind: string, decode: (b: Uint8Array) => T): Promise<T | undefined> => {
+      const v = await part.get(key);
+      if (v === undefined) return undefined;
+      try {
+        return decodeValue(decode, v, kind, key, part.dir);
+      } catch (err) {
+        if (!(err instanceof NodeHostToolsError)) throw err;
+        malformed.push({ key: keyHex(key), kind, error: err });
+        return undefined;
+      }
+    };
+    const bootstrap = await lenient(bootstrapKey(s, r), 'bootstrap', decodeBootstrap);
+    const raftState = await lenient(raftStateKey(s, r), 'raft state', decodeRaftState);
+    const maxIndex = await lenient(maxIndexKey(s, r), 'max index', (v) => decodeMaxIndex(v));
+    const snapshots: NodeRecords['snapshots'] = [];
+    for await (const [k, v] of part.iterate(snapshotsRange(s, r))) {
+      let snapshot: Snapshot | undefined;
+      try {
+        snapshot = decodeValue(decodeSnapshot, v, 'snapshot', k, part.dir);
+      } catch (err) {
+        if (!(err instanceof NodeHostToolsError)) throw err;
+        malformed.push({ key: keyHex(k), kind: 'snapshot', error: err });
+      }
+      snapshots.push({ index: keySuffix(k), snapshot });
+    }
+    const span = async (range: KeyRange): Promise<{ first: bigint; last: bigint } | undefined> => {
+      const a = await part.first(range);
+      if (!a) return undefined;
+      const b = (await part.first(range, true))!;
+      return { first: keySuffix(a[0]), last: keySuffix(b[0]) };
+    };
+    return {
+      shardId: s,
+      replicaId: r,
+      partition: p,
+      partitionDir: part.dir,
+      bootstrap,
+      raftState,
+      maxIndex,
+      snapshots,
+      plainEntries: await span(allEntriesRange(s, r)),
+      entryBatches: await span(allEntryBatchesRange(s, r)),
+      malformed,
+    };
+  }
+
+  /**
+   * The write batch of an import (IMPORT.md step 11) and the records it
+   * replaces, without writing anything. Refuses a snapshot of type Unknown
+   * ({@link ErrUnknownStateMachineType}) or index 0.
+   */
+  async planImport(snapshot: Snapshot, replicaId: Id): Promise<ImportPlan> {
+    if (snapshot.type === StateMachineType.Unknown) {
+      throw new ErrUnknownStateMachineType(
+        `the snapshot of shard ${snapshot.shardId} at index ${snapshot.index} has state machine type Unknown (0); ` +
+          'a node cannot be bootstrapped from it: export the snapshot again from a running replica',
+        { check: 'state-machine-type', expected: 'Regular, Concurrent or OnDisk', actual: snapshot.type },
+      );
+    }
+    if (snapshot.index === 0n) {
+      throw new ErrIncompleteSnapshot(`the snapshot record of shard ${snapshot.shardId} has index 0`, {
+        check: 'index',
+        expected: '> 0',
+        actual: 0n,
+      });
+    }
+    const s = toU64(snapshot.shardId, 'shardId');
+    const r = toU64(replicaId, 'replicaId');
+    const before = await this.nodeRecords(s, r);
+    const part = this.partition(before.partition);
+    const after = {
+      bootstrap: { addresses: new Map<bigint, string>(), join: true, type: snapshot.type } satisfies Bootstrap,
+      raftState: { term: snapshot.term, vote: 0n, commit: snapshot.index } satisfies RaftState,
+      maxIndex: snapshot.index,
+      snapshot,
+    };
+    const ops: BatchOp[] = [
+      { type: 'del', key: raftStateKey(s, r) },
+      { type: 'del', key: bootstrapKey(s, r) },
+      { type: 'del', key: maxIndexKey(s, r) },
+    ];
+    for await (const k of part.keys(snapshotsRange(s, r))) ops.push({ type: 'del', key: k });
+    ops.push(
+      { type: 'put', key: bootstrapKey(s, r), value: encodeBootstrap(after.bootstrap) },
+      { type: 'put', key: raftStateKey(s, r), value: encodeRaftState(after.raftState) },
+      { type: 'put', key: snapshotKey(s, r, snapshot.index), value: encodeSnapshot(snapshot) },
+      { type: 'put', key: maxIndexKey(s, r), value: encodeMaxIndex(snapshot.index) },
+    );
+    return { shardId: s, replicaId: r, partition: before.partition, partitionDir: part.dir, before, after, ops };
+  }
+
+  /**
+   * Imports a snapshot record for `replicaId` (IMPORT.md step 11) in ONE
+   * atomic, synced write batch: deletes the raft state, bootstrap, max index
+   * and every snapshot record of the node, then writes bootstrap
+   * `{join: true, type}`, raft state `{term, vote 0, commit INDEX}`, the
+   * snapshot record under INDEX and max index INDEX. Entries are left to
+   * {@link removeStaleEntries}. Returns what was replaced and written.
+   */
+  async importSnapshot(snapshot: Snapshot, replicaId: Id): Promise<ImportPlan> {
+    const plan = await this.planImport(snapshot, replicaId);
+    await this.partition(plan.partition).write(plan.ops);
+    return plan;
+  }
+
+  /**
+   * Physically removes a node's stale entries, plain and batched: everything
+   * outside `[snapshot index, max index]` (everything, right after an import,
+   * where the two are equal), then compacts those key ranges. `remover`
+   * replaces the classic-level implementation (e.g. a native bulk path).
+   */
+  async removeStaleEntries(shardId: Id, replicaId: Id, opts: { remover?: RangeRemover } = {}): Promise<StaleEntryRemoval> {
+    const s = toU64(shardId, 'shardId');
+    const r = toU64(replicaId, 'replicaId');
+    const part = this.partFor(s);
+    const result: StaleEntryRemoval = {
+      shardId: s,
+      replicaId: r,
+      partitionDir: part.dir,
+      kept: undefined,
+      ranges: [],
+      plainEntriesRemoved: 0,
+      entryBatchesRemoved: 0,
+    };
+    if (!(await part.openExisting())) return result;
+    const maxIndex = await this.getMaxIndex(s, r);
+    const lastSnap = await part.first(snapshotsRange(s, r), true);
+    const snapIndex = lastSnap ? keySuffix(lastSnap[0]) : 0n;
+    const plain: KeyRange[] = [];
+    const batched: KeyRange[] = [];
+    if (maxIndex === undefined || maxIndex <= snapIndex) {
+      plain.push(allEntriesRange(s, r));
+      batched.push(allEntryBatchesRange(s, r));
+    } else {
+      result.kept = { first: snapIndex, last: maxIndex };
+      if (snapIndex > 0n) plain.push(entryRange(s, r, 0n, snapIndex));
+      if (maxIndex < MAX_U64) plain.push(entryRange(s, r, maxIndex + 1n, MAX_U64 + 1n));
+      const lowId = batchIdOf(snapIndex);
+      const highId = batchIdOf(maxIndex);
+      if (lowId > 0n) batched.push(entryBatchRange(s, r, 0n, lowId));
+      if (highId < batchIdOf(MAX_U64)) batched.push(entryBatchRange(s, r, highId + 1n, MAX_U64 + 1n));
+    }
+    for (const range of plain) result.plainEntriesRemoved += await part.count(range);
+    for (const range of batched) result.entryBatchesRemoved += await part.count(range);
+    result.ranges = [...plain, ...batched];
+    await (opts.remover ?? classicLevelRangeRemover)(part, result.ranges);
+    return result;
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * One log store partition: a LevelDB database at `H/D/logdb-<p>`, opened
+ * through classic-level with raw byte keys and values.
+ *
+ * Two LevelDB behaviours shape this module:
+ * - Opening a database, even with createIfMissing false, creates its directory,
+ *   LOCK and LOG files, and opening an existing one rewrites LOG, MANIFEST and
+ *   the write-ahead log. So a missing database is detected before LevelDB sees
+ *   it (no CURRENT file → empty, nothing opened), and read-only inspection opens
+ *   a private clone (hard links to the immutable table files, copies of the
+ *   rest) so that the original stays byte-for-byte unchanged.
+ * - LevelDB 1.20 answers a second open of the same database in one process by
+ *   opening and closing its LOCK file, which drops the first opener's POSIX
+ *   lock. A process-wide registry refuses that second open before LevelDB runs.
+ */
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { ErrDirLocked, ErrLogDB, NodeHostToolsError, ioError } from '../errors.js';
+import { isNotFound, statOrUndefined } from '../files/fsutil.js';
+import { checkNotLocked, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
+import { LOCK_FILENAME } from '../nodehost/paths.js';
+import type { KeyRange } from './keys.js';
+
+type Level = ClassicLevel<Uint8Array, Uint8Array>;
+
+/** A write of a batch: put or delete. */
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/** Options of a partition. */
+export interface PartitionOptions {
+  /**
+   * Inspect without changing a byte of the original: the database is opened
+   * from a private clone under `scratchDir`, and writes are refused.
+   */
+  readOnly?: boolean;
+  /** Where read-only clones go (default os.tmpdir()); on the same file system, table files are hard-linked. */
+  scratchDir?: string;
+  /** Options of the LOCK check run before LevelDB opens the database. */
+  lock?: LockCheckOptions;
+}
+
+// Partition directories open in this process (resolved path → true).
+const openInProcess = new Set<string>();
+
+// classic-level's 'view' encoding hands out Buffers; the API promises plain Uint8Arrays (zero-copy views).
+function plain(b: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** True when `dir` holds a LevelDB database (its CURRENT file exists). */
+export async function databaseExists(dir: string): Promise<boolean> {
+  return (await statOrUndefined(path.join(dir, 'CURRENT')))?.isFile() ?? false;
+}
+
+function levelError(err: unknown, dir: string, what: string): NodeHostToolsError {
+  if (err instanceof NodeHostToolsError) return err;
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.cause?.code ?? e.code;
+  const msg = e.cause?.message ?? e.message ?? String(err);
+  if (code === 'LEVEL_LOCKED') {
+    return new ErrDirLocked(
+      `log store partition ${dir} is locked (${msg}): stop the NodeHost (or whatever has it open) first, then retry`,
+      { path: path.join(dir, LOCK_FILENAME), check: 'lock' },
+      { cause: err },
+    );
+  }
+  return new ErrLogDB(`log store partition ${dir}: ${what} failed: ${msg}`, {
+    path: dir,
+    check: code === 'LEVEL_CORRUPTION' ? 'corruption' : what,
+    levelCode: code,
+  }, { cause: err });
+}
+
+const TABLE_FILE = /\.(ldb|sst)$/;
+
+async function cloneDatabase(src: string, scratchDir: string): Promise<string> {
+  const clone = await fsp.mkdtemp(path.join(scratchDir, 'nodehost-tools-ro-')).catch((err: unknown) => {
+    throw ioError(err, 'cannot create a scratch directory in', scratchDir);
+  });
+  try {
+    for (const name of await fsp.readdir(src)) {
+      // LevelDB recreates LOCK and LOG; copying them would only waste time.
+      if (name === LOCK_FILENAME || name === 'LOG' || name === 'LOG.old') continue;
+      const from = path.join(src, name);
+      const to = path.join(clone, name);
+      const st = await fsp.lstat(from);
+      if (!st.isFile()) continue;
+      if (TABLE_FILE.test(name)) {
+        // Table files are immutable once written: a hard link is a faithful, free copy.
+        try {
+          await fsp.link(from, to);
+          continue;
+        } catch {
+          // Another file system or no permission: fall back to a copy.
+        }
+      }
+      await fsp.copyFile(from, to);
+    }
+  } catch (err) {
+    await fsp.rm(clone, { recursive: true, force: true }).catch(() => undefined);
+    throw ioError(err, 'cannot clone log store partition for read-only inspection', src);
+  }
+  return clone;
+}
+
+/** One LevelDB partition, opened lazily; a missing database reads as empty. */
+export class LogDBPartition {
+  /** The partition directory (`H/D/logdb-<p>`). */
+  readonly dir: string;
+  readonly readOnly: boolean;
+  private readonly opts: PartitionOptions;
+  private db: Level | undefined;
+  private cloneDir: string | undefined;
+  private registered = false;
+  private closed = false;
+
+  constructor(dir: string, opts: PartitionOptions = {}) {
+    this.dir = path.resolve(dir);
+    this.opts = opts;
+    this.readOnly = opts.readOnly ?? false;
+  }
+
+  /** The open classic-level handle, if the database has been opened (for bulk implementations). */
+  get level(): Level | undefined {
+    return this.db;
+  }
+
+  /** Opens the database if it exists on disk. Returns false (and opens nothing) when it does not. */
+  async openExisting(): Promise<boolean> {
+    if (this.db) return true;
+    this.assertUsable();
+    if (!(await databaseExists(this.dir))) return false;
+    await this.openLevel(false);
+    return true;
+  }
+
+  /** Opens the database, creating it when missing. Refused in read-only mode. */
+  async openForWrite(): Promise<Level> {
+    this.assertWritable();
+    if (!this.db) await this.openLevel(true);
+    return this.db!;
+  }
+
+  private assertUsable(): void {
+    if (this.closed) throw new ErrLogDB(`log store partition ${this.dir} is closed`, { path: this.dir, check: 'closed' });
+  }
+
+  private assertWritable(): void {
+    this.assertUsable();
+    if (this.readOnly) {
+      throw new ErrLogDB(`log store partition ${this.dir} was opened read-only`, { path: this.dir, check: 'read-only' });
+    }
+  }
+
+  private async openLevel(create: boolean): Promise<void> {
+    if (openInProcess.has(this.dir) && !this.readOnly) {
+      throw new ErrDirLocked(
+        `log store partition ${this.dir} is already open in this process: close the other LogDB first`,
+        { path: path.join(this.dir, LOCK_FILENAME), check: 'lock', pid: process.pid },
+      );
+    }
+    // Refuse before LevelDB touches anything: its own lock failure comes after it rotated LOG.
+    await checkNotLocked(path.join(this.dir, LOCK_FILENAME), { ...this.opts.lock, refuseOwnProcess: !this.readOnly });
+    let location = this.dir;
+    if (this.readOnly) {
+      this.cloneDir = await cloneDatabase(this.dir, this.opts.scratchDir ?? os.tmpdir());
+      location = this.cloneDir;
+    } else if (create) {
+      try {
+        await fsp.mkdir(this.dir, { recursive: true });
+      } catch (err) {
+        throw ioError(err, 'cannot create log store partition directory', this.dir);
+      }
+    }
+    const db: Level = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
+    if (!this.readOnly) openInProcess.add(this.dir);
+    try {
+      await db.open({ createIfMissing: create && !this.readOnly, errorIfExists: false });
+    } catch (err) {
+      if (!this.readOnly) openInProcess.delete(this.dir);
+      await this.dropClone();
+      throw levelError(err, this.dir, 'open');
+    }
+    if (!this.readOnly) {
+      registerOwnLock(path.join(this.dir, LOCK_FILENAME));
+      this.registered = true;
+    }
+    this.db = db;
+  }
+
+  /** Reads one key; undefined when missing or when the database does not exist. */
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (!(await this.openExisting())) return undefined;
+    try {
+      const v = await this.db!.get(key);
+      return v === undefined ? undefined : plain(v);
+    } catch (err) {
+      throw levelError(err, this.dir, 'get');
+    }
+  }
+
+  /** Iterates `[key, value]` pairs of `range` in key order (or reverse); nothing when the database does not exist. */
+  async *iterate(range: KeyRange, opts: { reverse?: boolean; limit?: number } = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    if (!(await this.openExisting())) return;
+    const it = this.db!.iterator({ ...range, reverse: opts.reverse ?? false, limit: opts.limit ?? -1 });
+    try {
+      for (;;) {
+        let item: [Uint8Array, Uint8Array] | undefined;
+        try {
+          item = await it.next();
+        } catch (err) {
+          throw levelError(err, this.dir, 'iterate');
+        }
+        if (item === undefined) break;
+        yield [plain(item[0]), plain(item[1])];
+      }
+    } finally {
+      await it.close().catch(() => undefined);
+    }
+  }
+
+  /** Iterates the keys of `range` in key order; nothing when the database does not exist. */
+  async *keys(range: KeyRange, opts: { reverse?: boolean; limit?: number } = {}): AsyncGenerator<Uint8Array> {
+    if (!(await this.openExisting())) return;
+    const it = this.db!.keys({ ...range, reverse: opts.reverse ?? false, limit: opts.limit ?? -1 });
+    try {
+      for (;;) {
+        let key: Uint8Array | undefined;
+        try {
+          key = await it.next();
+        } catch (err) {
+          throw levelError(err, this.dir, 'iterate');
+        }
+        if (key === undefined) break;
+        yield plain(key);
+      }
+    } finally {
+      await it.close().catch(() => undefined);
+    }
+  }
+
+  /** The first (or with `reverse`, last) pair of `range`. */
+  async first(range: KeyRange, reverse = false): Promise<[Uint8Array, Uint8Array] | undefined> {
+    for await (const kv of this.iterate(range, { reverse, limit: 1 })) return kv;
+    return undefined;
+  }
+
+  /** True when `range` holds at least one key. */
+  async any(range: KeyRange): Promise<boolean> {
+    for await (const _ of this.keys(range, { limit: 1 })) return true;
+    return false;
+  }
+
+  /** Counts the keys of `range`. */
+  async count(range: KeyRange): Promise<number> {
+    let n = 0;
+    for await (const _ of this.keys(range)) n++;
+    return n;
+  }
+
+  /** Applies `ops` as ONE atomic, synced LevelDB write batch (creating the database if needed). */
+  async write(ops: BatchOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const db = await this.openForWrite();
+    try {
+      await db.batch(ops, { sync: true });
+    } catch (err) {
+      throw levelError(err, this.dir, 'write');
+    }
+  }
+
+  /** Deletes every key of `range` (no-op when the database does not exist). */
+  async clear(range: KeyRange): Promise<void> {
+    this.assertWritable();
+    if (!(await this.openExisting())) return;
+    try {
+      await this.db!.clear({ ...range });
+      // clear() is not synced by LevelDB; a synced empty batch would be dropped, so sync a no-op delete.
+      await this.db!.batch([{ type: 'del', key: range.gte }], { sync: true });
+    } catch (err) {
+      throw levelError(err, this.dir, 'clear');
+    }
+  }
+
+  /** Compacts the key range [start, end] so deleted records leave the table files. */
+  async compactRange(start: Uint8Array, end: Uint8Array): Promise<void> {
+    this.assertWritable();
+    if (!(await this.openExisting())) return;
+    try {
+      await this.db!.compactRange(start, end);
+    } catch (err) {
+      throw levelError(err, this.dir, 'compact');
+    }
+  }
+
+  /** Closes the database (and removes a read-only clone). Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const db = this.db;
+    this.db = undefined;
+    try {
+      if (db) await db.close();
+    } catch (err) {
+      throw levelError(err, this.dir, 'close');
+    } finally {
+      if (this.registered) {
+        unregisterOwnLock(path.join(this.dir, LOCK_FILENAME));
+        this.registered = false;
+      }
+      if (!this.readOnly && db) openInProcess.delete(this.dir);
+      await this.dropClone();
+    }
+  }
+
+  private async dropClone(): Promise<void> {
+    if (this.cloneDir === undefined) return;
+    const dir = this.cloneDir;
+    this.cloneDir = undefined;
+    await fsp.rm(dir, { recursive: true, force: true }).catch((err: unknown) => {
+      if (!isNotFound(err)) throw ioError(err, 'cannot remove read-only clone', dir);
+    });
+  }
+}

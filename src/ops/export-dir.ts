@@ -1,0 +1,115 @@
+/**
+ * Reading an exported snapshot directory (IMPORT.md steps 3 and 4): exactly
+ * one `*gbsnap` regular file, a `snapshot.metadata` flag file holding the
+ * Snapshot record, and the record's external files beside them. Nothing here
+ * reads snapshot payloads: that is verification's job.
+ */
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { ErrIncompleteSnapshot, ErrPathNotExist, ioError } from '../errors.js';
+import { readFlagFile } from '../files/flagfile.js';
+import { decodeSnapshot } from '../records/codec.js';
+import type { Snapshot } from '../records/types.js';
+import { SNAPSHOT_METADATA_FILENAME } from '../nodehost/paths.js';
+
+
+export { SNAPSHOT_METADATA_FILENAME };
+
+/** An external file of an on-disk state machine snapshot, as found in an export. */
+export interface ExportedExternalFile {
+  name: string;
+  path: string;
+  /** Size on disk. */
+  size: bigint;
+  /** Size the record declares. */
+  recordSize: bigint;
+  mode: number;
+}
+
+/** What an exported snapshot directory holds. */
+export interface ExportDir {
+  dir: string;
+  /** Absolute path of the single `.gbsnap` file. */
+  snapshotFile: string;
+  snapshotFileMode: number;
+  snapshotFileSize: bigint;
+  /** The record from `snapshot.metadata`. */
+  record: Snapshot;
+  externalFiles: ExportedExternalFile[];
+}
+
+/**
+ * Reads and checks the layout of an export. Throws {@link ErrPathNotExist}
+ * when `srcDir` is missing, {@link ErrIncompleteSnapshot} when the gbsnap file
+ * is missing or ambiguous, the record names another file, or an external file
+ * is missing or has the wrong size; a missing or corrupt `snapshot.metadata`
+ * fails with an error naming that file.
+ */
+export async function readExportDir(srcDir: string): Promise<ExportDir> {
+  const dir = resolve(srcDir);
+  let entries;
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) {
+      throw new ErrPathNotExist(`${dir} is not a directory; pass the exported snapshot directory (snapshot-<INDEX>)`, { path: dir });
+    }
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ErrPathNotExist(`export directory ${dir} does not exist`, { path: dir });
+    }
+    throw ioError(err, 'cannot read export directory', dir);
+  }
+  // Like the reference: regular files whose name ends in "gbsnap".
+  const snaps = entries.filter((e) => e.isFile() && e.name.endsWith('gbsnap')).map((e) => e.name).sort();
+  if (snaps.length !== 1) {
+    throw new ErrIncompleteSnapshot(
+      snaps.length === 0
+        ? `no snapshot file (*.gbsnap) in ${dir}; is this the exported snapshot-<INDEX> directory?`
+        : `${snaps.length} snapshot files in ${dir} (${snaps.join(', ')}); an export holds exactly one`,
+      { path: dir, check: 'snapshot-file-count', actual: snaps.length, expected: 1 },
+    );
+  }
+  const snapshotFile = join(dir, snaps[0]!);
+  const record = await readFlagFile(join(dir, SNAPSHOT_METADATA_FILENAME), decodeSnapshot);
+  if (basename(record.filepath) !== snaps[0]) {
+    throw new ErrIncompleteSnapshot(
+      `${SNAPSHOT_METADATA_FILENAME} names snapshot file "${basename(record.filepath)}" but the export holds "${snaps[0]}"`,
+      { path: snapshotFile, check: 'snapshot-file-name', expected: basename(record.filepath), actual: snaps[0] },
+    );
+  }
+  const snapSt = await lstat(snapshotFile);
+  const externalFiles: ExportedExternalFile[] = [];
+  for (const f of record.files) {
+    const name = basename(f.filepath);
+    const path = join(dir, name);
+    let st;
+    try {
+      st = await lstat(path, { bigint: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new ErrIncompleteSnapshot(`external file ${name} listed in ${SNAPSHOT_METADATA_FILENAME} is missing from ${dir}`, {
+          path, check: 'external-file-missing',
+        });
+      }
+      throw ioError(err, 'cannot stat external file', path);
+    }
+    if (!st.isFile()) {
+      throw new ErrIncompleteSnapshot(`external file ${path} is not a regular file`, { path, check: 'external-file-type' });
+    }
+    if (st.size !== f.fileSize) {
+      throw new ErrIncompleteSnapshot(`external file ${name} is ${st.size} bytes but the record says ${f.fileSize}`, {
+        path, check: 'external-file-size', expected: f.fileSize, actual: st.size,
+      });
+    }
+    externalFiles.push({ name, path, size: st.size, recordSize: f.fileSize, mode: Number(st.mode & 0o7777n) });
+  }
+  return {
+    dir,
+    snapshotFile,
+    snapshotFileMode: snapSt.mode & 0o7777,
+    snapshotFileSize: BigInt(snapSt.size),
+    record,
+    externalFiles,
+  };
+}

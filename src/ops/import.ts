@@ -1,0 +1,504 @@
+/**
+ * `importSnapshot`: the quorum-loss repair (IMPORT.md), crash-safe.
+ *
+ * Phase A validates everything without writing a byte: configuration, member
+ * map, the export's layout and record, the snapshot file's header, size and
+ * tail, the member map against the snapshot's membership, the state machine
+ * type, `dragonboat.ds`, the locks, the snapshot root, and the node's current
+ * records (read from a private clone of the log store).
+ *
+ * Phase B writes, ordered so that the node's previous state stays complete and
+ * restartable until the log store commit, and the new one is complete after:
+ *
+ *   1. copy the snapshot into `snapshot-<INDEX>-<R>.generating`, verifying
+ *      every block while copying (each byte read once); external files beside
+ *      it; the flag file `dragonboat.snapshot.message` last. A restart deletes
+ *      a generating directory, so a crash here is harmless. A payload that
+ *      fails its checks is detected here and rolled back: every directory this
+ *      run created is removed, leaving the data directory as it was.
+ *   2. create `dragonboat.ds` where missing.
+ *   3. rename the temporary directory to `snapshot-<INDEX>`. Until the commit
+ *      it is a flagged, unrecorded directory: an orphan a restart deletes.
+ *   4. commit the log store batch (IMPORT.md step 11). From here the node owns
+ *      the snapshot; a restart removes the flag file.
+ *   5. remove the old snapshot directories (a restart would delete them too),
+ *      then the stale entries, and compact their key range.
+ *
+ * When the node already records a snapshot at INDEX whose directory holds the
+ * same snapshot (typically the survivor whose own snapshot was exported), that
+ * directory is reused in place: it is verified against the new record instead
+ * of being replaced, which keeps the old state valid throughout.
+ *
+ * A rerun after a crash at any point converges on the uninterrupted result.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
+import { selectEngine, type EngineChoice } from '../engines/select.js';
+import type { ChecksumEngine } from '../engines/types.js';
+import { copyFileDurable, fsyncDir, mkdirDurable, removeTreeDurable, renameDurable } from '../files/durable.js';
+import { writeFlagFile } from '../files/flagfile.js';
+import { statOrUndefined } from '../files/fsutil.js';
+import { LogDB, type NodeRecords } from '../logdb/logdb.js';
+import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
+import { BIN_VER_PLAIN, checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
+import { checkNodeHostNotLocked } from '../nodehost/lock.js';
+import { snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
+import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
+import { encodeSnapshot } from '../records/codec.js';
+import { StateMachineType, type Bootstrap, type RaftState, type Snapshot } from '../records/types.js';
+import { copySnapshotFile, precheckSnapshotFile, verifySnapshotFile } from '../snapshot/verify.js';
+import { readExportDir, type ExportDir } from './export-dir.js';
+import { importedSnapshotRecord } from './imported-record.js';
+import {
+  checkLocalMember,
+  checkMembersAgainstSnapshot,
+  chooseConfigChangeId,
+  newMembership,
+  normalizeMembers,
+  removedByImport,
+  toReplicaId,
+  type ConfigChangeIdPolicy,
+  type MemberNodes,
+} from './members.js';
+import { nativeLockHolder, nativeRemoveAllEntries } from './native-hooks.js';
+
+/** Step boundaries of an import, in order; reported through {@link ImportOptions.onStep}. */
+export const IMPORT_STEPS = [
+  'validated',
+  'temp-created',
+  'snapshot-copied',
+  'flag-written',
+  'data-status-written',
+  'finalized',
+  'committed',
+  'old-snapshots-removed',
+  'stale-entries-removed',
+] as const;
+
+/** A step boundary of an import. */
+export type ImportStep = (typeof IMPORT_STEPS)[number];
+
+/** Phases reported through {@link ImportOptions.onProgress}. */
+export type ImportPhase = 'validate' | 'copy' | 'commit' | 'cleanup';
+
+/** Options of {@link importSnapshot}. */
+export interface ImportOptions {
+  /** Checksum engine: `auto` (default: native, else WebAssembly, else zlib), a name, or an engine object. */
+  engine?: EngineChoice | ChecksumEngine;
+  /**
+   * The new membership's config_change_id: `preserve` (default) keeps the
+   * exported membership's value; `snapshot-index` reproduces the reference,
+   * which sets it to the snapshot index (Dragonboat issue 414).
+   */
+  configChangeId?: ConfigChangeIdPolicy;
+  /** Validate everything and return the before/after records without writing anything. */
+  dryRun?: boolean;
+  /** Byte progress of long phases (copying the snapshot). */
+  onProgress?: (phase: ImportPhase, bytesDone: number, bytesTotal: number) => void;
+  /** Called at every step boundary, after the step is durable. */
+  onStep?: (step: ImportStep) => void;
+  /** Cancels the import; it stops at the next boundary, exactly as a crash there would (harmless by design). */
+  signal?: AbortSignal;
+}
+
+/** A warning for the operator; `code` is stable. */
+export interface ImportWarning {
+  code: 'on-disk-state-machine' | 'newer-state-discarded' | 'degraded-engine' | 'entries-discarded';
+  message: string;
+}
+
+/** Records of the node as the log store holds them. */
+export interface NodeRecordsView {
+  bootstrap: Bootstrap | undefined;
+  raftState: RaftState | undefined;
+  maxIndex: bigint | undefined;
+  /** Latest snapshot record, if any. */
+  snapshot: Snapshot | undefined;
+  /** Every snapshot record index present. */
+  snapshotIndexes: bigint[];
+  /** Entry keys present (plain: indexes; batches: batch IDs). */
+  plainEntries: { first: bigint; last: bigint } | undefined;
+  entryBatches: { first: bigint; last: bigint } | undefined;
+}
+
+/** A file placed in the node's snapshot directory. */
+export interface ImportedFile {
+  name: string;
+  path: string;
+  bytes: bigint;
+  /** `copied` from the export, or `reused` (already there, verified identical). */
+  how: 'copied' | 'reused';
+}
+
+/** What an import changed (or, with `dryRun`, would change). */
+export interface ImportResult {
+  dryRun: boolean;
+  shardId: bigint;
+  replicaId: bigint;
+  /** Snapshot index and term. */
+  index: bigint;
+  term: bigint;
+  type: StateMachineType;
+  members: Map<bigint, string>;
+  /** Replicas the new membership removes. */
+  removedReplicas: bigint[];
+  configChangeId: { policy: ConfigChangeIdPolicy; value: bigint; source: bigint; reference: bigint };
+  engine: string;
+  nodeHostDir: string;
+  partitionDir: string;
+  snapshotDir: string;
+  /** The node's records before and after. */
+  before: NodeRecordsView;
+  after: { bootstrap: Bootstrap; raftState: RaftState; maxIndex: bigint; snapshot: Snapshot };
+  files: ImportedFile[];
+  /** Snapshot directories removed (or to be removed). */
+  removedSnapshotDirs: string[];
+  /** Stale entries physically removed (undefined in a dry run). */
+  staleEntries: { plainEntriesRemoved: number; entryBatchesRemoved: number } | undefined;
+  dataStatus: DataStatusResult[];
+  warnings: ImportWarning[];
+}
+
+interface Plan {
+  cfg: ResolvedNodeHostConfig;
+  shardId: bigint;
+  replicaId: bigint;
+  members: Map<bigint, string>;
+  exp: ExportDir;
+  record: Snapshot;
+  paths: SnapshotPaths;
+  before: NodeRecords;
+  binVer: BinVer;
+  dataStatus: DataStatusResult[];
+  reuseFinal: boolean;
+  policy: ConfigChangeIdPolicy;
+  warnings: ImportWarning[];
+  engine: ChecksumEngine;
+}
+
+function view(rec: NodeRecords): NodeRecordsView {
+  const latest = [...rec.snapshots].reverse().find((s) => s.snapshot !== undefined)?.snapshot;
+  return {
+    bootstrap: rec.bootstrap,
+    raftState: rec.raftState,
+    maxIndex: rec.maxIndex,
+    snapshot: latest,
+    snapshotIndexes: rec.snapshots.map((s) => s.index),
+    plainEntries: rec.plainEntries,
+    entryBatches: rec.entryBatches,
+  };
+}
+
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [x, y] = await Promise.all([readFile(a), readFile(b)]);
+  return x.equals(y);
+}
+
+/**
+ * Can the node's existing `snapshot-<INDEX>` directory serve as the imported
+ * one? Only when the log store records that very index there (otherwise a
+ * restart would delete it anyway and we replace it) and it holds the same
+ * snapshot: the file verifies against the new record, and the external files
+ * are byte-identical to the export's. Extra files make it different.
+ */
+async function canReuseFinalDir(p: Omit<Plan, 'reuseFinal'>, signal: AbortSignal | undefined): Promise<boolean> {
+  const recorded = view(p.before).snapshot;
+  if (recorded?.index !== p.record.index) return false;
+  const st = await statOrUndefined(p.paths.finalDir);
+  if (!st?.isDirectory()) return false;
+  const expected = new Set([basename(p.exp.snapshotFile), ...p.exp.externalFiles.map((f) => f.name), 'dragonboat.snapshot.message']);
+  const present = await readdir(p.paths.finalDir);
+  if (present.some((n) => !expected.has(n))) return false;
+  const existing = join(p.paths.finalDir, basename(p.exp.snapshotFile));
+  try {
+    await verifySnapshotFile(existing, {
+      engine: p.engine,
+      expectedFileSize: p.record.fileSize,
+      expectedChecksum: p.record.checksum,
+      signal,
+    });
+  } catch {
+    return false;
+  }
+  for (const f of p.exp.externalFiles) {
+    const there = join(p.paths.finalDir, f.name);
+    if (!(await statOrUndefined(there))?.isFile() || !(await sameBytes(f.path, there))) return false;
+  }
+  return true;
+}
+
+async function validate(
+  config: NodeHostConfig,
+  srcDir: string,
+  memberNodes: MemberNodes,
+  replicaIdIn: bigint | number | string,
+  options: ImportOptions,
+): Promise<Plan> {
+  const cfg = resolveNodeHostConfig(config);
+  const replicaId = toReplicaId(replicaIdIn);
+  const members = normalizeMembers(memberNodes);
+  checkLocalMember(members, replicaId, cfg.raftAddress);
+  const exp = await readExportDir(srcDir);
+  const source = exp.record;
+  const { engine, degraded } = selectEngine(options.engine);
+  const warnings: ImportWarning[] = [];
+  if (degraded) warnings.push({ code: 'degraded-engine', message: degraded });
+  // Header, size and tail now; every block while copying (phase B).
+  await precheckSnapshotFile(exp.snapshotFile, {
+    engine,
+    expectedFileSize: source.fileSize,
+    expectedChecksum: source.checksum,
+    signal: options.signal,
+  });
+  checkMembersAgainstSnapshot(members, source.membership);
+  const policy = options.configChangeId ?? 'preserve';
+  const membership = newMembership(source.membership, members, chooseConfigChangeId(source, policy));
+  const shardId = source.shardId;
+  const paths = snapshotPaths(cfg, shardId, replicaId, source.index);
+  const record = importedSnapshotRecord(source, paths.finalDir, membership);
+
+  await checkNodeHostNotLocked(cfg, { lockHolder: nativeLockHolder() });
+  if (await isMarkedDeleted(paths.root)) {
+    throw new ErrDirMarkedAsDeleted(
+      `${paths.root} holds DELETED.dragonboat: replica ${replicaId} of shard ${shardId} was removed from this host ` +
+        'and must never be reused; import under a new replica ID',
+      { path: join(paths.root, 'DELETED.dragonboat') },
+    );
+  }
+  const db = await LogDB.open(cfg, { readOnly: true, lock: { lockHolder: nativeLockHolder() } });
+  let before: NodeRecords;
+  let binVer: BinVer;
+  try {
+    // Refuses an Unknown state machine type and index 0 before anything is written.
+    const plan = await db.planImport(record, replicaId);
+    before = plan.before;
+    binVer = (await db.detectEntryFormat()) ?? BIN_VER_PLAIN;
+  } finally {
+    await db.close();
+  }
+  const dataStatus = await checkOrCreateDataStatusFiles(cfg, binVer, { dryRun: true });
+
+  const old = view(before).snapshot;
+  if (old && old.index > source.index) {
+    warnings.push({
+      code: 'newer-state-discarded',
+      message: `replica ${replicaId} had a newer snapshot (index ${old.index}) than the imported one (index ${source.index}); ` +
+        'its state after index ' + source.index + ' is discarded',
+    });
+  }
+  if (before.maxIndex !== undefined && before.maxIndex > source.index) {
+    warnings.push({
+      code: 'entries-discarded',
+      message: `log entries ${source.index + 1n}..${before.maxIndex} of replica ${replicaId} are discarded`,
+    });
+  }
+  if (source.type === StateMachineType.OnDisk) {
+    warnings.push({
+      code: 'on-disk-state-machine',
+      message: 'this is an on-disk state machine: its own data lives outside the NodeHost directory and is newer than ' +
+        'the snapshot; the import cannot roll it back (Dragonboat issue 79). Make the application discard or restore ' +
+        `its on-disk data to index ${source.index} before restarting the node`,
+    });
+  }
+  const partial = { cfg, shardId, replicaId, members, exp, record, paths, before, binVer, dataStatus, policy, warnings, engine };
+  const reuseFinal = await canReuseFinalDir(partial, options.signal);
+  if (!reuseFinal && old?.index === source.index && (await statOrUndefined(paths.finalDir))?.isDirectory()) {
+    throw new ErrSnapshotOutOfDate(
+      `replica ${replicaId} already records a different snapshot at index ${source.index} (${paths.finalDir}); ` +
+        'replacing it in place could leave the node without a valid snapshot if the import were interrupted. ' +
+        'Move that directory away (or restore it) and rerun the import',
+      { path: paths.finalDir, check: 'final-dir-conflict', index: source.index },
+    );
+  }
+  return { ...partial, reuseFinal };
+}
+
+function result(p: Plan, dryRun: boolean, extra: Partial<ImportResult>): ImportResult {
+  const source = p.exp.record;
+  return {
+    dryRun,
+    shardId: p.shardId,
+    replicaId: p.replicaId,
+    index: source.index,
+    term: source.term,
+    type: source.type,
+    members: p.members,
+    removedReplicas: removedByImport(source.membership, p.members),
+    configChangeId: {
+      policy: p.policy,
+      value: p.record.membership.configChangeId,
+      source: source.membership.configChangeId,
+      reference: source.index,
+    },
+    engine: p.engine.name,
+    nodeHostDir: p.cfg.nodeHostDir,
+    partitionDir: p.before.partitionDir,
+    snapshotDir: p.paths.finalDir,
+    before: view(p.before),
+    after: {
+      bootstrap: { addresses: new Map(), join: true, type: source.type },
+      raftState: { term: source.term, vote: 0n, commit: source.index },
+      maxIndex: source.index,
+      snapshot: p.record,
+    },
+    files: [],
+    removedSnapshotDirs: [],
+    staleEntries: undefined,
+    dataStatus: p.dataStatus,
+    warnings: p.warnings,
+    ...extra,
+  };
+}
+
+/** Copies the export into the generating directory; returns the files placed. */
+async function copyIntoTemp(p: Plan, options: ImportOptions, step: (s: ImportStep) => void): Promise<ImportedFile[]> {
+  const tmp = p.paths.generatingDir;
+  const total = Number(p.exp.snapshotFileSize) + p.exp.externalFiles.reduce((n, f) => n + Number(f.size), 0);
+  let done = 0;
+  const progress = (bytes: number): void => options.onProgress?.('copy', done + bytes, total);
+  const files: ImportedFile[] = [];
+  const snapName = basename(p.exp.snapshotFile);
+  await copySnapshotFile(p.exp.snapshotFile, join(tmp, snapName), {
+    engine: p.engine,
+    mode: p.exp.snapshotFileMode,
+    expectedFileSize: p.exp.record.fileSize,
+    expectedChecksum: p.exp.record.checksum,
+    signal: options.signal,
+    onProgress: (d) => progress(d),
+  });
+  done += Number(p.exp.snapshotFileSize);
+  files.push({ name: snapName, path: join(p.paths.finalDir, snapName), bytes: p.exp.snapshotFileSize, how: 'copied' });
+  for (const f of p.exp.externalFiles) {
+    await copyFileDurable(f.path, join(tmp, f.name), {
+      exclusive: true,
+      syncDir: false,
+      signal: options.signal,
+      onProgress: (d) => progress(d),
+    });
+    done += Number(f.size);
+    files.push({ name: f.name, path: join(p.paths.finalDir, f.name), bytes: f.size, how: 'copied' });
+  }
+  await fsyncDir(tmp);
+  step('snapshot-copied');
+  throwIfAborted(options.signal, 'import (after copying)');
+  await writeFlagFile(join(tmp, 'dragonboat.snapshot.message'), encodeSnapshot(p.record));
+  step('flag-written');
+  return files;
+}
+
+/**
+ * Imports the exported snapshot in `srcDir` onto replica `replicaId` of this
+ * NodeHost, with the membership `memberNodes` (IMPORT.md). The NodeHost must
+ * be stopped. See the module comment for the crash-safety design.
+ *
+ * Throws (each leaving the data directory byte-for-byte unchanged):
+ * `ErrInvalidMembers`, `ErrPathNotExist`, `ErrIncompleteSnapshot` (details
+ * name the failed check), `ErrCorruptFlagFile`, `ErrUnknownStateMachineType`,
+ * `ErrDirLocked`, `ErrDirMarkedAsDeleted`, `ErrSnapshotOutOfDate`, the
+ * `dragonboat.ds` errors (`ErrNotOwner`, ...), `ErrInvalidConfig`; `ErrAborted`
+ * when cancelled.
+ */
+export async function importSnapshot(
+  nhConfig: NodeHostConfig,
+  srcDir: string,
+  memberNodes: MemberNodes,
+  replicaId: bigint | number | string,
+  options: ImportOptions = {},
+): Promise<ImportResult> {
+  const step = (s: ImportStep): void => options.onStep?.(s);
+  options.onProgress?.('validate', 0, 0);
+  const p = await validate(nhConfig, srcDir, memberNodes, replicaId, options);
+  const toRemove = (await listSnapshotDirs(p.paths.root))
+    .filter((d) => d.kind !== 'other' && d.path !== p.paths.finalDir)
+    .map((d) => d.path);
+  if (options.dryRun) {
+    const files: ImportedFile[] = [
+      { name: basename(p.exp.snapshotFile), path: p.record.filepath, bytes: p.exp.snapshotFileSize, how: p.reuseFinal ? 'reused' : 'copied' },
+      ...p.exp.externalFiles.map((f): ImportedFile => ({ name: f.name, path: join(p.paths.finalDir, f.name), bytes: f.size, how: p.reuseFinal ? 'reused' : 'copied' })),
+    ];
+    // A dry run still reads every block, so it reports a corrupt payload too.
+    await verifySnapshotFile(p.exp.snapshotFile, {
+      engine: p.engine,
+      expectedFileSize: p.exp.record.fileSize,
+      expectedChecksum: p.exp.record.checksum,
+      signal: options.signal,
+      onProgress: (d, t) => options.onProgress?.('copy', d, t),
+    });
+    return result(p, true, { files, removedSnapshotDirs: toRemove });
+  }
+  step('validated');
+  throwIfAborted(options.signal, 'import (after validation)');
+
+  let files: ImportedFile[];
+  if (p.reuseFinal) {
+    files = [
+      { name: basename(p.exp.snapshotFile), path: p.record.filepath, bytes: p.exp.snapshotFileSize, how: 'reused' },
+      ...p.exp.externalFiles.map((f): ImportedFile => ({ name: f.name, path: join(p.paths.finalDir, f.name), bytes: f.size, how: 'reused' })),
+    ];
+    // The directory is the recorded one: a flag file whose record has the
+    // recorded index is simply removed by a restart, before and after commit.
+    await writeFlagFile(join(p.paths.finalDir, 'dragonboat.snapshot.message'), encodeSnapshot(p.record));
+    step('flag-written');
+    await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
+    step('data-status-written');
+  } else {
+    // A leftover of an interrupted run with our own temporary name: restart would delete it anyway.
+    await removeTreeDurable(p.paths.generatingDir);
+    const created = await mkdirDurable(p.paths.generatingDir);
+    step('temp-created');
+    try {
+      files = await copyIntoTemp(p, options, step);
+    } catch (err) {
+      // Roll back to the exact previous tree: the temporary directory and every directory this run created.
+      await removeTreeDurable(p.paths.generatingDir).catch(() => undefined);
+      for (const dir of [...created].reverse()) await removeTreeDurable(dir).catch(() => undefined);
+      throw err;
+    }
+    await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
+    step('data-status-written');
+    throwIfAborted(options.signal, 'import (before finalizing)');
+    // Not recorded (checked in validation): an unrecorded final directory at INDEX is deleted by a restart anyway.
+    await removeTreeDurable(p.paths.finalDir);
+    await renameDurable(p.paths.generatingDir, p.paths.finalDir);
+    step('finalized');
+  }
+  throwIfAborted(options.signal, 'import (before commit)');
+
+  options.onProgress?.('commit', 0, 1);
+  const db = await LogDB.open(p.cfg, { lock: { lockHolder: nativeLockHolder() } });
+  try {
+    await db.importSnapshot(p.record, p.replicaId);
+  } finally {
+    await db.close();
+  }
+  step('committed');
+  options.onProgress?.('commit', 1, 1);
+  throwIfAborted(options.signal, 'import (after commit)');
+
+  options.onProgress?.('cleanup', 0, toRemove.length);
+  for (const [i, dir] of toRemove.entries()) {
+    await removeTreeDurable(dir);
+    options.onProgress?.('cleanup', i + 1, toRemove.length);
+  }
+  step('old-snapshots-removed');
+  throwIfAborted(options.signal, 'import (before removing stale entries)');
+  // Right after the commit max index equals the snapshot index: every entry
+  // of the replica is stale. The native path works on the closed database.
+  const native = nativeRemoveAllEntries();
+  let stale: { plainEntriesRemoved: number; entryBatchesRemoved: number };
+  if (native) {
+    stale = await native(p.before.partitionDir, p.shardId, p.replicaId, options.signal);
+  } else {
+    const again = await LogDB.open(p.cfg, { lock: { lockHolder: nativeLockHolder() } });
+    try {
+      const removal = await again.removeStaleEntries(p.shardId, p.replicaId);
+      stale = { plainEntriesRemoved: removal.plainEntriesRemoved, entryBatchesRemoved: removal.entryBatchesRemoved };
+    } finally {
+      await again.close();
+    }
+  }
+  step('stale-entries-removed');
+  const dataStatus = p.dataStatus.map((d) => (d.outcome === 'would-create' ? { ...d, outcome: 'created' as const } : d));
+  return result(p, false, { files, removedSnapshotDirs: toRemove, staleEntries: stale, dataStatus });
+}

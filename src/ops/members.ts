@@ -1,0 +1,140 @@
+/**
+ * The member-map rules of the import (IMPORT.md steps 2, 6 and 9), pure.
+ */
+import { ErrInvalidMembers } from '../errors.js';
+import type { Membership, Snapshot } from '../records/types.js';
+
+/** Replica ID → RaftAddress, as a Map or a plain object keyed by decimal IDs. */
+export type MemberNodes = Map<bigint | number | string, string> | Record<string, string>;
+
+/** How the new membership's config_change_id is chosen (IMPORT.md step 9). */
+export type ConfigChangeIdPolicy = 'preserve' | 'snapshot-index';
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** Parses a replica ID given as bigint, number or decimal string. */
+export function toReplicaId(v: bigint | number | string, what = 'replica ID'): bigint {
+  let id: bigint;
+  if (typeof v === 'bigint') id = v;
+  else if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new ErrInvalidMembers(`${what} ${v} is not a safe integer; pass it as a bigint`, { id: String(v) });
+    id = BigInt(v);
+  } else {
+    if (!/^\d+$/.test(v.trim())) throw new ErrInvalidMembers(`${what} "${v}" is not a decimal integer`, { id: v });
+    id = BigInt(v.trim());
+  }
+  if (id < 0n || id > MAX_U64) throw new ErrInvalidMembers(`${what} ${id} is out of the uint64 range`, { id });
+  return id;
+}
+
+/** Normalizes a member map to `Map<bigint, string>`, sorted by ID, refusing zero IDs, duplicates and empty addresses. */
+export function normalizeMembers(members: MemberNodes): Map<bigint, string> {
+  const entries: [bigint | number | string, string][] = members instanceof Map ? [...members] : Object.entries(members);
+  if (entries.length === 0) throw new ErrInvalidMembers('the member map is empty', {});
+  const out = new Map<bigint, string>();
+  for (const [k, address] of entries) {
+    const id = toReplicaId(k);
+    if (id === 0n) throw new ErrInvalidMembers('replica ID 0 is not valid: Dragonboat replica IDs start at 1', { replicaId: id });
+    if (typeof address !== 'string' || address.trim() === '') {
+      throw new ErrInvalidMembers(`replica ${id} has an empty address`, { replicaId: id });
+    }
+    if (out.has(id)) throw new ErrInvalidMembers(`replica ${id} appears twice in the member map`, { replicaId: id });
+    out.set(id, address);
+  }
+  return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+}
+
+/**
+ * IMPORT.md step 2: the local replica must be a member, at this NodeHost's
+ * RaftAddress. (The reference compares the strings exactly; so do we.)
+ */
+export function checkLocalMember(members: Map<bigint, string>, replicaId: bigint, raftAddress: string): void {
+  const addr = members.get(replicaId);
+  if (addr === undefined) {
+    throw new ErrInvalidMembers(
+      `replica ${replicaId} is not in the member map; the map must include the replica being imported on this host`,
+      { replicaId, members: [...members.keys()] },
+    );
+  }
+  if (addr !== raftAddress) {
+    throw new ErrInvalidMembers(
+      `replica ${replicaId} has address "${addr}" in the member map but this NodeHost's RaftAddress is "${raftAddress}"; ` +
+        'run the import on the host that owns that address, or fix the map',
+      { replicaId, expected: raftAddress, actual: addr },
+    );
+  }
+}
+
+/**
+ * IMPORT.md step 6: each new member checked against the snapshot's
+ * membership. Throws {@link ErrInvalidMembers} naming the replica and rule.
+ */
+export function checkMembersAgainstSnapshot(members: Map<bigint, string>, old: Membership): void {
+  for (const [id, address] of members) {
+    const current = old.addresses.get(id);
+    if (current !== undefined && current !== address) {
+      throw new ErrInvalidMembers(
+        `node address changed: replica ${id} is "${current}" in the snapshot's membership, not "${address}"; ` +
+          'a replica keeps its address for life — give the new host a new replica ID',
+        { replicaId: id, rule: 'node-address-changed', expected: current, actual: address },
+      );
+    }
+    const nonVoting = old.nonVotings.get(id);
+    if (nonVoting !== undefined) {
+      if (nonVoting !== address) {
+        throw new ErrInvalidMembers(`node address changed: non-voting replica ${id} is "${nonVoting}" in the snapshot, not "${address}"`, {
+          replicaId: id, rule: 'node-address-changed', expected: nonVoting, actual: address,
+        });
+      }
+      throw new ErrInvalidMembers(`adding a non-voting node as a regular node: replica ${id} is non-voting in the snapshot; use a new replica ID`, {
+        replicaId: id, rule: 'non-voting-as-regular',
+      });
+    }
+    const witness = old.witnesses.get(id);
+    if (witness !== undefined) {
+      if (witness !== address) {
+        throw new ErrInvalidMembers(`node address changed: witness replica ${id} is "${witness}" in the snapshot, not "${address}"`, {
+          replicaId: id, rule: 'node-address-changed', expected: witness, actual: address,
+        });
+      }
+      throw new ErrInvalidMembers(`adding a witness as a regular node: replica ${id} is a witness in the snapshot; use a new replica ID`, {
+        replicaId: id, rule: 'witness-as-regular',
+      });
+    }
+    if (old.removed.has(id)) {
+      throw new ErrInvalidMembers(`adding a removed node: replica ${id} was removed from the shard and must never come back; use a new replica ID`, {
+        replicaId: id, rule: 'removed-node',
+      });
+    }
+  }
+}
+
+/**
+ * IMPORT.md step 9's membership: exactly `members` as voters; every old
+ * voter, non-voting and witness not in `members` joins the removed set, as
+ * do all previously removed IDs.
+ */
+export function newMembership(old: Membership, members: Map<bigint, string>, configChangeId: bigint): Membership {
+  const removed = new Map<bigint, boolean>();
+  for (const id of [...old.removed.keys(), ...old.addresses.keys(), ...old.nonVotings.keys(), ...old.witnesses.keys()]) {
+    if (!members.has(id)) removed.set(id, true);
+  }
+  return {
+    configChangeId,
+    addresses: new Map(members),
+    removed: new Map([...removed].sort((a, b) => (a[0] < b[0] ? -1 : 1))),
+    nonVotings: new Map(),
+    witnesses: new Map(),
+  };
+}
+
+/** The replicas that the new membership removes (for the result and the plan). */
+export function removedByImport(old: Membership, members: Map<bigint, string>): bigint[] {
+  const ids = new Set<bigint>([...old.addresses.keys(), ...old.nonVotings.keys(), ...old.witnesses.keys()]);
+  return [...ids].filter((id) => !members.has(id)).sort((a, b) => (a < b ? -1 : 1));
+}
+
+/** Chooses config_change_id per policy. */
+export function chooseConfigChangeId(source: Snapshot, policy: ConfigChangeIdPolicy): bigint {
+  return policy === 'snapshot-index' ? source.index : source.membership.configChangeId;
+}

@@ -82,6 +82,14 @@ export class ErrDirMarkedAsDeleted extends NodeHostToolsError {}
 
 /** The snapshot is older than what the node already has and cannot be imported over it. */
 export class ErrSnapshotOutOfDate extends NodeHostToolsError {}
+/** The node's log store records no snapshot (nothing to export). */
+export class ErrNoSnapshot extends NodeHostToolsError {}
+/** An export's manifest does not match its files (missing, extra, size or SHA-256 differs). */
+export class ErrManifestMismatch extends NodeHostToolsError {}
+/** A backup is incomplete, malformed, or belongs to another node (or the node moved on since). */
+export class ErrBackupMismatch extends NodeHostToolsError {}
+/** A destination that must not exist already does (an earlier export, a previous backup). */
+export class ErrAlreadyExists extends NodeHostToolsError {}
 /** The snapshot's state machine type is Unknown (0). */
 export class ErrUnknownStateMachineType extends NodeHostToolsError {}
 /** The operation was cancelled through its AbortSignal. */

@@ -22,6 +22,12 @@ export interface CliIO {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   stdin: { isTTY?: boolean; read?: () => unknown } & NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
+  /**
+   * Notes already shown on stderr during this run. Nested runs (the demo runs
+   * the CLI in-process) share the set, so a note such as "the native engine
+   * is unavailable" is said once per process invocation.
+   */
+  notes?: Set<string>;
 }
 
 /** A parsed invocation. */
@@ -45,7 +51,12 @@ export interface Command {
 
 /** What a running command writes to. */
 export class CommandContext {
-  constructor(readonly io: CliIO, readonly json: boolean) {}
+  /** Notes said so far (shared with nested runs through {@link CliIO.notes}). */
+  readonly notes: Set<string>;
+
+  constructor(readonly io: CliIO, readonly json: boolean) {
+    this.notes = io.notes ?? new Set();
+  }
 
   /** Human-readable text to stdout (suppressed in --json mode). */
   print(text = ''): void {
@@ -55,6 +66,13 @@ export class CommandContext {
   /** A note to stderr (always; never pollutes --json stdout). */
   warn(text: string): void {
     this.io.stderr.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** A note to stderr, said at most once per run however often it is asked for. */
+  noteOnce(text: string): void {
+    if (this.notes.has(text)) return;
+    this.notes.add(text);
+    this.warn(text);
   }
 
   /** The final JSON object, one line, last on stdout (only in --json mode). */

@@ -29,11 +29,17 @@ function topHelp(): string {
 /** Runs the CLI with `argv` (without node and script) and returns the exit status. */
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   const [name, ...rest] = argv;
-  const json = rest.includes('--json');
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(topHelp());
-    return name === undefined ? 2 : 0;
+  const json = argv.includes('--json');
+  if (name === undefined) {
+    // A usage error: help goes to stderr, and --json callers (none here) get nothing on stdout.
+    io.stderr.write(topHelp());
+    return 2;
   }
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+    io.stdout.write(topHelp());
+    return 0;
+  }
+  if (name === 'help') return main([rest[0]!, '--help'], io);
   if (name === '--version') {
     io.stdout.write(`${VERSION}\n`);
     return 0;

@@ -1,7 +1,7 @@
 /**
  * Progress display on stderr: a redrawn bar (bytes, rate, time left) when
- * stderr is a TTY, otherwise a plain line at most every few seconds, so logs
- * of a multi-GB import stay readable.
+ * stderr is a TTY, otherwise a plain line at most every few seconds plus one
+ * when a phase completes, so logs of a multi-GB import stay readable.
  */
 import type { CliIO } from './command.js';
 
@@ -17,9 +17,10 @@ export function formatBytes(n: number): string {
   return `${u === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
 }
 
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--:--';
-  const s = Math.max(0, Math.round(seconds));
+/** `mm:ss` or `h:mm:ss`; `--:--` when unknown. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
+  const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const r = s % 60;
@@ -28,45 +29,83 @@ function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+/**
+ * Below this much elapsed time a rate is mostly timer noise (and at 0 it is
+ * undefined), so the display shows `--` instead of a made-up number.
+ */
+const MIN_RATE_SECONDS = 0.2;
+
+/** Options of {@link ProgressDisplay}. */
+export interface ProgressDisplayOptions {
+  /** Minimum time between plain (non-TTY) lines, ms. Default 5000. */
+  plainEveryMs?: number;
+  /** Minimum time between bar redraws on a TTY, ms. Default 100. */
+  redrawEveryMs?: number;
+  /** Clock in ms (injectable so tests need not depend on time). */
+  now?: () => number;
+}
+
 /** A progress sink for one command run. */
 export class ProgressDisplay {
   private phase = '';
   private phaseStart = 0;
   private lastDraw = 0;
   private drawn = false;
+  private completed = false;
   private readonly tty: boolean;
+  private readonly plainEveryMs: number;
+  private readonly redrawEveryMs: number;
+  private readonly now: () => number;
 
-  constructor(private readonly io: CliIO, private readonly enabled: boolean, private readonly plainEveryMs = 5000) {
+  constructor(private readonly io: CliIO, private readonly enabled: boolean, options: ProgressDisplayOptions = {}) {
     this.tty = io.stderr.isTTY === true;
+    this.plainEveryMs = options.plainEveryMs ?? 5000;
+    this.redrawEveryMs = options.redrawEveryMs ?? 100;
+    this.now = options.now ?? Date.now;
   }
 
   /** Reports `done` of `total` bytes in `phase`. */
   update(phase: string, done: number, total: number): void {
-    if (!this.enabled) return;
-    const now = Date.now();
+    if (!this.enabled || total <= 0) return;
+    const now = this.now();
     if (phase !== this.phase) {
       this.finishLine();
       this.phase = phase;
       this.phaseStart = now;
-      this.lastDraw = 0;
+      this.lastDraw = now;
+      this.completed = false;
+      // The bar appears at once; plain logs get their first line after one interval (or on completion).
+      if (this.tty || done >= total) this.draw(done, total, now);
+      return;
     }
-    const complete = total > 0 && done >= total;
-    const interval = this.tty ? 100 : this.plainEveryMs;
-    if (!complete && now - this.lastDraw < interval) return;
+    if (this.completed) return;
+    const complete = done >= total;
+    if (!complete && now - this.lastDraw < (this.tty ? this.redrawEveryMs : this.plainEveryMs)) return;
     this.lastDraw = now;
+    this.draw(done, total, now);
+  }
+
+  private draw(done: number, total: number, now: number): void {
+    const complete = done >= total;
     const elapsed = (now - this.phaseStart) / 1000;
-    const rate = elapsed > 0 ? done / elapsed : 0;
-    const left = rate > 0 ? (total - done) / rate : Infinity;
-    const pct = total > 0 ? Math.min(100, (done / total) * 100) : 100;
-    const stats = `${formatBytes(done)}/${formatBytes(total)}  ${formatBytes(rate)}/s  ${complete ? 'done' : `${formatDuration(left)} left`}`;
+    const rate = elapsed >= MIN_RATE_SECONDS ? done / elapsed : undefined;
+    const pct = Math.min(100, (done / total) * 100);
+    const rateText = rate === undefined ? '-- B/s' : `${formatBytes(rate)}/s`;
+    if (complete) this.completed = true;
     if (this.tty) {
-      const width = Math.max(10, Math.min(40, (this.io.stderr.columns ?? 80) - phase.length - stats.length - 12));
+      const tail = complete ? `done in ${formatDuration(elapsed)}` : `${formatDuration(rate ? (total - done) / rate : NaN)} left`;
+      const stats = `${formatBytes(done)}/${formatBytes(total)}  ${rateText}  ${tail}`;
+      const width = Math.max(10, Math.min(40, (this.io.stderr.columns ?? 80) - this.phase.length - stats.length - 12));
       const filled = Math.round((pct / 100) * width);
-      this.io.stderr.write(`\r${phase} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}%  ${stats}\x1b[K`);
+      this.io.stderr.write(`\r${this.phase} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}%  ${stats}\x1b[K`);
       this.drawn = true;
       if (complete) this.finishLine();
+    } else if (complete) {
+      this.io.stderr.write(`${this.phase}: done, ${formatBytes(total)} in ${elapsed.toFixed(1)} s` +
+        `${rate === undefined ? '' : ` (${rateText})`}\n`);
     } else {
-      this.io.stderr.write(`${phase}: ${pct.toFixed(1)}%  ${stats}\n`);
+      this.io.stderr.write(`${this.phase}: ${pct.toFixed(1)}%  ${formatBytes(done)}/${formatBytes(total)}  ${rateText}  ` +
+        `${formatDuration(rate ? (total - done) / rate : NaN)} left\n`);
     }
   }
 

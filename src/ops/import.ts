@@ -33,7 +33,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
+import { ErrAlreadyExists, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import { copyFileDurable, fsyncDir, mkdirDurable, removeTreeDurable, renameDurable } from '../files/durable.js';
@@ -41,8 +41,9 @@ import { writeFlagFile } from '../files/flagfile.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB, type NodeRecords } from '../logdb/logdb.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
-import { BIN_VER_PLAIN, checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
+import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
+import { ensureNodeHostDirs } from '../nodehost/layout.js';
 import { snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
 import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
 import { encodeSnapshot } from '../records/codec.js';
@@ -50,6 +51,9 @@ import { StateMachineType, type Bootstrap, type RaftState, type Snapshot } from 
 import { copySnapshotFile, precheckSnapshotFile, verifySnapshotFile } from '../snapshot/verify.js';
 import { readExportDir, type ExportDir } from './export-dir.js';
 import { importedSnapshotRecord } from './imported-record.js';
+import { checkManifest, readManifest } from './manifest.js';
+import { recoveryFingerprint } from './fingerprint.js';
+import { createBackup, type BackupInfo } from './backup.js';
 import {
   checkLocalMember,
   checkMembersAgainstSnapshot,
@@ -100,6 +104,12 @@ export interface ImportOptions {
   onStep?: (step: ImportStep) => void;
   /** Cancels the import; it stops at the next boundary, exactly as a crash there would (harmless by design). */
   signal?: AbortSignal;
+  /**
+   * Before writing anything, save everything the import replaces for this
+   * replica (log store records and entries, snapshot directories) into this
+   * new directory; `restoreBackup` undoes the import from it.
+   */
+  backupDir?: string;
 }
 
 /** A warning for the operator; `code` is stable. */
@@ -158,6 +168,10 @@ export interface ImportResult {
   staleEntries: { plainEntriesRemoved: number; entryBatchesRemoved: number } | undefined;
   dataStatus: DataStatusResult[];
   warnings: ImportWarning[];
+  /** Digest of shard, snapshot and member map; equal on every host repaired from the same export and map. */
+  fingerprint: string;
+  /** The backup taken first, with `backupDir`. */
+  backup?: BackupInfo;
 }
 
 interface Plan {
@@ -169,7 +183,8 @@ interface Plan {
   record: Snapshot;
   paths: SnapshotPaths;
   before: NodeRecords;
-  binVer: BinVer;
+  /** Entry format found in the store; undefined when it holds no entry (then either format is consistent). */
+  binVer: BinVer | undefined;
   dataStatus: DataStatusResult[];
   reuseFinal: boolean;
   policy: ConfigChangeIdPolicy;
@@ -240,6 +255,9 @@ async function validate(
   const members = normalizeMembers(memberNodes);
   checkLocalMember(members, replicaId, cfg.raftAddress);
   const exp = await readExportDir(srcDir);
+  // Our exports carry a manifest; the .gbsnap is checked block by block during the copy, the rest by digest here.
+  const manifest = await readManifest(exp.dir);
+  if (manifest) await checkManifest(exp.dir, manifest, new Set([basename(exp.snapshotFile)]), options.signal);
   const source = exp.record;
   const { engine, degraded } = selectEngine(options.engine);
   const warnings: ImportWarning[] = [];
@@ -259,6 +277,9 @@ async function validate(
   const record = importedSnapshotRecord(source, paths.finalDir, membership);
 
   await checkNodeHostNotLocked(cfg, { lockHolder: nativeLockHolder() });
+  if (options.backupDir !== undefined && (await statOrUndefined(options.backupDir))) {
+    throw new ErrAlreadyExists(`backup directory ${options.backupDir} already exists; give a new one`, { path: options.backupDir });
+  }
   if (await isMarkedDeleted(paths.root)) {
     throw new ErrDirMarkedAsDeleted(
       `${paths.root} holds DELETED.dragonboat: replica ${replicaId} of shard ${shardId} was removed from this host ` +
@@ -268,12 +289,14 @@ async function validate(
   }
   const db = await LogDB.open(cfg, { readOnly: true, lock: { lockHolder: nativeLockHolder() } });
   let before: NodeRecords;
-  let binVer: BinVer;
+  let binVer: BinVer | undefined;
   try {
     // Refuses an Unknown state machine type and index 0 before anything is written.
     const plan = await db.planImport(record, replicaId);
     before = plan.before;
-    binVer = (await db.detectEntryFormat()) ?? BIN_VER_PLAIN;
+    // Undefined when no entry is left (e.g. a rerun after an import removed them all): a batched
+    // directory's dragonboat.ds (210) is then still consistent and must not be refused.
+    binVer = await db.detectEntryFormat();
   } finally {
     await db.close();
   }
@@ -347,6 +370,7 @@ function result(p: Plan, dryRun: boolean, extra: Partial<ImportResult>): ImportR
     staleEntries: undefined,
     dataStatus: p.dataStatus,
     warnings: p.warnings,
+    fingerprint: recoveryFingerprint({ shardId: p.shardId, index: source.index, checksum: source.checksum, members: p.members }),
     ...extra,
   };
 }
@@ -427,6 +451,10 @@ export async function importSnapshot(
     });
     return result(p, true, { files, removedSnapshotDirs: toRemove });
   }
+  let backup: BackupInfo | undefined;
+  if (options.backupDir !== undefined) {
+    backup = await createBackup(p.cfg, p.shardId, p.replicaId, options.backupDir, options.signal);
+  }
   step('validated');
   throwIfAborted(options.signal, 'import (after validation)');
 
@@ -440,6 +468,8 @@ export async function importSnapshot(
     // recorded index is simply removed by a restart, before and after commit.
     await writeFlagFile(join(p.paths.finalDir, 'dragonboat.snapshot.message'), encodeSnapshot(p.record));
     step('flag-written');
+    // Dragonboat's CreateNodeHostDir: NodeHostDir/H/D and WALDir/H/D, then dragonboat.ds where missing.
+    await ensureNodeHostDirs(p.cfg);
     await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
     step('data-status-written');
   } else {
@@ -455,6 +485,8 @@ export async function importSnapshot(
       for (const dir of [...created].reverse()) await removeTreeDurable(dir).catch(() => undefined);
       throw err;
     }
+    // Dragonboat's CreateNodeHostDir: NodeHostDir/H/D and WALDir/H/D, then dragonboat.ds where missing.
+    await ensureNodeHostDirs(p.cfg);
     await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
     step('data-status-written');
     throwIfAborted(options.signal, 'import (before finalizing)');
@@ -500,5 +532,5 @@ export async function importSnapshot(
   }
   step('stale-entries-removed');
   const dataStatus = p.dataStatus.map((d) => (d.outcome === 'would-create' ? { ...d, outcome: 'created' as const } : d));
-  return result(p, false, { files, removedSnapshotDirs: toRemove, staleEntries: stale, dataStatus });
+  return result(p, false, { files, removedSnapshotDirs: toRemove, staleEntries: stale, dataStatus, ...(backup ? { backup } : {}) });
 }

@@ -15,6 +15,7 @@ import { decodeRaftDataStatus } from '../records/codec.js';
 import type { Bootstrap, RaftDataStatus, RaftState, Snapshot } from '../records/types.js';
 import { LogDB } from '../logdb/logdb.js';
 import { toReplicaId } from './members.js';
+import { recoveryFingerprint } from './fingerprint.js';
 
 /** One directory in the node's snapshot root, and what a restart does with it. */
 export interface SnapshotDirView {
@@ -66,6 +67,8 @@ export interface NodeView {
   malformed: { key: string; kind: string; message: string }[];
   /** True when the node has any state in the log store. */
   hasState: boolean;
+  /** For a node whose snapshot was imported: the recovery fingerprint of that import (see `plan`). */
+  fingerprint?: string;
 }
 
 function viewStatus(kind: SnapshotDirView['kind'], fate: RestartFate): SnapshotDirView['status'] {
@@ -153,6 +156,9 @@ export async function inspectNode(
       markedDeleted: await isMarkedDeleted(root),
       snapshotDirs,
       malformed: rec.malformed.map((m) => ({ key: m.key, kind: m.kind, message: m.error.message })),
+      ...(latest?.imported
+        ? { fingerprint: recoveryFingerprint({ shardId: s, index: latest.index, checksum: latest.checksum, members: latest.membership.addresses }) }
+        : {}),
       hasState: rec.bootstrap !== undefined || rec.raftState !== undefined || rec.snapshots.length > 0 ||
         rec.maxIndex !== undefined || rec.plainEntries !== undefined || rec.entryBatches !== undefined,
     };

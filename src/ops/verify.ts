@@ -10,6 +10,7 @@ import type { ChecksumEngine, ProgressFn } from '../engines/types.js';
 import type { Snapshot } from '../records/types.js';
 import { verifySnapshotFile, type SnapshotFileReport } from '../snapshot/verify.js';
 import { readExportDir, type ExportedExternalFile } from './export-dir.js';
+import { checkManifest, readManifest, type ManifestCheck } from './manifest.js';
 
 /** Options of {@link verifySnapshot}. */
 export interface VerifySnapshotOptions {
@@ -31,6 +32,8 @@ export interface VerifySnapshotResult {
   /** The export's record (`snapshot.metadata`), for `kind: 'export'`. */
   record?: Snapshot;
   externalFiles?: ExportedExternalFile[];
+  /** Present when the export carries a manifest (ours do): every file's SHA-256 was checked. */
+  manifest?: ManifestCheck;
 }
 
 /**
@@ -59,5 +62,10 @@ export async function verifySnapshot(target: string, options: VerifySnapshotOpti
     expectedFileSize: exp.record.fileSize,
     expectedChecksum: exp.record.checksum,
   });
-  return { kind: 'export', ...base, file, record: exp.record, externalFiles: exp.externalFiles };
+  const manifest = await readManifest(exp.dir);
+  const manifestCheck = manifest ? await checkManifest(exp.dir, manifest, new Set(), options.signal) : undefined;
+  return {
+    kind: 'export', ...base, file, record: exp.record, externalFiles: exp.externalFiles,
+    ...(manifestCheck ? { manifest: manifestCheck } : {}),
+  };
 }

@@ -42,7 +42,8 @@ describe('lockHolder', () => {
     fs.writeFileSync(file, '');
     const holder = await holdFcntlLock(file);
     try {
-      expect(lockHolder(file)).toBe(holder.pid);
+      const got = lockHolder(file); process.stderr.write(`[lockHolder ${got} want ${holder.pid}]\n`);
+      expect(got).toBe(holder.pid);
     } finally {
       await holder.release();
     }

@@ -4,6 +4,8 @@
  * opened by classic-level here must never be opened by the addon too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
 import { fileURLToPath } from 'node:url';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,8 +32,20 @@ function waitReady(child: ChildProcess, what: string): Promise<Holder> {
           release: () =>
             new Promise<void>((done) => {
               if (child.exitCode !== null || child.signalCode !== null) return done();
-              child.once('exit', () => done());
+              process.stderr.write(`[release ${what} ${child.pid}]\n`);
+              child.once('exit', (c, sig) => { process.stderr.write(`[exited ${what} ${c} ${sig}]\n`); done(); });
               child.stdin?.end();
+              setTimeout(() => {
+                try {
+                  const fs = require('node:fs');
+                  const pid = child.pid;
+                  process.stderr.write(`[debug ${what} ${pid} exe=${fs.readlinkSync(`/proc/${pid}/exe`)} wchan=${fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')} stat=${fs.readFileSync(`/proc/${pid}/stat`, 'utf8')}]\n`);
+                  for (const f of fs.readdirSync(`/proc/${pid}/fd`)) process.stderr.write(`[fd ${f} ${fs.readlinkSync(`/proc/${pid}/fd/${f}`)}]\n`);
+                  const ino = fs.readlinkSync(`/proc/${pid}/fd/0`);
+                  process.stderr.write(`[my stdin side: destroyed=${child.stdin?.destroyed} writableEnded=${child.stdin?.writableEnded} writableFinished=${child.stdin?.writableFinished}]\n`);
+                  process.stderr.write(`[who has ${ino}]: ` + require('node:child_process').execSync(`ls -l /proc/*/fd 2>/dev/null | grep -F '${ino.replace('socket:', '')}' || true`).toString() + '\n');
+                } catch (e) { process.stderr.write(`[debug failed ${e}]\n`); }
+              }, 3000).unref();
             }),
         });
       }

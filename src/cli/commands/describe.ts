@@ -4,8 +4,9 @@ import type { Membership, Snapshot } from '../../records/types.js';
 import { StateMachineType } from '../../records/types.js';
 import { hex } from '../present.js';
 
+/** `1=m1:7001, 4=m4:7001` (empty for an empty map: callers wrap it in braces). */
 export function membersText(m: Map<bigint, string>): string {
-  return [...m].map(([id, a]) => `${id}=${a}`).join(', ') || '(none)';
+  return [...m].map(([id, a]) => `${id}=${a}`).join(', ');
 }
 
 export function membershipText(m: Membership): string {

@@ -1,11 +1,12 @@
 /** `nodehost import --config <file> --src <dir> --members "1=a,4=b" --replica-id N` */
 import { ErrUsage } from '../../errors.js';
-import { importSnapshot, type ImportResult, type NodeRecordsView } from '../../ops/import.js';
+import { importSnapshot, type ImportPhase, type ImportResult, type NodeRecordsView } from '../../ops/import.js';
 import { parseId, requireString, type Command, type CommandContext } from '../command.js';
 import { bootstrapJson, plainJson, raftStateJson, snapshotJson } from '../present.js';
 import { formatBytes } from '../progress.js';
 import { membersText, membershipText, snapshotText } from './describe.js';
-import { configFrom, configOption, engineChoice, engineOption, noteDegraded, progressFor, progressOptions } from './shared.js';
+import { configOption, configPath, engineChoice, engineOption, loadConfig, noteDegraded, progressFor, progressOptions } from './shared.js';
+import { selectEngine } from '../../engines/select.js';
 import { StateMachineType } from '../../records/types.js';
 
 /** Parses `--members "1=m1:7001,4=m4:7001"`. */
@@ -82,7 +83,8 @@ export const importCommand: Command = {
     ...progressOptions,
   },
   async run(inv, ctx) {
-    const config = await configFrom(inv, 'import');
+    // Every usage error first (exit 2), before any file is read.
+    const configFile = configPath(inv, 'import');
     const src = requireString(inv, 'src', this);
     const members = parseMembers(requireString(inv, 'members', this));
     const replicaId = parseId(requireString(inv, 'replica-id', this), '--replica-id');
@@ -90,30 +92,43 @@ export const importCommand: Command = {
     if (ccid !== 'preserve' && ccid !== 'snapshot-index') {
       throw new ErrUsage(`--config-change-id must be preserve or snapshot-index, got "${String(ccid)}"`);
     }
-    const engine = engineChoice(inv);
+    const choice = engineChoice(inv);
     const dryRun = inv.values['dry-run'] === true;
+    const config = await loadConfig(configFile);
+    // Chosen here so that the note about a missing native engine comes before the work, not after it.
+    const { engine, degraded } = selectEngine(choice);
+    noteDegraded(ctx, degraded);
     const progress = progressFor(inv, ctx);
-    const base = { engine, configChangeId: ccid, onProgress: (phase: string, d: number, t: number) => { if (t > 0) progress.update(phase, d, t); } } as const;
+    // Only the copy (or, in a dry run, the verification) moves bytes; the other phases are instant.
+    const onProgress = (label: string) => (phase: ImportPhase, d: number, t: number): void => {
+      if (phase === 'copy') progress.update(label, d, t);
+    };
+    const base = { engine, configChangeId: ccid } as const;
 
-    if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
-      const preview = await importSnapshot(config, src, members, replicaId, { ...base, dryRun: true });
-      if (hasState(preview.before)) {
-        progress.finishLine();
-        ctx.warn('This node has state that the import overwrites:');
-        for (const l of recordsLines(preview.before)) ctx.warn(l);
-        for (const w of preview.warnings) ctx.warn(`  ! ${w.message}`);
-        throw new ErrUsage('refusing to overwrite without confirmation: review the above and rerun with --yes');
+    try {
+      if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
+        const preview = await importSnapshot(config, src, members, replicaId, { ...base, dryRun: true, onProgress: onProgress('verify') });
+        if (hasState(preview.before)) {
+          progress.finishLine();
+          ctx.warn(`Shard ${preview.shardId} replica ${preview.replicaId} in ${preview.nodeHostDir} has state that the import overwrites:`);
+          for (const l of recordsLines(preview.before)) ctx.warn(l);
+          for (const w of preview.warnings) ctx.warn(`  ! ${w.message}`);
+          if (preview.removedSnapshotDirs.length) ctx.warn(`  ! snapshot directories removed: ${preview.removedSnapshotDirs.join(', ')}`);
+          throw new ErrUsage('refusing to overwrite without confirmation: review the above and rerun with --yes ' +
+            '(or --dry-run to see the whole before/after)');
+        }
       }
+      const res = await importSnapshot(config, src, members, replicaId, { ...base, dryRun, onProgress: onProgress(dryRun ? 'verify' : 'copy') });
+      progress.finishLine();
+      for (const w of res.warnings) ctx.warn(`warning: ${w.message}`);
+      describe(res, ctx);
+      const json = importResultJson(res);
+      if (degraded) json.warnings = [{ code: 'degraded-engine', message: degraded }, ...res.warnings];
+      ctx.result(json);
+      return 0;
+    } finally {
+      progress.finishLine();
     }
-    const res = await importSnapshot(config, src, members, replicaId, { ...base, dryRun });
-    progress.finishLine();
-    for (const w of res.warnings) {
-      if (w.code === 'degraded-engine') noteDegraded(ctx, w.message);
-      else ctx.warn(`warning: ${w.message}`);
-    }
-    describe(res, ctx);
-    ctx.result(importResultJson(res));
-    return 0;
   },
 };
 

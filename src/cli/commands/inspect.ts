@@ -2,7 +2,7 @@
 import { inspectNode, type NodeView } from '../../ops/inspect.js';
 import { parseId, requireString, type Command } from '../command.js';
 import { bootstrapJson, membershipJson, plainJson, raftStateJson, snapshotJson } from '../present.js';
-import { configFrom, configOption } from './shared.js';
+import { configOption, configPath, loadConfig } from './shared.js';
 import { describeNode } from './describe.js';
 
 export const inspectCommand: Command = {
@@ -18,9 +18,10 @@ export const inspectCommand: Command = {
     'replica-id': { type: 'string', arg: '<N>', help: 'replica ID on this host' },
   },
   async run(inv, ctx) {
-    const config = await configFrom(inv, 'inspect');
+    const file = configPath(inv, 'inspect');
     const shardId = parseId(requireString(inv, 'shard-id', this), '--shard-id');
     const replicaId = parseId(requireString(inv, 'replica-id', this), '--replica-id');
+    const config = await loadConfig(file);
     const v = await inspectNode(config, shardId, replicaId);
     ctx.print(describeNode(v).join('\n'));
     ctx.result(nodeViewJson(v));

@@ -35,12 +35,20 @@ export function progressFor(inv: Invocation, ctx: CommandContext): ProgressDispl
 
 /** Says once, on stderr, that the native engine is missing and how to enable it. */
 export function noteDegraded(ctx: CommandContext, degraded: string | undefined): void {
-  if (degraded) ctx.warn(`note: ${degraded}`);
+  if (degraded) ctx.noteOnce(`note: ${degraded}`);
 }
 
-/** Loads --config (required). */
-export async function configFrom(inv: Invocation, command: string): Promise<NodeHostConfig> {
+/** The --config path (required: a usage error when missing). */
+export function configPath(inv: Invocation, command: string): string {
   const file = inv.values.config;
-  if (typeof file !== 'string' || file === '') throw new ErrUsage(`${command}: --config <file> is required`);
+  if (typeof file !== 'string' || file === '') {
+    throw new ErrUsage(`${command}: --config <file> is required (the NodeHost configuration as JSON: ` +
+      '{"nodeHostDir": "...", "raftAddress": "host:port", ...})');
+  }
+  return file;
+}
+
+/** Loads a NodeHost configuration file. */
+export async function loadConfig(file: string): Promise<NodeHostConfig> {
   return loadNodeHostConfigFile(file);
 }

@@ -4,6 +4,8 @@ import type { Command } from '../command.js';
 import { engineOption, progressOptions, progressFor, engineChoice, noteDegraded } from './shared.js';
 import { hex, plainJson, snapshotHeaderJson, snapshotJson } from '../present.js';
 import { formatBytes } from '../progress.js';
+import { selectEngine } from '../../engines/select.js';
+import { membersText } from './describe.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
@@ -16,13 +18,20 @@ export const verifyCommand: Command = {
   positionals: [1, 1],
   options: { ...engineOption, ...progressOptions },
   async run(inv, ctx) {
+    const choice = engineChoice(inv);
+    // Chosen here so that the note about a missing native engine comes before the work, not after it.
+    const { engine, degraded } = selectEngine(choice);
+    noteDegraded(ctx, degraded);
     const progress = progressFor(inv, ctx);
-    const res = await verifySnapshot(inv.positionals[0]!, {
-      engine: engineChoice(inv),
-      onProgress: (done, total) => progress.update('verify', done, total),
-    });
-    progress.finishLine();
-    noteDegraded(ctx, res.degraded);
+    let res;
+    try {
+      res = await verifySnapshot(inv.positionals[0]!, {
+        engine,
+        onProgress: (done, total) => progress.update('verify', done, total),
+      });
+    } finally {
+      progress.finishLine();
+    }
     const f = res.file;
     ctx.print(`OK  ${f.path}`);
     ctx.print(`    format v${f.version}, ${formatBytes(Number(f.fileSize))} on disk, ${f.payloadBytes} payload bytes` +
@@ -31,7 +40,7 @@ export const verifyCommand: Command = {
     if (res.record) {
       const r = res.record;
       ctx.print(`    snapshot index ${r.index}, term ${r.term}, shard ${r.shardId}, ` +
-        `members ${[...r.membership.addresses].map(([id, a]) => `${id}=${a}`).join(',') || '(none)'}`);
+        `members {${membersText(r.membership.addresses)}}`);
       if (res.externalFiles && res.externalFiles.length > 0) {
         ctx.print(`    ${res.externalFiles.length} external file(s) present with the recorded sizes`);
       }
@@ -41,6 +50,7 @@ export const verifyCommand: Command = {
       kind: res.kind,
       target: res.target,
       engine: res.engine,
+      ...(degraded ? { degraded } : {}),
       file: {
         path: f.path,
         fileSize: f.fileSize.toString(),

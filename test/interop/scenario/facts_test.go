@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/lni/dragonboat/v4/config"
 	pb "github.com/lni/dragonboat/v4/raftpb"
@@ -162,8 +161,8 @@ func TestFormatFacts(t *testing.T) {
 	t.Run("running NodeHost locks: fcntl on NodeHostDir/LOCK, flock on LevelDB LOCK", func(t *testing.T) {
 		harness.Must(t, m1.Start())
 		t.Cleanup(m1.Stop)
+		// NewNodeHost takes both kinds of lock before it returns.
 		harness.Must(t, m1.StartReplica(harness.Regular, harness.ShardID, 1, nil, sm.KVOptions{}, config.NoCompression))
-		time.Sleep(100 * time.Millisecond)
 		nhLock := lockKinds(t, filepath.Join(m1.Dir, "LOCK"))
 		partLock := lockKinds(t, filepath.Join(harness.DeploymentDir(m1.Dir, 0), "logdb-4", "LOCK"))
 		if strings.Join(nhLock, ",") != "POSIX" {

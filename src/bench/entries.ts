@@ -1,0 +1,105 @@
+/**
+ * Fast generation of log store entries for the removal benchmarks, pure.
+ * Millions of keys and values are needed; the general codecs (bigint based)
+ * spend microseconds per record, so these write the same bytes straight into
+ * one buffer per batch. The tests hold them to `entryKey` and `encodeEntry`.
+ */
+
+/** Plain entry key header (FORMATS.md §5). */
+const ENTRY_HEADER = 0x01;
+/** Entry key size: header(2) + 00 00 + shard(8) + replica(8) + index(8). */
+export const ENTRY_KEY_SIZE = 28;
+
+/** Protobuf tags of Entry (field << 3 | wire type). */
+const TAG_TERM = 0x08;
+const TAG_INDEX = 0x10;
+const TAG_TYPE = 0x18;
+const TAG_KEY = 0x20;
+const TAG_CLIENT = 0x28;
+const TAG_SERIES = 0x30;
+const TAG_RESPONDED = 0x38;
+const TAG_CMD = 0x42;
+
+function checkU32(v: number, what: string): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new RangeError(`${what} ${v} is not a uint32`);
+}
+
+function putU64(out: Uint8Array, at: number, v: number): void {
+  // Values here are < 2^53: split into two 32-bit halves, big-endian.
+  const hi = Math.floor(v / 0x1_0000_0000);
+  const lo = v >>> 0;
+  out[at] = hi >>> 24; out[at + 1] = hi >>> 16; out[at + 2] = hi >>> 8; out[at + 3] = hi;
+  out[at + 4] = lo >>> 24; out[at + 5] = lo >>> 16; out[at + 6] = lo >>> 8; out[at + 7] = lo;
+}
+
+/** Writes the plain entry key of (shard, replica, index) at `at`; returns the end offset. */
+export function writeEntryKey(out: Uint8Array, at: number, shard: number, replica: number, index: number): number {
+  out[at] = ENTRY_HEADER;
+  out[at + 1] = ENTRY_HEADER;
+  out[at + 2] = 0;
+  out[at + 3] = 0;
+  putU64(out, at + 4, shard);
+  putU64(out, at + 12, replica);
+  putU64(out, at + 20, index);
+  return at + ENTRY_KEY_SIZE;
+}
+
+function putVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    out[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[at++] = v;
+  return at;
+}
+
+/** Bytes of an encoded entry with this index, term and command length. */
+export function entrySize(index: number, term: number, cmdLength: number): number {
+  const varint = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x20_0000 ? 3 : v < 0x1000_0000 ? 4 : 5);
+  return 1 + varint(term) + 1 + varint(index) + 2 + 1 + varint(index) + 6 + 1 + varint(cmdLength) + cmdLength;
+}
+
+/**
+ * Writes a protobuf Entry `{term, index, type Application, key: index,
+ * client_id 0, series_id 0, responded_to 0, cmd}` at `at`, every field
+ * emitted as Dragonboat does (the bytes `encodeEntry` writes). Index and term
+ * must be below 2^32 and `cmd` below 2 MiB. Returns the end offset.
+ */
+export function writeEntryValue(out: Uint8Array, at: number, index: number, term: number, cmd: Uint8Array): number {
+  checkU32(index, 'index');
+  checkU32(term, 'term');
+  out[at++] = TAG_TERM;
+  at = putVarint(out, at, term);
+  out[at++] = TAG_INDEX;
+  at = putVarint(out, at, index);
+  out[at++] = TAG_TYPE;
+  out[at++] = 0;
+  out[at++] = TAG_KEY;
+  at = putVarint(out, at, index);
+  out[at++] = TAG_CLIENT;
+  out[at++] = 0;
+  out[at++] = TAG_SERIES;
+  out[at++] = 0;
+  out[at++] = TAG_RESPONDED;
+  out[at++] = 0;
+  out[at++] = TAG_CMD;
+  at = putVarint(out, at, cmd.length);
+  out.set(cmd, at);
+  return at + cmd.length;
+}
+
+/**
+ * Command bytes for entry `index`: a short text (`set key-<i> value-<i>;`)
+ * then bytes taken from `noise` at an offset that jumps around, so values
+ * compress about as little as real application data.
+ */
+export function fillCommand(cmd: Uint8Array, index: number, noise: Uint8Array): void {
+  const text = `set key-${index} value-${index};`;
+  let i = 0;
+  for (; i < text.length && i < cmd.length; i++) cmd[i] = text.charCodeAt(i);
+  const rest = cmd.length - i;
+  if (rest <= 0) return;
+  const span = noise.length - rest;
+  const from = span > 0 ? (index * 104_729) % span : 0;
+  cmd.set(noise.subarray(from, from + rest), i);
+}

@@ -1,0 +1,152 @@
+/**
+ * `exportSnapshot`: Dragonboat's ExportSnapshot, offline. From a stopped
+ * node's data directory, takes the latest snapshot its log store records,
+ * verifies it while copying, and writes `<dest>/snapshot-<INDEX>/` in
+ * Dragonboat's exported layout (the `.gbsnap`, external files, and
+ * `snapshot.metadata` with paths pointing into that directory), plus a
+ * manifest of SHA-256 digests. Crash-safe: everything is written into a
+ * temporary sibling, fsynced, and renamed into place last.
+ */
+import { basename, join, resolve } from 'node:path';
+import { ErrAlreadyExists, ErrIncompleteSnapshot, ErrNoSnapshot, throwIfAborted } from '../errors.js';
+import { selectEngine, type EngineChoice } from '../engines/select.js';
+import type { ChecksumEngine } from '../engines/types.js';
+import { copyFileDurable, fsyncDir, mkdirDurable, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
+import { writeFlagFile } from '../files/flagfile.js';
+import { statOrUndefined } from '../files/fsutil.js';
+import { LogDB } from '../logdb/logdb.js';
+import { resolveNodeHostConfig, type NodeHostConfig } from '../nodehost/config.js';
+import { checkNodeHostNotLocked } from '../nodehost/lock.js';
+import { SNAPSHOT_METADATA_FILENAME, snapshotDirName, snapshotPaths } from '../nodehost/paths.js';
+import { encodeSnapshot } from '../records/codec.js';
+import type { Snapshot } from '../records/types.js';
+import { copySnapshotFile } from '../snapshot/verify.js';
+import { buildManifest, encodeManifest, MANIFEST_FILENAME, type ManifestFile } from './manifest.js';
+import { toReplicaId } from './members.js';
+import { nativeLockHolder } from './native-hooks.js';
+
+/** Options of {@link exportSnapshot}. */
+export interface ExportOptions {
+  engine?: EngineChoice | ChecksumEngine;
+  signal?: AbortSignal;
+  /** Byte progress of the copy. */
+  onProgress?: (phase: 'copy' | 'hash', bytesDone: number, bytesTotal: number) => void;
+}
+
+/** What {@link exportSnapshot} wrote. */
+export interface ExportResult {
+  shardId: bigint;
+  replicaId: bigint;
+  index: bigint;
+  term: bigint;
+  /** `<dest>/snapshot-<INDEX>`. */
+  exportDir: string;
+  /** The record written to `snapshot.metadata`. */
+  record: Snapshot;
+  /** Every file of the export with its digest (the manifest's content). */
+  files: ManifestFile[];
+  engine: string;
+  degraded?: string;
+}
+
+/**
+ * Exports the latest snapshot of (shardId, replicaId) from a stopped
+ * NodeHost's data directory into `destDir/snapshot-<INDEX>/`.
+ *
+ * Throws `ErrDirLocked` (the NodeHost runs), `ErrNoSnapshot`,
+ * `ErrIncompleteSnapshot` (the node's snapshot file or an external file is
+ * missing or corrupt), `ErrAlreadyExists` (the export directory exists).
+ */
+export async function exportSnapshot(
+  nhConfig: NodeHostConfig,
+  shardIdIn: bigint | number | string,
+  replicaIdIn: bigint | number | string,
+  destDir: string,
+  options: ExportOptions = {},
+): Promise<ExportResult> {
+  const cfg = resolveNodeHostConfig(nhConfig);
+  const shardId = toReplicaId(shardIdIn, 'shard ID');
+  const replicaId = toReplicaId(replicaIdIn, 'replica ID');
+  await checkNodeHostNotLocked(cfg, { lockHolder: nativeLockHolder() });
+  const db = await LogDB.open(cfg, { readOnly: true, lock: { lockHolder: nativeLockHolder() } });
+  let record: Snapshot | undefined;
+  try {
+    record = await db.getSnapshot(shardId, replicaId);
+  } finally {
+    await db.close();
+  }
+  if (!record) {
+    throw new ErrNoSnapshot(`the log store of ${cfg.nodeHostDir} records no snapshot for shard ${shardId} replica ${replicaId}`, {
+      path: cfg.nodeHostDir, shardId, replicaId,
+    });
+  }
+  const { engine, degraded } = selectEngine(options.engine);
+  // The node's own directory, wherever the record's absolute paths say (the disk may be mounted elsewhere now).
+  const source = snapshotPaths(cfg, shardId, replicaId, record.index).finalDir;
+  const snapName = basename(record.filepath);
+  const dest = resolve(destDir);
+  const finalDir = join(dest, snapshotDirName(record.index));
+  const tmpDir = join(dest, `.${snapshotDirName(record.index)}.exporting`);
+  if (await statOrUndefined(finalDir)) {
+    throw new ErrAlreadyExists(`${finalDir} already exists; export to another directory or remove it first`, { path: finalDir });
+  }
+  const externals = record.files.map((f) => ({ name: basename(f.filepath), size: f.fileSize }));
+  for (const f of externals) {
+    const st = await statOrUndefined(join(source, f.name));
+    if (!st?.isFile() || BigInt(st.size) !== f.size) {
+      throw new ErrIncompleteSnapshot(`external file ${join(source, f.name)} is ${st ? `${st.size} bytes, not ${f.size}` : 'missing'}`, {
+        path: join(source, f.name), check: st ? 'external-file-size' : 'external-file-missing',
+      });
+    }
+  }
+
+  await removeTreeDurable(tmpDir); // leftover of an interrupted export
+  const created = await mkdirDurable(tmpDir);
+  try {
+    const srcFile = join(source, snapName);
+    const srcSt = await statOrUndefined(srcFile);
+    if (!srcSt) {
+      throw new ErrIncompleteSnapshot(`the node's snapshot file ${srcFile} is missing`, { path: srcFile, check: 'snapshot-file-missing' });
+    }
+    const total = srcSt.size + externals.reduce((n, f) => n + Number(f.size), 0);
+    await copySnapshotFile(srcFile, join(tmpDir, snapName), {
+      engine,
+      mode: srcSt.mode & 0o7777,
+      expectedFileSize: record.fileSize,
+      expectedChecksum: record.checksum,
+      signal: options.signal,
+      onProgress: (d) => options.onProgress?.('copy', d, total),
+    });
+    let done = srcSt.size;
+    for (const f of externals) {
+      await copyFileDurable(join(source, f.name), join(tmpDir, f.name), {
+        exclusive: true, syncDir: false, signal: options.signal,
+        onProgress: (d) => options.onProgress?.('copy', done + d, total),
+      });
+      done += Number(f.size);
+    }
+    const exported: Snapshot = {
+      ...record,
+      filepath: join(finalDir, snapName),
+      files: record.files.map((f) => ({ ...f, filepath: join(finalDir, basename(f.filepath)) })),
+    };
+    await writeFlagFile(join(tmpDir, SNAPSHOT_METADATA_FILENAME), encodeSnapshot(exported));
+    throwIfAborted(options.signal, 'export (before the manifest)');
+    const names = [snapName, ...externals.map((f) => f.name), SNAPSHOT_METADATA_FILENAME];
+    const manifest = await buildManifest(tmpDir, names, { shardId, replicaId, index: record.index }, options.signal);
+    await writeFileDurable(join(tmpDir, MANIFEST_FILENAME), encodeManifest(manifest));
+    await fsyncDir(tmpDir);
+    throwIfAborted(options.signal, 'export (before finalizing)');
+    await renameDurable(tmpDir, finalDir);
+    return {
+      shardId, replicaId, index: record.index, term: record.term, exportDir: finalDir, record: exported,
+      files: manifest.files, engine: engine.name, ...(degraded ? { degraded } : {}),
+    };
+  } catch (err) {
+    await removeTreeDurable(tmpDir).catch(() => undefined);
+    for (const dir of [...created].reverse()) {
+      if (dir !== tmpDir) await removeTreeDurable(dir).catch(() => undefined);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The recovery fingerprint: one short digest of what a repair imports — the
+ * shard, the snapshot (index and checksum) and the member map. `plan` prints
+ * it, `import` returns it, and `inspect` recomputes it from an imported
+ * node's snapshot record, so operators can confirm that every host was
+ * repaired from the same snapshot with the same map.
+ */
+import { createHash } from 'node:crypto';
+
+/** Inputs of the fingerprint. */
+export interface FingerprintInput {
+  shardId: bigint;
+  index: bigint;
+  checksum: Uint8Array;
+  members: Map<bigint, string>;
+}
+
+/** `nhr1-` followed by 16 hex digits of a SHA-256 over a canonical text of the inputs. */
+export function recoveryFingerprint(f: FingerprintInput): string {
+  const members = [...f.members].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([id, addr]) => `${id}=${addr}`);
+  const text = ['nodehost-recovery-v1', f.shardId, f.index, Buffer.from(f.checksum).toString('hex'), ...members].join('\n');
+  return `nhr1-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}

@@ -1,0 +1,360 @@
+/**
+ * Fixtures of the import suites: the worked example of IMPORT.md (shard 100,
+ * replicas 1, 2, 3 on m1, m2, m3; m2 and m3 lost; replicas 4 and 5 on m4 and
+ * m5 replace them), exports in Dragonboat's layout, raw LevelDB dumps, the
+ * `nodeState` fingerprint, and child processes (crash injection, lock holders).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClassicLevel } from 'classic-level';
+import { expect } from 'vitest';
+import { NodeHostToolsError } from '../../src/errors.js';
+import { writeFlagFile } from '../../src/files/flagfile.js';
+import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../../src/nodehost/config.js';
+import { deploymentDir, snapshotDirName, snapshotFileName } from '../../src/nodehost/paths.js';
+import { emptyMembership, emptySnapshot, encodeSnapshot } from '../../src/records/codec.js';
+import { StateMachineType, type Membership, type Snapshot } from '../../src/records/types.js';
+import { writeV2SnapshotFile } from '../../src/snapshot/writer.js';
+import { treeSnapshot, type TreeSnapshot } from '../helpers/tree.js';
+
+export const OPS_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const SHARD = 100n;
+/** 100 % 16 % 16. */
+export const PARTITION = 4;
+export const M1 = 'm1:63001';
+export const M2 = 'm2:63001';
+export const M3 = 'm3:63001';
+export const M4 = 'm4:63001';
+export const M5 = 'm5:63001';
+export const HOST = 'testhost';
+/** The exported snapshot's index and term (m1's own snapshot is at 10, term 3). */
+export const INDEX = 20n;
+export const TERM = 4n;
+/** config_change_id of the exported membership (the index of the last membership change). */
+export const SOURCE_CCID = 7n;
+
+/** The member map of the worked example. */
+export function workedMembers(): Record<string, string> {
+  return { '1': M1, '4': M4, '5': M5 };
+}
+
+/** The membership of the exported snapshot: {1, 2, 3}, config change 7. */
+export function sourceMembership(extra: Partial<Membership> = {}): Membership {
+  const m = emptyMembership();
+  m.configChangeId = SOURCE_CCID;
+  m.addresses.set(1n, M1).set(2n, M2).set(3n, M3);
+  return { ...m, ...extra };
+}
+
+/** The NodeHost configuration of a fresh host (nothing on disk). */
+export function freshConfig(root: string, raftAddress: string, name = 'nodehost'): NodeHostConfig {
+  return { nodeHostDir: path.join(root, name), raftAddress, hostname: HOST, deploymentId: 0 };
+}
+
+/** An external file of an on-disk state machine export. */
+export interface ExternalSpec {
+  name: string;
+  bytes: Uint8Array;
+  mode?: number;
+}
+
+/** Options of {@link makeExport}. */
+export interface ExportSpec {
+  index?: bigint;
+  term?: bigint;
+  membership?: Membership;
+  type?: StateMachineType;
+  payload?: Uint8Array;
+  externals?: ExternalSpec[];
+  /** Permission bits of the .gbsnap in the export (default 0o640, to prove the mode is preserved). */
+  mode?: number;
+  shardId?: bigint;
+  /** The export's on_disk_index (never copied by the import). */
+  onDiskIndex?: bigint;
+}
+
+/** What {@link makeExport} wrote. */
+export interface ExportMade {
+  dir: string;
+  file: string;
+  /** The record in `snapshot.metadata`. */
+  record: Snapshot;
+  payload: Uint8Array;
+}
+
+/** A deterministic payload (xorshift; the first 16 bytes are an empty session table). */
+export function payloadBytes(size: number, seed = 7): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 16; i < size; i++) {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/**
+ * Writes an export in Dragonboat's layout under `exportRoot`:
+ * `snapshot-<INDEX>/snapshot-<INDEX>.gbsnap`, the external files, and
+ * `snapshot.metadata` holding the record with paths into that directory.
+ */
+export async function makeExport(exportRoot: string, spec: ExportSpec = {}): Promise<ExportMade> {
+  const index = spec.index ?? INDEX;
+  const dir = path.join(exportRoot, snapshotDirName(index));
+  await fsp.mkdir(dir, { recursive: true });
+  const file = path.join(dir, snapshotFileName(index));
+  const payload = spec.payload ?? payloadBytes(3000);
+  const written = await writeV2SnapshotFile(file, payload, {
+    sessionSize: 16n,
+    dataStoreSize: BigInt(payload.length - 16),
+    unreliableTime: 1n,
+    mode: spec.mode ?? 0o640,
+  });
+  await fsp.chmod(file, spec.mode ?? 0o640);
+  const files = [];
+  for (const [i, e] of (spec.externals ?? []).entries()) {
+    const p = path.join(dir, e.name);
+    await fsp.writeFile(p, e.bytes);
+    await fsp.chmod(p, e.mode ?? 0o644);
+    files.push({ filepath: p, fileSize: BigInt(e.bytes.length), fileId: BigInt(i + 1), metadata: new TextEncoder().encode(`meta-${e.name}`) });
+  }
+  const record: Snapshot = {
+    ...emptySnapshot(),
+    filepath: file,
+    fileSize: written.fileSize,
+    index,
+    term: spec.term ?? TERM,
+    membership: spec.membership ?? sourceMembership(),
+    files,
+    checksum: written.payloadChecksum,
+    dummy: false,
+    shardId: spec.shardId ?? SHARD,
+    type: spec.type ?? StateMachineType.Regular,
+    imported: false,
+    onDiskIndex: spec.onDiskIndex ?? 15n,
+    witness: false,
+  };
+  await writeFlagFile(path.join(dir, 'snapshot.metadata'), encodeSnapshot(record));
+  return { dir, file, record, payload };
+}
+
+// --- raw log store access ----------------------------------------------------------------
+
+export function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+function u64be(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(v);
+  return b;
+}
+
+/** A log store key built from FORMATS.md §5 by hand (independent of src/logdb/keys.ts). */
+export function rawKey(header: number, shardId: bigint, replicaId: bigint, suffix?: bigint): Buffer {
+  return Buffer.concat([
+    Buffer.from([header, header, 0, 0]),
+    u64be(shardId),
+    u64be(replicaId),
+    ...(suffix === undefined ? [] : [u64be(suffix)]),
+  ]);
+}
+
+/** Key families by header byte. */
+export const K = { entry: 1, raftState: 2, maxIndex: 3, nodeInfo: 4, snapshot: 5, bootstrap: 6, entryBatch: 7 } as const;
+
+/** A raw key/value pair. */
+export interface RawKV {
+  key: Buffer;
+  value: Buffer;
+}
+
+/**
+ * Every key/value of a LevelDB database, read with classic-level directly
+ * ('view' encodings), closed after. Opening rewrites LevelDB's own files, so
+ * never call this between two tree fingerprints that must be equal.
+ */
+export async function rawDump(dbDir: string): Promise<RawKV[]> {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dbDir, { keyEncoding: 'view', valueEncoding: 'view' });
+  await db.open({ createIfMissing: false });
+  try {
+    const out: RawKV[] = [];
+    for await (const [k, v] of db.iterator()) out.push({ key: Buffer.from(k), value: Buffer.from(v) });
+    return out;
+  } finally {
+    await db.close();
+  }
+}
+
+/** Parses a raw key. */
+export function parseRawKey(k: Buffer): { kind: number; shardId: bigint; replicaId: bigint; suffix?: bigint } {
+  return {
+    kind: k[0]!,
+    shardId: k.readBigUInt64BE(4),
+    replicaId: k.readBigUInt64BE(12),
+    ...(k.length === 28 ? { suffix: k.readBigUInt64BE(20) } : {}),
+  };
+}
+
+/** The partition directory of shard 100 under `cfg`. */
+export function partitionDir(cfg: ResolvedNodeHostConfig, p = PARTITION): string {
+  return path.join(deploymentDir(cfg), `logdb-${p}`);
+}
+
+// --- fingerprints -----------------------------------------------------------------------
+
+const LEVELDB_OWN = /^(LOG|LOG\.old|CURRENT|LOCK|MANIFEST-\d+|\d+\.(log|ldb|sst))$/;
+
+/**
+ * The state of a NodeHost as a restart sees it: the tree under `root`
+ * without LevelDB's own files in logdb-* directories (they change on every
+ * open), plus every raw key/value of every partition.
+ */
+export async function nodeState(root: string, config: NodeHostConfig): Promise<{ tree: TreeSnapshot; kv: Record<string, string[]> }> {
+  const cfg = resolveNodeHostConfig(config);
+  const all = await treeSnapshot(root);
+  const tree: TreeSnapshot = {};
+  for (const [k, v] of Object.entries(all)) {
+    const parts = k.split('/');
+    const inLogdb = parts.length >= 2 && /^logdb-\d+$/.test(parts[parts.length - 2]!);
+    if (inLogdb && LEVELDB_OWN.test(parts[parts.length - 1]!)) continue;
+    tree[k] = v;
+  }
+  const kv: Record<string, string[]> = {};
+  const dep = deploymentDir(cfg);
+  let names: string[] = [];
+  try {
+    names = (await fsp.readdir(dep)).filter((n) => /^logdb-\d+$/.test(n)).sort();
+  } catch {
+    names = [];
+  }
+  for (const n of names) {
+    kv[n] = (await rawDump(path.join(dep, n))).map((e) => `${hex(e.key)}=${hex(e.value)}`);
+  }
+  return { tree, kv };
+}
+
+export async function sha256File(p: string): Promise<string> {
+  return createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+}
+
+// --- errors ----------------------------------------------------------------------------
+
+/** Awaits `p`, expects a coded error of class `cls` (code === class name, a message) and returns it. */
+export async function expectCodedRejection<T extends NodeHostToolsError>(
+  p: Promise<unknown>,
+  cls: abstract new (...a: never[]) => T,
+): Promise<T> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `expected ${cls.name}`).toBeInstanceOf(cls);
+  const e = err as T;
+  expect(e.code).toBe(cls.name);
+  expect(e.code).toBe(e.constructor.name);
+  expect(e.name).toBe(cls.name);
+  expect(typeof e.message).toBe('string');
+  expect(e.message.length).toBeGreaterThan(10);
+  return e;
+}
+
+// --- child processes -----------------------------------------------------------------------
+
+/** What the import child was asked to do. */
+export interface ChildImportSpec {
+  config: NodeHostConfig;
+  srcDir: string;
+  members: Record<string, string>;
+  replicaId: string;
+  crashStep?: string;
+  options?: { engine?: string; configChangeId?: string };
+}
+
+/** How the child ended. */
+export interface ChildOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  steps: string[];
+  /** The parsed JSON line the child printed on success or failure. */
+  out: { ok: boolean; result?: Record<string, unknown>; code?: string; message?: string } | undefined;
+  stderr: string;
+}
+
+/** Runs test/ops/import-child.mjs (the compiled library from dist/) with `spec`. */
+export function runImportChild(spec: ChildImportSpec, env: Record<string, string> = {}): Promise<ChildOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(OPS_DIR, 'import-child.mjs'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      const steps: string[] = [];
+      let out: ChildOutcome['out'];
+      for (const line of stdout.split('\n')) {
+        if (line.startsWith('step ')) steps.push(line.slice(5));
+        else if (line.startsWith('{')) out = JSON.parse(line) as ChildOutcome['out'];
+      }
+      resolve({ code, signal, steps, out, stderr });
+    });
+  });
+}
+
+/** A child process holding a lock until released. */
+export interface LockHolderChild {
+  pid: number;
+  release(): Promise<void>;
+}
+
+/** Spawns `cmd args`, waits for `ready` on its stdout, returns a handle that kills it. */
+export function spawnHolder(cmd: string, args: string[], ready: string): Promise<LockHolderChild> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const exited = new Promise<void>((done) => child.once('close', () => done()));
+    const onEarlyExit = (code: number | null): void => reject(new Error(`${cmd} exited early (${code}): ${err}`));
+    child.once('exit', onEarlyExit);
+    child.once('error', reject);
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(ready)) {
+        child.removeListener('exit', onEarlyExit);
+        resolve({
+          pid: child.pid!,
+          release: async () => {
+            if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+            await exited;
+          },
+        });
+      }
+    });
+  });
+}
+
+/** A python3 child holding a POSIX fcntl write lock on `file`. */
+export function holdFcntlLock(file: string): Promise<LockHolderChild> {
+  return spawnHolder(
+    'python3',
+    ['-c', "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)", file],
+    'locked',
+  );
+}
+
+/** A node child holding the LevelDB database at `dbDir` open with classic-level. */
+export function holdLevelDb(dbDir: string): Promise<LockHolderChild> {
+  return spawnHolder(process.execPath, [path.join(OPS_DIR, 'hold-leveldb.mjs'), dbDir], 'locked');
+}

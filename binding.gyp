@@ -22,6 +22,7 @@
         'native/src/crc32_clmul.cc',
         'native/src/crc32_dispatch.cc',
         'native/src/crc32_table.cc',
+        'native/src/crc32_zlib.cc',
         'native/src/file_lock.cc',
         'native/src/js_util.cc',
         'native/src/logdb_bulk.cc',

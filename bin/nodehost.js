@@ -12,22 +12,29 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
-let main;
-try {
-  ({ main } = await import(entry.href));
-} catch (err) {
-  const missing = err && err.code === 'ERR_MODULE_NOT_FOUND';
-  if (!missing) throw err;
-  const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
-  const notBuilt = String(err.message).includes(fileURLToPath(entry));
-  const message = notBuilt
-    ? `nodehost-tools is not built: ${fileURLToPath(entry)} is missing. Run \`npm install\` (or \`npm run build\`) in ${root}.`
-    : `a module nodehost-tools needs is missing (${err.message.split('\n')[0]}). Run \`npm install\` in ${root}.`;
+const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+
+/** Says what to do instead of a module-loader stack trace; keeps the --json contract. */
+function notBuilt(message) {
   if (process.argv.includes('--json')) {
     process.stdout.write(JSON.stringify({ ok: false, error: { code: 'ErrNotBuilt', message } }) + '\n');
   }
   process.stderr.write(`nodehost: ${message}\n`);
   process.exit(1);
+}
+
+let main;
+try {
+  ({ main } = await import(entry.href));
+} catch (err) {
+  if (!err || err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  notBuilt(String(err.message).includes(`'${fileURLToPath(entry)}'`)
+    ? `nodehost-tools is not built: ${fileURLToPath(entry)} is missing. Run \`npm install\` (or \`npm run build\`) in ${root}.`
+    : `a module nodehost-tools needs is missing (${String(err.message).split('\n')[0]}). Run \`npm install\` (or \`npm run build\`) in ${root}.`);
+}
+// An interrupted build can leave main.js empty: say so rather than "main is not a function".
+if (typeof main !== 'function') {
+  notBuilt(`the build of nodehost-tools is incomplete: ${fileURLToPath(entry)} exports no main(). Run \`npm run build\` in ${root}.`);
 }
 
 process.exitCode = await main(process.argv.slice(2));

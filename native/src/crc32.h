@@ -30,6 +30,10 @@ uint32_t Crc32Pclmul(uint32_t state, const uint8_t* data, size_t len);
 uint32_t Crc32Vpclmul512(uint32_t state, const uint8_t* data, size_t len);
 #endif
 
+// Node's own zlib (crc32_z exported by the node binary), when present.
+bool HostZlibAvailable();
+uint32_t Crc32HostZlib(uint32_t state, const uint8_t* data, size_t len);
+
 // Kernels this CPU (and OS) can run, fastest first; the last is always slice8.
 const std::vector<CrcKernelInfo>& SupportedCrcKernels();
 

@@ -49,6 +49,7 @@ std::vector<CrcKernelInfo> BuildSupported() {
   if (f.vpclmul512) out.push_back({"vpclmulqdq-avx512", Crc32Vpclmul512});
   if (f.pclmul) out.push_back({"pclmulqdq", Crc32Pclmul});
 #endif
+  if (HostZlibAvailable()) out.push_back({"node-zlib", Crc32HostZlib});
   out.push_back({"slice8", Crc32Slice8});
   return out;
 }

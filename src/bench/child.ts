@@ -6,6 +6,7 @@
  * sets an exit code. Modules are loaded per task, so a baseline child carries
  * none of the code it does not run.
  */
+import { readFileSync } from 'node:fs';
 import { RESULT_PREFIX, type BenchTask, type ChildAnswer } from './protocol.js';
 
 type Outcome = { seconds: number; detail?: Record<string, string | number | boolean | null> };
@@ -25,6 +26,10 @@ async function runTask(task: BenchTask): Promise<Outcome> {
     case 'zlib-blocks': {
       const { zlibBlocks } = await import('./task-read.js');
       return timed(() => zlibBlocks(task.file));
+    }
+    case 'copy-only': {
+      const { copyOnly } = await import('./task-read.js');
+      return timed(() => copyOnly(task.file, task.dest));
     }
     case 'verify': {
       const { prepareVerify } = await import('./task-verify.js');
@@ -56,6 +61,41 @@ async function runTask(task: BenchTask): Promise<Outcome> {
   }
 }
 
+/**
+ * Peak anonymous and file-backed resident memory, sampled from
+ * /proc/self/status every few milliseconds (while the main thread is free:
+ * native work runs on other threads) and once at the end. maxRSS counts
+ * both; file-backed pages (LevelDB mmaps its table files) are page cache the
+ * kernel can drop at any time, anonymous ones are what the process holds.
+ */
+class MemorySampler {
+  anon = 0;
+  file = 0;
+  private ok = true;
+  private readonly timer = setInterval(() => this.sample(), 5);
+
+  sample(): void {
+    if (!this.ok) return;
+    try {
+      const status = readFileSync('/proc/self/status', 'utf8');
+      const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+      const anon = kb('RssAnon');
+      const file = kb('RssFile');
+      if (Number.isNaN(anon) || Number.isNaN(file)) throw new Error('no RssAnon/RssFile');
+      this.anon = Math.max(this.anon, anon);
+      this.file = Math.max(this.file, file);
+    } catch {
+      this.ok = false;
+    }
+  }
+
+  stop(): { peakAnonBytes: number | null; peakFileBytes: number | null } {
+    this.sample();
+    clearInterval(this.timer);
+    return this.ok ? { peakAnonBytes: this.anon, peakFileBytes: this.file } : { peakAnonBytes: null, peakFileBytes: null };
+  }
+}
+
 function jsonSafe(value: unknown): Record<string, unknown> | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as Record<string, unknown>;
@@ -65,9 +105,11 @@ async function main(): Promise<void> {
   let answer: ChildAnswer;
   try {
     const task = JSON.parse(process.argv[2] ?? '') as BenchTask;
+    const sampler = new MemorySampler();
     const out = await runTask(task);
+    const memory = sampler.stop();
     // maxRSS is in KiB (getrusage); it covers the whole process, start-up included.
-    answer = { ok: true, seconds: out.seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...(out.detail ? { detail: out.detail } : {}) };
+    answer = { ok: true, seconds: out.seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...memory, ...(out.detail ? { detail: out.detail } : {}) };
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown; details?: unknown; stack?: unknown };
     answer = {

@@ -3,7 +3,8 @@
  * package but its error class, so their peak RSS is a bare Node.js process
  * reading a file.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import * as zlib from 'node:zlib';
 import { ErrIncompleteSnapshot } from '../errors.js';
 
@@ -23,11 +24,26 @@ function readFull(fd: number, buf: Uint8Array, length: number, position: number)
   return got;
 }
 
-/** Reads the whole file front to back in `readSize` pieces into one buffer; returns the bytes read. */
+/**
+ * A page-aligned buffer of `size` bytes. The kernel copies from the page
+ * cache markedly slower into a misaligned destination (a plain Node Buffer
+ * starts 16 bytes into its malloc'd pages): measured here, ~40% fewer GB/s.
+ * WebAssembly memory is always mmap'ed, hence page-aligned.
+ */
+function alignedBuffer(size: number): Uint8Array {
+  // Neither lib ES2022 nor @types/node 20 declare the WebAssembly global.
+  const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
+  return new Uint8Array(new Memory({ initial: Math.ceil(size / 65_536) }).buffer, 0, size);
+}
+
+/**
+ * The bandwidth limit: reads the whole file front to back in `readSize`
+ * pieces into one page-aligned buffer (as `dd` does); returns the bytes read.
+ */
 export function readOnly(file: string, readSize: number): { bytes: number } {
   const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(readSize);
+    const buf = alignedBuffer(readSize);
     let pos = 0;
     for (;;) {
       const n = readSync(fd, buf, 0, readSize, pos);
@@ -75,5 +91,41 @@ export function zlibBlocks(file: string): { bytes: number; blocks: number } {
     return { bytes: size, blocks };
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The floor of any copy that looks at every byte: the file read into one
+ * page-aligned buffer and written out in 8 MiB pieces, nothing checked, then
+ * the copy and its directory fsynced (what a verifying copy does besides
+ * its CRCs).
+ */
+export function copyOnly(file: string, dest: string): { bytes: number } {
+  const piece = 8 * 1024 * 1024;
+  const src = openSync(file, 'r');
+  try {
+    const out = openSync(dest, 'wx', 0o644);
+    try {
+      const buf = alignedBuffer(piece);
+      let pos = 0;
+      for (;;) {
+        const n = readSync(src, buf, 0, piece, pos);
+        if (n === 0) break;
+        for (let off = 0; off < n;) off += writeSync(out, buf, off, n - off, pos + off);
+        pos += n;
+      }
+      fsyncSync(out);
+      const dir = openSync(dirname(dest), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+      return { bytes: pos };
+    } finally {
+      closeSync(out);
+    }
+  } finally {
+    closeSync(src);
   }
 }

@@ -53,6 +53,8 @@ export interface BenchRss {
   size: number;
   /** Highest peak RSS of the case's runs at that size (bytes); null when it could not be measured. */
   peakRssBytes: number | null;
+  /** Median seconds at that size (one run at the sizes measured for RSS only). */
+  seconds?: number;
 }
 
 /** One measured case: a baseline or a subject. */
@@ -72,8 +74,17 @@ export interface BenchCase {
   /** Items processed per run (entries removed), when relevant. */
   items?: number;
   ratios: BenchRatio[];
-  /** Peak RSS of the case at each measured snapshot size (removal cases: the one store size). */
-  rss: BenchRss[];
+  /** Highest peak RSS of the timed runs, on the group's input (bytes); null when it could not be measured. */
+  peakRssBytes: number | null;
+  /**
+   * Highest sampled anonymous and file-backed parts of that RSS (bytes);
+   * null where not measured (external commands, no /proc). File-backed pages
+   * are mmap'ed files (LevelDB's table files): page cache the kernel may drop.
+   */
+  peakAnonBytes: number | null;
+  peakFileBytes: number | null;
+  /** Verify and import cases: peak RSS at each snapshot size of `rssSizes` (the group's own size included). */
+  rssBySize?: BenchRss[];
   /** Facts a run reported (engine used, bytes left on disk, ...). */
   detail?: Record<string, string | number | boolean | null>;
 }

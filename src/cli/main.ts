@@ -39,14 +39,16 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.stdout.write(topHelp());
     return 0;
   }
-  if (name === 'help') return main([rest[0]!, '--help'], io);
+  if (name === 'help') return main([rest[0]!, '--help', ...rest.slice(1)], io);
   if (name === '--version') {
     io.stdout.write(`${VERSION}\n`);
     return 0;
   }
   const cmd: Command | undefined = commands.find((c) => c.name === name);
   try {
-    if (!cmd) throw new ErrUsage(`unknown command "${name}"\n\n${topHelp()}`);
+    const list = `commands: ${commands.map((c) => c.name).join(', ')}; run \`nodehost --help\` for more`;
+    if (!cmd && name.startsWith('-')) throw new ErrUsage(`unknown option "${name}": the command comes first (${list})`);
+    if (!cmd) throw new ErrUsage(`unknown command "${name}" (${list})`);
     const inv = parseInvocation(cmd, rest);
     if (inv.help) {
       io.stdout.write(helpText(cmd));

@@ -5,7 +5,7 @@
  */
 import { ErrEngineUnavailable, ErrInvalidConfig } from '../errors.js';
 import { createJsEngine } from './js.js';
-import { createNativeEngine, nativeLoadError } from './native.js';
+import { createNativeEngine, loadNative, nativeLoadError } from './native.js';
 import type { ChecksumEngine, EngineName } from './types.js';
 import { createWasmEngine } from './wasm.js';
 
@@ -22,6 +22,8 @@ const factories: Record<EngineName, () => ChecksumEngine> = {
 
 /** Returns the engine `name`, creating it once; throws {@link ErrEngineUnavailable} when it cannot load. */
 export function getEngine(name: EngineName): ChecksumEngine {
+  // The addon can be switched off at any time (NODEHOST_TOOLS_DISABLE_NATIVE): ask before using the cache.
+  if (name === 'native' && !loadNative()) return createNativeEngine();
   let engine = cache.get(name);
   if (!engine) {
     engine = factories[name]();

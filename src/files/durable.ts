@@ -184,15 +184,19 @@ export async function mkdirDurable(dir: string, mode = 0o755): Promise<string[]>
       if (path.dirname(cur) === cur) break;
     }
   }
+  // Only directories this call created are returned: a concurrent creator's
+  // (EEXIST) must never be rolled back by us.
+  const created: string[] = [];
   for (const d of missing) {
     try {
       await fsp.mkdir(d, mode);
+      created.push(d);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'cannot create directory', d);
     }
     await fsyncDir(path.dirname(d));
   }
-  return missing;
+  return created;
 }
 
 async function fsyncDirIfExists(dir: string): Promise<void> {
@@ -201,5 +205,21 @@ async function fsyncDirIfExists(dir: string): Promise<void> {
   } catch (err) {
     if (err instanceof ErrIO && err.details.errno === 'ENOENT') return;
     throw err;
+  }
+}
+
+/**
+ * Undoes {@link mkdirDurable}: removes `created` (as it returned them)
+ * innermost first, each only while empty, so a directory something else has
+ * put files in since (a concurrent import) is left alone. Never throws.
+ */
+export async function removeCreatedDirs(created: readonly string[]): Promise<void> {
+  for (const dir of [...created].reverse()) {
+    try {
+      await fsp.rmdir(dir);
+      await fsyncDir(path.dirname(dir));
+    } catch {
+      // not empty (someone else's now), or already gone
+    }
   }
 }

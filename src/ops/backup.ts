@@ -16,7 +16,7 @@ import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrAlreadyExists, ErrBackupMismatch, ErrIO, throwIfAborted } from '../errors.js';
 import { copyEntries, loadNative } from '../engines/native.js';
-import { fsyncDir, mkdirDurable, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
+import { fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { allEntriesRange, allEntryBatchesRange, bootstrapKey, keySuffix, maxIndexKey, nodeInfoKey, raftStateKey, snapshotsRange, type KeyRange } from '../logdb/keys.js';
 import { LogDB } from '../logdb/logdb.js';
@@ -174,7 +174,7 @@ export async function createBackup(
     return info;
   } catch (err) {
     await removeTreeDurable(tmp).catch(() => undefined);
-    for (const d of [...created].reverse()) if (d !== tmp) await removeTreeDurable(d).catch(() => undefined);
+    await removeCreatedDirs(created.filter((d) => d !== tmp));
     throw err;
   }
 }

@@ -11,7 +11,7 @@ import { basename, join, resolve } from 'node:path';
 import { ErrAlreadyExists, ErrIncompleteSnapshot, ErrNoSnapshot, throwIfAborted } from '../errors.js';
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
-import { copyFileDurable, fsyncDir, mkdirDurable, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
+import { copyFileDurable, fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
 import { writeFlagFile } from '../files/flagfile.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB } from '../logdb/logdb.js';
@@ -144,9 +144,7 @@ export async function exportSnapshot(
     };
   } catch (err) {
     await removeTreeDurable(tmpDir).catch(() => undefined);
-    for (const dir of [...created].reverse()) {
-      if (dir !== tmpDir) await removeTreeDurable(dir).catch(() => undefined);
-    }
+    await removeCreatedDirs(created.filter((d) => d !== tmpDir));
     throw err;
   }
 }

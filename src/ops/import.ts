@@ -36,7 +36,7 @@ import { basename, join } from 'node:path';
 import { ErrAlreadyExists, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
-import { copyFileDurable, fsyncDir, mkdirDurable, removeTreeDurable, renameDurable } from '../files/durable.js';
+import { copyFileDurable, fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable } from '../files/durable.js';
 import { writeFlagFile } from '../files/flagfile.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB, type NodeRecords } from '../logdb/logdb.js';
@@ -44,7 +44,7 @@ import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig
 import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { ensureNodeHostDirs } from '../nodehost/layout.js';
-import { snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
+import { dataDirs, snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
 import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
 import { encodeSnapshot } from '../records/codec.js';
 import { StateMachineType, type Bootstrap, type RaftState, type Snapshot } from '../records/types.js';
@@ -205,6 +205,23 @@ function view(rec: NodeRecords): NodeRecordsView {
   };
 }
 
+// What writeFlagFile (writeFileDurable) leaves beside the flag file when killed before its rename.
+const FLAG_TEMP_RE = /^\.dragonboat\.snapshot\.message\.tmp-/;
+const DATA_STATUS_TEMP_RE = /^\.dragonboat\.ds\.tmp-/;
+
+/** Removes what an interrupted `dragonboat.ds` write left, so that a rerun ends exactly as an uninterrupted run. */
+async function removeDataStatusTemps(cfg: ResolvedNodeHostConfig): Promise<void> {
+  for (const dir of dataDirs(cfg)) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (DATA_STATUS_TEMP_RE.test(n)) await removeTreeDurable(join(dir, n));
+  }
+}
+
 async function sameBytes(a: string, b: string): Promise<boolean> {
   const [x, y] = await Promise.all([readFile(a), readFile(b)]);
   return x.equals(y);
@@ -223,7 +240,8 @@ async function canReuseFinalDir(p: Omit<Plan, 'reuseFinal'>, signal: AbortSignal
   const st = await statOrUndefined(p.paths.finalDir);
   if (!st?.isDirectory()) return false;
   const expected = new Set([basename(p.exp.snapshotFile), ...p.exp.externalFiles.map((f) => f.name), 'dragonboat.snapshot.message']);
-  const present = await readdir(p.paths.finalDir);
+  // A temporary flag file of an interrupted run is no difference: it is removed before the flag is written.
+  const present = (await readdir(p.paths.finalDir)).filter((n) => !FLAG_TEMP_RE.test(n));
   if (present.some((n) => !expected.has(n))) return false;
   const existing = join(p.paths.finalDir, basename(p.exp.snapshotFile));
   try {
@@ -466,10 +484,14 @@ export async function importSnapshot(
     ];
     // The directory is the recorded one: a flag file whose record has the
     // recorded index is simply removed by a restart, before and after commit.
+    for (const n of await readdir(p.paths.finalDir)) {
+      if (FLAG_TEMP_RE.test(n)) await removeTreeDurable(join(p.paths.finalDir, n));
+    }
     await writeFlagFile(join(p.paths.finalDir, 'dragonboat.snapshot.message'), encodeSnapshot(p.record));
     step('flag-written');
     // Dragonboat's CreateNodeHostDir: NodeHostDir/H/D and WALDir/H/D, then dragonboat.ds where missing.
     await ensureNodeHostDirs(p.cfg);
+    await removeDataStatusTemps(p.cfg);
     await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
     step('data-status-written');
   } else {
@@ -482,11 +504,12 @@ export async function importSnapshot(
     } catch (err) {
       // Roll back to the exact previous tree: the temporary directory and every directory this run created.
       await removeTreeDurable(p.paths.generatingDir).catch(() => undefined);
-      for (const dir of [...created].reverse()) await removeTreeDurable(dir).catch(() => undefined);
+      await removeCreatedDirs(created);
       throw err;
     }
     // Dragonboat's CreateNodeHostDir: NodeHostDir/H/D and WALDir/H/D, then dragonboat.ds where missing.
     await ensureNodeHostDirs(p.cfg);
+    await removeDataStatusTemps(p.cfg);
     await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
     step('data-status-written');
     throwIfAborted(options.signal, 'import (before finalizing)');

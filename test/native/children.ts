@@ -4,8 +4,6 @@
  * opened by classic-level here must never be opened by the addon too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
 import { fileURLToPath } from 'node:url';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,36 +18,34 @@ function waitReady(child: ChildProcess, what: string): Promise<Holder> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr?.on('data', (d: Buffer) => { err += d.toString(); process.stderr.write(`[child ${what} stderr] ${d}`); });
-    process.stderr.write(`[spawned ${what} ${child.pid}]\n`);
-    child.once('exit', (code) => reject(new Error(`${what} exited early (${code}): ${err}`)));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString(); process.stderr.write(`[child ${what} out] ${d}`);
-      if (out.includes('ready')) {
-        child.removeAllListeners('exit');
-        resolve({
-          pid: child.pid!,
-          release: () =>
-            new Promise<void>((done) => {
-              if (child.exitCode !== null || child.signalCode !== null) return done();
-              process.stderr.write(`[release ${what} ${child.pid}]\n`);
-              child.once('exit', (c, sig) => { process.stderr.write(`[exited ${what} ${c} ${sig}]\n`); done(); });
-              child.stdin?.end();
-              setTimeout(() => {
-                try {
-                  const fs = require('node:fs');
-                  const pid = child.pid;
-                  process.stderr.write(`[debug ${what} ${pid} exe=${fs.readlinkSync(`/proc/${pid}/exe`)} wchan=${fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')} stat=${fs.readFileSync(`/proc/${pid}/stat`, 'utf8')}]\n`);
-                  for (const f of fs.readdirSync(`/proc/${pid}/fd`)) process.stderr.write(`[fd ${f} ${fs.readlinkSync(`/proc/${pid}/fd/${f}`)}]\n`);
-                  const ino = fs.readlinkSync(`/proc/${pid}/fd/0`);
-                  process.stderr.write(`[my stdin side: destroyed=${child.stdin?.destroyed} writableEnded=${child.stdin?.writableEnded} writableFinished=${child.stdin?.writableFinished}]\n`);
-                  process.stderr.write(`[who has ${ino}]: ` + require('node:child_process').execSync(`ls -l /proc/*/fd 2>/dev/null | grep -F '${ino.replace('socket:', '')}' || true`).toString() + '\n');
-                } catch (e) { process.stderr.write(`[debug failed ${e}]\n`); }
-              }, 3000).unref();
-            }),
-        });
-      }
-    });
+    const onStderr = (d: Buffer) => (err += d.toString());
+    const onEarlyExit = (code: number | null) => reject(new Error(`${what} exited early (${code}): ${err}`));
+    const onStdout = (d: Buffer) => {
+      out += d.toString();
+      if (!out.includes('ready')) return;
+      // Detach exactly our own listeners, once: later output (a late newline)
+      // must not touch the listeners release() adds.
+      child.stdout?.off('data', onStdout);
+      child.stdout?.resume();
+      child.off('exit', onEarlyExit);
+      resolve({
+        pid: child.pid!,
+        release: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            // A holder that ignores the end of its stdin is killed, so no test hangs on it.
+            const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              done();
+            });
+            child.stdin?.end();
+          }),
+      });
+    };
+    child.stderr?.on('data', onStderr);
+    child.once('exit', onEarlyExit);
+    child.stdout?.on('data', onStdout);
   });
 }
 

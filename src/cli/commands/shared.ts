@@ -16,7 +16,12 @@ export const progressOptions: Record<string, OptionSpec> = {
 };
 
 export const configOption: Record<string, OptionSpec> = {
-  config: { type: 'string', arg: '<file>', help: 'NodeHost configuration (JSON: nodeHostDir, walDir?, raftAddress, deploymentId?, logDBShards?, execShards?, hostname?)' },
+  config: {
+    type: 'string',
+    arg: '<file>',
+    help: 'NodeHost configuration (JSON: nodeHostDir, walDir?, raftAddress, deploymentId?, logDBShards?, execShards?, hostname?); ' +
+      'relative paths resolve against the working directory, as in the NodeHost',
+  },
 };
 
 /** The --engine value, validated. */

@@ -1,0 +1,415 @@
+/**
+ * `runBenchmarks`: generates its own inputs in a scratch directory, times
+ * every case against its baselines in alternating runs, one child process
+ * per run (so each run's peak RSS is its own), and returns a
+ * {@link BenchReport}. Everything it creates is removed before it returns.
+ *
+ * Groups, in order (each input is deleted as soon as its group is done):
+ * 1. verify, on a v2 export of `size` bytes: read-only bandwidth and the
+ *    zlib.crc32 baseline, then each engine's full verification;
+ * 2. import of that export (`importSnapshot`, engine auto) against
+ *    `cp -r` of the export directory followed by `sync`;
+ * 3. peak RSS of verify and import at the other `rssSizes`, one run each;
+ * 4. for each entry count, removing one replica's entries from a log store:
+ *    classic-level clear() + compactRange() (baseline), the native bulk path,
+ *    and this package's portable fallback.
+ */
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { getEngine } from '../engines/select.js';
+import { loadNative, nativeCrcKernel, nativeLoadError } from '../engines/native.js';
+import type { EngineName } from '../engines/types.js';
+import { ErrEngineUnavailable, ErrInvalidConfig } from '../errors.js';
+import { cloneStore, EXPORT_ADDRESS, EXPORT_REPLICA, freeBytes, readThrough, writeBenchExport, type BenchExport } from './inputs.js';
+import { checkChildScript, defaultChildScript, dropCaches, runChild, runCommand, syncAll } from './process.js';
+import type { BenchTask } from './protocol.js';
+import { alternatingSchedule, gbPerSecond, median } from './stats.js';
+import { evaluateTargets } from './targets.js';
+import { formatBytes, formatCount } from './format.js';
+import type { BenchCase, BenchGroup, BenchOptions, BenchRatio, BenchReport, RatioKind } from './types.js';
+
+/** What a full `npm run bench` uses. */
+export const DEFAULT_BENCH_OPTIONS = {
+  size: 1024 ** 3,
+  entries: [1_000_000, 10_000_000],
+  repetitions: 3,
+  engines: ['native', 'wasm', 'js'] as EngineName[],
+  rssSizes: [1024 ** 3, 4 * 1024 ** 3],
+} as const;
+
+/** Read size of the read-only baseline (the native engine reads 8 MiB pieces too). */
+const READ_ONLY_PIECE = 8 * 1024 * 1024;
+/** Approximate value size of a log entry in the removal stores. */
+const ENTRY_VALUE_SIZE = 100;
+/** Entries of each of the two neighbouring replicas that removals must keep. */
+const NEIGHBOUR_ENTRIES = 10_000;
+/** Disk a store takes per entry, generously (key, value, table overhead, compaction output). */
+const STORE_BYTES_PER_ENTRY = 320;
+const ENGINE_NAMES: readonly EngineName[] = ['native', 'wasm', 'js'];
+
+type Detail = Record<string, string | number | boolean | null>;
+
+interface Measured {
+  seconds: number;
+  peakRssBytes: number | null;
+  peakAnonBytes: number | null;
+  peakFileBytes: number | null;
+  detail?: Detail;
+}
+
+function maxOf(values: (number | null)[]): number | null {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length > 0 ? Math.max(...v) : null;
+}
+
+/** A case before it is run: how to set up, run and clean up one timed run. */
+interface CaseSpec {
+  id: string;
+  label: string;
+  role: 'baseline' | 'subject';
+  bytes: number;
+  items?: number;
+  prepare?: (run: number) => Promise<void>;
+  run: (run: number) => Promise<Measured>;
+  cleanup?: (run: number) => Promise<void>;
+}
+
+/** A ratio to compute once the group's medians are known. */
+interface RatioSpec {
+  caseId: string;
+  to: string;
+  label: string;
+  kind: RatioKind;
+}
+
+interface Ctx {
+  script: string;
+  root: string;
+  cold: boolean;
+  repetitions: number;
+  line: (text: string) => void;
+  notes: string[];
+}
+
+function checkOptions(o: BenchOptions): void {
+  const bad = (msg: string, details: Record<string, unknown>): never => {
+    throw new ErrInvalidConfig(`benchmark options: ${msg}`, details);
+  };
+  if (!Number.isSafeInteger(o.size) || o.size < 17) bad(`size must be an integer number of bytes >= 17, not ${o.size}`, { size: o.size });
+  if (!Array.isArray(o.entries) || o.entries.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 0xffff_ffff)) {
+    bad('entries must be a list of counts between 1 and 2^32-1', { entries: o.entries });
+  }
+  if (!Number.isSafeInteger(o.repetitions) || o.repetitions < 1) bad(`repetitions must be a positive integer, not ${o.repetitions}`, { repetitions: o.repetitions });
+  if (!Array.isArray(o.engines) || o.engines.some((e) => !ENGINE_NAMES.includes(e))) {
+    bad(`engines must be a list of ${ENGINE_NAMES.join(', ')}`, { engines: o.engines });
+  }
+  for (const s of o.rssSizes ?? []) if (!Number.isSafeInteger(s) || s < 17) bad(`rssSizes must be sizes in bytes >= 17, not ${s}`, { rssSizes: o.rssSizes });
+}
+
+/** Runs `specs` in alternating rounds; returns the cases (ratios still empty). */
+async function runGroup(ctx: Ctx, title: string, specs: CaseSpec[]): Promise<BenchCase[]> {
+  const runs = new Map<string, Measured[]>(specs.map((s) => [s.id, []]));
+  const schedule = alternatingSchedule(specs, ctx.repetitions);
+  for (const [i, { item }] of schedule.entries()) {
+    const n = runs.get(item.id)!.length;
+    await item.prepare?.(n);
+    if (ctx.cold) await dropCaches();
+    else await syncAll();
+    const m = await item.run(n);
+    await item.cleanup?.(n);
+    runs.get(item.id)!.push(m);
+    const speed = item.bytes > 0 ? `, ${gbPerSecond(item.bytes, m.seconds).toFixed(2)} GB/s` : '';
+    ctx.line(`${title}: run ${i + 1}/${schedule.length}: ${item.label}: ${m.seconds.toFixed(3)} s${speed}`);
+  }
+  return specs.map((s): BenchCase => {
+    const ms = runs.get(s.id)!;
+    const seconds = median(ms.map((m) => m.seconds));
+    const detail = ms[ms.length - 1]?.detail;
+    return {
+      id: s.id,
+      label: s.label,
+      role: s.role,
+      runs: ms.map((m) => m.seconds),
+      seconds,
+      bytes: s.bytes,
+      ...(s.bytes > 0 ? { gbPerSecond: gbPerSecond(s.bytes, seconds) } : {}),
+      ...(s.items !== undefined ? { items: s.items } : {}),
+      ratios: [],
+      peakRssBytes: maxOf(ms.map((m) => m.peakRssBytes)),
+      peakAnonBytes: maxOf(ms.map((m) => m.peakAnonBytes)),
+      peakFileBytes: maxOf(ms.map((m) => m.peakFileBytes)),
+      ...(detail ? { detail } : {}),
+    };
+  });
+}
+
+function applyRatios(cases: BenchCase[], specs: RatioSpec[]): void {
+  const byId = new Map(cases.map((c) => [c.id, c]));
+  for (const r of specs) {
+    const c = byId.get(r.caseId);
+    const base = byId.get(r.to);
+    if (!c || !base) continue;
+    // Both cases process the same bytes, so a speed ratio is the inverse time ratio.
+    const value = r.kind === 'speed' ? base.seconds / c.seconds : c.seconds / base.seconds;
+    const ratio: BenchRatio = { to: r.to, label: r.label, kind: r.kind, value };
+    c.ratios.push(ratio);
+  }
+}
+
+async function child(ctx: Ctx, task: BenchTask): Promise<Measured> {
+  const r = await runChild(ctx.script, task);
+  return {
+    seconds: r.seconds, peakRssBytes: r.peakRssBytes, peakAnonBytes: r.peakAnonBytes, peakFileBytes: r.peakFileBytes,
+    ...(r.detail ? { detail: r.detail } : {}),
+  };
+}
+
+function verifySpecs(ctx: Ctx, exp: BenchExport, engines: EngineName[]): CaseSpec[] {
+  const bytes = exp.fileSize;
+  return [
+    { id: 'verify.read', label: 'read only, 8 MiB reads (bandwidth limit)', role: 'baseline', bytes, run: () => child(ctx, { kind: 'read-only', file: exp.file, readSize: READ_ONLY_PIECE }) },
+    { id: 'verify.zlib', label: 'zlib.crc32 per 2 MiB block (Node baseline)', role: 'baseline', bytes, run: () => child(ctx, { kind: 'zlib-blocks', file: exp.file }) },
+    ...engines.map((engine): CaseSpec => ({
+      id: `verify.${engine}`,
+      label: `verify, ${engine} engine`,
+      role: 'subject',
+      bytes,
+      run: () => child(ctx, { kind: 'verify', file: exp.file, engine }),
+    })),
+  ];
+}
+
+function verifyRatios(engines: EngineName[]): RatioSpec[] {
+  return [
+    { caseId: 'verify.zlib', to: 'verify.read', label: 'read-only', kind: 'speed' },
+    ...engines.flatMap((e): RatioSpec[] => [
+      { caseId: `verify.${e}`, to: 'verify.read', label: 'read-only', kind: 'speed' },
+      { caseId: `verify.${e}`, to: 'verify.zlib', label: 'zlib', kind: 'speed' },
+    ]),
+  ];
+}
+
+function importSpecs(ctx: Ctx, exp: BenchExport, tag: string): CaseSpec[] {
+  const cpDir = (n: number): string => join(ctx.root, `cp-${tag}-${n}`);
+  const nhDir = (n: number): string => join(ctx.root, `import-${tag}-${n}`);
+  const copyDir = (n: number): string => join(ctx.root, `copy-${tag}-${n}`);
+  return [
+    {
+      id: 'import.cp',
+      label: 'cp -r + sync (baseline)',
+      role: 'baseline',
+      bytes: exp.fileSize,
+      prepare: async (n) => { await mkdir(cpDir(n)); },
+      run: async (n) => {
+        const cp = await runCommand('cp', ['-r', exp.dir, cpDir(n)]);
+        const sync = await runCommand('sync', []);
+        return { seconds: cp.seconds + sync.seconds, peakRssBytes: maxOf([cp.peakRssBytes, sync.peakRssBytes]), peakAnonBytes: null, peakFileBytes: null };
+      },
+      cleanup: (n) => rm(cpDir(n), { recursive: true, force: true }),
+    },
+    {
+      id: 'import.copy',
+      label: 'user-space copy + fsync, no check (floor)',
+      role: 'baseline',
+      bytes: exp.fileSize,
+      prepare: async (n) => { await mkdir(copyDir(n)); },
+      run: (n) => child(ctx, { kind: 'copy-only', file: exp.file, dest: join(copyDir(n), basename(exp.file)) }),
+      cleanup: (n) => rm(copyDir(n), { recursive: true, force: true }),
+    },
+    {
+      id: 'import.import',
+      label: 'importSnapshot (copy + verify + fsync + commit)',
+      role: 'subject',
+      bytes: exp.fileSize,
+      run: (n) => child(ctx, {
+        kind: 'import', exportDir: exp.dir, nodeHostDir: join(nhDir(n), 'nodehost'), raftAddress: EXPORT_ADDRESS, replicaId: EXPORT_REPLICA,
+      }),
+      cleanup: (n) => rm(nhDir(n), { recursive: true, force: true }),
+    },
+  ];
+}
+
+function removalSpecs(ctx: Ctx, store: string, entries: number, native: boolean): CaseSpec[] {
+  const runDir = (id: string, n: number): string => join(ctx.root, `store-run-${id}-${n}`);
+  const spec = (id: 'classic' | 'native' | 'fallback', label: string, role: 'baseline' | 'subject',
+    kind: 'remove-classic' | 'remove-native' | 'remove-fallback'): CaseSpec => ({
+    id: `remove.${entries}.${id}`,
+    label,
+    role,
+    bytes: 0,
+    items: entries,
+    prepare: (n) => cloneStore(store, runDir(id, n)),
+    run: (n) => child(ctx, { kind, dbDir: runDir(id, n) }),
+    cleanup: (n) => rm(runDir(id, n), { recursive: true, force: true }),
+  });
+  return [
+    spec('classic', 'classic-level clear() + compactRange() (baseline)', 'baseline', 'remove-classic'),
+    ...(native ? [spec('native', 'native removeEntries (what import runs)', 'subject', 'remove-native')] : []),
+    spec('fallback', 'portable fallback (compact, clear, compact)', 'subject', 'remove-fallback'),
+  ];
+}
+
+function availableEngines(wanted: EngineName[], notes: string[]): EngineName[] {
+  const ok: EngineName[] = [];
+  for (const name of wanted) {
+    try {
+      getEngine(name);
+      ok.push(name);
+    } catch (err) {
+      if (!(err instanceof ErrEngineUnavailable)) throw err;
+      notes.push(`engine ${name} skipped: ${err.message}`);
+    }
+  }
+  return ok;
+}
+
+async function checkDisk(root: string, o: BenchOptions, sizes: number[]): Promise<void> {
+  const needed = Math.max(2.1 * Math.max(...sizes), STORE_BYTES_PER_ENTRY * Math.max(0, ...o.entries)) + 64 * 1024 * 1024;
+  const free = await freeBytes(root);
+  if (free < needed) {
+    throw new ErrInvalidConfig(
+      `the benchmarks need about ${formatBytes(needed)} free in ${root} but only ${formatBytes(free)} is: ` +
+        'choose a smaller size or fewer entries, or another tmpDir',
+      { path: root, expected: needed, actual: free },
+    );
+  }
+}
+
+function rssNotes(groups: BenchGroup[], notes: string[]): void {
+  let worst: { label: string; from: number; to: number; grow: number } | undefined;
+  for (const c of groups.flatMap((g) => g.cases)) {
+    const r = (c.rssBySize ?? []).filter((x) => x.peakRssBytes !== null);
+    if (r.length < 2) continue;
+    const first = r[0]!;
+    const last = r[r.length - 1]!;
+    const grow = last.peakRssBytes! - first.peakRssBytes!;
+    if (!worst || grow > worst.grow) worst = { label: c.label, from: first.size, to: last.size, grow };
+  }
+  if (worst) {
+    notes.push(`peak RSS from ${formatBytes(worst.from)} to ${formatBytes(worst.to)}: grew at most ${formatBytes(Math.max(0, worst.grow))} (${worst.label})`);
+  }
+}
+
+/**
+ * Runs the benchmark suite (see the module comment) and returns its report.
+ * Throws {@link ErrInvalidConfig} for bad options, too little disk, a missing
+ * build, or `cold` without the right to drop the page cache; a failing case
+ * rejects with its own error. Never prints: progress goes to `onLine`.
+ */
+export async function runBenchmarks(options: BenchOptions): Promise<BenchReport> {
+  checkOptions(options);
+  const started = new Date();
+  const t0 = performance.now();
+  const line = options.onLine ?? ((): void => undefined);
+  const script = options.childScript ?? defaultChildScript();
+  checkChildScript(script);
+  const cold = options.cold ?? false;
+  const extraSizes = [...new Set(options.rssSizes ?? [])].filter((s) => s !== options.size).sort((a, b) => a - b);
+  const rssSizes = [options.size, ...extraSizes].sort((a, b) => a - b);
+  if (cold) await dropCaches();
+
+  const notes: string[] = [];
+  const engines = availableEngines(options.engines, notes);
+  const native = loadNative() !== undefined;
+  if (!native) notes.push(`native removal skipped: ${nativeLoadError() ?? 'the addon is not loaded'}`);
+
+  const root = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'nodehost-bench-'));
+  const ctx: Ctx = { script, root, cold, repetitions: options.repetitions, line, notes };
+  const groups: BenchGroup[] = [];
+  try {
+    await checkDisk(root, options, rssSizes);
+
+    // 1 and 2: verify and import at the main size.
+    line(`writing a ${formatBytes(options.size)} v2 export...`);
+    const exp = await writeBenchExport(join(root, 'export-main'), options.size);
+    if (!cold) await readThrough(exp.file);
+    const input = `v2 export, ${formatBytes(exp.payloadBytes)} payload, ${formatCount(exp.blocks)} blocks, ${formatBytes(exp.fileSize)} file`;
+    const verifyCases = await runGroup(ctx, 'verify', verifySpecs(ctx, exp, engines));
+    applyRatios(verifyCases, verifyRatios(engines));
+    groups.push({ id: 'verify', title: 'verify', input, cases: verifyCases });
+    const importCases = await runGroup(ctx, 'import', importSpecs(ctx, exp, 'main'));
+    applyRatios(importCases, [
+      { caseId: 'import.copy', to: 'import.cp', label: 'cp', kind: 'time' },
+      { caseId: 'import.import', to: 'import.cp', label: 'cp', kind: 'time' },
+      { caseId: 'import.import', to: 'import.copy', label: 'plain copy', kind: 'time' },
+    ]);
+    groups.push({ id: 'import', title: 'import', input, cases: importCases });
+    await rm(exp.dir, { recursive: true, force: true });
+    for (const c of [...verifyCases, ...importCases]) {
+      if (c.role === 'subject') c.rssBySize = [{ size: options.size, peakRssBytes: c.peakRssBytes, seconds: c.seconds }];
+    }
+
+    // 3: peak RSS at the other sizes.
+    for (const size of extraSizes) {
+      line(`writing a ${formatBytes(size)} v2 export for peak RSS...`);
+      const big = await writeBenchExport(join(root, `export-${size}`), size);
+      if (!cold) await readThrough(big.file);
+      const specs = [...verifySpecs(ctx, big, engines), ...importSpecs(ctx, big, String(size))].filter((s) => s.role === 'subject');
+      const once: Ctx = { ...ctx, repetitions: 1 };
+      const cases = await runGroup(once, `peak RSS at ${formatBytes(size)}`, specs);
+      for (const c of cases) {
+        const target = [...verifyCases, ...importCases].find((x) => x.id === c.id);
+        target?.rssBySize?.push({ size, peakRssBytes: c.peakRssBytes, seconds: c.seconds });
+      }
+      await rm(big.dir, { recursive: true, force: true });
+    }
+
+    // 4: stale-entry removal.
+    for (const entries of options.entries) {
+      const store = join(root, `store-${entries}`);
+      line(`building a log store with ${formatCount(entries)} entries of one replica...`);
+      const built = await runChild(script, { kind: 'build-store', dbDir: store, entries, valueSize: ENTRY_VALUE_SIZE, neighbourEntries: NEIGHBOUR_ENTRIES });
+      const storeBytes = Number(built.detail?.storeBytes ?? 0);
+      line(`built in ${built.seconds.toFixed(1)} s (${formatBytes(storeBytes)})`);
+      const id = `remove.${entries}`;
+      const cases = await runGroup(ctx, `remove ${formatCount(entries)}`, removalSpecs(ctx, store, entries, native));
+      applyRatios(cases, [
+        { caseId: `${id}.native`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
+        { caseId: `${id}.fallback`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
+      ]);
+      groups.push({
+        id,
+        title: `remove ${formatCount(entries)} stale entries`,
+        input: `LevelDB store, ${formatCount(entries)} entries of one replica (~${ENTRY_VALUE_SIZE}-byte values) + ${formatCount(2 * NEIGHBOUR_ENTRIES)} of two neighbours, ${formatBytes(storeBytes)}`,
+        cases,
+      });
+      await rm(store, { recursive: true, force: true });
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+
+  notes.push(cold
+    ? 'cold cache: the page cache was dropped before every timed run'
+    : 'warm cache: inputs were read once before the runs and `sync` ran before each (the page cache was not dropped)');
+  notes.push('peak RSS: maxRSS of the child process running the case (Node.js runtime included; anon and mmap parts sampled from /proc/self/status); cp and sync: VmHWM sampled from /proc');
+  const importCase = groups.find((g) => g.id === 'import')?.cases.find((c) => c.id === 'import.import');
+  if (importCase?.detail?.engine) notes.push(`import used the ${String(importCase.detail.engine)} engine (auto)`);
+  rssNotes(groups, notes);
+  return {
+    format: 'nodehost-tools-bench/1',
+    startedAt: started.toISOString(),
+    durationSeconds: (performance.now() - t0) / 1000,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      memoryBytes: totalmem(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      nativeCrcKernel: nativeCrcKernel() ?? null,
+    },
+    options: {
+      size: options.size,
+      entries: [...options.entries],
+      repetitions: options.repetitions,
+      engines: [...options.engines],
+      rssSizes,
+      cold,
+    },
+    cache: cold ? 'cold' : 'warm',
+    groups,
+    targets: evaluateTargets(groups),
+    notes,
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The issue's performance targets, evaluated on a report's groups. Ratios are
+ * against baselines measured in the same run, so a noisy machine moves both
+ * sides alike. A target whose cases were not measured is left out.
+ */
+import type { BenchCase, BenchGroup, BenchTarget } from './types.js';
+
+/** Peak RSS every subject must stay under, at any snapshot size. */
+export const RSS_LIMIT_BYTES = 200 * 1024 * 1024;
+
+interface RatioTarget {
+  id: string;
+  label: string;
+  caseId: string;
+  baseline: string;
+  op: '>=' | '<=';
+  threshold: number;
+}
+
+function ratioTargets(groups: readonly BenchGroup[]): RatioTarget[] {
+  const out: RatioTarget[] = [
+    { id: 'verify-native-vs-zlib', label: 'verify native / zlib.crc32 baseline', caseId: 'verify.native', baseline: 'verify.zlib', op: '>=', threshold: 2.0 },
+    { id: 'verify-native-vs-read', label: 'verify native / read-only bandwidth', caseId: 'verify.native', baseline: 'verify.read', op: '>=', threshold: 0.8 },
+    { id: 'verify-wasm-vs-zlib', label: 'verify wasm / zlib.crc32 baseline', caseId: 'verify.wasm', baseline: 'verify.zlib', op: '>=', threshold: 0.5 },
+    { id: 'import-vs-cp', label: 'import time / cp -r + sync', caseId: 'import.import', baseline: 'import.cp', op: '<=', threshold: 1.15 },
+  ];
+  for (const g of groups) {
+    if (!g.id.startsWith('remove.')) continue;
+    const n = g.id.slice('remove.'.length);
+    out.push({
+      id: `remove-${n}-vs-classic`,
+      label: `remove ${Number(n).toLocaleString('en-US')} stale entries: native / classic-level clear()+compactRange()`,
+      caseId: `${g.id}.native`,
+      baseline: `${g.id}.classic`,
+      op: '<=',
+      threshold: 0.5,
+    });
+  }
+  return out;
+}
+
+function allCases(groups: readonly BenchGroup[]): BenchCase[] {
+  return groups.flatMap((g) => g.cases);
+}
+
+/** Highest peak RSS a case showed at any size. */
+export function casePeakRss(c: BenchCase): number | null {
+  const values = [c.peakRssBytes, ...(c.rssBySize ?? []).map((r) => r.peakRssBytes)].filter((v): v is number => v !== null);
+  return values.length > 0 ? Math.max(...values) : null;
+}
+
+/** Evaluates every target the groups have data for. */
+export function evaluateTargets(groups: readonly BenchGroup[]): BenchTarget[] {
+  const cases = new Map(allCases(groups).map((c) => [c.id, c]));
+  const targets: BenchTarget[] = [];
+  for (const t of ratioTargets(groups)) {
+    const c = cases.get(t.caseId);
+    const ratio = c?.ratios.find((r) => r.to === t.baseline);
+    if (!ratio) continue;
+    const met = t.op === '>=' ? ratio.value >= t.threshold : ratio.value <= t.threshold;
+    targets.push({ id: t.id, label: t.label, op: t.op, threshold: t.threshold, value: ratio.value, unit: 'ratio', met });
+  }
+  // The issue bounds RSS "at any snapshot size": the cases that read a snapshot.
+  const subjects = groups.filter((g) => g.id === 'verify' || g.id === 'import').flatMap((g) => g.cases).filter((c) => c.role === 'subject');
+  let worst: { c: BenchCase; v: number } | undefined;
+  for (const c of subjects) {
+    const v = casePeakRss(c);
+    if (v !== null && (!worst || v > worst.v)) worst = { c, v };
+  }
+  if (worst) {
+    targets.push({
+      id: 'peak-rss',
+      label: `peak RSS of verify and import at every snapshot size (highest: ${worst.c.label})`,
+      op: '<',
+      threshold: RSS_LIMIT_BYTES,
+      value: worst.v,
+      unit: 'bytes',
+      met: worst.v < RSS_LIMIT_BYTES,
+    });
+  }
+  return targets;
+}

@@ -1,0 +1,86 @@
+/** `nodehost plan --src <export> --members "…" --config <host> [--config …] [--view <inspect.json> …]` */
+import { readFile } from 'node:fs/promises';
+import { ErrUsage } from '../../errors.js';
+import { planRecovery, type InspectJson, type PlanHost, type PlanResult } from '../../ops/plan.js';
+import { requireString, type Command, type CommandContext } from '../command.js';
+import { plainJson } from '../present.js';
+import { membersText, membershipText } from './describe.js';
+import { parseMembers } from './import.js';
+import { engineChoice, engineOption, loadConfig } from './shared.js';
+
+async function hostsFrom(paths: string[]): Promise<PlanHost[]> {
+  const hosts: PlanHost[] = [];
+  for (const path of paths) {
+    let j: Record<string, unknown>;
+    try {
+      j = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new ErrUsage(`--config ${path}: ${(err as Error).message}`);
+    }
+    // An `inspect --json` output (its last line) is accepted as well as a NodeHost configuration.
+    if (typeof j.replicaId === 'string' && typeof j.shardId === 'string') {
+      hosts.push({ kind: 'view', view: j as unknown as InspectJson, source: path });
+    } else {
+      hosts.push({ kind: 'config', config: await loadConfig(path), configPath: path });
+    }
+  }
+  return hosts;
+}
+
+function describePlan(p: PlanResult, ctx: CommandContext): void {
+  ctx.print(`Recovery plan for shard ${p.shardId} from ${p.exportDir}`);
+  ctx.print(`  snapshot index ${p.index}, term ${p.term}; the snapshot's ${membershipText(p.snapshotMembership)}`);
+  ctx.print(`  new members  {${membersText(p.members)}}${p.removedReplicas.length ? `; removes replicas ${p.removedReplicas.join(', ')} (they must never restart)` : ''}`);
+  ctx.print(`  fingerprint  ${p.fingerprint}  (import prints it, inspect shows it: every host must agree)`);
+  for (const pr of p.problems) ctx.print(`  ! ${pr.code}: ${pr.message}`);
+  for (const h of p.hosts) {
+    ctx.print('');
+    ctx.print(`  ${h.host}  replica ${h.replicaId ?? '?'}  [${h.status}]`);
+    if (h.error) ctx.print(`    ! ${h.error.code}: ${h.error.message}`);
+    ctx.print(`    ${h.hasState ? 'has state that the import overwrites' : 'no existing state'}`);
+    if (h.discardedEntries) {
+      const d = h.discardedEntries;
+      const term = d.term !== undefined ? `, term ${d.term}${d.lastTerm !== undefined && d.lastTerm !== d.term ? `..${d.lastTerm}` : ''}`
+        : d.lastTerm !== undefined ? `, term ${d.lastTerm}` : '';
+      ctx.print(`    loses entries ${d.first}..${d.last} on ${h.host}${term}`);
+    }
+    if (h.discardedSnapshotIndex !== undefined) ctx.print(`    loses its newer snapshot at index ${h.discardedSnapshotIndex}`);
+    for (const w of h.warnings) ctx.print(`    note: ${w}`);
+    if (h.command) ctx.print(`    run: ${h.command}`);
+  }
+  if (p.uncoveredMembers.length) {
+    ctx.print('');
+    ctx.print(`  Members with no host given here (run the import there too): ${p.uncoveredMembers.join(', ')}`);
+  }
+  ctx.print('');
+  ctx.print(p.ok ? 'Plan OK: stop every NodeHost, run the commands above, then restart.' : 'Plan FAILED: fix the problems above first.');
+}
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'pre-flight a repair: validate everything, show per host what import does and loses',
+  usage: 'nodehost plan --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --config <host.json> [--config <host.json|inspect.json> ...] [--json]',
+  description:
+    'Writes nothing. Give one --config per host you can reach (a NodeHost configuration), or the `inspect --json` ' +
+    'output taken on a host you cannot. Exit 0 when the plan is sound, 1 when a host or the member map would fail.',
+  options: {
+    src: { type: 'string', arg: '<dir>', help: 'the exported snapshot directory' },
+    members: { type: 'string', arg: '<list>', help: 'the new membership, replicaID=address pairs' },
+    config: { type: 'string', multiple: true, arg: '<file>', help: 'a host: NodeHost configuration or inspect --json output (repeatable)' },
+    ...engineOption,
+  },
+  async run(inv, ctx) {
+    const src = requireString(inv, 'src', this);
+    const members = parseMembers(requireString(inv, 'members', this));
+    const configs = (inv.values.config as string[] | undefined) ?? [];
+    const plan = await planRecovery(src, members, await hostsFrom(configs), { engine: engineChoice(inv) });
+    describePlan(plan, ctx);
+    const json = plainJson({ ...plan, hosts: plan.hosts.map(({ dryRun: _d, ...h }) => h) }) as Record<string, unknown>;
+    if (ctx.json) {
+      const first = plan.problems[0] ?? plan.hosts.find((h) => h.error)?.error;
+      const error = first ? { error: { code: first.code, message: `the plan failed: ${first.message}` } } : {};
+      ctx.io.stdout.write(JSON.stringify({ ok: plan.ok, ...error, plan: json }) + '\n');
+    }
+    return plan.ok ? 0 : 1;
+  },
+};

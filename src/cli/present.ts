@@ -15,6 +15,20 @@ import {
   type SnapshotHeader,
 } from '../records/types.js';
 
+// Enum value names as the .proto declares them (protobuf's JSON form of enums).
+const STATE_MACHINE_TYPE_NAMES = ['UnknownStateMachine', 'RegularStateMachine', 'ConcurrentStateMachine', 'OnDiskStateMachine'];
+const CHECKSUM_TYPE_NAMES = ['CRC32IEEE', 'HIGHWAY'];
+const COMPRESSION_TYPE_NAMES = ['NoCompression', 'Snappy'];
+
+function enumName(names: string[], v: number): Json {
+  return names[v] ?? v;
+}
+
+/** Protobuf JSON name of a state machine type, e.g. `RegularStateMachine`. */
+export function stateMachineTypeJson(t: StateMachineType): Json {
+  return enumName(STATE_MACHINE_TYPE_NAMES, t);
+}
+
 /** JSON-safe value. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -55,7 +69,7 @@ export function snapshotJson(s: Snapshot): Json {
     checksum: hex(s.checksum),
     dummy: s.dummy,
     shardId: s.shardId.toString(),
-    type: StateMachineType[s.type] ?? String(s.type),
+    type: stateMachineTypeJson(s.type),
     imported: s.imported,
     onDiskIndex: s.onDiskIndex.toString(),
     witness: s.witness,
@@ -63,7 +77,7 @@ export function snapshotJson(s: Snapshot): Json {
 }
 
 export function bootstrapJson(b: Bootstrap): Json {
-  return { addresses: idMap(b.addresses, (v) => v), join: b.join, type: StateMachineType[b.type] ?? String(b.type) };
+  return { addresses: idMap(b.addresses, (v) => v), join: b.join, type: stateMachineTypeJson(b.type) };
 }
 
 export function raftStateJson(s: RaftState): Json {
@@ -78,9 +92,9 @@ export function snapshotHeaderJson(h: SnapshotHeader): Json {
     gitVersion: h.gitVersion,
     headerChecksum: hex(h.headerChecksum),
     payloadChecksum: hex(h.payloadChecksum),
-    checksumType: ChecksumType[h.checksumType] ?? String(h.checksumType),
+    checksumType: enumName(CHECKSUM_TYPE_NAMES, h.checksumType),
     version: h.version.toString(),
-    compressionType: CompressionType[h.compressionType] ?? String(h.compressionType),
+    compressionType: enumName(COMPRESSION_TYPE_NAMES, h.compressionType),
   };
 }
 

@@ -223,3 +223,44 @@ export async function removeCreatedDirs(created: readonly string[]): Promise<voi
     }
   }
 }
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what interrupted {@link writeFileDurable} calls for `target` left
+ * behind (`.<name>.tmp-<pid>-<random>`), but only those of processes that are
+ * gone: a live writer's temporary file, in this process or another, is its
+ * own. Returns the names removed.
+ */
+export async function removeStaleTempSiblings(target: string): Promise<string[]> {
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.tmp-`;
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw ioError(err, 'cannot list', dir);
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
+    await removeTreeDurable(path.join(dir, name));
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** True when `name` is a temporary file {@link writeFileDurable} creates beside `targetName`. */
+export function isTempSiblingName(name: string, targetName: string): boolean {
+  return name.startsWith(`.${targetName}.tmp-`);
+}

@@ -5,7 +5,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fsp from 'node:fs/promises';
-import { ErrInvalidConfig, ioError } from '../errors.js';
+import { ErrInvalidConfig, ErrPathNotExist, ioError } from '../errors.js';
+import { isNotFound } from '../files/fsutil.js';
 
 /** Default of `logDBShards` and `execShards` (Dragonboat's defaults). */
 export const DEFAULT_SHARD_COUNT = 16;
@@ -158,6 +159,9 @@ export async function loadNodeHostConfigFile(file: string): Promise<NodeHostConf
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
+    if (isNotFound(err)) {
+      throw new ErrPathNotExist(`NodeHost configuration file ${file} does not exist`, { path: file, check: 'config-file' });
+    }
     throw ioError(err, 'cannot read NodeHost configuration file', file);
   }
   let parsed: unknown;

@@ -31,20 +31,23 @@
  *
  * A rerun after a crash at any point converges on the uninterrupted result.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ErrAlreadyExists, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
-import { copyFileDurable, fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable } from '../files/durable.js';
+import {
+  copyFileDurable, fsyncDir, isTempSiblingName, mkdirDurable, removeCreatedDirs, removeStaleTempSiblings, removeTreeDurable, renameDurable,
+} from '../files/durable.js';
 import { writeFlagFile } from '../files/flagfile.js';
+import { sha256File } from '../files/hash.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB, type NodeRecords } from '../logdb/logdb.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { ensureNodeHostDirs } from '../nodehost/layout.js';
-import { dataDirs, snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
+import { SNAPSHOT_FLAG_FILENAME, dataDirs, dataStatusPath, snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
 import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
 import { encodeSnapshot } from '../records/codec.js';
 import { StateMachineType, type Bootstrap, type RaftState, type Snapshot } from '../records/types.js';
@@ -205,26 +208,15 @@ function view(rec: NodeRecords): NodeRecordsView {
   };
 }
 
-// What writeFlagFile (writeFileDurable) leaves beside the flag file when killed before its rename.
-const FLAG_TEMP_RE = /^\.dragonboat\.snapshot\.message\.tmp-/;
-const DATA_STATUS_TEMP_RE = /^\.dragonboat\.ds\.tmp-/;
-
 /** Removes what an interrupted `dragonboat.ds` write left, so that a rerun ends exactly as an uninterrupted run. */
 async function removeDataStatusTemps(cfg: ResolvedNodeHostConfig): Promise<void> {
-  for (const dir of dataDirs(cfg)) {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      continue;
-    }
-    for (const n of names) if (DATA_STATUS_TEMP_RE.test(n)) await removeTreeDurable(join(dir, n));
-  }
+  for (const dir of dataDirs(cfg)) await removeStaleTempSiblings(dataStatusPath(dir));
 }
 
+/** Equal contents, compared by streamed digests (external files can be large). */
 async function sameBytes(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([readFile(a), readFile(b)]);
-  return x.equals(y);
+  const [x, y] = await Promise.all([sha256File(a), sha256File(b)]);
+  return x.size === y.size && x.sha256 === y.sha256;
 }
 
 /**
@@ -239,9 +231,9 @@ async function canReuseFinalDir(p: Omit<Plan, 'reuseFinal'>, signal: AbortSignal
   if (recorded?.index !== p.record.index) return false;
   const st = await statOrUndefined(p.paths.finalDir);
   if (!st?.isDirectory()) return false;
-  const expected = new Set([basename(p.exp.snapshotFile), ...p.exp.externalFiles.map((f) => f.name), 'dragonboat.snapshot.message']);
+  const expected = new Set([basename(p.exp.snapshotFile), ...p.exp.externalFiles.map((f) => f.name), SNAPSHOT_FLAG_FILENAME]);
   // A temporary flag file of an interrupted run is no difference: it is removed before the flag is written.
-  const present = (await readdir(p.paths.finalDir)).filter((n) => !FLAG_TEMP_RE.test(n));
+  const present = (await readdir(p.paths.finalDir)).filter((n) => !isTempSiblingName(n, SNAPSHOT_FLAG_FILENAME));
   if (present.some((n) => !expected.has(n))) return false;
   const existing = join(p.paths.finalDir, basename(p.exp.snapshotFile));
   try {
@@ -344,6 +336,14 @@ async function validate(
   }
   const partial = { cfg, shardId, replicaId, members, exp, record, paths, before, binVer, dataStatus, policy, warnings, engine };
   const reuseFinal = await canReuseFinalDir(partial, options.signal);
+  if (reuseFinal) {
+    // Nothing is copied on this path, so the export's blocks are read here: a corrupt
+    // export must fail on the survivor exactly as it does on the new hosts (IMPORT.md step 5).
+    await verifySnapshotFile(exp.snapshotFile, {
+      engine, expectedFileSize: source.fileSize, expectedChecksum: source.checksum, signal: options.signal,
+      onProgress: (d, t) => options.onProgress?.('copy', d, t),
+    });
+  }
   if (!reuseFinal && old?.index === source.index && (await statOrUndefined(paths.finalDir))?.isDirectory()) {
     throw new ErrSnapshotOutOfDate(
       `replica ${replicaId} already records a different snapshot at index ${source.index} (${paths.finalDir}); ` +
@@ -424,7 +424,7 @@ async function copyIntoTemp(p: Plan, options: ImportOptions, step: (s: ImportSte
   await fsyncDir(tmp);
   step('snapshot-copied');
   throwIfAborted(options.signal, 'import (after copying)');
-  await writeFlagFile(join(tmp, 'dragonboat.snapshot.message'), encodeSnapshot(p.record));
+  await writeFlagFile(join(tmp, SNAPSHOT_FLAG_FILENAME), encodeSnapshot(p.record));
   step('flag-written');
   return files;
 }
@@ -484,10 +484,8 @@ export async function importSnapshot(
     ];
     // The directory is the recorded one: a flag file whose record has the
     // recorded index is simply removed by a restart, before and after commit.
-    for (const n of await readdir(p.paths.finalDir)) {
-      if (FLAG_TEMP_RE.test(n)) await removeTreeDurable(join(p.paths.finalDir, n));
-    }
-    await writeFlagFile(join(p.paths.finalDir, 'dragonboat.snapshot.message'), encodeSnapshot(p.record));
+    await removeStaleTempSiblings(join(p.paths.finalDir, SNAPSHOT_FLAG_FILENAME));
+    await writeFlagFile(join(p.paths.finalDir, SNAPSHOT_FLAG_FILENAME), encodeSnapshot(p.record));
     step('flag-written');
     // Dragonboat's CreateNodeHostDir: NodeHostDir/H/D and WALDir/H/D, then dragonboat.ds where missing.
     await ensureNodeHostDirs(p.cfg);

@@ -36,7 +36,7 @@ describe('nodehost import: the worked example on m1, m4, m5', () => {
       expect(r.removedReplicas).toEqual(['2', '3']);
       // Default: the export's config change ID is kept (Dragonboat issue 414); the reference would write the index.
       expect(r.configChangeId).toEqual({ policy: 'preserve', value: String(CONFIG_CHANGE_ID), source: String(CONFIG_CHANGE_ID), reference: String(SNAPSHOT_INDEX) });
-      expect(r.after.bootstrap).toEqual({ addresses: {}, join: true, type: 'Regular' });
+      expect(r.after.bootstrap).toEqual({ addresses: {}, join: true, type: 'RegularStateMachine' });
       expect(r.after.raftState).toEqual({ term: String(TERM), vote: '0', commit: String(SNAPSHOT_INDEX) });
       expect(r.after.maxIndex).toBe(String(SNAPSHOT_INDEX));
       const snap = r.after.snapshot;
@@ -200,11 +200,9 @@ describe('nodehost import: options, validation and failures', () => {
     expect(await treeHash(ex.root)).toBe(before);
   });
 
-  // Known defect in src/ops/import.ts (reported): on the survivor, whose own
-  // snapshot directory is reused, the export's blocks are never read, so a
-  // corrupt export is accepted there while --dry-run on the same host and the
-  // import on every other host refuse it. Flips to a failure once ops is fixed.
-  it.fails('a corrupt export is refused on the survivor too (m1 reuses its own copy)', async () => {
+  // On the survivor, whose own snapshot directory is reused, nothing is copied:
+  // the export's blocks must still be read, as on every other host.
+  it('a corrupt export is refused on the survivor too (m1 reuses its own copy)', async () => {
     flipByte(join(ex.exportDir, 'snapshot-0000000000000190.gbsnap'), blockDataOffset(0) + 100);
     expectError(await runCli(importArgs(ex, ex.m1, '--json')), 'ErrIncompleteSnapshot', 1);
   });

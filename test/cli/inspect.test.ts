@@ -56,7 +56,7 @@ describe('nodehost inspect', () => {
     const run = await runCli(['inspect', '--config', config, '--shard-id', '100', '--replica-id', '1']);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('shard 100 replica 1');
-    expect(run.stdout).toMatch(/entries +10\.\.20 \(11 to replay\)/);
+    expect(run.stdout).toMatch(/entries +10\.\.20 \(11 read on restart, from the snapshot index on\)/);
     expect(run.stdout).toMatch(/snapshot-000000000000000A +current/);
     expect(run.stdout).toContain('members {1=m1:63001, 2=m2:63001, 3=m3:63001}');
   });

@@ -39,30 +39,9 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-/**
- * Whether a run died while loading dist/ itself (a module missing an export,
- * a truncated file). That happens only when another vitest run in the same
- * worktree recompiles dist/ in place while this child starts; the global setup
- * has just built a consistent dist/, so such a run is retried, not failed.
- */
-function diedLoadingDist(output: string): boolean {
-  // The launcher's own messages for a dist/ it cannot load.
-  if (/^nodehost: (the build of nodehost-tools is incomplete|a module nodehost-tools needs is missing \(.*\/dist\/)/m.test(output)) return true;
-  return /\/dist\/\S+\.js:\d+/.test(output) && /^(SyntaxError|Error \[ERR_MODULE_NOT_FOUND\])/m.test(output) &&
-    output.includes('bin/nodehost.js');
-}
-
-async function retryingLoad<T>(run: () => Promise<T>, output: (r: T) => string): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const r = await run();
-    if (attempt >= 4 || !diedLoadingDist(output(r))) return r;
-    await new Promise((wait) => setTimeout(wait, 1000));
-  }
-}
-
 /** Runs `node bin/nodehost.js ...args` with stdin, stdout and stderr as pipes (not TTYs). */
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliRun> {
-  return retryingLoad(() => runOnce(args, opts), (r) => (r.status !== 0 ? r.stderr : ''));
+  return runOnce(args, opts);
 }
 
 function runOnce(args: string[], opts: RunOptions): Promise<CliRun> {
@@ -102,7 +81,7 @@ export function hasScript(): boolean {
  * `output` is what the terminal showed (CR LF turned into LF).
  */
 export function runInPty(args: string[], shellTail = '', opts: RunOptions = {}): Promise<{ status: number; output: string }> {
-  return retryingLoad(() => ptyOnce(args, shellTail, opts), (r) => r.output);
+  return ptyOnce(args, shellTail, opts);
 }
 
 function ptyOnce(args: string[], shellTail: string, opts: RunOptions): Promise<{ status: number; output: string }> {

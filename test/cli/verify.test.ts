@@ -65,7 +65,7 @@ describe('nodehost verify', () => {
     expect(res.record.index).toBe('400');
     expect(res.record.term).toBe('5');
     expect(res.record.shardId).toBe('100');
-    expect(res.record.type).toBe('Regular');
+    expect(res.record.type).toBe('RegularStateMachine');
     expect(res.record.membership.configChangeId).toBe('3');
     expect(res.record.membership.addresses).toEqual({ 1: 'm1:63001', 2: 'm2:63001', 3: 'm3:63001' });
     expect(res.record.checksum).toMatch(/^[0-9a-f]{8}$/);

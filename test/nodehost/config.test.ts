@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrInvalidConfig, ErrIO } from '../../src/errors.js';
+import { ErrInvalidConfig, ErrIO, ErrPathNotExist } from '../../src/errors.js';
 import { loadNodeHostConfigFile, parseDeploymentId, resolveNodeHostConfig } from '../../src/nodehost/config.js';
 
 describe('resolveNodeHostConfig', () => {
@@ -121,7 +121,7 @@ describe('loadNodeHostConfigFile', () => {
     }
   });
 
-  it('reports a missing file as ErrIO', async () => {
-    await expect(loadNodeHostConfigFile(path.join(dir, 'none.json'))).rejects.toBeInstanceOf(ErrIO);
+  it('reports a missing file as ErrPathNotExist', async () => {
+    await expect(loadNodeHostConfigFile(path.join(dir, 'none.json'))).rejects.toBeInstanceOf(ErrPathNotExist);
   });
 });

@@ -50,6 +50,7 @@ describe('importMany', () => {
     const done: number[] = [];
     const res = await importMany(config, jobs, { engine: 'js', concurrency: 2, onJobDone: (o) => done.push(o.job) });
     expect(res.ok).toBe(false);
+    expect(res.outcomes.filter((o) => ![2, 3].includes(o.job) && o.error).map((o) => o.error!.message).join("\n").replace(/\/tmp\/nht-many-\w+/g, "T")).toBe("");
     expect(res.retry).toEqual([2, 3]);
     expect(res.outcomes[2]!.error?.code).toBe('ErrInvalidConfig');
     expect(res.outcomes[3]!.error?.code).toBe('ErrPathNotExist');

@@ -37,8 +37,9 @@ export function describeNode(v: NodeView): string[] {
   out.push(`  raft state     ${v.raftState ? `term ${v.raftState.term}, vote ${v.raftState.vote}, commit ${v.raftState.commit}` : '(none)'}`);
   out.push(`  snapshot       ${v.snapshot ? snapshotText(v.snapshot) : '(none)'}`);
   if (v.snapshot) out.push(`  membership     ${membershipText(v.snapshot.membership)}`);
+  if (v.fingerprint) out.push(`  fingerprint    ${v.fingerprint} (of the import that repaired this node)`);
   out.push(`  max index      ${v.maxIndex ?? '(none)'}`);
-  out.push(`  entries        ${v.entries.count === 0n ? 'none to replay' : `${v.entries.firstIndex}..${v.entries.lastIndex} (${v.entries.count} to replay)`}`);
+  out.push(`  entries        ${v.entries.count === 0n ? "none (max index = snapshot index)" : `${v.entries.firstIndex}..${v.entries.lastIndex} (${v.entries.count} read on restart, from the snapshot index on)`}`);
   if (v.markedDeleted) out.push('  ! DELETED.dragonboat: this replica was removed and must never be reused');
   out.push(`  snapshot dirs  ${v.snapshotDirs.length === 0 ? '(none)' : ''}`);
   for (const d of v.snapshotDirs) {

@@ -1,8 +1,9 @@
 /** `nodehost import --config <file> --src <dir> --members "1=a,4=b" --replica-id N` */
 import { ErrUsage } from '../../errors.js';
+import { importMany, loadImportManifest } from '../../ops/import-many.js';
 import { importSnapshot, type ImportPhase, type ImportResult, type NodeRecordsView } from '../../ops/import.js';
-import { parseId, requireString, type Command, type CommandContext } from '../command.js';
-import { bootstrapJson, plainJson, raftStateJson, snapshotJson } from '../present.js';
+import { parseId, requireString, type Command, type CommandContext, type Invocation } from '../command.js';
+import { bootstrapJson, plainJson, raftStateJson, snapshotJson, stateMachineTypeJson } from '../present.js';
 import { formatBytes } from '../progress.js';
 import { membersText, membershipText, snapshotText } from './describe.js';
 import { configOption, configPath, engineChoice, engineOption, loadConfig, noteDegraded, progressFor, progressOptions } from './shared.js';
@@ -61,16 +62,21 @@ function describe(res: ImportResult, ctx: CommandContext): void {
     ctx.print(`  stale entries removed: ${res.staleEntries.plainEntriesRemoved} plain, ${res.staleEntries.entryBatchesRemoved} batches`);
   }
   for (const d of res.dataStatus) if (d.outcome !== 'ok') ctx.print(`  ${d.outcome} ${d.path}`);
+  if (res.backup) ctx.print(`  backup       ${res.backup.dir} (undo: nodehost restore-backup ${res.backup.dir} --config <this host's config>)`);
+  ctx.print(`  fingerprint  ${res.fingerprint} (must be the same on every host of this repair)`);
 }
 
 export const importCommand: Command = {
   name: 'import',
   summary: 'import an exported snapshot onto this host\'s replica with a new membership (the repair)',
-  usage: 'nodehost import --config <file> --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --replica-id N [--dry-run] [--yes] [--json]',
+  usage: 'nodehost import --config <file> --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --replica-id N [--backup <dir>] [--dry-run] [--yes] [--json]\n' +
+    '       nodehost import --config <file> --manifest <imports.json> [--concurrency N] [--dry-run] [--yes] [--json]',
   description:
     'Stop the NodeHost first. Run on every host of the new membership with the same --src and --members. ' +
     'Everything is validated before anything is written; an interrupted import is safe to rerun. ' +
-    'When stdin is a terminal and the node has state that will be overwritten, --yes is required.',
+    'When stdin is a terminal and the node has state that will be overwritten, --yes is required. ' +
+    '--backup <dir> first saves what the import replaces; `nodehost restore-backup <dir>` undoes it. ' +
+    '--manifest runs many imports on this host: {"imports": [{"shardId", "src", "members", "replicaId", "backupDir"?}, ...]}.',
   options: {
     ...configOption,
     src: { type: 'string', arg: '<dir>', help: 'the exported snapshot directory (snapshot-<INDEX>)' },
@@ -79,12 +85,17 @@ export const importCommand: Command = {
     'dry-run': { type: 'boolean', help: 'validate everything and show the before/after of every record; write nothing' },
     yes: { type: 'boolean', short: 'y', help: 'do not ask: overwrite the node\'s existing state' },
     'config-change-id': { type: 'string', arg: '<policy>', help: 'preserve (default: the export\'s value) or snapshot-index (the reference\'s value)' },
+    backup: { type: 'string', arg: '<dir>', help: 'first save everything the import replaces into this new directory (undo with restore-backup)' },
+    manifest: { type: 'string', arg: '<file>', help: 'run the imports listed in this JSON file (many shards on this host)' },
+    concurrency: { type: 'string', arg: '<N>', help: 'imports at once with --manifest (default 2)' },
     ...engineOption,
     ...progressOptions,
   },
   async run(inv, ctx) {
+    if (inv.values.manifest !== undefined) return runManifest(inv, ctx);
     // Every usage error first (exit 2), before any file is read.
     const configFile = configPath(inv, 'import');
+    const backupDir = inv.values.backup as string | undefined;
     const src = requireString(inv, 'src', this);
     const members = parseMembers(requireString(inv, 'members', this));
     const replicaId = parseId(requireString(inv, 'replica-id', this), '--replica-id');
@@ -103,11 +114,12 @@ export const importCommand: Command = {
     const onProgress = (label: string) => (phase: ImportPhase, d: number, t: number): void => {
       if (phase === 'copy') progress.update(label, d, t);
     };
-    const base = { engine, configChangeId: ccid } as const;
+    const base = { engine, configChangeId: ccid, ...(backupDir ? { backupDir } : {}) } as const;
 
     try {
       if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
-        const preview = await importSnapshot(config, src, members, replicaId, { ...base, dryRun: true, onProgress: onProgress('verify') });
+        const { backupDir: _b, ...previewBase } = base as { backupDir?: string };
+        const preview = await importSnapshot(config, src, members, replicaId, { ...previewBase, engine, dryRun: true, onProgress: onProgress('verify') });
         if (hasState(preview.before)) {
           progress.finishLine();
           ctx.warn(`Shard ${preview.shardId} replica ${preview.replicaId} in ${preview.nodeHostDir} has state that the import overwrites:`);
@@ -149,7 +161,7 @@ export function importResultJson(res: ImportResult): Record<string, unknown> {
     replicaId: res.replicaId.toString(),
     index: res.index.toString(),
     term: res.term.toString(),
-    type: StateMachineType[res.type],
+    type: stateMachineTypeJson(res.type),
     members: plainJson(res.members),
     removedReplicas: res.removedReplicas.map(String),
     configChangeId: plainJson(res.configChangeId),
@@ -169,5 +181,66 @@ export function importResultJson(res: ImportResult): Record<string, unknown> {
     staleEntries: plainJson(res.staleEntries),
     dataStatus: res.dataStatus.map((d) => ({ path: d.path, outcome: d.outcome })),
     warnings: res.warnings,
+    fingerprint: res.fingerprint,
+    ...(res.backup ? { backup: plainJson(res.backup) } : {}),
   };
+}
+
+/** `import --manifest`: many shards on this host, one progress display, one summary. */
+async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number> {
+  const configFile = configPath(inv, 'import');
+  for (const single of ['src', 'members', 'replica-id', 'backup']) {
+    if (inv.values[single] !== undefined) throw new ErrUsage(`import: --${single} cannot be combined with --manifest (give it per import in the manifest)`);
+  }
+  const concurrency = inv.values.concurrency === undefined ? 2 : Number(inv.values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ErrUsage('--concurrency must be a whole number from 1 to 64');
+  const choice = engineChoice(inv);
+  const dryRun = inv.values['dry-run'] === true;
+  const config = await loadConfig(configFile);
+  const jobs = await loadImportManifest(inv.values.manifest as string);
+  const { engine, degraded } = selectEngine(choice);
+  noteDegraded(ctx, degraded);
+  if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
+    throw new ErrUsage(`import --manifest overwrites ${jobs.length} replica(s) on this host: run it with --dry-run first, then rerun with --yes`);
+  }
+  const progress = progressFor(inv, ctx);
+  const done = new Map<number, number>();
+  const totals = new Map<number, number>();
+  const res = await importMany(config, jobs, {
+    engine, concurrency, dryRun,
+    onProgress: (job, phase, d, t) => {
+      if (phase !== 'copy') return;
+      done.set(job, d);
+      totals.set(job, t);
+      let sd = 0;
+      let st = 0;
+      for (const [j, v] of done) {
+        sd += v;
+        st += totals.get(j) ?? 0;
+      }
+      progress.update(`${dryRun ? 'verify' : 'copy'} (${jobs.length} imports)`, sd, st);
+    },
+    onJobDone: (o) => {
+      progress.finishLine();
+      ctx.warn(`${o.ok ? 'ok    ' : 'FAILED'} #${o.job} shard ${o.shardId ?? '?'} replica ${o.replicaId} from ${o.src}` +
+        (o.error ? `: ${o.error.code}: ${o.error.message}` : ''));
+    },
+  });
+  progress.finishLine();
+  const ok = res.outcomes.filter((o) => o.ok).length;
+  ctx.print(`${dryRun ? 'Dry run: ' : ''}${ok} of ${jobs.length} import(s) succeeded.`);
+  if (res.retry.length) ctx.print(`Retry (after fixing each error): manifest entries ${res.retry.join(', ')}`);
+  if (ctx.json) {
+    const outcomes = res.outcomes.map((o) => ({
+      job: o.job, src: o.src, shardId: o.shardId?.toString() ?? null, replicaId: o.replicaId.toString(), ok: o.ok,
+      ...(o.error ? { error: o.error } : {}), ...(o.result ? { result: importResultJson(o.result) } : {}),
+    }));
+    const first = res.outcomes.find((o) => !o.ok)?.error;
+    ctx.io.stdout.write(JSON.stringify({
+      ok: res.ok,
+      ...(first ? { error: { code: first.code, message: `${res.retry.length} of ${jobs.length} import(s) failed; first: ${first.message}` } } : {}),
+      outcomes, retry: res.retry,
+    }) + '\n');
+  }
+  return res.ok ? 0 : 1;
 }

@@ -1,8 +1,13 @@
 /** The CLI's commands, in the order `--help` lists them. */
 import type { Command } from '../command.js';
 import { demoCommand } from './demo.js';
+import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { inspectCommand } from './inspect.js';
+import { planCommand } from './plan.js';
+import { restoreCommand } from './restore.js';
 import { verifyCommand } from './verify.js';
 
-export const commands: Command[] = [importCommand, verifyCommand, inspectCommand, demoCommand];
+export const commands: Command[] = [
+  planCommand, importCommand, verifyCommand, inspectCommand, exportCommand, restoreCommand, demoCommand,
+];

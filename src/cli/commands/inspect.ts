@@ -57,5 +57,6 @@ export function nodeViewJson(v: NodeView): Record<string, unknown> {
     markedDeleted: v.markedDeleted,
     snapshotDirs: plainJson(v.snapshotDirs),
     malformed: v.malformed,
+    fingerprint: v.fingerprint ?? null,
   };
 }

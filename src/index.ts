@@ -26,6 +26,12 @@ export { verifySnapshot, type VerifySnapshotOptions, type VerifySnapshotResult }
 export { inspectNode, type NodeView, type SnapshotDirView } from './ops/inspect.js';
 export { readExportDir, type ExportDir, type ExportedExternalFile } from './ops/export-dir.js';
 export type { MemberNodes, ConfigChangeIdPolicy } from './ops/members.js';
+export { exportSnapshot, type ExportOptions, type ExportResult } from './ops/export.js';
+export { planRecovery, type PlanHost, type PlanOptions, type PlanResult, type HostPlan, type InspectJson } from './ops/plan.js';
+export { createBackup, readBackup, restoreBackup, type BackupInfo, type RestoreResult } from './ops/backup.js';
+export { importMany, loadImportManifest, type ImportJob, type JobOutcome, type ManyOptions, type ManyResult } from './ops/import-many.js';
+export { readManifest, checkManifest, MANIFEST_FILENAME, type Manifest, type ManifestFile } from './ops/manifest.js';
+export { recoveryFingerprint, type FingerprintInput } from './ops/fingerprint.js';
 
 // Errors.
 export * from './errors.js';

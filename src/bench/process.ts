@@ -12,6 +12,9 @@ import * as errors from '../errors.js';
 import { ErrInvalidConfig, ErrIO, NodeHostToolsError } from '../errors.js';
 import { RESULT_PREFIX, type BenchTask, type ChildAnswer } from './protocol.js';
 
+/** How long one child may run before it is killed (a 10M-entry removal on a slow disk takes minutes, not this). */
+export const CHILD_TIMEOUT_MS = 30 * 60 * 1000;
+
 /** A successful child run. */
 export type ChildResult = Extract<ChildAnswer, { ok: true }>;
 
@@ -50,16 +53,27 @@ function childError(task: BenchTask, answer: Extract<ChildAnswer, { ok: false }>
  * where it is one of this package's; a crash rejects with {@link ErrIO}
  * quoting the end of the child's stderr.
  */
-export function runChild(script: string, task: BenchTask): Promise<ChildResult> {
+export function runChild(script: string, task: BenchTask, timeoutMs = CHILD_TIMEOUT_MS): Promise<ChildResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [script, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    let timedOut = false;
+    // A child that never answers (a hung native call) must not hang the whole suite.
+    const watchdog = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    child.once('error', (e) => reject(new ErrIO(`cannot start a benchmark child: ${e.message}`, { path: process.execPath, task: task.kind }, { cause: e })));
+    child.once('error', (e) => {
+      clearTimeout(watchdog);
+      reject(new ErrIO(`cannot start a benchmark child: ${e.message}`, { path: process.execPath, task: task.kind }, { cause: e }));
+    });
     child.once('close', (code, signal) => {
+      clearTimeout(watchdog);
       const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (timedOut) {
+        reject(new ErrIO(`benchmark task ${task.kind} did not finish within ${timeoutMs / 1000} s and was killed`, { task: task.kind, timeoutMs }));
+        return;
+      }
       if (!line) {
         reject(new ErrIO(
           `benchmark task ${task.kind} ended (${signal ?? `exit code ${code}`}) without an answer` +

@@ -168,8 +168,8 @@ async function child(ctx: Ctx, task: BenchTask): Promise<Measured> {
 function verifySpecs(ctx: Ctx, exp: BenchExport, engines: EngineName[]): CaseSpec[] {
   const bytes = exp.fileSize;
   return [
-    { id: 'verify.read', label: 'read only, 8 MiB reads (bandwidth limit)', role: 'baseline', bytes, run: () => child(ctx, { kind: 'read-only', file: exp.file, readSize: READ_ONLY_PIECE }) },
-    { id: 'verify.zlib', label: 'zlib.crc32 per 2 MiB block (Node baseline)', role: 'baseline', bytes, run: () => child(ctx, { kind: 'zlib-blocks', file: exp.file }) },
+    { id: 'verify.read', label: 'read only, 8 MiB aligned reads (limit)', role: 'baseline', bytes, run: () => child(ctx, { kind: 'read-only', file: exp.file, readSize: READ_ONLY_PIECE }) },
+    { id: 'verify.zlib', label: 'zlib.crc32 per 2 MiB block (baseline)', role: 'baseline', bytes, run: () => child(ctx, { kind: 'zlib-blocks', file: exp.file }) },
     ...engines.map((engine): CaseSpec => ({
       id: `verify.${engine}`,
       label: `verify, ${engine} engine`,
@@ -210,7 +210,7 @@ function importSpecs(ctx: Ctx, exp: BenchExport, tag: string): CaseSpec[] {
     },
     {
       id: 'import.copy',
-      label: 'user-space copy + fsync, no check (floor)',
+      label: 'read + write + fsync, no check',
       role: 'baseline',
       bytes: exp.fileSize,
       prepare: async (n) => { await mkdir(copyDir(n)); },
@@ -219,7 +219,7 @@ function importSpecs(ctx: Ctx, exp: BenchExport, tag: string): CaseSpec[] {
     },
     {
       id: 'import.import',
-      label: 'importSnapshot (copy + verify + fsync + commit)',
+      label: 'importSnapshot (engine auto)',
       role: 'subject',
       bytes: exp.fileSize,
       run: (n) => child(ctx, {
@@ -244,9 +244,9 @@ function removalSpecs(ctx: Ctx, store: string, entries: number, native: boolean)
     cleanup: (n) => rm(runDir(id, n), { recursive: true, force: true }),
   });
   return [
-    spec('classic', 'classic-level clear() + compactRange() (baseline)', 'baseline', 'remove-classic'),
-    ...(native ? [spec('native', 'native removeEntries (what import runs)', 'subject', 'remove-native')] : []),
-    spec('fallback', 'portable fallback (compact, clear, compact)', 'subject', 'remove-fallback'),
+    spec('classic', 'classic-level clear + compactRange (baseline)', 'baseline', 'remove-classic'),
+    ...(native ? [spec('native', 'native removeEntries', 'subject', 'remove-native')] : []),
+    spec('fallback', 'fallback: compact, clear, compact', 'subject', 'remove-fallback'),
   ];
 }
 

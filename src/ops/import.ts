@@ -87,7 +87,7 @@ export const IMPORT_STEPS = [
 export type ImportStep = (typeof IMPORT_STEPS)[number];
 
 /** Phases reported through {@link ImportOptions.onProgress}. */
-export type ImportPhase = 'validate' | 'copy' | 'commit' | 'cleanup';
+export type ImportPhase = 'validate' | 'verify' | 'copy' | 'commit' | 'cleanup';
 
 /** Options of {@link importSnapshot}. */
 export interface ImportOptions {
@@ -341,7 +341,7 @@ async function validate(
     // export must fail on the survivor exactly as it does on the new hosts (IMPORT.md step 5).
     await verifySnapshotFile(exp.snapshotFile, {
       engine, expectedFileSize: source.fileSize, expectedChecksum: source.checksum, signal: options.signal,
-      onProgress: (d, t) => options.onProgress?.('copy', d, t),
+      onProgress: (d, t) => options.onProgress?.('verify', d, t),
     });
   }
   if (!reuseFinal && old?.index === source.index && (await statOrUndefined(paths.finalDir))?.isDirectory()) {
@@ -465,7 +465,7 @@ export async function importSnapshot(
       expectedFileSize: p.exp.record.fileSize,
       expectedChecksum: p.exp.record.checksum,
       signal: options.signal,
-      onProgress: (d, t) => options.onProgress?.('copy', d, t),
+      onProgress: (d, t) => options.onProgress?.('verify', d, t),
     });
     return result(p, true, { files, removedSnapshotDirs: toRemove });
   }

@@ -146,7 +146,10 @@ export async function planRecovery(
           plan.discardedEntries = { first, last: b.maxIndex, ...(await entryTerms(cfg, record.shardId, replicaId, first, b.maxIndex)) };
         }
         if (b.snapshot && b.snapshot.index > index) plan.discardedSnapshotIndex = b.snapshot.index;
-        plan.warnings = dry.warnings.filter((w) => w.code !== 'degraded-engine').map((w) => w.message);
+        // Discarded entries and snapshots are stated by the plan itself.
+        plan.warnings = dry.warnings
+          .filter((w) => !['degraded-engine', 'entries-discarded', 'newer-state-discarded'].includes(w.code))
+          .map((w) => w.message);
       } catch (err) {
         if (!(err instanceof NodeHostToolsError)) throw err;
         plan.status = 'error';

@@ -112,7 +112,7 @@ export const importCommand: Command = {
     const progress = progressFor(inv, ctx);
     // Only the copy (or, in a dry run, the verification) moves bytes; the other phases are instant.
     const onProgress = (label: string) => (phase: ImportPhase, d: number, t: number): void => {
-      if (phase === 'copy') progress.update(label, d, t);
+      if (phase === 'copy' || phase === 'verify') progress.update(phase === 'verify' ? 'verify' : label, d, t);
     };
     const base = { engine, configChangeId: ccid, ...(backupDir ? { backupDir } : {}) } as const;
 
@@ -209,7 +209,7 @@ async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number
   const res = await importMany(config, jobs, {
     engine, concurrency, dryRun,
     onProgress: (job, phase, d, t) => {
-      if (phase !== 'copy') return;
+      if (phase !== 'copy' && phase !== 'verify') return;
       done.set(job, d);
       totals.set(job, t);
       let sd = 0;

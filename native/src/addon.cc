@@ -243,8 +243,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("removeEntries", Napi::Function::New(env, RemoveEntriesJs, "removeEntries"));
   exports.Set("copyEntries", Napi::Function::New(env, CopyEntriesJs, "copyEntries"));
   exports.Set("lockHolder", Napi::Function::New(env, LockHolderJs, "lockHolder"));
+  exports.Set("acquireLock", Napi::Function::New(env, AcquireLockJs, "acquireLock"));
   // Bumped when the binding's JS-facing shape changes; the wrapper checks it.
-  exports.Set("bindingVersion", Napi::Number::New(env, 1));
+  exports.Set("bindingVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

@@ -25,6 +25,7 @@ import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { logdbPartitionDir, snapshotRootDir } from '../nodehost/paths.js';
 import { decodeSnapshot } from '../records/codec.js';
+import { holdNodeHostLocks } from './dir-locks.js';
 import { toReplicaId } from './members.js';
 import { nativeLockHolder } from './native-hooks.js';
 
@@ -256,6 +257,8 @@ async function sameTree(a: string, b: string): Promise<boolean> {
  * same log store keys (records and entries) and the same snapshot
  * directories. Refuses a backup of another node (ErrBackupMismatch) and a
  * node that has moved on since the import (its history would be lost).
+ * Holds NodeHostDir/LOCK and WALDir/LOCK throughout (`dir-locks.ts`), so a
+ * NodeHost cannot start on the node while it is rewritten.
  */
 export async function restoreBackup(backupDir: string, nhConfig: NodeHostConfig, signal?: AbortSignal): Promise<RestoreResult> {
   const backup = await readBackup(backupDir);
@@ -273,9 +276,22 @@ export async function restoreBackup(backupDir: string, nhConfig: NodeHostConfig,
       { path: backup.dir, check: field, expected: a, actual: b },
     );
   }
+  await checkNodeHostNotLocked(cfg, { lockHolder: nativeLockHolder() });
+  const locks = await holdNodeHostLocks(cfg);
+  let failed = true;
+  try {
+    const res = await restoreHeld(backup, cfg, signal);
+    failed = false;
+    return res;
+  } finally {
+    await locks.release({ failed });
+  }
+}
+
+/** {@link restoreBackup} once the node's LOCK files are held. */
+async function restoreHeld(backup: BackupInfo, cfg: ResolvedNodeHostConfig, signal: AbortSignal | undefined): Promise<RestoreResult> {
   const s = backup.shardId;
   const r = backup.replicaId;
-  await checkNodeHostNotLocked(cfg, { lockHolder: nativeLockHolder() });
 
   // The node must still be exactly as the import left it: restoring over newer history would lose it.
   const probe = await LogDB.open(cfg, { readOnly: true });

@@ -7,6 +7,14 @@
  * type, `dragonboat.ds`, the locks, the snapshot root, and the node's current
  * records (read from a private clone of the log store).
  *
+ * From the lock check on, the import holds NodeHostDir/LOCK and WALDir/LOCK
+ * itself (fcntl write locks, as a NodeHost does; `dir-locks.ts`), so that a
+ * NodeHost started meanwhile refuses to start: in phase A the LOCK files that
+ * exist (locking writes nothing), at the start of phase B the others, created
+ * as a NodeHost's first start would. They are released when the import ends,
+ * however it ends; a LOCK file created for a failed import is removed again.
+ * Without the native addon nothing can be locked (warning `lock-not-held`).
+ *
  * Phase B writes, ordered so that the node's previous state stays complete and
  * restartable until the log store commit, and the new one is complete after:
  *
@@ -46,6 +54,7 @@ import { LogDB, type NodeRecords } from '../logdb/logdb.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
+import { holdNodeHostLocks, type NodeHostLocks } from './dir-locks.js';
 import { ensureNodeHostDirs } from '../nodehost/layout.js';
 import { SNAPSHOT_FLAG_FILENAME, dataDirs, dataStatusPath, snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
 import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
@@ -117,7 +126,11 @@ export interface ImportOptions {
 
 /** A warning for the operator; `code` is stable. */
 export interface ImportWarning {
-  code: 'on-disk-state-machine' | 'newer-state-discarded' | 'degraded-engine' | 'entries-discarded';
+  /**
+   * `lock-not-held`: without the native addon the import could not lock
+   * NodeHostDir/LOCK (it only checked that no NodeHost held it).
+   */
+  code: 'on-disk-state-machine' | 'newer-state-discarded' | 'degraded-engine' | 'entries-discarded' | 'lock-not-held';
   message: string;
 }
 
@@ -259,6 +272,7 @@ async function validate(
   memberNodes: MemberNodes,
   replicaIdIn: bigint | number | string,
   options: ImportOptions,
+  afterLockCheck: (cfg: ResolvedNodeHostConfig) => Promise<void>,
 ): Promise<Plan> {
   const cfg = resolveNodeHostConfig(config);
   const replicaId = toReplicaId(replicaIdIn);
@@ -287,6 +301,7 @@ async function validate(
   const record = importedSnapshotRecord(source, paths.finalDir, membership);
 
   await checkNodeHostNotLocked(cfg, { lockHolder: nativeLockHolder() });
+  await afterLockCheck(cfg);
   if (options.backupDir !== undefined && (await statOrUndefined(options.backupDir))) {
     throw new ErrAlreadyExists(`backup directory ${options.backupDir} already exists; give a new one`, { path: options.backupDir });
   }
@@ -448,9 +463,25 @@ export async function importSnapshot(
   replicaId: bigint | number | string,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
-  const step = (s: ImportStep): void => options.onStep?.(s);
   options.onProgress?.('validate', 0, 0);
-  const p = await validate(nhConfig, srcDir, memberNodes, replicaId, options);
+  const held: { locks?: NodeHostLocks } = {};
+  let failed = true;
+  try {
+    const p = await validate(nhConfig, srcDir, memberNodes, replicaId, options, async (cfg) => {
+      // Only the LOCK files that exist: phase A writes nothing. A dry run only checks.
+      if (!options.dryRun) held.locks = await holdNodeHostLocks(cfg, { create: false }).then(async (h) => { await h.release(); return h; });
+    });
+    const res = await run(p, options, held.locks);
+    failed = false;
+    return res;
+  } finally {
+    await held.locks?.release({ failed });
+  }
+}
+
+/** Everything after validation: the dry run's report, or phase B. */
+async function run(p: Plan, options: ImportOptions, locks: NodeHostLocks | undefined): Promise<ImportResult> {
+  const step = (s: ImportStep): void => options.onStep?.(s);
   const toRemove = (await listSnapshotDirs(p.paths.root))
     .filter((d) => d.kind !== 'other' && d.path !== p.paths.finalDir)
     .map((d) => d.path);
@@ -468,6 +499,15 @@ export async function importSnapshot(
       onProgress: (d, t) => options.onProgress?.('verify', d, t),
     });
     return result(p, true, { files, removedSnapshotDirs: toRemove });
+  }
+  // Phase B: before the first write, the LOCK files that did not exist are created and locked.
+  await locks?.acquireMissing();
+  if (locks && !locks.held) {
+    p.warnings.push({
+      code: 'lock-not-held',
+      message: `NodeHostDir/LOCK was checked but not held during the import: ${locks.notHeldReason ?? 'unknown reason'}. ` +
+        'Make sure no NodeHost starts on this directory until the import has finished',
+    });
   }
   let backup: BackupInfo | undefined;
   if (options.backupDir !== undefined) {

@@ -179,7 +179,7 @@ export async function planRecovery(
         plan.discardedEntries = { first: index + 1n, last: maxIndex, ...(v.raftState ? { lastTerm: BigInt(v.raftState.term) } : {}) };
       }
       if (v.snapshot && BigInt(v.snapshot.index) > index) plan.discardedSnapshotIndex = BigInt(v.snapshot.index);
-      plan.command = `nodehost import --config <config of ${plan.host}> --src ${quote(verified.target)} --members ${quote(membersArg(members))} --replica-id ${replicaId}`;
+      plan.command = `nodehost import --config ${quote(`<config of ${plan.host}>`)} --src ${quote(verified.target)} --members ${quote(membersArg(members))} --replica-id ${replicaId}`;
       plans.push(plan);
     }
   }

@@ -206,21 +206,31 @@ async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number
   const progress = progressFor(inv, ctx);
   const done = new Map<number, number>();
   const totals = new Map<number, number>();
+  let ended = 0;
+  const show = (): void => {
+    let sd = 0;
+    let st = 0;
+    for (const [j, v] of done) {
+      sd += v;
+      st += totals.get(j) ?? 0;
+    }
+    // The sizes of imports not started yet are unknown: the display completes only when every import has ended.
+    if (ended < jobs.length && sd >= st) return;
+    progress.update(`${dryRun ? 'verify' : 'copy'} (${jobs.length} imports)`, sd, st);
+  };
   const res = await importMany(config, jobs, {
     engine, concurrency, dryRun,
     onProgress: (job, phase, d, t) => {
       if (phase !== 'copy' && phase !== 'verify') return;
       done.set(job, d);
       totals.set(job, t);
-      let sd = 0;
-      let st = 0;
-      for (const [j, v] of done) {
-        sd += v;
-        st += totals.get(j) ?? 0;
-      }
-      progress.update(`${dryRun ? 'verify' : 'copy'} (${jobs.length} imports)`, sd, st);
+      show();
     },
     onJobDone: (o) => {
+      ended++;
+      // An import that ended (failed too) has no bytes left to move.
+      if (totals.has(o.job)) done.set(o.job, totals.get(o.job)!);
+      show();
       progress.finishLine();
       ctx.warn(`${o.ok ? 'ok    ' : 'FAILED'} #${o.job} shard ${o.shardId ?? '?'} replica ${o.replicaId} from ${o.src}` +
         (o.error ? `: ${o.error.code}: ${o.error.message}` : ''));

@@ -1,5 +1,6 @@
-/** `nodehost plan --src <export> --members "…" --config <host> [--config …] [--view <inspect.json> …]` */
+/** `nodehost plan --src <export> --members "…" --config <host.json | inspect.json> [--config …]` */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ErrUsage } from '../../errors.js';
 import { planRecovery, type InspectJson, type PlanHost, type PlanResult } from '../../ops/plan.js';
 import { requireString, type Command, type CommandContext } from '../command.js';
@@ -11,17 +12,21 @@ import { engineChoice, engineOption, loadConfig } from './shared.js';
 async function hostsFrom(paths: string[]): Promise<PlanHost[]> {
   const hosts: PlanHost[] = [];
   for (const path of paths) {
-    let j: Record<string, unknown>;
+    let j: unknown;
     try {
-      j = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new ErrUsage(`--config ${path}: ${(err as Error).message}`);
+      j = JSON.parse(await readFile(path, 'utf8'));
+    } catch {
+      // Missing, unreadable or not JSON: the configuration loader says which, with the same code as every other command.
+      await loadConfig(path);
+      throw new ErrUsage(`--config ${path}: not a NodeHost configuration or an \`inspect --json\` output`);
     }
     // An `inspect --json` output (its last line) is accepted as well as a NodeHost configuration.
-    if (typeof j.replicaId === 'string' && typeof j.shardId === 'string') {
-      hosts.push({ kind: 'view', view: j as unknown as InspectJson, source: path });
+    const o = j as Record<string, unknown> | null;
+    if (o !== null && typeof o === 'object' && typeof o.replicaId === 'string' && typeof o.shardId === 'string') {
+      hosts.push({ kind: 'view', view: o as unknown as InspectJson, source: path });
     } else {
-      hosts.push({ kind: 'config', config: await loadConfig(path), configPath: path });
+      // Absolute in the printed command line: it is run later, from another directory or shell.
+      hosts.push({ kind: 'config', config: await loadConfig(path), configPath: resolve(path) });
     }
   }
   return hosts;

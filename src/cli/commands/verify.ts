@@ -41,6 +41,9 @@ export const verifyCommand: Command = {
       const r = res.record;
       ctx.print(`    snapshot index ${r.index}, term ${r.term}, shard ${r.shardId}, ` +
         `members {${membersText(r.membership.addresses)}}`);
+      if (res.manifest) {
+        ctx.print(`    manifest: SHA-256 of ${res.manifest.hashed.length} file(s) matches (${res.manifest.hashed.join(', ')})`);
+      }
       if (res.externalFiles && res.externalFiles.length > 0) {
         ctx.print(`    ${res.externalFiles.length} external file(s) present with the recorded sizes`);
       }
@@ -64,6 +67,7 @@ export const verifyCommand: Command = {
       },
       ...(res.record ? { record: snapshotJson(res.record) } : {}),
       ...(res.externalFiles ? { externalFiles: plainJson(res.externalFiles) } : {}),
+      ...(res.manifest ? { manifest: plainJson(res.manifest) } : {}),
     });
     return 0;
   },

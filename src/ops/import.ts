@@ -469,7 +469,7 @@ export async function importSnapshot(
   try {
     const p = await validate(nhConfig, srcDir, memberNodes, replicaId, options, async (cfg) => {
       // Only the LOCK files that exist: phase A writes nothing. A dry run only checks.
-      if (!options.dryRun) held.locks = await holdNodeHostLocks(cfg, { create: false }).then(async (h) => { await h.release(); return h; });
+      if (!options.dryRun) held.locks = await holdNodeHostLocks(cfg, { create: false });
     });
     const res = await run(p, options, held.locks);
     failed = false;

@@ -72,7 +72,8 @@ class MemorySampler {
   anon = 0;
   file = 0;
   private ok = true;
-  private readonly timer = setInterval(() => this.sample(), 5);
+  // Unref'ed: the sampler must never keep a finished (or failed) child alive.
+  private readonly timer = setInterval(() => this.sample(), 5).unref();
 
   sample(): void {
     if (!this.ok) return;
@@ -106,8 +107,13 @@ async function main(): Promise<void> {
   try {
     const task = JSON.parse(process.argv[2] ?? '') as BenchTask;
     const sampler = new MemorySampler();
-    const out = await runTask(task);
-    const memory = sampler.stop();
+    let out: Outcome;
+    let memory: ReturnType<MemorySampler['stop']>;
+    try {
+      out = await runTask(task);
+    } finally {
+      memory = sampler.stop();
+    }
     // maxRSS is in KiB (getrusage); it covers the whole process, start-up included.
     answer = { ok: true, seconds: out.seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...memory, ...(out.detail ? { detail: out.detail } : {}) };
   } catch (err) {

@@ -5,9 +5,7 @@
  * byte strings as lowercase hex.
  */
 import {
-  ChecksumType,
-  CompressionType,
-  StateMachineType,
+  type StateMachineType,
   type Bootstrap,
   type Membership,
   type RaftState,

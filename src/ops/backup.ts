@@ -14,7 +14,7 @@
  */
 import { cp, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ErrAlreadyExists, ErrBackupMismatch, ErrIO, throwIfAborted } from '../errors.js';
+import { ErrAlreadyExists, ErrBackupMismatch, throwIfAborted } from '../errors.js';
 import { copyEntries, loadNative } from '../engines/native.js';
 import { fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
@@ -26,7 +26,6 @@ import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { logdbPartitionDir, snapshotRootDir } from '../nodehost/paths.js';
 import { decodeSnapshot } from '../records/codec.js';
 import { holdNodeHostLocks } from './dir-locks.js';
-import { toReplicaId } from './members.js';
 import { nativeLockHolder } from './native-hooks.js';
 
 /** File name of a backup's description. */
@@ -386,17 +385,12 @@ async function restoreHeld(backup: BackupInfo, cfg: ResolvedNodeHostConfig, sign
       restoredDirs.push(p);
     }
   }
-  await removeExtraEntries(cfg, backup, partDir);
-  if (present.length === 0 && backup.snapshotDirs.length === 0) {
-    await fsyncDir(root).catch((err: unknown) => {
-      if (!(err instanceof ErrIO)) throw err;
-    });
-  }
+  await removeExtraEntries(backup, partDir);
   return { backup, fromSnapshotIndex: latest?.index ?? 0n, toSnapshotIndex: restored, removedSnapshotDirs: removed, restoredSnapshotDirs: restoredDirs };
 }
 
 /** Removes entry keys of the replica that the backup does not hold (normally none: the import removed them all). */
-async function removeExtraEntries(cfg: ResolvedNodeHostConfig, backup: BackupInfo, partDir: string): Promise<void> {
+async function removeExtraEntries(backup: BackupInfo, partDir: string): Promise<void> {
   const s = backup.shardId;
   const r = backup.replicaId;
   const saved = new LogDBPartition(join(backup.dir, 'logdb'), { readOnly: true });
@@ -413,7 +407,5 @@ async function removeExtraEntries(cfg: ResolvedNodeHostConfig, backup: BackupInf
     await saved.close();
     await live.close();
   }
-  void cfg;
 }
 
-export { toReplicaId as _toReplicaId };

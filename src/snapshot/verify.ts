@@ -181,6 +181,25 @@ async function precheck(
   return { parsed, area, layout: { path, version: parsed.version, payloadOffset: HEADER_AREA_SIZE, fileSize: size } };
 }
 
+/** Opens `abs`, runs {@link precheck} on it and closes it again. */
+async function precheckPath(abs: string, options: PrecheckOptions, checks: string[]):
+  Promise<{ parsed: ParsedHeaderArea; area: Uint8Array; layout: PayloadLayout }> {
+  const fh = await openForReading(abs);
+  try {
+    return await precheck(fh, abs, options, checks);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+async function openForReading(abs: string): Promise<FileHandle> {
+  try {
+    return await open(abs, 'r');
+  } catch (err) {
+    throw ioError(err, 'opening', abs);
+  }
+}
+
 /**
  * The cheap part of {@link verifySnapshotFile}, reading only the header area
  * and (v2) the 16-byte tail: header checks, `file-size`, `record-checksum`,
@@ -192,12 +211,7 @@ export async function precheckSnapshotFile(path: string, options: PrecheckOption
   const abs = resolve(path);
   throwIfAborted(options.signal, `checking ${abs}`);
   const checks: string[] = [];
-  let fh: FileHandle;
-  try {
-    fh = await open(abs, 'r');
-  } catch (err) {
-    throw ioError(err, 'opening', abs);
-  }
+  const fh = await openForReading(abs);
   try {
     const { parsed, layout } = await precheck(fh, abs, options, checks);
     let payloadBytes = layout.fileSize - HEADER_AREA_SIZE;
@@ -257,18 +271,7 @@ export async function verifySnapshotFile(path: string, options: VerifyOptions): 
   const abs = resolve(path);
   throwIfAborted(options.signal, `verifying ${abs}`);
   const checks: string[] = [];
-  let fh: FileHandle;
-  try {
-    fh = await open(abs, 'r');
-  } catch (err) {
-    throw ioError(err, 'opening', abs);
-  }
-  let pre;
-  try {
-    pre = await precheck(fh, abs, options, checks);
-  } finally {
-    await fh.close().catch(() => undefined);
-  }
+  const pre = await precheckPath(abs, options, checks);
   const { parsed, layout } = pre;
   const scan = await options.engine.scanPayload(layout, { signal: options.signal, onProgress: options.onProgress });
   checks.push(...(parsed.version === 2 ? ENGINE_CHECKS_V2 : ENGINE_CHECKS_V1));
@@ -290,18 +293,7 @@ export async function copySnapshotFile(src: string, dest: string, options: CopyO
   const absDest = resolve(dest);
   throwIfAborted(options.signal, `copying ${abs}`);
   const checks: string[] = [];
-  let fh: FileHandle;
-  try {
-    fh = await open(abs, 'r');
-  } catch (err) {
-    throw ioError(err, 'opening', abs);
-  }
-  let pre;
-  try {
-    pre = await precheck(fh, abs, options, checks);
-  } finally {
-    await fh.close().catch(() => undefined);
-  }
+  const pre = await precheckPath(abs, options, checks);
   const { parsed, layout, area } = pre;
   const scan = await options.engine.copyAndScan(layout, absDest, options.mode, { signal: options.signal, onProgress: options.onProgress });
   checks.push(...(parsed.version === 2 ? ENGINE_CHECKS_V2 : ENGINE_CHECKS_V1));

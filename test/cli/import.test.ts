@@ -11,7 +11,7 @@ import { treeHash } from '../helpers/tree.js';
 import { CONFIG_CHANGE_ID, LAST_INDEX, SNAPSHOT_INDEX, TERM, importArgs, workedExample, type WorkedExample } from './fixture.js';
 import { expectError, expectOk, lastJson, runCli, runInProcess } from './run.js';
 
-const ALL_INSPECT = (ex: WorkedExample, h: WorkedExample['m1']): string[] =>
+const ALL_INSPECT = (_ex: WorkedExample, h: WorkedExample['m1']): string[] =>
   ['inspect', '--config', h.configFile, '--shard-id', '100', '--replica-id', h.replicaId, '--json'];
 
 describe('nodehost import: the worked example on m1, m4, m5', () => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrInvalidConfig, ErrIO, ErrPathNotExist } from '../../src/errors.js';
+import { ErrInvalidConfig, ErrPathNotExist } from '../../src/errors.js';
 import { loadNodeHostConfigFile, parseDeploymentId, resolveNodeHostConfig } from '../../src/nodehost/config.js';
 
 describe('resolveNodeHostConfig', () => {

@@ -36,7 +36,6 @@ import {
 } from './fixtures.js';
 
 const engine = getEngine('js');
-const OLD_DIR = 'snapshot-000000000000000A';
 const NEW_DIR = 'snapshot-0000000000000014';
 
 let root: string;

@@ -56,13 +56,14 @@ function putVarint(out: Uint8Array, at: number, v: number): number {
 /** Bytes of an encoded entry with this index, term and command length. */
 export function entrySize(index: number, term: number, cmdLength: number): number {
   const varint = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x20_0000 ? 3 : v < 0x1000_0000 ? 4 : 5);
-  return 1 + varint(term) + 1 + varint(index) + 2 + 1 + varint(index) + 6 + 1 + varint(cmdLength) + cmdLength;
+  return 1 + varint(term) + 1 + varint(index) + 2 + 1 + varint(index) + 6 + (cmdLength > 0 ? 1 + varint(cmdLength) + cmdLength : 0);
 }
 
 /**
  * Writes a protobuf Entry `{term, index, type Application, key: index,
- * client_id 0, series_id 0, responded_to 0, cmd}` at `at`, every field
- * emitted as Dragonboat does (the bytes `encodeEntry` writes). Index and term
+ * client_id 0, series_id 0, responded_to 0, cmd}` at `at`, every scalar
+ * emitted and an empty cmd left out, as Dragonboat does (the bytes
+ * `encodeEntry` writes). Index and term
  * must be below 2^32 and `cmd` below 2 MiB. Returns the end offset.
  */
 export function writeEntryValue(out: Uint8Array, at: number, index: number, term: number, cmd: Uint8Array): number {
@@ -82,6 +83,7 @@ export function writeEntryValue(out: Uint8Array, at: number, index: number, term
   out[at++] = 0;
   out[at++] = TAG_RESPONDED;
   out[at++] = 0;
+  if (cmd.length === 0) return at;
   out[at++] = TAG_CMD;
   at = putVarint(out, at, cmd.length);
   out.set(cmd, at);

@@ -27,10 +27,6 @@ async function runTask(task: BenchTask): Promise<Outcome> {
       const { zlibBlocks } = await import('./task-read.js');
       return timed(() => zlibBlocks(task.file));
     }
-    case 'copy-only': {
-      const { copyOnly } = await import('./task-read.js');
-      return timed(() => copyOnly(task.file, task.dest));
-    }
     case 'verify': {
       const { prepareVerify } = await import('./task-verify.js');
       const run = prepareVerify(task.file, task.engine);

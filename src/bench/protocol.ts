@@ -24,8 +24,6 @@ export type BenchTask =
   | { kind: 'zlib-blocks'; file: string }
   /** Full verification of the snapshot file with one engine. */
   | { kind: 'verify'; file: string; engine: EngineName }
-  /** A copy without any check: 8 MiB reads and writes through one page-aligned buffer, then fsync (file and directory). */
-  | { kind: 'copy-only'; file: string; dest: string }
   /** importSnapshot() of the export onto a fresh NodeHost directory. */
   | { kind: 'import'; exportDir: string; nodeHostDir: string; raftAddress: string; replicaId: number }
   /** Native bulk removal of the replica's entries (the addon's removeEntries), compaction included. */

@@ -16,7 +16,7 @@
  */
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { getEngine } from '../engines/select.js';
 import { loadNative, nativeCrcKernel, nativeLoadError } from '../engines/native.js';
 import type { EngineName } from '../engines/types.js';
@@ -33,7 +33,8 @@ import type { BenchCase, BenchGroup, BenchOptions, BenchRatio, BenchReport, Rati
 export const DEFAULT_BENCH_OPTIONS = {
   size: 1024 ** 3,
   entries: [1_000_000, 10_000_000],
-  repetitions: 3,
+  // Import runs are dominated by write-back noise on a shared disk: five runs steady the medians.
+  repetitions: 5,
   engines: ['native', 'wasm', 'js'] as EngineName[],
   rssSizes: [1024 ** 3, 4 * 1024 ** 3],
 } as const;
@@ -193,7 +194,6 @@ function verifyRatios(engines: EngineName[]): RatioSpec[] {
 function importSpecs(ctx: Ctx, exp: BenchExport, tag: string): CaseSpec[] {
   const cpDir = (n: number): string => join(ctx.root, `cp-${tag}-${n}`);
   const nhDir = (n: number): string => join(ctx.root, `import-${tag}-${n}`);
-  const copyDir = (n: number): string => join(ctx.root, `copy-${tag}-${n}`);
   return [
     {
       id: 'import.cp',
@@ -207,15 +207,6 @@ function importSpecs(ctx: Ctx, exp: BenchExport, tag: string): CaseSpec[] {
         return { seconds: cp.seconds + sync.seconds, peakRssBytes: maxOf([cp.peakRssBytes, sync.peakRssBytes]), peakAnonBytes: null, peakFileBytes: null };
       },
       cleanup: (n) => rm(cpDir(n), { recursive: true, force: true }),
-    },
-    {
-      id: 'import.copy',
-      label: 'read + write + fsync, no check',
-      role: 'baseline',
-      bytes: exp.fileSize,
-      prepare: async (n) => { await mkdir(copyDir(n)); },
-      run: (n) => child(ctx, { kind: 'copy-only', file: exp.file, dest: join(copyDir(n), basename(exp.file)) }),
-      cleanup: (n) => rm(copyDir(n), { recursive: true, force: true }),
     },
     {
       id: 'import.import',
@@ -329,11 +320,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     applyRatios(verifyCases, verifyRatios(engines));
     groups.push({ id: 'verify', title: 'verify', input, cases: verifyCases });
     const importCases = await runGroup(ctx, 'import', importSpecs(ctx, exp, 'main'));
-    applyRatios(importCases, [
-      { caseId: 'import.copy', to: 'import.cp', label: 'cp', kind: 'time' },
-      { caseId: 'import.import', to: 'import.cp', label: 'cp', kind: 'time' },
-      { caseId: 'import.import', to: 'import.copy', label: 'plain copy', kind: 'time' },
-    ]);
+    applyRatios(importCases, [{ caseId: 'import.import', to: 'import.cp', label: 'cp', kind: 'time' }]);
     groups.push({ id: 'import', title: 'import', input, cases: importCases });
     await rm(exp.dir, { recursive: true, force: true });
     for (const c of [...verifyCases, ...importCases]) {

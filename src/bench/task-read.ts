@@ -3,8 +3,7 @@
  * package but its error class, so their peak RSS is a bare Node.js process
  * reading a file.
  */
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { ErrIncompleteSnapshot } from '../errors.js';
 
@@ -91,41 +90,5 @@ export function zlibBlocks(file: string): { bytes: number; blocks: number } {
     return { bytes: size, blocks };
   } finally {
     closeSync(fd);
-  }
-}
-
-/**
- * The floor of any copy that looks at every byte: the file read into one
- * page-aligned buffer and written out in 8 MiB pieces, nothing checked, then
- * the copy and its directory fsynced (what a verifying copy does besides
- * its CRCs).
- */
-export function copyOnly(file: string, dest: string): { bytes: number } {
-  const piece = 8 * 1024 * 1024;
-  const src = openSync(file, 'r');
-  try {
-    const out = openSync(dest, 'wx', 0o644);
-    try {
-      const buf = alignedBuffer(piece);
-      let pos = 0;
-      for (;;) {
-        const n = readSync(src, buf, 0, piece, pos);
-        if (n === 0) break;
-        for (let off = 0; off < n;) off += writeSync(out, buf, off, n - off, pos + off);
-        pos += n;
-      }
-      fsyncSync(out);
-      const dir = openSync(dirname(dest), 'r');
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
-      return { bytes: pos };
-    } finally {
-      closeSync(out);
-    }
-  } finally {
-    closeSync(src);
   }
 }

@@ -195,7 +195,7 @@ describe('runBenchmarks at a tiny size', () => {
     expect(report.format).toBe('nodehost-tools-bench/1');
     expect(report.groups.map((g) => g.id)).toEqual(['verify', 'import', 'remove.20000']);
     const ids = report.groups.flatMap((g) => g.cases.map((c) => c.id));
-    expect(ids).toEqual(expect.arrayContaining(['verify.read', 'verify.zlib', 'import.cp', 'import.copy', 'import.import',
+    expect(ids).toEqual(expect.arrayContaining(['verify.read', 'verify.zlib', 'import.cp', 'import.import',
       'remove.20000.classic', 'remove.20000.fallback']));
     for (const engine of ['native', 'wasm', 'js']) {
       const measured = ids.includes(`verify.${engine}`);

@@ -1,5 +1,6 @@
 /** The CLI's commands, in the order `--help` lists them. */
 import type { Command } from '../command.js';
+import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
@@ -9,5 +10,5 @@ import { restoreCommand } from './restore.js';
 import { verifyCommand } from './verify.js';
 
 export const commands: Command[] = [
-  planCommand, importCommand, verifyCommand, inspectCommand, exportCommand, restoreCommand, demoCommand,
+  planCommand, importCommand, verifyCommand, inspectCommand, exportCommand, restoreCommand, demoCommand, benchCommand,
 ];

@@ -112,6 +112,7 @@ class DestFile {
     created_ = true;
     // open(2) applies the umask; the contract is the exact mode.
     if (::fchmod(fd_.get(), mode & 07777) != 0) throw NativeError::Sys("fchmod", path);
+    behind_ = WriteBehind(fd_.get(), &path_);
   }
   ~DestFile() {
     if (created_ && !committed_) {
@@ -119,7 +120,10 @@ class DestFile {
       ::unlink(path_.c_str());
     }
   }
-  void Write(const uint8_t* p, size_t n) { WriteFull(fd_.get(), p, n, path_); }
+  void Write(const uint8_t* p, size_t n) {
+    WriteFull(fd_.get(), p, n, path_);
+    behind_.Wrote(n);
+  }
   void Commit() {
     if (::fsync(fd_.get()) != 0) throw NativeError::Sys("fsync", path_);
     if (fd_.Close() != 0) throw NativeError::Sys("close", path_);
@@ -131,6 +135,7 @@ class DestFile {
   UniqueFd fd_;
   bool created_ = false;
   bool committed_ = false;
+  WriteBehind behind_;
 };
 
 void ThrowIfCancelled(const std::atomic<bool>* cancel) {

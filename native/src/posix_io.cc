@@ -1,5 +1,6 @@
 #include "posix_io.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,6 +47,53 @@ void WriteFull(int fd, const uint8_t* buf, size_t len, const std::string& path) 
     len -= static_cast<size_t>(n);
   }
 }
+
+#ifdef __linux__
+namespace {
+// The file system or kernel cannot do it: give up pacing, fsync still works.
+bool Unsupported(int err) { return err == ENOSYS || err == EINVAL || err == ESPIPE || err == EOPNOTSUPP; }
+}  // namespace
+
+void WriteBehind::Wrote(size_t len) {
+  if (len == 0) return;
+  Range r{end_, len};
+  end_ += len;
+  if (!enabled_ || fd_ < 0) return;
+  while (::sync_file_range(fd_, static_cast<off_t>(r.off), static_cast<off_t>(r.len), SYNC_FILE_RANGE_WRITE) != 0) {
+    if (errno == EINTR) continue;
+    if (Unsupported(errno)) {
+      enabled_ = false;
+      return;
+    }
+    throw NativeError::Sys("sync_file_range", *path_);
+  }
+  if (count_ == kLag) {
+    Await(pending_[0]);
+    for (int i = 1; i < kLag; i++) pending_[i - 1] = pending_[i];
+    count_--;
+  }
+  pending_[count_++] = r;
+}
+
+void WriteBehind::Await(const Range& r) {
+  constexpr unsigned kFlags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+  while (::sync_file_range(fd_, static_cast<off_t>(r.off), static_cast<off_t>(r.len), kFlags) != 0) {
+    if (errno == EINTR) continue;
+    if (Unsupported(errno)) {
+      enabled_ = false;
+      return;
+    }
+    throw NativeError::Sys("sync_file_range", *path_);
+  }
+  // Nobody reads the copy back during the import: keep it from evicting
+  // pages that are useful (the source's read-ahead, the log store).
+  if (std::getenv("WB_NODROP") == nullptr)
+  ::posix_fadvise(fd_, static_cast<off_t>(r.off), static_cast<off_t>(r.len), POSIX_FADV_DONTNEED);
+}
+#else
+void WriteBehind::Wrote(size_t len) { end_ += len; }
+void WriteBehind::Await(const Range&) {}
+#endif
 
 AlignedBuffer::AlignedBuffer(size_t size) : size_(size) {
   void* p = nullptr;

@@ -87,7 +87,6 @@ void WriteBehind::Await(const Range& r) {
   }
   // Nobody reads the copy back during the import: keep it from evicting
   // pages that are useful (the source's read-ahead, the log store).
-  if (std::getenv("WB_NODROP") == nullptr)
   ::posix_fadvise(fd_, static_cast<off_t>(r.off), static_cast<off_t>(r.len), POSIX_FADV_DONTNEED);
 }
 #else

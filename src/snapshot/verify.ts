@@ -300,18 +300,7 @@ export async function copySnapshotFile(src: string, dest: string, options: CopyO
   if (!scan.ok) engineFailure(abs, scan);
   try {
     const payloadChecksum = checkPayloadChecksum(abs, parsed, scan.payloadChecksum, checks);
-    let copied: Uint8Array;
-    try {
-      const fd = await open(absDest, 'r');
-      try {
-        copied = await readAt(fd, HEADER_AREA_SIZE, 0);
-      } finally {
-        await fd.close();
-      }
-    } catch (err) {
-      throw ioError(err, 'reading', absDest);
-    }
-    if (!bytesEqual(copied, area)) {
+    if (!bytesEqual(await readHeaderBytes(absDest), area)) {
       fail(abs, 'file-changed', 'the header area changed while the file was copied: something is writing it', { offset: 0 });
     }
     return { ...report(abs, parsed, layout, scan.payloadBytes, scan.blocks, payloadChecksum, checks), copiedTo: absDest };
@@ -327,16 +316,17 @@ export async function copySnapshotFile(src: string, dest: string, options: CopyO
  */
 export async function readHeaderArea(path: string): Promise<ParsedHeaderArea> {
   const abs = resolve(path);
-  let bytes: Uint8Array;
+  return parseHeaderArea(await readHeaderBytes(abs), abs);
+}
+
+/** The first {@link HEADER_AREA_SIZE} bytes of `abs` (fewer when the file is shorter). */
+async function readHeaderBytes(abs: string): Promise<Uint8Array> {
+  const fh = await openForReading(abs);
   try {
-    const fh = await open(abs, 'r');
-    try {
-      bytes = await readAt(fh, HEADER_AREA_SIZE, 0);
-    } finally {
-      await fh.close();
-    }
+    return await readAt(fh, HEADER_AREA_SIZE, 0);
   } catch (err) {
     throw ioError(err, 'reading', abs);
+  } finally {
+    await fh.close().catch(() => undefined);
   }
-  return parseHeaderArea(bytes, abs);
 }

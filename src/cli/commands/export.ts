@@ -3,7 +3,7 @@ import { exportSnapshot } from '../../ops/export.js';
 import { parseId, requireString, type Command } from '../command.js';
 import { plainJson, snapshotJson } from '../present.js';
 import { formatBytes } from '../progress.js';
-import { configPath, configOption, engineChoice, engineOption, loadConfig, noteDegraded, progressFor, progressOptions } from './shared.js';
+import { configPath, configOption, engineChoice, engineOption, loadConfig, noteDegraded, progressFor, progressOptions, nodeIdOptions } from './shared.js';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -15,8 +15,7 @@ export const exportCommand: Command = {
     'The NodeHost must be stopped. The result is what `import --src` takes.',
   options: {
     ...configOption,
-    'shard-id': { type: 'string', arg: '<N>', help: 'shard ID' },
-    'replica-id': { type: 'string', arg: '<N>', help: 'replica ID on this host' },
+    ...nodeIdOptions,
     dest: { type: 'string', arg: '<dir>', help: 'directory to create snapshot-<INDEX>/ in' },
     ...engineOption,
     ...progressOptions,

@@ -2,7 +2,7 @@
 import { inspectNode, type NodeView } from '../../ops/inspect.js';
 import { parseId, requireString, type Command } from '../command.js';
 import { bootstrapJson, membershipJson, plainJson, raftStateJson, snapshotJson } from '../present.js';
-import { configOption, configPath, loadConfig } from './shared.js';
+import { configOption, configPath, loadConfig, nodeIdOptions } from './shared.js';
 import { describeNode } from './describe.js';
 
 export const inspectCommand: Command = {
@@ -14,8 +14,7 @@ export const inspectCommand: Command = {
     'Safe to run while the NodeHost is stopped; while it runs, the view may be stale.',
   options: {
     ...configOption,
-    'shard-id': { type: 'string', arg: '<N>', help: 'shard ID' },
-    'replica-id': { type: 'string', arg: '<N>', help: 'replica ID on this host' },
+    ...nodeIdOptions,
   },
   async run(inv, ctx) {
     const file = configPath(inv, 'inspect');

@@ -24,6 +24,12 @@ export const configOption: Record<string, OptionSpec> = {
   },
 };
 
+/** --shard-id and --replica-id: which node of this host. */
+export const nodeIdOptions: Record<string, OptionSpec> = {
+  'shard-id': { type: 'string', arg: '<N>', help: 'shard ID' },
+  'replica-id': { type: 'string', arg: '<N>', help: 'replica ID on this host' },
+};
+
 /** The --engine value, validated. */
 export function engineChoice(inv: Invocation): EngineChoice {
   const v = inv.values.engine;

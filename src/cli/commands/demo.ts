@@ -55,6 +55,7 @@ function column(v: NodeView): string[] {
     `config change: ${s?.membership.configChangeId ?? '-'}`,
     `max index: ${v.maxIndex ?? '-'}`,
     `entries to replay: ${v.entries.count}`,
+    `fingerprint: ${v.fingerprint ?? '-'}`,
     `snapshot dirs: ${v.snapshotDirs.length}`,
     ...v.snapshotDirs.map((d) => `  ${d.name.replace('snapshot-', 's-')}: ${d.status}`),
   ];
@@ -117,7 +118,8 @@ export const demoCommand: Command = {
       for (const line of sideBySide(['m1', 'm4', 'm5'], views.map(column))) ctx.print(`   ${line}`);
       ctx.print('');
       ctx.print(`The shard now has members {${membersText(views[0]!.snapshot!.membership.addresses)}}; replicas 2 and 3 are removed ` +
-        'and must never restart. Proposals after index 400 (entries 401..620 on m1) are gone: that is the repair.');
+        'and must never restart. Proposals after index 400 (entries 401..620 on m1) are gone: that is the repair. ' +
+        'The same fingerprint on every host shows they were repaired from the same snapshot with the same member map.');
       if (inv.values.keep === true) ctx.print(`\nKept: ${root}`);
       ctx.result({ root: inv.values.keep === true ? root : null, members });
       return 0;

@@ -29,6 +29,7 @@
         'native/src/payload_scan.cc',
         'native/src/piece_reader.cc',
         'native/src/posix_io.cc',
+        'native/src/split_scan.cc',
       ],
       'defines': [
         'NAPI_VERSION=8',

@@ -10,9 +10,13 @@
 #include "native_error.h"
 #include "piece_reader.h"
 #include "posix_io.h"
+#include "split_scan.h"
 
 namespace nodehost {
 namespace {
+
+// Read size of the split scan: a read and its CRC stay within the L2 cache.
+constexpr size_t kSplitChunk = 1024 * 1024;
 
 constexpr uint8_t kTailMagic[8] = {0x3F, 0x5B, 0xCB, 0xF1, 0xFA, 0xBA, 0x81, 0x9F};
 
@@ -142,6 +146,71 @@ void ThrowIfCancelled(const std::atomic<bool>* cancel) {
   if (cancel && cancel->load(std::memory_order_relaxed)) throw NativeError(ErrorKind::kAborted, "aborted");
 }
 
+ScanOutcome Success(const ScanRequest& req, uint64_t blocks, uint64_t streamEnd, uint32_t checksum) {
+  ScanOutcome ok;
+  ok.ok = true;
+  ok.payloadChecksum = checksum;
+  if (req.version == 1) {
+    ok.payloadBytes = req.fileSize - req.payloadOffset;
+  } else {
+    ok.payloadBytes = streamEnd - req.payloadOffset - 4 * blocks;
+    ok.blocks = blocks;
+  }
+  return ok;
+}
+
+// The scan without a copy: both cores read and checksum (split_scan.h), the
+// outcome is judged here in file order, so the first bad block or short read
+// is the one reported, exactly as the streaming path would.
+ScanOutcome ScanSplit(const ScanRequest& req, int fd, uint64_t blocks, uint64_t streamEnd,
+                      const std::atomic<bool>* cancel, const ProgressFn& progress) {
+  const uint64_t size = req.fileSize;
+  SplitPlan plan;
+  plan.start = req.payloadOffset;
+  plan.end = streamEnd;
+  plan.stride = req.version == 2 ? kV2BlockSize + 4 : kV2BlockSize;
+  plan.trailer = req.version == 2 ? 4 : 0;
+  // The request's piece size still bounds each read (small pieces exercise the split paths).
+  plan.chunk = std::min<size_t>(req.pieceSize, kSplitChunk);
+
+  ScanOutcome failure;
+  uint64_t block = 0;
+  uint32_t checksum = 0;          // v1: CRC of the payload so far
+  uint32_t crcOfCrcs = 0xFFFFFFFFu;  // v2: register state
+  SplitScan(fd, req.path, plan, cancel, [&](const UnitResult& u) {
+    if (u.got < u.len) {
+      failure = FileChanged(u.start + u.got, size, u.start + u.got);
+      return false;
+    }
+    if (req.version == 1) {
+      checksum = Crc32Combine(checksum, u.crc, u.len);
+    } else {
+      const uint32_t stored = Be32(u.stored);
+      if (stored != u.crc) {
+        failure = Failure("block-crc", u.start + u.len - 4);
+        failure.hasBlock = true;
+        failure.block = block;
+        failure.hasExpected = failure.hasActual = true;
+        failure.expected = stored;
+        failure.actual = u.crc;
+        return false;
+      }
+      crcOfCrcs = Crc32Update(crcOfCrcs, u.stored, 4);
+      block++;
+    }
+    if (progress) progress(u.start + u.len, size);
+    return true;
+  });
+  if (!failure.check.empty()) return failure;
+  ThrowIfCancelled(cancel);
+
+  struct stat st;
+  if (::fstat(fd, &st) != 0) throw NativeError::Sys("fstat", req.path);
+  if (static_cast<uint64_t>(st.st_size) != size) return FileChanged(size, size, st.st_size);
+  if (progress) progress(size, size);
+  return Success(req, blocks, streamEnd, req.version == 1 ? checksum : ~crcOfCrcs);
+}
+
 }  // namespace
 
 ScanOutcome ScanPayload(const ScanRequest& req, const std::atomic<bool>* cancel, const ProgressFn& progress) {
@@ -206,6 +275,8 @@ ScanOutcome ScanPayload(const ScanRequest& req, const std::atomic<bool>* cancel,
     lastDataLen = rest ? rest - 4 : kV2BlockSize;
   }
 
+  if (!dest) return ScanSplit(req, src.get(), blocks, streamEnd, cancel, progress);
+
   BlockChecker checker(p0, blocks, lastDataLen);
   uint32_t v1State = 0xFFFFFFFFu;
   ScanOutcome failure;
@@ -238,17 +309,7 @@ ScanOutcome ScanPayload(const ScanRequest& req, const std::atomic<bool>* cancel,
   }
   if (progress) progress(size, size);
 
-  ScanOutcome ok;
-  ok.ok = true;
-  if (req.version == 1) {
-    ok.payloadBytes = size - p0;
-    ok.payloadChecksum = ~v1State;
-  } else {
-    ok.payloadBytes = streamEnd - p0 - 4 * blocks;
-    ok.blocks = blocks;
-    ok.payloadChecksum = checker.CrcOfCrcs();
-  }
-  return ok;
+  return Success(req, blocks, streamEnd, req.version == 1 ? ~v1State : checker.CrcOfCrcs());
 }
 
 }  // namespace nodehost

@@ -20,6 +20,7 @@ import {
   sizeOf,
   tempDirs,
   truncateBy,
+  writeV1,
   writeV2,
   V2_BLOCK_SIZE,
 } from '../helpers/snapshots.js';
@@ -79,5 +80,30 @@ describe.each(SIZES)('payload of %i bytes', (size) => {
     expect(results[2], 'js agrees with native').toEqual(results[0]);
     if (_name === 'intact') expect(results[0]).toEqual({ ok: true });
     else expect(results[0]!.ok).toBe(false);
+  });
+});
+
+describe.each([1, MiB2 - 1, MiB2 + 1, 3 * MiB2 + 1, 5 * MiB2 + 7])('v1 payload of %i bytes', (size) => {
+  const dirs = tempDirs('nht-diff1-');
+  const data = payload(size, size + 1);
+
+  it.each([
+    ['intact', (): void => undefined],
+    ['first byte', (p: string): void => flipByte(p, 1024, 0x01)],
+    ['last byte', (p: string): void => flipByte(p, 1024 + size - 1, 0x80)],
+  ] as const)('%s: every engine agrees', async (name, corrupt) => {
+    const dir = dirs.make();
+    const written = await writeV1(dir, data);
+    const file = join(dir, 'snapshot-0000000000000001.gbsnap');
+    corrupt(file);
+    const results: Record<string, unknown>[] = [];
+    for (const engine of ENGINES) {
+      results.push(await outcome(() => verifySnapshotFile(file, {
+        engine: getEngine(engine), expectedFileSize: written.fileSize, expectedChecksum: written.payloadChecksum,
+      })));
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+    expect(results[0]).toEqual(name === 'intact' ? { ok: true } : expect.objectContaining({ ok: false, check: 'v1-payload-checksum' }));
   });
 });

@@ -132,6 +132,21 @@ export interface NodeRecords {
   malformed: MalformedRecord[];
 }
 
+/** The latest snapshot record of `rec` that decodes (what a restarting node would use), if any. */
+export function latestSnapshot(rec: NodeRecords): Snapshot | undefined {
+  for (let i = rec.snapshots.length - 1; i >= 0; i--) {
+    const s = rec.snapshots[i]!.snapshot;
+    if (s !== undefined) return s;
+  }
+  return undefined;
+}
+
+/** True when the replica has any record or entry in the log store. */
+export function hasNodeState(rec: NodeRecords): boolean {
+  return rec.bootstrap !== undefined || rec.raftState !== undefined || rec.snapshots.length > 0 ||
+    rec.maxIndex !== undefined || rec.plainEntries !== undefined || rec.entryBatches !== undefined;
+}
+
 /** The records an import replaces and writes (IMPORT.md step 11). */
 export interface ImportPlan {
   shardId: bigint;

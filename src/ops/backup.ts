@@ -19,7 +19,7 @@ import { copyEntries, loadNative } from '../engines/native.js';
 import { fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { allEntriesRange, allEntryBatchesRange, bootstrapKey, keySuffix, maxIndexKey, nodeInfoKey, raftStateKey, snapshotsRange, type KeyRange } from '../logdb/keys.js';
-import { LogDB } from '../logdb/logdb.js';
+import { LogDB, latestSnapshot } from '../logdb/logdb.js';
 import { LogDBPartition, type BatchOp } from '../logdb/partition.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
@@ -300,7 +300,7 @@ async function restoreHeld(backup: BackupInfo, cfg: ResolvedNodeHostConfig, sign
   } finally {
     await probe.close();
   }
-  const latest = current.snapshots.at(-1)?.snapshot;
+  const latest = latestSnapshot(current);
   const restored = backup.snapshotIndex;
   if (latest && !(latest.imported && current.maxIndex === latest.index) && latest.index !== restored) {
     throw new ErrBackupMismatch(

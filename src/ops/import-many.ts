@@ -12,7 +12,7 @@ import { resolveNodeHostConfig, type NodeHostConfig } from '../nodehost/config.j
 import { logdbPartition } from '../nodehost/paths.js';
 import { readExportDir } from './export-dir.js';
 import { importSnapshot, type ImportOptions, type ImportPhase, type ImportResult } from './import.js';
-import { toReplicaId, type ConfigChangeIdPolicy, type MemberNodes } from './members.js';
+import { parseMemberList, toReplicaId, type ConfigChangeIdPolicy, type MemberNodes } from './members.js';
 
 /** One import of a manifest. */
 export interface ImportJob {
@@ -58,13 +58,12 @@ export interface ManyOptions extends Pick<ImportOptions, 'engine' | 'dryRun' | '
 
 function membersOf(v: unknown, where: string): MemberNodes {
   if (typeof v === 'string') {
-    const out: Record<string, string> = {};
-    for (const part of v.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const eq = part.indexOf('=');
-      if (eq <= 0) throw new ErrInvalidConfig(`${where}: members entry "${part}" is not id=address`, { check: 'members' });
-      out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+    try {
+      return parseMemberList(v);
+    } catch (err) {
+      if (err instanceof NodeHostToolsError) throw new ErrInvalidConfig(`${where}: members: ${err.message}`, { check: 'members' });
+      throw err;
     }
-    return out;
   }
   if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, string>;
   throw new ErrInvalidConfig(`${where}: members must be an object {"1": "m1:63001", ...} or a string "1=m1:63001,..."`, { check: 'members' });

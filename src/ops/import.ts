@@ -50,7 +50,7 @@ import {
 import { writeFlagFile } from '../files/flagfile.js';
 import { sha256File } from '../files/hash.js';
 import { statOrUndefined } from '../files/fsutil.js';
-import { LogDB, type NodeRecords } from '../logdb/logdb.js';
+import { LogDB, hasNodeState, latestSnapshot, type NodeRecords } from '../logdb/logdb.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
@@ -136,6 +136,8 @@ export interface ImportWarning {
 
 /** Records of the node as the log store holds them. */
 export interface NodeRecordsView {
+  /** The replica has any record or entry in the log store. */
+  hasState: boolean;
   bootstrap: Bootstrap | undefined;
   raftState: RaftState | undefined;
   maxIndex: bigint | undefined;
@@ -209,8 +211,9 @@ interface Plan {
 }
 
 function view(rec: NodeRecords): NodeRecordsView {
-  const latest = [...rec.snapshots].reverse().find((s) => s.snapshot !== undefined)?.snapshot;
+  const latest = latestSnapshot(rec);
   return {
+    hasState: hasNodeState(rec),
     bootstrap: rec.bootstrap,
     raftState: rec.raftState,
     maxIndex: rec.maxIndex,
@@ -240,7 +243,7 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
  * are byte-identical to the export's. Extra files make it different.
  */
 async function canReuseFinalDir(p: Omit<Plan, 'reuseFinal'>, signal: AbortSignal | undefined): Promise<boolean> {
-  const recorded = view(p.before).snapshot;
+  const recorded = latestSnapshot(p.before);
   if (recorded?.index !== p.record.index) return false;
   const st = await statOrUndefined(p.paths.finalDir);
   if (!st?.isDirectory()) return false;
@@ -327,7 +330,7 @@ async function validate(
   }
   const dataStatus = await checkOrCreateDataStatusFiles(cfg, binVer, { dryRun: true });
 
-  const old = view(before).snapshot;
+  const old = latestSnapshot(before);
   if (old && old.index > source.index) {
     warnings.push({
       code: 'newer-state-discarded',

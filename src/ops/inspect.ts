@@ -13,7 +13,7 @@ import { dataDirs, dataStatusPath, lockFilePath, snapshotRootDir } from '../node
 import { isMarkedDeleted, listSnapshotDirs, restartFate, type RestartFate } from '../nodehost/snapshotdirs.js';
 import { decodeRaftDataStatus } from '../records/codec.js';
 import type { Bootstrap, RaftDataStatus, RaftState, Snapshot } from '../records/types.js';
-import { LogDB } from '../logdb/logdb.js';
+import { LogDB, hasNodeState, latestSnapshot } from '../logdb/logdb.js';
 import { toReplicaId } from './members.js';
 import { recoveryFingerprint } from './fingerprint.js';
 
@@ -106,7 +106,7 @@ export async function inspectNode(
   const db = await LogDB.open(cfg, { readOnly: true });
   try {
     const rec = await db.nodeRecords(s, r);
-    const latest = [...rec.snapshots].reverse().find((x) => x.snapshot !== undefined)?.snapshot;
+    const latest = latestSnapshot(rec);
     const snapIndex = latest?.index ?? 0n;
     const range = await db.getEntryRange(s, r, snapIndex);
     const entryFormat = await db.detectEntryFormat();
@@ -159,8 +159,7 @@ export async function inspectNode(
       ...(latest?.imported
         ? { fingerprint: recoveryFingerprint({ shardId: s, index: latest.index, checksum: latest.checksum, members: latest.membership.addresses }) }
         : {}),
-      hasState: rec.bootstrap !== undefined || rec.raftState !== undefined || rec.snapshots.length > 0 ||
-        rec.maxIndex !== undefined || rec.plainEntries !== undefined || rec.entryBatches !== undefined,
+      hasState: hasNodeState(rec),
     };
   } finally {
     await db.close();

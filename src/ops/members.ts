@@ -45,6 +45,29 @@ export function normalizeMembers(members: MemberNodes): Map<bigint, string> {
 }
 
 /**
+ * Parses the textual member list `"1=m1:7001,4=m4:7001"` (the CLI's
+ * `--members`, a manifest's string form) into a normalized map. Throws
+ * {@link ErrInvalidMembers} naming the bad item.
+ */
+export function parseMemberList(text: string): Map<bigint, string> {
+  const entries: [string, string][] = [];
+  const seen = new Set<string>();
+  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0 || eq === part.length - 1) {
+      throw new ErrInvalidMembers(`"${part}" is not <replicaID>=<address>; example: "1=m1:7001,4=m4:7001,5=m5:7001"`, { item: part });
+    }
+    const id = part.slice(0, eq).trim();
+    const key = /^\d+$/.test(id) ? BigInt(id).toString() : id;
+    if (seen.has(key)) throw new ErrInvalidMembers(`replica ${key} appears twice`, { replicaId: key });
+    seen.add(key);
+    entries.push([id, part.slice(eq + 1).trim()]);
+  }
+  if (entries.length === 0) throw new ErrInvalidMembers('the member list is empty; example: "1=m1:7001,4=m4:7001,5=m5:7001"', {});
+  return normalizeMembers(new Map(entries));
+}
+
+/**
  * IMPORT.md step 2: the local replica must be a member, at this NodeHost's
  * RaftAddress. (The reference compares the strings exactly; so do we.)
  */

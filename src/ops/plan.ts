@@ -140,7 +140,7 @@ export async function planRecovery(
         const dry = await importSnapshot(h.config, exportDir, members, replicaId, { dryRun: true, engine: options.engine, signal: options.signal });
         plan.dryRun = dry;
         const b = dry.before;
-        plan.hasState = b.bootstrap !== undefined || b.raftState !== undefined || b.snapshot !== undefined || b.maxIndex !== undefined;
+        plan.hasState = b.hasState;
         if (b.maxIndex !== undefined && b.maxIndex > index) {
           const first = index + 1n;
           plan.discardedEntries = { first, last: b.maxIndex, ...(await entryTerms(cfg, record.shardId, replicaId, first, b.maxIndex)) };

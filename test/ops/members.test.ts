@@ -11,6 +11,7 @@ import {
   chooseConfigChangeId,
   newMembership,
   normalizeMembers,
+  parseMemberList,
   removedByImport,
   toReplicaId,
 } from '../../src/ops/members.js';
@@ -284,5 +285,23 @@ describe('importedSnapshotRecord (IMPORT.md step 9)', () => {
       onDiskIndex: 0n,
       witness: false,
     });
+  });
+});
+
+describe('parseMemberList', () => {
+  it('parses the textual list into a normalized map', () => {
+    expect(parseMemberList(' 4 = m4:1 , 1=m1:1,')).toEqual(new Map([[1n, 'm1:1'], [4n, 'm4:1']]));
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['1=m1:1,01=m1:2', 'twice'],
+    ['1=', '<replicaID>=<address>'],
+    ['=a', '<replicaID>=<address>'],
+    ['x=a', 'decimal'],
+    ['0=a', '0'],
+  ])('refuses %j with ErrInvalidMembers', (text, words) => {
+    expect(() => parseMemberList(text)).toThrow(ErrInvalidMembers);
+    expect(() => parseMemberList(text)).toThrow(words);
   });
 });

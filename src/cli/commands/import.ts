@@ -1,5 +1,6 @@
 /** `nodehost import --config <file> --src <dir> --members "1=a,4=b" --replica-id N` */
-import { ErrUsage } from '../../errors.js';
+import { ErrInvalidMembers, ErrUsage } from '../../errors.js';
+import { parseMemberList } from '../../ops/members.js';
 import { importMany, loadImportManifest } from '../../ops/import-many.js';
 import { importSnapshot, type ImportPhase, type ImportResult, type NodeRecordsView } from '../../ops/import.js';
 import { parseId, requireString, type Command, type CommandContext, type Invocation } from '../command.js';
@@ -10,20 +11,14 @@ import { configOption, configPath, engineChoice, engineOption, loadConfig, noteD
 import { selectEngine } from '../../engines/select.js';
 import { StateMachineType } from '../../records/types.js';
 
-/** Parses `--members "1=m1:7001,4=m4:7001"`. */
+/** Parses `--members "1=m1:7001,4=m4:7001"`; a malformed list is a usage error. */
 export function parseMembers(text: string): Map<bigint, string> {
-  const out = new Map<bigint, string>();
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0 || eq === part.length - 1) {
-      throw new ErrUsage(`--members: "${part}" is not <replicaID>=<address>; example: --members "1=m1:7001,4=m4:7001,5=m5:7001"`);
-    }
-    const id = parseId(part.slice(0, eq).trim(), `--members replica ID "${part.slice(0, eq)}"`);
-    if (out.has(id)) throw new ErrUsage(`--members: replica ${id} appears twice`);
-    out.set(id, part.slice(eq + 1).trim());
+  try {
+    return parseMemberList(text);
+  } catch (err) {
+    if (err instanceof ErrInvalidMembers) throw new ErrUsage(`--members: ${err.message}`);
+    throw err;
   }
-  if (out.size === 0) throw new ErrUsage('--members is empty; example: --members "1=m1:7001,4=m4:7001,5=m5:7001"');
-  return out;
 }
 
 function recordsLines(r: NodeRecordsView): string[] {
@@ -38,10 +33,6 @@ function recordsLines(r: NodeRecordsView): string[] {
   return out;
 }
 
-function hasState(r: NodeRecordsView): boolean {
-  return r.bootstrap !== undefined || r.raftState !== undefined || r.snapshot !== undefined ||
-    r.maxIndex !== undefined || r.plainEntries !== undefined || r.entryBatches !== undefined;
-}
 
 function describe(res: ImportResult, ctx: CommandContext): void {
   const head = res.dryRun ? 'DRY RUN: nothing was written. The import would:' : 'Imported.';
@@ -54,7 +45,7 @@ function describe(res: ImportResult, ctx: CommandContext): void {
   ctx.print('  before:');
   for (const l of recordsLines(res.before)) ctx.print(l);
   ctx.print('  after:');
-  for (const l of recordsLines({ ...res.after, snapshotIndexes: [res.index], plainEntries: undefined, entryBatches: undefined })) ctx.print(l);
+  for (const l of recordsLines({ ...res.after, hasState: true, snapshotIndexes: [res.index], plainEntries: undefined, entryBatches: undefined })) ctx.print(l);
   if (res.removedSnapshotDirs.length) {
     ctx.print(`  ${res.dryRun ? 'would remove' : 'removed'} snapshot dirs: ${res.removedSnapshotDirs.join(', ')}`);
   }
@@ -120,7 +111,7 @@ export const importCommand: Command = {
       if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
         const { backupDir: _b, ...previewBase } = base as { backupDir?: string };
         const preview = await importSnapshot(config, src, members, replicaId, { ...previewBase, engine, dryRun: true, onProgress: onProgress('verify') });
-        if (hasState(preview.before)) {
+        if (preview.before.hasState) {
           progress.finishLine();
           ctx.warn(`Shard ${preview.shardId} replica ${preview.replicaId} in ${preview.nodeHostDir} has state that the import overwrites:`);
           for (const l of recordsLines(preview.before)) ctx.warn(l);

@@ -3,18 +3,8 @@ import { NodeHostToolsError, ErrMalformedRecord } from '../../src/errors.js';
 import * as codec from '../../src/records/codec.js';
 import { decodeFlagFile, encodeFlagFile } from '../../src/records/flagfile.js';
 import { EntryType, StateMachineType } from '../../src/records/types.js';
+import { rng } from '../helpers/rng.js';
 
-/** Small seeded PRNG (mulberry32): the same inputs on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sampleSnapshot() {
   const s = codec.emptySnapshot();

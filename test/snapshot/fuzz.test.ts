@@ -6,21 +6,11 @@ import { ErrIncompleteSnapshot, NodeHostToolsError } from '../../src/errors.js';
 import { parseHeaderArea } from '../../src/snapshot/header.js';
 import { verifySnapshotFile } from '../../src/snapshot/verify.js';
 import { GOLDEN_V1_PATH, payload, readAll, tempDirs, writeV2 } from '../helpers/snapshots.js';
+import { rng } from '../helpers/rng.js';
 
 const engine = createJsEngine();
 const dirs = tempDirs('nht-fuzz-');
 
-/** mulberry32: a fixed sequence on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Mutates bytes mostly where it matters: the first 64 bytes and the last 32. */
 function mutate(src: Uint8Array, r: () => number): Uint8Array {

@@ -411,13 +411,31 @@ function result(p: Plan, dryRun: boolean, extra: Partial<ImportResult>): ImportR
   };
 }
 
+/** The files the node's snapshot directory holds after the import: the `.gbsnap`, then the external files. */
+function plannedFiles(p: Plan, how: ImportedFile['how']): ImportedFile[] {
+  return [
+    { name: basename(p.exp.snapshotFile), path: p.record.filepath, bytes: p.exp.snapshotFileSize, how },
+    ...p.exp.externalFiles.map((f): ImportedFile => ({ name: f.name, path: join(p.paths.finalDir, f.name), bytes: f.size, how })),
+  ];
+}
+
+/**
+ * Dragonboat's CreateNodeHostDir: NodeHostDir/H/D and WALDir/H/D, then
+ * `dragonboat.ds` where missing (after removing what an interrupted write of
+ * it left, so a rerun ends exactly as an uninterrupted run).
+ */
+async function prepareNodeHostDirs(p: Plan): Promise<void> {
+  await ensureNodeHostDirs(p.cfg);
+  await removeDataStatusTemps(p.cfg);
+  await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
+}
+
 /** Copies the export into the generating directory; returns the files placed. */
 async function copyIntoTemp(p: Plan, options: ImportOptions, step: (s: ImportStep) => void): Promise<ImportedFile[]> {
   const tmp = p.paths.generatingDir;
   const total = Number(p.exp.snapshotFileSize) + p.exp.externalFiles.reduce((n, f) => n + Number(f.size), 0);
   let done = 0;
   const progress = (bytes: number): void => options.onProgress?.('copy', done + bytes, total);
-  const files: ImportedFile[] = [];
   const snapName = basename(p.exp.snapshotFile);
   await copySnapshotFile(p.exp.snapshotFile, join(tmp, snapName), {
     engine: p.engine,
@@ -428,7 +446,6 @@ async function copyIntoTemp(p: Plan, options: ImportOptions, step: (s: ImportSte
     onProgress: (d) => progress(d),
   });
   done += Number(p.exp.snapshotFileSize);
-  files.push({ name: snapName, path: join(p.paths.finalDir, snapName), bytes: p.exp.snapshotFileSize, how: 'copied' });
   for (const f of p.exp.externalFiles) {
     await copyFileDurable(f.path, join(tmp, f.name), {
       exclusive: true,
@@ -437,14 +454,13 @@ async function copyIntoTemp(p: Plan, options: ImportOptions, step: (s: ImportSte
       onProgress: (d) => progress(d),
     });
     done += Number(f.size);
-    files.push({ name: f.name, path: join(p.paths.finalDir, f.name), bytes: f.size, how: 'copied' });
   }
   await fsyncDir(tmp);
   step('snapshot-copied');
   throwIfAborted(options.signal, 'import (after copying)');
   await writeFlagFile(join(tmp, SNAPSHOT_FLAG_FILENAME), encodeSnapshot(p.record));
   step('flag-written');
-  return files;
+  return plannedFiles(p, 'copied');
 }
 
 /**
@@ -489,10 +505,7 @@ async function run(p: Plan, options: ImportOptions, locks: NodeHostLocks | undef
     .filter((d) => d.kind !== 'other' && d.path !== p.paths.finalDir)
     .map((d) => d.path);
   if (options.dryRun) {
-    const files: ImportedFile[] = [
-      { name: basename(p.exp.snapshotFile), path: p.record.filepath, bytes: p.exp.snapshotFileSize, how: p.reuseFinal ? 'reused' : 'copied' },
-      ...p.exp.externalFiles.map((f): ImportedFile => ({ name: f.name, path: join(p.paths.finalDir, f.name), bytes: f.size, how: p.reuseFinal ? 'reused' : 'copied' })),
-    ];
+    const files = plannedFiles(p, p.reuseFinal ? 'reused' : 'copied');
     // A dry run still reads every block, so it reports a corrupt payload too.
     await verifySnapshotFile(p.exp.snapshotFile, {
       engine: p.engine,
@@ -521,19 +534,13 @@ async function run(p: Plan, options: ImportOptions, locks: NodeHostLocks | undef
 
   let files: ImportedFile[];
   if (p.reuseFinal) {
-    files = [
-      { name: basename(p.exp.snapshotFile), path: p.record.filepath, bytes: p.exp.snapshotFileSize, how: 'reused' },
-      ...p.exp.externalFiles.map((f): ImportedFile => ({ name: f.name, path: join(p.paths.finalDir, f.name), bytes: f.size, how: 'reused' })),
-    ];
+    files = plannedFiles(p, 'reused');
     // The directory is the recorded one: a flag file whose record has the
     // recorded index is simply removed by a restart, before and after commit.
     await removeStaleTempSiblings(join(p.paths.finalDir, SNAPSHOT_FLAG_FILENAME));
     await writeFlagFile(join(p.paths.finalDir, SNAPSHOT_FLAG_FILENAME), encodeSnapshot(p.record));
     step('flag-written');
-    // Dragonboat's CreateNodeHostDir: NodeHostDir/H/D and WALDir/H/D, then dragonboat.ds where missing.
-    await ensureNodeHostDirs(p.cfg);
-    await removeDataStatusTemps(p.cfg);
-    await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
+    await prepareNodeHostDirs(p);
     step('data-status-written');
   } else {
     // A leftover of an interrupted run with our own temporary name: restart would delete it anyway.
@@ -548,10 +555,7 @@ async function run(p: Plan, options: ImportOptions, locks: NodeHostLocks | undef
       await removeCreatedDirs(created);
       throw err;
     }
-    // Dragonboat's CreateNodeHostDir: NodeHostDir/H/D and WALDir/H/D, then dragonboat.ds where missing.
-    await ensureNodeHostDirs(p.cfg);
-    await removeDataStatusTemps(p.cfg);
-    await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
+    await prepareNodeHostDirs(p);
     step('data-status-written');
     throwIfAborted(options.signal, 'import (before finalizing)');
     // Not recorded (checked in validation): an unrecorded final directory at INDEX is deleted by a restart anyway.

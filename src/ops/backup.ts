@@ -12,7 +12,7 @@
  * until one atomic log store batch switches the records back, and converges
  * when rerun.
  */
-import { cp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrAlreadyExists, ErrBackupMismatch, throwIfAborted } from '../errors.js';
 import { copyEntries, loadNative } from '../engines/native.js';
@@ -179,9 +179,21 @@ export async function createBackup(
   }
 }
 
+/**
+ * Puts the backup's copy of snapshot-root entry `name` at `target`: copied
+ * under a temporary name, fsynced, then renamed over whatever is there.
+ */
+async function placeSavedDir(backup: BackupInfo, name: string, target: string): Promise<void> {
+  const tmp = join(dirname(target), `.${name}.restoring`);
+  await removeTreeDurable(tmp);
+  await cp(join(backup.dir, 'snapshots', name), tmp, { recursive: true, preserveTimestamps: true });
+  await syncTree(tmp);
+  await rm(target, { recursive: true, force: true });
+  await renameDurable(tmp, target);
+}
+
 /** fsyncs every file and directory under `root` (cp does not). */
 async function syncTree(root: string): Promise<void> {
-  const { open } = await import('node:fs/promises');
   for (const e of await readdir(root, { withFileTypes: true })) {
     const p = join(root, e.name);
     if (e.isDirectory()) await syncTree(p);
@@ -322,11 +334,7 @@ async function restoreHeld(backup: BackupInfo, cfg: ResolvedNodeHostConfig, sign
   for (const name of backup.snapshotDirs) {
     const target = join(root, name);
     if (await statOrUndefined(target)) continue; // same name as a current one: reconciled after the commit
-    const tmp = join(root, `.${name}.restoring`);
-    await removeTreeDurable(tmp);
-    await cp(join(backup.dir, 'snapshots', name), tmp, { recursive: true, preserveTimestamps: true });
-    await syncTree(tmp);
-    await renameDurable(tmp, target);
+    await placeSavedDir(backup, name, target);
     restoredDirs.push(target);
   }
   throwIfAborted(signal, 'restore (before commit)');
@@ -376,12 +384,7 @@ async function restoreHeld(backup: BackupInfo, cfg: ResolvedNodeHostConfig, sign
       removed.push(p);
     } else if (!restoredDirs.includes(p) && !(await sameTree(p, join(backup.dir, 'snapshots', name)))) {
       // A directory the import reused in place (it added its flag file): make it the backup's again.
-      const tmp = join(root, `.${name}.restoring`);
-      await removeTreeDurable(tmp);
-      await cp(join(backup.dir, 'snapshots', name), tmp, { recursive: true, preserveTimestamps: true });
-      await syncTree(tmp);
-      await rm(p, { recursive: true, force: true });
-      await renameDurable(tmp, p);
+      await placeSavedDir(backup, name, p);
       restoredDirs.push(p);
     }
   }

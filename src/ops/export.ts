@@ -11,7 +11,7 @@ import { basename, join, resolve } from 'node:path';
 import { ErrAlreadyExists, ErrIncompleteSnapshot, ErrNoSnapshot, throwIfAborted } from '../errors.js';
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
-import { copyFileDurable, fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
+import { fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
 import { writeFlagFile } from '../files/flagfile.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB } from '../logdb/logdb.js';
@@ -20,7 +20,7 @@ import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { SNAPSHOT_METADATA_FILENAME, snapshotDirName, snapshotPaths } from '../nodehost/paths.js';
 import { encodeSnapshot } from '../records/codec.js';
 import type { Snapshot } from '../records/types.js';
-import { copySnapshotFile } from '../snapshot/verify.js';
+import { copySnapshotInto } from './snapshot-copy.js';
 import { buildManifest, encodeManifest, MANIFEST_FILENAME, type ManifestFile } from './manifest.js';
 import { toReplicaId } from './members.js';
 import { nativeLockHolder } from './native-hooks.js';
@@ -108,23 +108,14 @@ export async function exportSnapshot(
     if (!srcSt) {
       throw new ErrIncompleteSnapshot(`the node's snapshot file ${srcFile} is missing`, { path: srcFile, check: 'snapshot-file-missing' });
     }
-    const total = srcSt.size + externals.reduce((n, f) => n + Number(f.size), 0);
-    await copySnapshotFile(srcFile, join(tmpDir, snapName), {
-      engine,
+    await copySnapshotInto({
+      file: srcFile,
       mode: srcSt.mode & 0o7777,
-      expectedFileSize: record.fileSize,
-      expectedChecksum: record.checksum,
-      signal: options.signal,
-      onProgress: (d) => options.onProgress?.('copy', d, total),
-    });
-    let done = srcSt.size;
-    for (const f of externals) {
-      await copyFileDurable(join(source, f.name), join(tmpDir, f.name), {
-        exclusive: true, syncDir: false, signal: options.signal,
-        onProgress: (d) => options.onProgress?.('copy', done + d, total),
-      });
-      done += Number(f.size);
-    }
+      size: srcSt.size,
+      recordFileSize: record.fileSize,
+      recordChecksum: record.checksum,
+      externals: externals.map((f) => ({ path: join(source, f.name), size: Number(f.size) })),
+    }, tmpDir, { engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) });
     const exported: Snapshot = {
       ...record,
       filepath: join(finalDir, snapName),

@@ -45,7 +45,7 @@ import { ErrAlreadyExists, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfA
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import {
-  copyFileDurable, fsyncDir, isTempSiblingName, mkdirDurable, removeCreatedDirs, removeStaleTempSiblings, removeTreeDurable, renameDurable,
+  fsyncDir, isTempSiblingName, mkdirDurable, removeCreatedDirs, removeStaleTempSiblings, removeTreeDurable, renameDurable,
 } from '../files/durable.js';
 import { writeFlagFile } from '../files/flagfile.js';
 import { sha256File } from '../files/hash.js';
@@ -60,10 +60,11 @@ import { SNAPSHOT_FLAG_FILENAME, dataDirs, dataStatusPath, snapshotPaths, type S
 import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
 import { encodeSnapshot } from '../records/codec.js';
 import { StateMachineType, type Bootstrap, type RaftState, type Snapshot } from '../records/types.js';
-import { copySnapshotFile, precheckSnapshotFile, verifySnapshotFile } from '../snapshot/verify.js';
+import { precheckSnapshotFile, verifySnapshotFile } from '../snapshot/verify.js';
 import { readExportDir, type ExportDir } from './export-dir.js';
 import { importedSnapshotRecord } from './imported-record.js';
 import { checkManifest, readManifest } from './manifest.js';
+import { copySnapshotInto } from './snapshot-copy.js';
 import { recoveryFingerprint } from './fingerprint.js';
 import { createBackup, type BackupInfo } from './backup.js';
 import {
@@ -433,28 +434,14 @@ async function prepareNodeHostDirs(p: Plan): Promise<void> {
 /** Copies the export into the generating directory; returns the files placed. */
 async function copyIntoTemp(p: Plan, options: ImportOptions, step: (s: ImportStep) => void): Promise<ImportedFile[]> {
   const tmp = p.paths.generatingDir;
-  const total = Number(p.exp.snapshotFileSize) + p.exp.externalFiles.reduce((n, f) => n + Number(f.size), 0);
-  let done = 0;
-  const progress = (bytes: number): void => options.onProgress?.('copy', done + bytes, total);
-  const snapName = basename(p.exp.snapshotFile);
-  await copySnapshotFile(p.exp.snapshotFile, join(tmp, snapName), {
-    engine: p.engine,
+  await copySnapshotInto({
+    file: p.exp.snapshotFile,
     mode: p.exp.snapshotFileMode,
-    expectedFileSize: p.exp.record.fileSize,
-    expectedChecksum: p.exp.record.checksum,
-    signal: options.signal,
-    onProgress: (d) => progress(d),
-  });
-  done += Number(p.exp.snapshotFileSize);
-  for (const f of p.exp.externalFiles) {
-    await copyFileDurable(f.path, join(tmp, f.name), {
-      exclusive: true,
-      syncDir: false,
-      signal: options.signal,
-      onProgress: (d) => progress(d),
-    });
-    done += Number(f.size);
-  }
+    size: Number(p.exp.snapshotFileSize),
+    recordFileSize: p.exp.record.fileSize,
+    recordChecksum: p.exp.record.checksum,
+    externals: p.exp.externalFiles.map((f) => ({ path: f.path, size: Number(f.size) })),
+  }, tmp, { engine: p.engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) });
   await fsyncDir(tmp);
   step('snapshot-copied');
   throwIfAborted(options.signal, 'import (after copying)');

@@ -79,6 +79,25 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
     );
   }
   const snapSt = await lstat(snapshotFile);
+  const externalFiles = await externalFilesOf(dir, record, SNAPSHOT_METADATA_FILENAME);
+
+  return {
+    dir,
+    snapshotFile,
+    snapshotFileMode: snapSt.mode & 0o7777,
+    snapshotFileSize: BigInt(snapSt.size),
+    record,
+    externalFiles,
+  };
+}
+
+/**
+ * The external files `record` lists, found in `dir` by base name: each must
+ * be a regular file of the recorded size, else {@link ErrIncompleteSnapshot}
+ * (`external-file-missing`, `-type`, `-size`). `recordName` says where the
+ * record came from, for the message.
+ */
+export async function externalFilesOf(dir: string, record: Snapshot, recordName: string): Promise<ExportedExternalFile[]> {
   const externalFiles: ExportedExternalFile[] = [];
   for (const f of record.files) {
     const name = basename(f.filepath);
@@ -88,7 +107,7 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
       st = await lstat(path, { bigint: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new ErrIncompleteSnapshot(`external file ${name} listed in ${SNAPSHOT_METADATA_FILENAME} is missing from ${dir}`, {
+        throw new ErrIncompleteSnapshot(`external file ${name} listed in ${recordName} is missing from ${dir}`, {
           path, check: 'external-file-missing',
         });
       }
@@ -103,13 +122,5 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
       });
     }
     externalFiles.push({ name, path, size: st.size, recordSize: f.fileSize, mode: Number(st.mode & 0o7777n) });
-  }
-  return {
-    dir,
-    snapshotFile,
-    snapshotFileMode: snapSt.mode & 0o7777,
-    snapshotFileSize: BigInt(snapSt.size),
-    record,
-    externalFiles,
-  };
+  }  return externalFiles;
 }

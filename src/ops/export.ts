@@ -20,6 +20,7 @@ import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { SNAPSHOT_METADATA_FILENAME, snapshotDirName, snapshotPaths } from '../nodehost/paths.js';
 import { encodeSnapshot } from '../records/codec.js';
 import type { Snapshot } from '../records/types.js';
+import { externalFilesOf } from './export-dir.js';
 import { copySnapshotInto } from './snapshot-copy.js';
 import { buildManifest, encodeManifest, MANIFEST_FILENAME, type ManifestFile } from './manifest.js';
 import { toReplicaId } from './members.js';
@@ -90,15 +91,9 @@ export async function exportSnapshot(
   if (await statOrUndefined(finalDir)) {
     throw new ErrAlreadyExists(`${finalDir} already exists; export to another directory or remove it first`, { path: finalDir });
   }
-  const externals = record.files.map((f) => ({ name: basename(f.filepath), size: f.fileSize }));
-  for (const f of externals) {
-    const st = await statOrUndefined(join(source, f.name));
-    if (!st?.isFile() || BigInt(st.size) !== f.size) {
-      throw new ErrIncompleteSnapshot(`external file ${join(source, f.name)} is ${st ? `${st.size} bytes, not ${f.size}` : 'missing'}`, {
-        path: join(source, f.name), check: st ? 'external-file-size' : 'external-file-missing',
-      });
-    }
-  }
+  // The node's own directory must hold every external file the record lists, at its recorded size.
+  const externals = await externalFilesOf(source, record, `the log store's snapshot record`);
+
 
   await removeTreeDurable(tmpDir); // leftover of an interrupted export
   const created = await mkdirDurable(tmpDir);
@@ -114,7 +109,7 @@ export async function exportSnapshot(
       size: srcSt.size,
       recordFileSize: record.fileSize,
       recordChecksum: record.checksum,
-      externals: externals.map((f) => ({ path: join(source, f.name), size: Number(f.size) })),
+      externals: externals.map((f) => ({ path: f.path, size: Number(f.size) })),
     }, tmpDir, { engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) });
     const exported: Snapshot = {
       ...record,

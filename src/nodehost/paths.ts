@@ -74,10 +74,17 @@ export function lockFilePath(dir: string): string {
   return path.join(dir, LOCK_FILENAME);
 }
 
-/** Log store partition of a shard: `(shardID % execShards) % logDBShards`. */
+/**
+ * Log store partition of a shard: `(shardID % logDBShards) % execShards`,
+ * Dragonboat v4's `NewDoubleFixedPartitioner(ExecShards, LogDB.Shards)`,
+ * whose `GetPartitionID` is `(shardID % workerCount) % capacity`. The two
+ * orders agree only when one count divides the other (16/16 by default), so
+ * a store written with them swapped is one the restarting node never reads.
+ * (Arguments keep their historical order: execShards before logDBShards.)
+ */
 export function logdbPartition(shardId: number | bigint, execShards: number, logDBShards: number): number {
   const sid = toU64(shardId, 'shardId');
-  return Number((sid % BigInt(execShards)) % BigInt(logDBShards));
+  return Number((sid % BigInt(logDBShards)) % BigInt(execShards));
 }
 
 /** Directory name of log store partition `p`: `logdb-<p>`. */

@@ -35,15 +35,23 @@ describe('NodeHost paths', () => {
     expect(deploymentDir(noWal)).toBe('/nh/h1/00000000000000000001');
   });
 
-  it('computes the partition as (shardID % execShards) % logDBShards, bigint-safe', () => {
+  it('computes the partition as Dragonboat v4 does, (shardID % logDBShards) % execShards, bigint-safe', () => {
     expect(logdbPartition(100n, 16, 16)).toBe(4);
-    // Cases where the two-step formula differs from shardID % logDBShards:
-    expect(logdbPartition(19n, 10, 4)).toBe(1); // 19 % 10 = 9, 9 % 4 = 1 (19 % 4 = 3)
-    expect(logdbPartition(20n, 3, 16)).toBe(2); // 20 % 3 = 2 (20 % 16 = 4)
+    // LogDBShards 16, ExecShards 12 (arguments: shard, execShards, logDBShards).
+    expect(logdbPartition(13n, 12, 16)).toBe(1); // 13 % 16 = 13, 13 % 12 = 1
+    expect(logdbPartition(20n, 12, 16)).toBe(4); // 20 % 16 = 4 (the reversed order gives 20 % 12 = 8)
+    expect(logdbPartition(28n, 12, 16)).toBe(0); // 28 % 16 = 12, 12 % 12 = 0 (reversed: 4)
+    expect(logdbPartition(46n, 12, 16)).toBe(2); // 46 % 16 = 14, 14 % 12 = 2 (reversed: 10)
+    // ExecShards larger than LogDBShards: the second modulus never bites.
+    expect(logdbPartition(19n, 10, 4)).toBe(3); // 19 % 4 = 3, 3 % 10 = 3 (reversed: 1)
+    expect(logdbPartition(20n, 3, 16)).toBe(1); // 20 % 16 = 4, 4 % 3 = 1 (reversed: 2)
     expect(logdbPartition(MAX, 16, 16)).toBe(15);
-    expect(logdbPartition(MAX, 7, 16)).toBe(Number(MAX % 7n));
+    expect(logdbPartition(MAX, 7, 16)).toBe(Number((MAX % 16n) % 7n));
     expect(logdbPartition(2n ** 63n + 5n, 16, 16)).toBe(5);
     expect(logdbPartitionDir(cfg, 100n)).toBe('/nh/h1/00000000000000000005/logdb-4');
+    const cfg1612 = resolveNodeHostConfig({ nodeHostDir: '/nh', raftAddress: 'a:1', hostname: 'h1', logDBShards: 16, execShards: 12 });
+    expect(logdbPartitionDir(cfg1612, 13n)).toBe('/nh/h1/00000000000000000001/logdb-1');
+    expect(logdbPartitionDir(cfg1612, 20n)).toBe('/nh/h1/00000000000000000001/logdb-4');
   });
 
   it('lays out snapshot roots under snapshot-part-<shardID % 512>', () => {

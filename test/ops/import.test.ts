@@ -517,3 +517,22 @@ describe('a dry run', () => {
     }
   });
 });
+
+describe('partition of a shard with LogDBShards 16 and ExecShards 12', () => {
+  it('writes shard 20 into logdb-4, where Dragonboat v4 reads it ((20 % 16) % 12), and nowhere else', async () => {
+    const root = await makeTempDir('nht-import-part-');
+    try {
+      const exp = await makeExport(path.join(root, 'export'), { shardId: 20n });
+      const config: NodeHostConfig = { ...freshConfig(root, M4, 'm4'), logDBShards: 16, execShards: 12 };
+      await importSnapshot(config, exp.dir, workedMembers(), 4, { engine: 'js' });
+      const cfg = resolveNodeHostConfig(config);
+      const parts = (await fsp.readdir(path.dirname(partitionDir(cfg)))).filter((n) => n.startsWith('logdb-'));
+      expect(parts).toEqual(['logdb-4']);
+      const view = await inspectNode(config, 20n, 4n);
+      expect(view.partitionDir).toBe(partitionDir(cfg, 4));
+      expect(view.snapshot?.index).toBe(INDEX);
+    } finally {
+      await fsp.rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * The member-map rules of the import (IMPORT.md steps 2, 6 and 9), pure.
  */
+import { isIPv6 } from 'node:net';
 import { ErrInvalidMembers } from '../errors.js';
 import type { Membership, Snapshot } from '../records/types.js';
 
@@ -12,33 +13,110 @@ export type ConfigChangeIdPolicy = 'preserve' | 'snapshot-index';
 
 const MAX_U64 = (1n << 64n) - 1n;
 
+/**
+ * `details.check` of the member-map errors that mean "the text or the IDs do
+ * not parse" (the CLI reports these as usage errors); every other check is a
+ * rule the parsed membership breaks.
+ */
+export const MEMBER_SYNTAX_CHECKS: ReadonlySet<string> = new Set(['member-list', 'replica-id', 'duplicate-replica-id']);
+
 /** Parses a replica ID given as bigint, number or decimal string. */
 export function toReplicaId(v: bigint | number | string, what = 'replica ID'): bigint {
   let id: bigint;
   if (typeof v === 'bigint') id = v;
   else if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new ErrInvalidMembers(`${what} ${v} is not a safe integer; pass it as a bigint`, { id: String(v) });
+    if (!Number.isSafeInteger(v)) {
+      throw new ErrInvalidMembers(`${what} ${v} is not a safe integer; pass it as a bigint`, { id: String(v), check: 'replica-id' });
+    }
     id = BigInt(v);
   } else {
-    if (!/^\d+$/.test(v.trim())) throw new ErrInvalidMembers(`${what} "${v}" is not a decimal integer`, { id: v });
+    if (!/^\d+$/.test(v.trim())) throw new ErrInvalidMembers(`${what} "${v}" is not a decimal integer`, { id: v, check: 'replica-id' });
     id = BigInt(v.trim());
   }
-  if (id < 0n || id > MAX_U64) throw new ErrInvalidMembers(`${what} ${id} is out of the uint64 range`, { id });
+  if (id < 0n || id > MAX_U64) throw new ErrInvalidMembers(`${what} ${id} is out of the uint64 range`, { id, check: 'replica-id' });
   return id;
 }
 
-/** Normalizes a member map to `Map<bigint, string>`, sorted by ID, refusing zero IDs, duplicates and empty addresses. */
+// Dragonboat's stringutil.HostnameRegex: dot-separated labels that start with a letter.
+const HOSTNAME = /^(([a-zA-Z]|[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9])\.)*([A-Za-z]|[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9])$/;
+const IPV4 = /^(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])$/;
+
+/**
+ * Why `address` is not a usable RaftAddress, or undefined when it is. The
+ * rules are Dragonboat's `stringutil.IsValidAddress` (host:port, port
+ * 1..65535 in decimal, a hostname or an IPv4 address), plus an IPv6 address
+ * in brackets as `net.SplitHostPort` reads it. An address a NodeHost would
+ * refuse at start-up must not reach a membership record: the shard would
+ * wait forever for a replica nobody can run.
+ */
+export function raftAddressProblem(address: string): string | undefined {
+  if (/\s/.test(address)) return 'it contains whitespace';
+  if (address === '') return 'it is empty';
+  const colon = address.lastIndexOf(':');
+  if (colon < 0) return 'it has no port (expected host:port, e.g. "m4:63001")';
+  const host = address.slice(0, colon);
+  const port = address.slice(colon + 1);
+  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    return `its port "${port}" is not a decimal number from 1 to 65535`;
+  }
+  if (host === '') return 'its host is empty';
+  if (host.startsWith('[') || host.endsWith(']')) {
+    const inner = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : '';
+    return isIPv6(inner) ? undefined : `its host "${host}" is not an IPv6 address in brackets`;
+  }
+  if (host.includes(':')) return `its host "${host}" has a colon (an IPv6 address goes in brackets: "[::1]:63001")`;
+  if (HOSTNAME.test(host) || IPV4.test(host)) return undefined;
+  return `its host "${host}" is neither a host name (letters, digits, hyphens; labels start with a letter) nor an IPv4 address`;
+}
+
+/** Dragonboat's stringutil.CleanAddress: how two RaftAddresses are compared. */
+export function cleanAddress(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+/**
+ * Normalizes a member map to `Map<bigint, string>`, sorted by ID, with
+ * addresses trimmed. Refuses an empty map, bad or zero IDs, duplicate IDs,
+ * addresses that are not a RaftAddress ({@link raftAddressProblem}) and two
+ * replicas on one address: one NodeHost holds at most one replica of a shard,
+ * so such a membership loses quorum with a single host.
+ */
 export function normalizeMembers(members: MemberNodes): Map<bigint, string> {
   const entries: [bigint | number | string, string][] = members instanceof Map ? [...members] : Object.entries(members);
-  if (entries.length === 0) throw new ErrInvalidMembers('the member map is empty', {});
+  if (entries.length === 0) throw new ErrInvalidMembers('the member map is empty', { check: 'member-list' });
   const out = new Map<bigint, string>();
   for (const [k, address] of entries) {
     const id = toReplicaId(k);
-    if (id === 0n) throw new ErrInvalidMembers('replica ID 0 is not valid: Dragonboat replica IDs start at 1', { replicaId: id });
-    if (typeof address !== 'string' || address.trim() === '') {
-      throw new ErrInvalidMembers(`replica ${id} has an empty address`, { replicaId: id });
+    if (id === 0n) {
+      throw new ErrInvalidMembers('replica ID 0 is not valid: Dragonboat replica IDs start at 1', { replicaId: id, check: 'replica-id' });
     }
-    if (out.has(id)) throw new ErrInvalidMembers(`replica ${id} appears twice in the member map`, { replicaId: id });
+    if (out.has(id)) {
+      throw new ErrInvalidMembers(`replica ${id} appears twice in the member map`, { replicaId: id, check: 'duplicate-replica-id' });
+    }
+    out.set(id, address);
+  }
+  const byAddress = new Map<string, bigint>();
+  for (const [id, raw] of out) {
+    if (typeof raw !== 'string') {
+      throw new ErrInvalidMembers(`replica ${id} has no address`, { replicaId: id, check: 'address', address: raw });
+    }
+    const address = raw.trim();
+    const problem = raftAddressProblem(address);
+    if (problem !== undefined) {
+      throw new ErrInvalidMembers(`replica ${id} has address "${raw}", which is not a RaftAddress: ${problem}`, {
+        replicaId: id, check: 'address', address: raw,
+      });
+    }
+    const other = byAddress.get(cleanAddress(address));
+    if (other !== undefined) {
+      const ids = [other, id].sort((a, b) => (a < b ? -1 : 1));
+      throw new ErrInvalidMembers(
+        `replicas ${ids[0]} and ${ids[1]} have the same address "${out.get(other)!.trim()}"${cleanAddress(out.get(other)!) === address ? '' : ` / "${address}"`}: ` +
+          'one NodeHost holds at most one replica of a shard; give each replica its own host',
+        { check: 'duplicate-address', replicaIds: ids, address },
+      );
+    }
+    byAddress.set(cleanAddress(address), id);
     out.set(id, address);
   }
   return new Map([...out].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
@@ -55,15 +133,19 @@ export function parseMemberList(text: string): Map<bigint, string> {
   for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
     const eq = part.indexOf('=');
     if (eq <= 0 || eq === part.length - 1) {
-      throw new ErrInvalidMembers(`"${part}" is not <replicaID>=<address>; example: "1=m1:7001,4=m4:7001,5=m5:7001"`, { item: part });
+      throw new ErrInvalidMembers(`"${part}" is not <replicaID>=<address>; example: "1=m1:7001,4=m4:7001,5=m5:7001"`, {
+        item: part, check: 'member-list',
+      });
     }
     const id = part.slice(0, eq).trim();
     const key = /^\d+$/.test(id) ? BigInt(id).toString() : id;
-    if (seen.has(key)) throw new ErrInvalidMembers(`replica ${key} appears twice`, { replicaId: key });
+    if (seen.has(key)) throw new ErrInvalidMembers(`replica ${key} appears twice`, { replicaId: key, check: 'duplicate-replica-id' });
     seen.add(key);
     entries.push([id, part.slice(eq + 1).trim()]);
   }
-  if (entries.length === 0) throw new ErrInvalidMembers('the member list is empty; example: "1=m1:7001,4=m4:7001,5=m5:7001"', {});
+  if (entries.length === 0) {
+    throw new ErrInvalidMembers(`the member list "${text}" is empty; example: "1=m1:7001,4=m4:7001,5=m5:7001"`, { check: 'member-list' });
+  }
   return normalizeMembers(new Map(entries));
 }
 

@@ -112,6 +112,39 @@ describe('--members parsing', () => {
   });
 });
 
+describe('--members: rules of the membership (issue 10 #7, #13)', () => {
+  it.each(['import', 'plan'])('%s --members "": says the list is empty, not that the option is missing', async (cmd) => {
+    const argv = cmd === 'import'
+      ? ['import', '--config', 'c.json', '--src', 'd', '--members', '', '--replica-id', '1', '--json']
+      : ['plan', '--src', 'd', '--members', '', '--config', 'c.json', '--json'];
+    const run = await inProcess(argv);
+    expect(run.status).toBe(2);
+    const res = lastJson(run.stdout, run.stderr);
+    expect(res.error.code).toBe('ErrUsage');
+    expect(res.error.message).toMatch(/member list "" is empty/);
+    expect(res.error.message).not.toMatch(/required/);
+  });
+
+  it.each([
+    ['1=m1:63001,4=m4:63001,5=m4:63001', 'duplicate-address'],
+    ['1=m1:63001,4=M4:63001,5=m4:63001', 'duplicate-address'],
+    ['1=m1:63001,4=m4:99999', 'address'],
+    ['1=m1:63001,4=noport', 'address'],
+    ['1=m1:63001,4=:63001', 'address'],
+  ])('%j: ErrInvalidMembers (exit 1) naming the rule, before anything is read', async (members, check) => {
+    for (const argv of [
+      ['import', '--config', 'missing.json', '--src', 'd', '--members', members, '--replica-id', '1', '--json'],
+      ['plan', '--src', 'd', '--members', members, '--config', 'missing.json', '--json'],
+    ]) {
+      const run = await inProcess(argv);
+      expect(run.status).toBe(1);
+      const res = lastJson(run.stdout, run.stderr);
+      expect(res.error.code).toBe('ErrInvalidMembers');
+      expect(res.error.details.check).toBe(check);
+    }
+  });
+});
+
 describe('the launcher', () => {
   it('without dist/: says to run npm install (or npm run build), exit 1, no stack trace', async () => {
     const root = dirs.make();

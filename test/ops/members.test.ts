@@ -54,8 +54,8 @@ function membership(init: {
 
 describe('normalizeMembers', () => {
   it('accepts a Map with bigint, number and string keys and returns Map<bigint,string> sorted by ID', () => {
-    const out = normalizeMembers(new Map<bigint | number | string, string>([[5n, 'm5'], [1, 'm1'], ['4', 'm4']]));
-    expect([...out]).toEqual([[1n, 'm1'], [4n, 'm4'], [5n, 'm5']]);
+    const out = normalizeMembers(new Map<bigint | number | string, string>([[5n, 'm5:1'], [1, 'm1:1'], ['4', 'm4:1']]));
+    expect([...out]).toEqual([[1n, 'm1:1'], [4n, 'm4:1'], [5n, 'm5:1']]);
     for (const k of out.keys()) expect(typeof k).toBe('bigint');
   });
 
@@ -65,8 +65,8 @@ describe('normalizeMembers', () => {
   });
 
   it('accepts the largest uint64 ID and refuses one beyond it', () => {
-    expect([...normalizeMembers(new Map([[MAX, 'a']]))]).toEqual([[MAX, 'a']]);
-    expect([...normalizeMembers({ [MAX.toString()]: 'a' })]).toEqual([[MAX, 'a']]);
+    expect([...normalizeMembers(new Map([[MAX, 'a:1']]))]).toEqual([[MAX, 'a:1']]);
+    expect([...normalizeMembers({ [MAX.toString()]: 'a:1' })]).toEqual([[MAX, 'a:1']]);
     invalid(() => normalizeMembers(new Map([[MAX + 1n, 'a']])));
     invalid(() => normalizeMembers({ [(MAX + 1n).toString()]: 'a' }));
   });
@@ -303,5 +303,54 @@ describe('parseMemberList', () => {
   ])('refuses %j with ErrInvalidMembers', (text, words) => {
     expect(() => parseMemberList(text)).toThrow(ErrInvalidMembers);
     expect(() => parseMemberList(text)).toThrow(words);
+  });
+});
+
+describe('member addresses, validated like a Dragonboat RaftAddress (issue 10 #7, #13)', () => {
+  it('refuses two replicas on one address, compared trimmed and case-insensitive as Dragonboat does', () => {
+    const e = invalid(() => normalizeMembers({ '1': 'm1:63001', '4': 'm4:63001', '5': 'm4:63001' }));
+    expect(e.details.check).toBe('duplicate-address');
+    expect(e.details.replicaIds).toEqual([4n, 5n]);
+    expect(e.message).toContain('m4:63001');
+    expect(invalid(() => normalizeMembers({ '1': 'M4:63001', '4': ' m4:63001 ' })).details.check).toBe('duplicate-address');
+    expect(invalid(() => parseMemberList('1=m1:63001,4=m4:63001,5=M4:63001')).details.check).toBe('duplicate-address');
+  });
+
+  it.each([
+    ['noport', 'no port'],
+    ['m 4:63001', 'whitespace'],
+    ['m4:\t63001', 'whitespace'],
+    [':63001', 'host'],
+    ['m4:', 'port'],
+    ['m4:99999', 'port'],
+    ['m4:0', 'port'],
+    ['m4:-1', 'port'],
+    ['m4:+80', 'port'],
+    ['m4:80a', 'port'],
+    ['m4:63001:1', 'host'],
+    ['::1:63001', 'host'],
+    ['[::1:63001', 'host'],
+    ['[m4]:63001', 'host'],
+    ['-m4:63001', 'host'],
+    ['m4_x:63001', 'host'],
+    ['256.1.1.1:63001', 'host'],
+    ['http://m4:63001', 'host'],
+  ])('refuses the address %j (%s)', (address, words) => {
+    const e = invalid(() => normalizeMembers({ '1': 'm1:63001', '4': address }));
+    expect(e.details.check).toBe('address');
+    expect(e.details.replicaId).toBe(4n);
+    expect(e.details.address).toBe(address);
+    expect(e.message).toContain(words);
+    expect(() => parseMemberList(`1=m1:63001,4=${address}`)).toThrow(ErrInvalidMembers);
+  });
+
+  it.each([
+    'm4:63001', 'M4.example.com:1', '10.0.0.4:65535', 'host-4.internal:7001', '[::1]:7001', '[fe80::1]:63001', '[2001:db8::4]:80', 'localhost:1',
+  ])('accepts %j', (address) => {
+    expect(normalizeMembers({ '4': address }).get(4n)).toBe(address);
+  });
+
+  it('keeps the address trimmed (the one spelling every later comparison sees)', () => {
+    expect(normalizeMembers({ '4': '  m4:63001 ' }).get(4n)).toBe('m4:63001');
   });
 });

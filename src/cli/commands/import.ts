@@ -1,6 +1,6 @@
 /** `nodehost import --config <file> --src <dir> --members "1=a,4=b" --replica-id N` */
 import { ErrInvalidMembers, ErrUsage } from '../../errors.js';
-import { parseMemberList } from '../../ops/members.js';
+import { MEMBER_SYNTAX_CHECKS, parseMemberList } from '../../ops/members.js';
 import { importMany, loadImportManifest } from '../../ops/import-many.js';
 import { importSnapshot, type ImportPhase, type ImportResult, type NodeRecordsView } from '../../ops/import.js';
 import { parseId, requireString, type Command, type CommandContext, type Invocation } from '../command.js';
@@ -11,14 +11,31 @@ import { configOption, configPath, engineChoice, engineOption, loadConfig, noteD
 import { selectEngine } from '../../engines/select.js';
 import { StateMachineType } from '../../records/types.js';
 
-/** Parses `--members "1=m1:7001,4=m4:7001"`; a malformed list is a usage error. */
+/**
+ * Parses `--members "1=m1:7001,4=m4:7001"`. A list that does not parse into
+ * replica IDs and addresses is a usage error (exit 2); a list that parses
+ * but breaks a membership rule (an address that is not a RaftAddress, two
+ * replicas on one address) keeps its ErrInvalidMembers, as the library
+ * reports it (exit 1).
+ */
 export function parseMembers(text: string): Map<bigint, string> {
   try {
     return parseMemberList(text);
   } catch (err) {
-    if (err instanceof ErrInvalidMembers) throw new ErrUsage(`--members: ${err.message}`);
+    if (err instanceof ErrInvalidMembers && MEMBER_SYNTAX_CHECKS.has(String(err.details.check))) {
+      throw new ErrUsage(`--members: ${err.message}`, err.details);
+    }
     throw err;
   }
+}
+
+/**
+ * The `--members` option: required, but an empty value is given (and is
+ * reported as an empty list by the parser), not missing.
+ */
+export function membersOption(inv: Invocation, cmd: Command): Map<bigint, string> {
+  const v = inv.values.members;
+  return typeof v === 'string' ? parseMembers(v) : parseMembers(requireString(inv, 'members', cmd));
 }
 
 function recordsLines(r: NodeRecordsView): string[] {
@@ -88,7 +105,7 @@ export const importCommand: Command = {
     const configFile = configPath(inv, 'import');
     const backupDir = inv.values.backup as string | undefined;
     const src = requireString(inv, 'src', this);
-    const members = parseMembers(requireString(inv, 'members', this));
+    const members = membersOption(inv, this);
     const replicaId = parseId(requireString(inv, 'replica-id', this), '--replica-id');
     const ccid = inv.values['config-change-id'] ?? 'preserve';
     if (ccid !== 'preserve' && ccid !== 'snapshot-index') {

@@ -6,7 +6,7 @@ import { planRecovery, type InspectJson, type PlanHost, type PlanResult } from '
 import { requireString, type Command, type CommandContext } from '../command.js';
 import { plainJson } from '../present.js';
 import { membersText, membershipText } from './describe.js';
-import { parseMembers } from './import.js';
+import { membersOption } from './import.js';
 import { engineChoice, engineOption, loadConfig } from './shared.js';
 
 async function hostsFrom(paths: string[]): Promise<PlanHost[]> {
@@ -76,7 +76,7 @@ export const planCommand: Command = {
   },
   async run(inv, ctx) {
     const src = requireString(inv, 'src', this);
-    const members = parseMembers(requireString(inv, 'members', this));
+    const members = membersOption(inv, this);
     const configs = (inv.values.config as string[] | undefined) ?? [];
     const plan = await planRecovery(src, members, await hostsFrom(configs), { engine: engineChoice(inv) });
     describePlan(plan, ctx);

@@ -101,8 +101,21 @@ export class ErrAborted extends NodeHostToolsError {}
 export class ErrInvalidConfig extends NodeHostToolsError {}
 /** A requested checksum engine (native, wasm) is not available in this installation. */
 export class ErrEngineUnavailable extends NodeHostToolsError {}
-/** The log store (LevelDB) reported a failure. */
+/** The log store (LevelDB or Pebble) reported a failure. */
 export class ErrLogDB extends NodeHostToolsError {}
+/**
+ * The log store is of a kind or shape this tool does not read or write (another
+ * Pebble format major version, compression, filters, a RocksDB-written store,
+ * a LevelDB file in a Pebble partition, ...); `details.path` names the file and
+ * `details.check` the reason. Nothing was changed.
+ */
+export class ErrUnsupportedLogStore extends NodeHostToolsError {}
+/**
+ * A log store file is corrupt or torn where the store itself would refuse it
+ * (a bad checksum, a truncated block, a malformed version edit or batch);
+ * `details` name the file and the byte offset. Nothing was changed.
+ */
+export class ErrCorruptLogStore extends NodeHostToolsError {}
 /** A file-system operation failed; `details.path` and `details.syscall` say which. */
 export class ErrIO extends NodeHostToolsError {}
 /** The command line is invalid (CLI only; exit status 2). */

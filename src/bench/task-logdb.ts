@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { removeEntries } from '../engines/native.js';
 import { ErrLogDB } from '../errors.js';
-import { classicLevelRangeRemover } from '../logdb/logdb.js';
 import { allEntriesRange, allEntryBatchesRange, bootstrapKey, encodeMaxIndex, maxIndexKey, raftStateKey, type KeyRange } from '../logdb/keys.js';
 import { LogDBPartition } from '../logdb/partition.js';
 import { encodeBootstrap, encodeRaftState } from '../records/codec.js';
@@ -150,12 +149,12 @@ export async function removeClassic(dbDir: string): Promise<undefined> {
   return undefined;
 }
 
-/** This package's portable path: {@link classicLevelRangeRemover} on a partition. */
+/** This package's portable path: the LevelDB partition's own range removal. */
 export async function removeFallback(dbDir: string): Promise<undefined> {
   const part = new LogDBPartition(dbDir);
   try {
     if (!(await part.openExisting())) throw new ErrLogDB(`${dbDir} is not a database`, { path: dbDir, check: 'bench-store' });
-    await classicLevelRangeRemover(part, replicaRanges());
+    await part.removeRanges(replicaRanges());
   } finally {
     await part.close();
   }

@@ -2,7 +2,10 @@ export * from './keys.js';
 export { batchIdRange, restoreBatchFields, compactBatchFields, mergeIntoBatch, groupByBatch } from './batches.js';
 export { LogDBPartition, databaseExists } from './partition.js';
 export type { BatchOp, PartitionOptions } from './partition.js';
-export { LogDB, classicLevelRangeRemover } from './logdb.js';
+export { LogDB, delRangeOf } from './logdb.js';
+export type { KvOp, PartitionStore, LogStoreKind, IterateOptions } from './store.js';
+export { resolveLogStore, checkPartitionFiles } from './store-kind.js';
+export type { LogStoreChoice } from './store-kind.js';
 export type {
   LogDBOptions,
   RaftUpdate,
@@ -13,6 +16,5 @@ export type {
   MalformedRecord,
   NodeRecords,
   ImportPlan,
-  RangeRemover,
   StaleEntryRemoval,
 } from './logdb.js';

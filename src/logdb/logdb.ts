@@ -9,7 +9,7 @@
  * (LevelDB cannot place its write-ahead log elsewhere); WALDir only gets its
  * own `dragonboat.ds`, LOCK and `H/D` tree.
  */
-import { ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrMalformedRecord, ErrUnknownStateMachineType, NodeHostToolsError } from '../errors.js';
+import { ErrUnsupportedLogStore, ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrMalformedRecord, ErrUnknownStateMachineType, NodeHostToolsError } from '../errors.js';
 import type { ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { BIN_VER_BATCHED, BIN_VER_PLAIN, ENTRY_BATCH_SIZE, type BinVer } from '../nodehost/settings.js';
 import { logdbPartition, logdbPartitionDirByIndex, toU64 } from '../nodehost/paths.js';
@@ -50,12 +50,17 @@ import {
   snapshotsRange,
   type KeyRange,
 } from './keys.js';
-import { LogDBPartition, type BatchOp, type PartitionOptions } from './partition.js';
+import { LogDBPartition, type PartitionOptions } from './partition.js';
+import { resolveLogStore, type LogStoreChoice } from './store-kind.js';
+import type { KvOp, LogStoreKind, PartitionStore } from './store.js';
+import { walPartitionDirByIndex } from '../nodehost/paths.js';
 
 type Id = number | bigint;
 
 /** Options of {@link LogDB.open}. */
 export interface LogDBOptions extends PartitionOptions {
+  /** The store's engine, when already known (e.g. from {@link resolveLogStore}); otherwise resolved on open. */
+  store?: LogStoreChoice;
   /**
    * Entry format for writes into a store that holds no entries yet (default
    * plain, 100). A store that already holds entries keeps its format; asking
@@ -147,7 +152,7 @@ export function hasNodeState(rec: NodeRecords): boolean {
     rec.maxIndex !== undefined || rec.plainEntries !== undefined || rec.entryBatches !== undefined;
 }
 
-/** The records an import replaces and writes (IMPORT.md step 11). */
+/** The records an import replaces and writes. */
 export interface ImportPlan {
   shardId: bigint;
   replicaId: bigint;
@@ -156,28 +161,8 @@ export interface ImportPlan {
   before: NodeRecords;
   after: { bootstrap: Bootstrap; raftState: RaftState; maxIndex: bigint; snapshot: Snapshot };
   /** The exact write batch, deletes first. */
-  ops: BatchOp[];
+  ops: KvOp[];
 }
-
-/**
- * Removes key ranges from a partition. The default uses classic-level
- * (`clear` + `compactRange`); a native bulk implementation can be injected.
- */
-export type RangeRemover = (partition: LogDBPartition, ranges: readonly KeyRange[]) => Promise<void>;
-
-/**
- * The default {@link RangeRemover}: classic-level clear, then compaction of
- * each range. LevelDB flushes its memtable at the start of a compactRange and
- * may place that table below every level the same call compacts; deletes
- * flushed together with the records they delete would then stay on disk with
- * them. So the ranges are compacted once before the clear (the records reach
- * the table files) and once after (the deletes meet them and both are dropped).
- */
-export const classicLevelRangeRemover: RangeRemover = async (partition, ranges) => {
-  for (const r of ranges) await partition.compactRange(r.gte, (r.lte ?? r.lt)!);
-  for (const r of ranges) await partition.clear(r);
-  for (const r of ranges) await partition.compactRange(r.gte, (r.lte ?? r.lt)!);
-};
 
 /** Result of {@link LogDB.removeStaleEntries}. */
 export interface StaleEntryRemoval {
@@ -187,8 +172,33 @@ export interface StaleEntryRemoval {
   /** Entry indexes kept (`[first, last]`), or undefined when every entry was stale. */
   kept: { first: bigint; last: bigint } | undefined;
   ranges: KeyRange[];
-  plainEntriesRemoved: number;
-  entryBatchesRemoved: number;
+  /** Keys removed, where they were counted (LevelDB walks them anyway; Pebble removes ranges without reading them). */
+  plainEntriesRemoved: number | undefined;
+  entryBatchesRemoved: number | undefined;
+}
+
+/** The first (or with `reverse`, last) pair of `range`. */
+async function firstPair(part: PartitionStore, range: KeyRange, reverse = false): Promise<[Uint8Array, Uint8Array] | undefined> {
+  for await (const kv of part.iterate(range, { reverse, limit: 1 })) return kv;
+  return undefined;
+}
+
+/** True when `range` holds at least one key. */
+async function anyKey(part: PartitionStore, range: KeyRange): Promise<boolean> {
+  return (await firstPair(part, range)) !== undefined;
+}
+
+/** The keys of `range`, in order. */
+async function* keysOf(part: PartitionStore, range: KeyRange): AsyncGenerator<Uint8Array> {
+  for await (const [k] of part.iterate(range)) yield k;
+}
+
+/** An inclusive or half-open key range as one range deletion (`lte` becomes the exclusive end `lte || 0x00`). */
+export function delRangeOf(range: KeyRange): KvOp {
+  if (range.lt !== undefined) return { type: 'delRange', start: range.gte, end: range.lt };
+  const end = new Uint8Array(range.lte!.length + 1);
+  end.set(range.lte!);
+  return { type: 'delRange', start: range.gte, end };
 }
 
 function isEmptyState(s: RaftState): boolean {
@@ -215,24 +225,34 @@ function decodeValue<T>(decode: (b: Uint8Array) => T, value: Uint8Array, what: s
 export class LogDB {
   readonly config: ResolvedNodeHostConfig;
   readonly readOnly: boolean;
+  /** The engine holding this store and where that came from. */
+  readonly store: LogStoreChoice;
   private readonly opts: LogDBOptions;
-  private readonly partitions = new Map<number, LogDBPartition>();
+  private readonly partitions = new Map<number, PartitionStore>();
   private detected: BinVer | undefined | null = null; // null: not detected yet
   private closed = false;
 
-  private constructor(cfg: ResolvedNodeHostConfig, opts: LogDBOptions) {
+  private constructor(cfg: ResolvedNodeHostConfig, store: LogStoreChoice, opts: LogDBOptions) {
     this.config = cfg;
+    this.store = store;
     this.opts = opts;
     this.readOnly = opts.readOnly ?? false;
   }
 
   /**
-   * Opens the log store of `cfg`. Nothing is opened or created until a
-   * partition is needed. With `readOnly`, partitions are read from private
-   * clones and the originals stay byte-for-byte unchanged.
+   * Opens the log store of `cfg`: its engine (Pebble or LevelDB) comes from
+   * `dragonboat.ds`, else the configured `logdbType`, else Dragonboat v4's
+   * default, Pebble. Nothing is opened or created until a partition is needed,
+   * and each partition's files are checked against the engine before it reads
+   * them. With `readOnly` the originals stay byte-for-byte unchanged.
    */
   static async open(cfg: ResolvedNodeHostConfig, opts: LogDBOptions = {}): Promise<LogDB> {
-    return new LogDB(cfg, opts);
+    return new LogDB(cfg, opts.store ?? (await resolveLogStore(cfg)), opts);
+  }
+
+  /** The engine holding this store. */
+  get kind(): LogStoreKind {
+    return this.store.kind;
   }
 
   /** Partition index of a shard. */
@@ -246,17 +266,20 @@ export class LogDB {
   }
 
   /** The partition object of index `p` (created on first use, not opened). */
-  partition(p: number): LogDBPartition {
+  partition(p: number): PartitionStore {
     if (this.closed) throw new ErrLogDB('the log store is closed', { check: 'closed' });
-    let part = this.partitions.get(p);
-    if (!part) {
-      part = new LogDBPartition(logdbPartitionDirByIndex(this.config, p), this.opts);
-      this.partitions.set(p, part);
+    const open = this.partitions.get(p);
+    if (open) return open;
+    const dataDir = logdbPartitionDirByIndex(this.config, p);
+    if (this.store.kind === 'pebble') {
+      throw new ErrUnsupportedLogStore(`Pebble partition ${dataDir} (${walPartitionDirByIndex(this.config, p) ?? dataDir}): not yet`, { path: dataDir });
     }
+    const part: PartitionStore = new LogDBPartition(dataDir, this.opts);
+    this.partitions.set(p, part);
     return part;
   }
 
-  private partFor(shardId: Id): LogDBPartition {
+  private partFor(shardId: Id): PartitionStore {
     return this.partition(this.partitionOf(shardId));
   }
 
@@ -284,12 +307,12 @@ export class LogDB {
     let plain = false;
     for (let p = 0; p < this.config.logDBShards; p++) {
       const part = this.partition(p);
-      if (!(await part.openExisting())) continue;
-      if (await part.any(kindRange(KeyKind.EntryBatch))) {
+      if (!(await part.exists())) continue;
+      if (await anyKey(part, kindRange(KeyKind.EntryBatch))) {
         this.detected = BIN_VER_BATCHED;
         return this.detected;
       }
-      if (!plain && (await part.any(kindRange(KeyKind.Entry)))) plain = true;
+      if (!plain && (await anyKey(part, kindRange(KeyKind.Entry)))) plain = true;
     }
     this.detected = plain ? BIN_VER_PLAIN : undefined;
     return this.detected;
@@ -352,7 +375,7 @@ export class LogDB {
   /** The node's latest snapshot record (highest index), or undefined. */
   async getSnapshot(shardId: Id, replicaId: Id): Promise<Snapshot | undefined> {
     const part = this.partFor(shardId);
-    const kv = await part.first(snapshotsRange(shardId, replicaId), true);
+    const kv = await firstPair(part, snapshotsRange(shardId, replicaId), true);
     return kv === undefined ? undefined : decodeValue(decodeSnapshot, kv[1], 'snapshot', kv[0], part.dir);
   }
 
@@ -361,8 +384,8 @@ export class LogDB {
     const out: NodeInfo[] = [];
     for (let p = 0; p < this.config.logDBShards; p++) {
       const part = this.partition(p);
-      if (!(await part.openExisting())) continue;
-      for await (const k of part.keys(kindRange(KeyKind.Bootstrap))) {
+      if (!(await part.exists())) continue;
+      for await (const k of keysOf(part, kindRange(KeyKind.Bootstrap))) {
         const d = decodeKey(k);
         if (d) out.push({ shardId: d.shardId, replicaId: d.replicaId });
       }
@@ -380,7 +403,7 @@ export class LogDB {
    * updates in different partitions are separate batches.
    */
   async saveRaftState(updates: readonly RaftUpdate[]): Promise<void> {
-    const byPartition = new Map<number, BatchOp[]>();
+    const byPartition = new Map<number, KvOp[]>();
     const pendingBatches = new Map<string, EntryBatch>();
     let format: BinVer | undefined;
     for (const ud of updates) {
@@ -413,7 +436,7 @@ export class LogDB {
             actual: ss.index,
           });
         }
-        for await (const k of part.keys(snapshotsRange(s, r))) {
+        for await (const k of keysOf(part, snapshotsRange(s, r))) {
           if (keySuffix(k) < ss.index) ops.push({ type: 'del', key: k });
         }
         put(snapshotKey(s, r, ss.index), encodeSnapshot(ss));
@@ -451,8 +474,8 @@ export class LogDB {
   }
 
   /** Whether this replica's entries are batched (any entry batch key of the replica). */
-  private async replicaIsBatched(part: LogDBPartition, s: bigint, r: bigint): Promise<boolean> {
-    return part.any(allEntryBatchesRange(s, r));
+  private async replicaIsBatched(part: PartitionStore, s: bigint, r: bigint): Promise<boolean> {
+    return anyKey(part, allEntryBatchesRange(s, r));
   }
 
   /**
@@ -483,7 +506,7 @@ export class LogDB {
         }
       }
     } else if (snap <= maxIndex) {
-      const kv = await part.first({ gte: entryKey(s, r, snap), lte: entryKey(s, r, maxIndex) });
+      const kv = await firstPair(part, { gte: entryKey(s, r, snap), lte: entryKey(s, r, maxIndex) });
       if (kv) first = keySuffix(kv[0]);
     }
     if (first === undefined || first === 0n) {
@@ -581,16 +604,14 @@ export class LogDB {
   async removeEntriesTo(shardId: Id, replicaId: Id, index: Id): Promise<void> {
     const s = toU64(shardId, 'shardId');
     const part = this.partFor(s);
-    for (const range of this.entryRangesTo(s, toU64(replicaId, 'replicaId'), toU64(index, 'index'))) await part.clear(range);
+    await part.write(this.entryRangesTo(s, toU64(replicaId, 'replicaId'), toU64(index, 'index')).map(delRangeOf));
   }
 
   /** Compacts the key ranges {@link removeEntriesTo} removes (Dragonboat's compact). */
   async compactEntriesTo(shardId: Id, replicaId: Id, index: Id): Promise<void> {
     const s = toU64(shardId, 'shardId');
     const part = this.partFor(s);
-    for (const range of this.entryRangesTo(s, toU64(replicaId, 'replicaId'), toU64(index, 'index'))) {
-      await part.compactRange(range.gte, (range.lt ?? range.lte)!);
-    }
+    await part.removeRanges(this.entryRangesTo(s, toU64(replicaId, 'replicaId'), toU64(index, 'index')));
   }
 
   /**
@@ -602,16 +623,14 @@ export class LogDB {
     const s = toU64(shardId, 'shardId');
     const r = toU64(replicaId, 'replicaId');
     const part = this.partFor(s);
-    if (!(await part.openExisting())) return;
-    const ops: BatchOp[] = [
+    if (!(await part.exists())) return;
+    await part.write([
       { type: 'del', key: raftStateKey(s, r) },
       { type: 'del', key: bootstrapKey(s, r) },
       { type: 'del', key: maxIndexKey(s, r) },
-    ];
-    for await (const k of part.keys(snapshotsRange(s, r))) ops.push({ type: 'del', key: k });
-    await part.write(ops);
-    await part.clear(allEntriesRange(s, r));
-    await part.clear(allEntryBatchesRange(s, r));
+      delRangeOf(snapshotsRange(s, r)),
+    ]);
+    await part.removeRanges([allEntriesRange(s, r), allEntryBatchesRange(s, r)]);
   }
 
   // --- import -------------------------------------------------------------------------
@@ -649,9 +668,9 @@ export class LogDB {
       snapshots.push({ index: keySuffix(k), snapshot });
     }
     const span = async (range: KeyRange): Promise<{ first: bigint; last: bigint } | undefined> => {
-      const a = await part.first(range);
+      const a = await firstPair(part, range);
       if (!a) return undefined;
-      const b = (await part.first(range, true))!;
+      const b = (await firstPair(part, range, true))!;
       return { first: keySuffix(a[0]), last: keySuffix(b[0]) };
     };
     return {
@@ -699,12 +718,16 @@ export class LogDB {
       maxIndex: snapshot.index,
       snapshot,
     };
-    const ops: BatchOp[] = [
+    const ops: KvOp[] = [
       { type: 'del', key: raftStateKey(s, r) },
       { type: 'del', key: bootstrapKey(s, r) },
       { type: 'del', key: maxIndexKey(s, r) },
+      delRangeOf(snapshotsRange(s, r)),
     ];
-    for await (const k of part.keys(snapshotsRange(s, r))) ops.push({ type: 'del', key: k });
+    // Where a range deletion is one tombstone (Pebble), the replica's entries go
+    // in the same atomic batch; LevelDB would need a delete per entry in it, so
+    // there {@link removeStaleEntries} removes them after the commit.
+    if (this.kind === 'pebble') ops.push(delRangeOf(allEntriesRange(s, r)), delRangeOf(allEntryBatchesRange(s, r)));
     ops.push(
       { type: 'put', key: bootstrapKey(s, r), value: encodeBootstrap(after.bootstrap) },
       { type: 'put', key: raftStateKey(s, r), value: encodeRaftState(after.raftState) },
@@ -719,7 +742,8 @@ export class LogDB {
    * atomic, synced write batch: deletes the raft state, bootstrap, max index
    * and every snapshot record of the node, then writes bootstrap
    * `{join: true, type}`, raft state `{term, vote 0, commit INDEX}`, the
-   * snapshot record under INDEX and max index INDEX. Entries are left to
+   * snapshot record under INDEX and max index INDEX. On Pebble the same batch
+   * range-deletes the replica's entries; on LevelDB they are left to
    * {@link removeStaleEntries}. Returns what was replaced and written.
    */
   async importSnapshot(snapshot: Snapshot, replicaId: Id): Promise<ImportPlan> {
@@ -731,25 +755,27 @@ export class LogDB {
   /**
    * Physically removes a node's stale entries, plain and batched: everything
    * outside `[snapshot index, max index]` (everything, right after an import,
-   * where the two are equal), then compacts those key ranges. `remover`
-   * replaces the classic-level implementation (e.g. a native bulk path).
+   * where the two are equal). LevelDB deletes and compacts them (and counts
+   * them on the way); Pebble writes range tombstones only where a key is
+   * still visible, so it costs the same for ten entries and ten million.
    */
-  async removeStaleEntries(shardId: Id, replicaId: Id, opts: { remover?: RangeRemover } = {}): Promise<StaleEntryRemoval> {
+  async removeStaleEntries(shardId: Id, replicaId: Id): Promise<StaleEntryRemoval> {
     const s = toU64(shardId, 'shardId');
     const r = toU64(replicaId, 'replicaId');
     const part = this.partFor(s);
+    const counted = this.kind === 'leveldb';
     const result: StaleEntryRemoval = {
       shardId: s,
       replicaId: r,
       partitionDir: part.dir,
       kept: undefined,
       ranges: [],
-      plainEntriesRemoved: 0,
-      entryBatchesRemoved: 0,
+      plainEntriesRemoved: counted ? 0 : undefined,
+      entryBatchesRemoved: counted ? 0 : undefined,
     };
-    if (!(await part.openExisting())) return result;
+    if (!(await part.exists())) return result;
     const maxIndex = await this.getMaxIndex(s, r);
-    const lastSnap = await part.first(snapshotsRange(s, r), true);
+    const lastSnap = await firstPair(part, snapshotsRange(s, r), true);
     const snapIndex = lastSnap ? keySuffix(lastSnap[0]) : 0n;
     const plain: KeyRange[] = [];
     const batched: KeyRange[] = [];
@@ -765,10 +791,24 @@ export class LogDB {
       if (lowId > 0n) batched.push(entryBatchRange(s, r, 0n, lowId));
       if (highId < batchIdOf(MAX_U64)) batched.push(entryBatchRange(s, r, highId + 1n, MAX_U64 + 1n));
     }
-    for (const range of plain) result.plainEntriesRemoved += await part.count(range);
-    for (const range of batched) result.entryBatchesRemoved += await part.count(range);
-    result.ranges = [...plain, ...batched];
-    await (opts.remover ?? classicLevelRangeRemover)(part, result.ranges);
+    const count = async (range: KeyRange): Promise<number> => {
+      let n = 0;
+      for await (const _ of keysOf(part, range)) n++;
+      return n;
+    };
+    const ranges: KeyRange[] = [];
+    for (const range of [...plain, ...batched]) {
+      if (!counted) {
+        if (await anyKey(part, range)) ranges.push(range);
+        continue;
+      }
+      const n = await count(range);
+      if (plain.includes(range)) result.plainEntriesRemoved! += n;
+      else result.entryBatchesRemoved! += n;
+      ranges.push(range);
+    }
+    result.ranges = ranges;
+    if (ranges.length > 0) await part.removeRanges(ranges);
     return result;
   }
 }

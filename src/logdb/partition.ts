@@ -22,6 +22,8 @@ import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { checkNotLocked, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
 import { LOCK_FILENAME } from '../nodehost/paths.js';
 import type { KeyRange } from './keys.js';
+import { checkPartitionFiles } from './store-kind.js';
+import type { IterateOptions, KvOp, PartitionStore } from './store.js';
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
 
@@ -105,8 +107,17 @@ async function cloneDatabase(src: string, scratchDir: string): Promise<string> {
   return clone;
 }
 
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+function inRange(key: Uint8Array, start: Uint8Array, end: Uint8Array): boolean {
+  return Buffer.compare(key, start) >= 0 && Buffer.compare(key, end) < 0;
+}
+
 /** One LevelDB partition, opened lazily; a missing database reads as empty. */
-export class LogDBPartition {
+export class LogDBPartition implements PartitionStore {
+  readonly kind = 'leveldb' as const;
   /** The partition directory (`H/D/logdb-<p>`). */
   readonly dir: string;
   readonly readOnly: boolean;
@@ -125,6 +136,13 @@ export class LogDBPartition {
   /** The open classic-level handle, if the database has been opened (for bulk implementations). */
   get level(): Level | undefined {
     return this.db;
+  }
+
+  /** True when the partition holds a LevelDB database (its CURRENT file exists). */
+  async exists(): Promise<boolean> {
+    if (this.db) return true;
+    this.assertUsable();
+    return databaseExists(this.dir);
   }
 
   /** Opens the database if it exists on disk. Returns false (and opens nothing) when it does not. */
@@ -161,6 +179,8 @@ export class LogDBPartition {
         { path: path.join(this.dir, LOCK_FILENAME), check: 'lock', pid: process.pid },
       );
     }
+    // Never let LevelDB open what another engine wrote: it would "recover" a Pebble WAL by deleting it.
+    await checkPartitionFiles(this.dir, 'leveldb');
     // Refuse before LevelDB touches anything: its own lock failure comes after it rotated LOG.
     await checkNotLocked(path.join(this.dir, LOCK_FILENAME), { ...this.opts.lock, refuseOwnProcess: !this.readOnly });
     let location = this.dir;
@@ -202,7 +222,7 @@ export class LogDBPartition {
   }
 
   /** Iterates `[key, value]` pairs of `range` in key order (or reverse); nothing when the database does not exist. */
-  async *iterate(range: KeyRange, opts: { reverse?: boolean; limit?: number } = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  async *iterate(range: KeyRange, opts: IterateOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
     if (!(await this.openExisting())) return;
     const it = this.db!.iterator({ ...range, reverse: opts.reverse ?? false, limit: opts.limit ?? -1 });
     try {
@@ -260,15 +280,45 @@ export class LogDBPartition {
     return n;
   }
 
-  /** Applies `ops` as ONE atomic, synced LevelDB write batch (creating the database if needed). */
-  async write(ops: BatchOp[]): Promise<void> {
+  /**
+   * Applies `ops` as ONE atomic, synced LevelDB write batch (creating the
+   * database if needed). LevelDB has no range deletion: a `delRange` becomes
+   * point deletes of the keys it covers, those stored and those put earlier in
+   * the same batch, so later operations win exactly as in Pebble.
+   */
+  async write(ops: readonly KvOp[]): Promise<void> {
     if (ops.length === 0) return;
     const db = await this.openForWrite();
+    const batch: BatchOp[] = [];
+    const putSoFar = new Map<string, Uint8Array>();
+    for (const op of ops) {
+      if (op.type === 'delRange') {
+        for await (const key of this.keys({ gte: op.start, lt: op.end })) batch.push({ type: 'del', key });
+        for (const key of putSoFar.values()) if (inRange(key, op.start, op.end)) batch.push({ type: 'del', key });
+        continue;
+      }
+      if (op.type === 'put') putSoFar.set(hex(op.key), op.key);
+      batch.push(op);
+    }
     try {
-      await db.batch(ops, { sync: true });
+      await db.batch(batch, { sync: true });
     } catch (err) {
       throw levelError(err, this.dir, 'write');
     }
+  }
+
+  /**
+   * Removes every key of `ranges` for good. LevelDB flushes its memtable at
+   * the start of a compactRange and may place that table below every level
+   * the same call compacts; deletes flushed together with the records they
+   * delete would then stay on disk with them. So each range is compacted once
+   * before the clear (the records reach the table files) and once after (the
+   * deletes meet them and both are dropped).
+   */
+  async removeRanges(ranges: readonly KeyRange[]): Promise<void> {
+    for (const r of ranges) await this.compactRange(r.gte, (r.lte ?? r.lt)!);
+    for (const r of ranges) await this.clear(r);
+    for (const r of ranges) await this.compactRange(r.gte, (r.lte ?? r.lt)!);
   }
 
   /** Deletes every key of `range` (no-op when the database does not exist). */

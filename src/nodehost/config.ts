@@ -5,8 +5,10 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fsp from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { ErrInvalidConfig, ErrPathNotExist, ioError } from '../errors.js';
 import { isNotFound } from '../files/fsutil.js';
+import { LOGDB_TYPES, type LogDBType } from './settings.js';
 
 /** Default of `logDBShards` and `execShards` (Dragonboat's defaults). */
 export const DEFAULT_SHARD_COUNT = 16;
@@ -46,6 +48,14 @@ export interface NodeHostConfig {
    * skipped, as Dragonboat does with a node registry. Default false.
    */
   addressByNodeHostId?: boolean;
+  /**
+   * The log store the NodeHost runs (`dragonboat.ds` `logdb_type`):
+   * `sharded-pebble` (Dragonboat v4's default; `sharded-rocksdb` is the same
+   * store) or `sharded-leveldb`. An existing host's `dragonboat.ds` decides
+   * and a contradicting value is refused; a fresh host (no `dragonboat.ds`)
+   * gets this store, `sharded-pebble` when unset.
+   */
+  logdbType?: LogDBType;
 }
 
 /** A validated {@link NodeHostConfig}: absolute paths, defaults applied, DeploymentID as bigint (0 became 1). */
@@ -58,6 +68,8 @@ export interface ResolvedNodeHostConfig {
   readonly execShards: number;
   readonly hostname: string;
   readonly addressByNodeHostId: boolean;
+  /** The configured log store type; undefined when unset (`dragonboat.ds`, else the default, decides). */
+  readonly logdbType: LogDBType | undefined;
 }
 
 const CONFIG_KEYS = new Set([
@@ -69,6 +81,7 @@ const CONFIG_KEYS = new Set([
   'execShards',
   'hostname',
   'addressByNodeHostId',
+  'logdbType',
 ]);
 
 function invalid(field: string, message: string, actual?: unknown): ErrInvalidConfig {
@@ -133,6 +146,12 @@ export function resolveNodeHostConfig(cfg: NodeHostConfig): ResolvedNodeHostConf
   if (cfg.addressByNodeHostId !== undefined && typeof cfg.addressByNodeHostId !== 'boolean') {
     throw invalid('addressByNodeHostId', 'must be a boolean', cfg.addressByNodeHostId);
   }
+  if (cfg.logdbType !== undefined && !(LOGDB_TYPES as readonly unknown[]).includes(cfg.logdbType)) {
+    throw invalid('logdbType', `must be one of ${LOGDB_TYPES.join(', ')}`, cfg.logdbType);
+  }
+  for (const dir of walDir === undefined ? [nodeHostDir] : [nodeHostDir, walDir]) {
+    refuseNestedDataDir(dir, walDir === undefined ? [nodeHostDir] : [nodeHostDir, walDir]);
+  }
   return Object.freeze({
     nodeHostDir,
     walDir,
@@ -142,12 +161,44 @@ export function resolveNodeHostConfig(cfg: NodeHostConfig): ResolvedNodeHostConf
     execShards: shardCount(cfg.execShards, 'execShards'),
     hostname,
     addressByNodeHostId: cfg.addressByNodeHostId ?? false,
+    logdbType: cfg.logdbType,
   });
 }
 
 /**
+ * Refuses a data directory that sits inside another NodeHost's data
+ * directory (an ancestor holds `dragonboat.ds`): one level too deep, or a
+ * mistyped path under the real one. Taken as given, such a directory looks
+ * like a fresh host, and an import would build a new node there that no
+ * NodeHost ever reads while the real node keeps its old membership.
+ * `own` are this configuration's data directories: a WALDir inside the
+ * NodeHostDir (or the reverse) is the same host. Synchronous, a few `stat`s.
+ */
+function refuseNestedDataDir(dir: string, own: readonly string[]): void {
+  for (let a = path.dirname(dir); ; a = path.dirname(a)) {
+    if (!own.includes(a)) {
+      const ds = path.join(a, 'dragonboat.ds');
+      let found = false;
+      try {
+        found = statSync(ds).isFile();
+      } catch {
+        // Absent or unreadable: not evidence of an enclosing NodeHost directory.
+      }
+      if (found) {
+        throw new ErrInvalidConfig(
+          `invalid NodeHost configuration: ${dir} is inside the NodeHost directory ${a} (it holds ${ds}); ` +
+            `give that directory itself (the NodeHost's NodeHostDir/WALDir), not a path under it`,
+          { field: dir === own[0] ? 'nodeHostDir' : 'walDir', check: 'nested-nodehost-dir', path: ds, actual: dir, expected: a },
+        );
+      }
+    }
+    if (path.dirname(a) === a) return;
+  }
+}
+
+/**
  * Reads the CLI's JSON configuration file:
- * `{nodeHostDir, walDir?, raftAddress, deploymentId?, logDBShards?, execShards?, hostname?, addressByNodeHostId?}`.
+ * `{nodeHostDir, walDir?, raftAddress, deploymentId?, logDBShards?, execShards?, hostname?, addressByNodeHostId?, logdbType?}`.
  * `deploymentId` may be a JSON number or a decimal string (use a string above
  * 2^53). Relative `nodeHostDir`/`walDir` are taken relative to the file's own
  * directory. Unknown keys are refused, so a misspelt key cannot silently fall
@@ -197,6 +248,7 @@ export async function loadNodeHostConfigFile(file: string): Promise<NodeHostConf
   if (obj.execShards !== undefined) cfg.execShards = obj.execShards as number;
   if (obj.hostname !== undefined) cfg.hostname = obj.hostname as string;
   if (obj.addressByNodeHostId !== undefined) cfg.addressByNodeHostId = obj.addressByNodeHostId as boolean;
+  if (obj.logdbType !== undefined) cfg.logdbType = obj.logdbType as LogDBType;
   try {
     resolveNodeHostConfig(cfg);
   } catch (err) {

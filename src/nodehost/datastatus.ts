@@ -25,12 +25,14 @@ import {
   BIN_VER_BATCHED,
   BIN_VER_PLAIN,
   ENTRY_BATCH_SIZE,
-  LOGDB_TYPE,
+  DEFAULT_LOGDB_TYPE,
+  LOGDB_TYPES,
   MAX_SESSION_COUNT,
+  logStoreEngineOf,
   type BinVer,
 } from './settings.js';
 
-export { LOGDB_TYPE, BIN_VER_PLAIN, BIN_VER_BATCHED, MAX_SESSION_COUNT, ENTRY_BATCH_SIZE } from './settings.js';
+export { BIN_VER_PLAIN, BIN_VER_BATCHED, MAX_SESSION_COUNT, ENTRY_BATCH_SIZE } from './settings.js';
 export type { BinVer } from './settings.js';
 
 /** Dragonboat's settings.HardHash: `uint64le(md5("<exec>-<logdbShards>-false-4096-48")[0:8])`. */
@@ -50,7 +52,7 @@ export function newDataStatus(cfg: ResolvedNodeHostConfig, binVer: BinVer | unde
     address: cfg.raftAddress,
     binVer: binVer ?? BIN_VER_PLAIN,
     hardHash: 0n,
-    logdbType: LOGDB_TYPE,
+    logdbType: cfg.logdbType ?? DEFAULT_LOGDB_TYPE,
     hostname: cfg.hostname,
     deploymentId: cfg.deploymentId,
     stepWorkerCount: BigInt(cfg.execShards),
@@ -67,6 +69,29 @@ function sameText(a: string, b: string): boolean {
 }
 
 /**
+ * The log store type check of `dragonboat.ds` (the first of Dragonboat's
+ * checks): a type this tool reads and writes, and the configured one when
+ * `logdbType` is set. Pure; throws ErrLogDBType.
+ */
+export function checkLogDBType(status: RaftDataStatus, cfg: ResolvedNodeHostConfig, file = '<dragonboat.ds>'): void {
+  const engine = logStoreEngineOf(status.logdbType);
+  if (engine === undefined) {
+    throw new ErrLogDBType(
+      `${file} was written for log store type "${status.logdbType}"; this tool reads and writes ${LOGDB_TYPES.join(', ')}: ` +
+        'the NodeHost runs a log store plugged in by its owner; repair it with a tool for that store',
+      { path: file, check: 'logdb-type', expected: LOGDB_TYPES.join(' | '), actual: status.logdbType },
+    );
+  }
+  if (cfg.logdbType !== undefined && logStoreEngineOf(cfg.logdbType) !== engine) {
+    throw new ErrLogDBType(
+      `${file} records log store type "${status.logdbType}", the configuration says "${cfg.logdbType}": ` +
+        'the directory decides which store the NodeHost runs; remove logdbType from the configuration or correct it',
+      { path: file, check: 'logdb-type', expected: cfg.logdbType, actual: status.logdbType },
+    );
+  }
+}
+
+/**
  * Checks a decoded `dragonboat.ds` record against the configuration and the
  * store's format, in Dragonboat's order. Pure. Throws the class of the first
  * failed check; `details` has `path` (when given), `check`, `expected`, `actual`.
@@ -79,13 +104,7 @@ export function checkDataStatus(
   binVer: BinVer | undefined,
   file = '<dragonboat.ds>',
 ): void {
-  if (status.logdbType !== LOGDB_TYPE) {
-    throw new ErrLogDBType(
-      `${file} was written for log store type "${status.logdbType}", this tool handles "${LOGDB_TYPE}": ` +
-        'this data directory is not a LevelDB-backed NodeHost directory; use a tool for its log store',
-      { path: file, check: 'logdb-type', expected: LOGDB_TYPE, actual: status.logdbType },
-    );
-  }
+  checkLogDBType(status, cfg, file);
   if (!cfg.addressByNodeHostId && !sameText(status.address, cfg.raftAddress)) {
     throw new ErrNotOwner(
       `${file} belongs to the NodeHost with RaftAddress "${status.address}", not "${cfg.raftAddress}": ` +

@@ -97,6 +97,15 @@ export function logdbPartitionDirByIndex(cfg: ResolvedNodeHostConfig, p: number)
   return path.join(deploymentDir(cfg), logdbPartitionDirName(p));
 }
 
+/**
+ * `WALDir/H/D/logdb-<p>`: where a Pebble partition keeps its WAL files when a
+ * WALDir is set (Dragonboat hands Pebble this directory); undefined without one.
+ */
+export function walPartitionDirByIndex(cfg: ResolvedNodeHostConfig, p: number): string | undefined {
+  const wal = walDeploymentDir(cfg);
+  return wal === undefined ? undefined : path.join(wal, logdbPartitionDirName(p));
+}
+
 /** `NodeHostDir/H/D/logdb-<p>` holding `shardId`'s records. */
 export function logdbPartitionDir(cfg: ResolvedNodeHostConfig, shardId: number | bigint): string {
   return logdbPartitionDirByIndex(cfg, logdbPartition(shardId, cfg.execShards, cfg.logDBShards));

@@ -51,6 +51,7 @@ import { writeFlagFile } from '../files/flagfile.js';
 import { sha256File } from '../files/hash.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB, hasNodeState, latestSnapshot, type NodeRecords } from '../logdb/logdb.js';
+import type { LogStoreChoice } from '../logdb/store-kind.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
@@ -78,7 +79,7 @@ import {
   type ConfigChangeIdPolicy,
   type MemberNodes,
 } from './members.js';
-import { nativeLockHolder, nativeRemoveAllEntries } from './native-hooks.js';
+import { nativeLockHolder } from './native-hooks.js';
 
 /** Step boundaries of an import, in order; reported through {@link ImportOptions.onStep}. */
 export const IMPORT_STEPS = [
@@ -183,8 +184,17 @@ export interface ImportResult {
   files: ImportedFile[];
   /** Snapshot directories removed (or to be removed). */
   removedSnapshotDirs: string[];
-  /** Stale entries physically removed (undefined in a dry run). */
-  staleEntries: { plainEntriesRemoved: number; entryBatchesRemoved: number } | undefined;
+  /**
+   * The replica's entries removed (undefined in a dry run): the key spans it
+   * had, and the counts where the store counted them (LevelDB deletes key by
+   * key; Pebble removes the whole span with one range tombstone, uncounted).
+   */
+  staleEntries: {
+    plainEntriesRemoved: number | undefined;
+    entryBatchesRemoved: number | undefined;
+    plainEntries: { first: bigint; last: bigint } | undefined;
+    entryBatches: { first: bigint; last: bigint } | undefined;
+  } | undefined;
   dataStatus: DataStatusResult[];
   warnings: ImportWarning[];
   /** Digest of shard, snapshot and member map; equal on every host repaired from the same export and map. */
@@ -202,6 +212,8 @@ interface Plan {
   record: Snapshot;
   paths: SnapshotPaths;
   before: NodeRecords;
+  /** The engine of the node's log store (decided once, from dragonboat.ds or the configuration). */
+  store: LogStoreChoice;
   /** Entry format found in the store; undefined when it holds no entry (then either format is consistent). */
   binVer: BinVer | undefined;
   dataStatus: DataStatusResult[];
@@ -319,6 +331,7 @@ async function validate(
   const db = await LogDB.open(cfg, { readOnly: true, lock: { lockHolder: nativeLockHolder() } });
   let before: NodeRecords;
   let binVer: BinVer | undefined;
+  const store = db.store;
   try {
     // Refuses an Unknown state machine type and index 0 before anything is written.
     const plan = await db.planImport(record, replicaId);
@@ -353,7 +366,7 @@ async function validate(
         `its on-disk data to index ${source.index} before restarting the node`,
     });
   }
-  const partial = { cfg, shardId, replicaId, members, exp, record, paths, before, binVer, dataStatus, policy, warnings, engine };
+  const partial = { cfg, shardId, replicaId, members, exp, record, paths, before, store, binVer, dataStatus, policy, warnings, engine };
   const reuseFinal = await canReuseFinalDir(partial, options.signal);
   if (reuseFinal) {
     // Nothing is copied on this path, so the export's blocks are read here: a corrupt
@@ -553,7 +566,7 @@ async function run(p: Plan, options: ImportOptions, locks: NodeHostLocks | undef
   throwIfAborted(options.signal, 'import (before commit)');
 
   options.onProgress?.('commit', 0, 1);
-  const db = await LogDB.open(p.cfg, { lock: { lockHolder: nativeLockHolder() } });
+  const db = await LogDB.open(p.cfg, { store: p.store, lock: { lockHolder: nativeLockHolder() } });
   try {
     await db.importSnapshot(p.record, p.replicaId);
   } finally {
@@ -571,19 +584,19 @@ async function run(p: Plan, options: ImportOptions, locks: NodeHostLocks | undef
   step('old-snapshots-removed');
   throwIfAborted(options.signal, 'import (before removing stale entries)');
   // Right after the commit max index equals the snapshot index: every entry
-  // of the replica is stale. The native path works on the closed database.
-  const native = nativeRemoveAllEntries();
-  let stale: { plainEntriesRemoved: number; entryBatchesRemoved: number };
-  if (native) {
-    stale = await native(p.before.partitionDir, p.shardId, p.replicaId, options.signal);
-  } else {
-    const again = await LogDB.open(p.cfg, { lock: { lockHolder: nativeLockHolder() } });
-    try {
-      const removal = await again.removeStaleEntries(p.shardId, p.replicaId);
-      stale = { plainEntriesRemoved: removal.plainEntriesRemoved, entryBatchesRemoved: removal.entryBatchesRemoved };
-    } finally {
-      await again.close();
-    }
+  // of the replica is stale (on Pebble the commit batch already removed them).
+  const again = await LogDB.open(p.cfg, { store: p.store, lock: { lockHolder: nativeLockHolder() } });
+  let stale: ImportResult['staleEntries'];
+  try {
+    const removal = await again.removeStaleEntries(p.shardId, p.replicaId);
+    stale = {
+      plainEntriesRemoved: removal.plainEntriesRemoved,
+      entryBatchesRemoved: removal.entryBatchesRemoved,
+      plainEntries: p.before.plainEntries,
+      entryBatches: p.before.entryBatches,
+    };
+  } finally {
+    await again.close();
   }
   step('stale-entries-removed');
   const dataStatus = p.dataStatus.map((d) => (d.outcome === 'would-create' ? { ...d, outcome: 'created' as const } : d));

@@ -5,6 +5,7 @@
  * 1..LAST_INDEX, a snapshot at SNAPSHOT_INDEX); m4 and m5 are empty hosts;
  * the export is m1's snapshot, laid out as Dragonboat exports it.
  */
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +45,7 @@ export interface WorkedExample {
 }
 
 function host(root: string, name: string, replicaId: string): Host {
-  const config: NodeHostConfig = { nodeHostDir: join(root, name, 'nodehost'), raftAddress: `${name}:63001`, hostname: name };
+  const config: NodeHostConfig = { nodeHostDir: join(root, name, 'nodehost'), raftAddress: `${name}:63001`, hostname: name, logdbType: TEST_LOGDB_TYPE };
   return { name, replicaId, config, configFile: writeConfig(root, config, `${name}.json`), dir: join(root, name) };
 }
 

@@ -26,7 +26,7 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 describe('inspect over a store written by a plain LevelDB client', () => {
   it('shows the records, the entry range and the membership exactly', async () => {
-    const config = { nodeHostDir: join(root, 'nh'), raftAddress: 'm1:63001', hostname: 'h' };
+    const config = { nodeHostDir: join(root, 'nh'), raftAddress: 'm1:63001', hostname: 'h', logdbType: 'sharded-leveldb' as const };
     const configFile = join(root, 'm1.json');
     writeFileSync(configFile, JSON.stringify(config));
     const dir = logdbPartitionDir(resolveNodeHostConfig(config), 100n);

@@ -1,4 +1,5 @@
 /** `nodehost inspect` as a user runs it: a child process on a real NodeHost directory. */
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -64,7 +65,7 @@ describe('nodehost inspect', () => {
   it('a node that never ran here: hasState false, exit 0, and nothing is created', async () => {
     const root = dirs.make();
     const nodeHostDir = join(root, 'nodehost');
-    const config = writeConfig(root, { nodeHostDir, raftAddress: 'm9:63001', hostname: 'm9' });
+    const config = writeConfig(root, { nodeHostDir, raftAddress: 'm9:63001', hostname: 'm9', logdbType: TEST_LOGDB_TYPE });
     const before = await treeHash(root);
     const res = expectOk(await runCli(['inspect', '--config', config, '--shard-id', '100', '--replica-id', '9', '--json']));
     expect(res.hasState).toBe(false);

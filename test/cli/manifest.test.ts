@@ -5,6 +5,7 @@
  * import fails and 0 when all succeed; a failing entry never affects the
  * others; usage errors and the terminal refusal write nothing.
  */
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ describe('nodehost import --manifest', () => {
 
   /** A new host with the RaftAddress of replica 4; returns its config file and its directory. */
   function newHost(name: string): { configFile: string; dir: string } {
-    const config: NodeHostConfig = { nodeHostDir: join(root, name, 'nodehost'), raftAddress: 'm4:63001', hostname: name };
+    const config: NodeHostConfig = { nodeHostDir: join(root, name, 'nodehost'), raftAddress: 'm4:63001', hostname: name, logdbType: TEST_LOGDB_TYPE };
     return { configFile: writeConfig(root, config, `${name}.json`), dir: join(root, name) };
   }
 
@@ -41,7 +42,7 @@ describe('nodehost import --manifest', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'nht-cli-manifest-'));
     // The shards' old home, then an export of each through the CLI.
-    const src: NodeHostConfig = { nodeHostDir: join(root, 'm1', 'nodehost'), raftAddress: 'm1:63001', hostname: 'm1' };
+    const src: NodeHostConfig = { nodeHostDir: join(root, 'm1', 'nodehost'), raftAddress: 'm1:63001', hostname: 'm1', logdbType: TEST_LOGDB_TYPE };
     const srcFile = writeConfig(root, src, 'm1.json');
     for (const [i, shardId] of SHARDS.entries()) {
       await writeSampleNode({

@@ -6,6 +6,7 @@
  * the command lines it prints, run as printed, perform the repair with the
  * fingerprint it announced.
  */
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -111,7 +112,7 @@ describe('nodehost plan: the worked example', () => {
   });
 
   it('a wrong host (its RaftAddress is no member), a missing config: exit 1 with the host named', async () => {
-    const other = writeConfig(ex.root, { nodeHostDir: join(ex.root, 'm9', 'nodehost'), raftAddress: 'm9:63001', hostname: 'm9' }, 'm9.json');
+    const other = writeConfig(ex.root, { nodeHostDir: join(ex.root, 'm9', 'nodehost'), raftAddress: 'm9:63001', hostname: 'm9', logdbType: TEST_LOGDB_TYPE }, 'm9.json');
     const run = await plan('--src', ex.exportDir, '--members', MEMBERS, '--config', 'm1.json', '--config', other, '--json');
     expect(expectError(run, 'ErrInvalidMembers', 1).message).toMatch(/RaftAddress m9:63001/);
     const p = lastJson(run.stdout).plan;

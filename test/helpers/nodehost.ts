@@ -10,6 +10,7 @@
  * try { ... node.cfg, node.snapshotDir, node.snapshot ... } finally { await node.cleanup(); }
  * ```
  */
+import { TEST_LOGDB_TYPE } from './store.js';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -114,6 +115,7 @@ export async function makeRunningNode(opts: RunningNodeOptions = {}): Promise<Ru
     raftAddress: 'm1:63001',
     hostname: 'testhost',
     deploymentId: 0,
+    logdbType: TEST_LOGDB_TYPE,
     ...(opts.walDir ? { walDir: path.join(root, 'wal') } : {}),
     ...opts.config,
   };

@@ -4,7 +4,7 @@ import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrDirLocked, ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrUnknownStateMachineType } from '../../src/errors.js';
 import { entryBatchKey, entryKey, kindRange, KeyKind } from '../../src/logdb/keys.js';
-import { LogDB, type RangeRemover } from '../../src/logdb/logdb.js';
+import { LogDB } from '../../src/logdb/logdb.js';
 import { LogDBPartition } from '../../src/logdb/partition.js';
 import { resolveNodeHostConfig, type ResolvedNodeHostConfig } from '../../src/nodehost/config.js';
 import { logdbPartitionDir } from '../../src/nodehost/paths.js';
@@ -19,7 +19,7 @@ const open: LogDB[] = [];
 
 beforeEach(async () => {
   root = await makeTempDir('nht-logdb-');
-  cfg = resolveNodeHostConfig({ nodeHostDir: path.join(root, 'nh'), raftAddress: 'a:1', hostname: 'h', logDBShards: 4 });
+  cfg = resolveNodeHostConfig({ nodeHostDir: path.join(root, 'nh'), raftAddress: 'a:1', hostname: 'h', logDBShards: 4, logdbType: 'sharded-leveldb' });
 });
 afterEach(async () => {
   for (const db of open.splice(0)) await db.close();
@@ -241,7 +241,7 @@ describe('import (IMPORT.md step 11)', () => {
       maxIndex: 40n,
       snapshot: ss,
     });
-    expect(plan.ops.map((o) => o.type)).toEqual(['del', 'del', 'del', 'del', 'put', 'put', 'put', 'put']);
+    expect(plan.ops.map((o) => o.type)).toEqual(['del', 'del', 'del', 'delRange', 'put', 'put', 'put', 'put']);
   });
 
   it('importSnapshot writes ONE batch that replaces the node records and leaves others alone', async () => {
@@ -332,13 +332,8 @@ describe('removeStaleEntries', () => {
     const db = await openDB(cfg);
     await db.saveRaftState([{ shardId: 8, replicaId: 1, entries: makeEntries(1n, 25n), snapshot: snap(8n, 10n) }]);
     await db.saveRaftState([{ shardId: 8, replicaId: 1, entries: makeEntries(15n, 20n, 4n) }]); // max 20; 21..25 are beyond the log
-    const calls: number[] = [];
-    const remover: RangeRemover = async (part, ranges) => {
-      calls.push(ranges.length);
-      for (const r of ranges) await part.clear(r);
-    };
-    const result = await db.removeStaleEntries(8, 1, { remover });
-    expect(calls).toEqual([3]); // plain below 10, plain above 20, batches above batch 0
+    const result = await db.removeStaleEntries(8, 1);
+    expect(result.ranges.length).toBe(3); // plain below 10, plain above 20, batches above batch 0
     expect(result).toMatchObject({ kept: { first: 10n, last: 20n }, plainEntriesRemoved: 14, entryBatchesRemoved: 0 });
     expect(await db.getEntryRange(8, 1, 10)).toEqual({ firstIndex: 10n, entryCount: 11n });
     expect((await db.iterateEntries(8, 1, 0, 1000)).entries).toEqual([]);

@@ -21,7 +21,7 @@ let root: string;
 let cfg: ResolvedNodeHostConfig;
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'nht-raw-'));
-  cfg = resolveNodeHostConfig({ nodeHostDir: path.join(root, 'nh'), raftAddress: 'a:1', hostname: 'h' });
+  cfg = resolveNodeHostConfig({ nodeHostDir: path.join(root, 'nh'), raftAddress: 'a:1', hostname: 'h', logdbType: 'sharded-leveldb' });
 });
 afterEach(() => {
   fs.rmSync(root, { recursive: true, force: true });

@@ -60,7 +60,7 @@ describe('checkDataStatus', () => {
   });
 
   it.each([
-    ['logdb-type', ErrLogDBType, { logdbType: 'sharded-pebble' }],
+    ['logdb-type', ErrLogDBType, { logdbType: 'tee' }],
     ['address', ErrNotOwner, { address: 'm2:63001' }],
     ['hostname', ErrHostnameChanged, { hostname: 'host2' }],
     ['deployment-id', ErrDeploymentIDChanged, { deploymentId: 8n }],
@@ -79,6 +79,21 @@ describe('checkDataStatus', () => {
     expect(err.details).toHaveProperty('expected');
     expect(err.details).toHaveProperty('actual');
     expect(err.message).toContain('/nh/dragonboat.ds');
+  });
+
+  it('takes the store from dragonboat.ds when the configuration names none, and refuses a configuration that contradicts it', () => {
+    checkDataStatus({ ...good(), logdbType: 'sharded-pebble' }, cfg, BIN_VER_PLAIN);
+    checkDataStatus({ ...good(), logdbType: 'sharded-rocksdb' }, cfg, BIN_VER_PLAIN);
+    const pebble = resolveNodeHostConfig({ ...base, logdbType: 'sharded-pebble' });
+    checkDataStatus({ ...good(), logdbType: 'sharded-rocksdb' }, pebble, BIN_VER_PLAIN); // the same store under its RocksDB-era name
+    let err: unknown;
+    try {
+      checkDataStatus({ ...good(), logdbType: 'sharded-leveldb' }, pebble, BIN_VER_PLAIN, '/nh/dragonboat.ds');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ErrLogDBType);
+    expect(err).toMatchObject({ details: { check: 'logdb-type', expected: 'sharded-pebble', actual: 'sharded-leveldb' } });
   });
 
   it('checks in Dragonboat order: logdb type before address before hostname ...', () => {
@@ -117,7 +132,8 @@ describe('checkOrCreateDataStatus on disk', () => {
     expect(made.outcome).toBe('created');
     const onDisk = await readFlagFile(made.path, decodeRaftDataStatus);
     expect(onDisk).toEqual(newDataStatus(c, BIN_VER_PLAIN));
-    expect(onDisk).toMatchObject({ logdbType: 'sharded-leveldb', binVer: 100, hardHash: 0n, deploymentId: 9n, hostname: 'host1' });
+    // No logdbType configured: a fresh host gets Dragonboat v4's default store.
+    expect(onDisk).toMatchObject({ logdbType: 'sharded-pebble', binVer: 100, hardHash: 0n, deploymentId: 9n, hostname: 'host1' });
     expect((await checkOrCreateDataStatus(c.nodeHostDir, c, BIN_VER_PLAIN)).outcome).toBe('ok');
     const other = config({ raftAddress: 'm9:1' });
     await expect(checkOrCreateDataStatus(c.nodeHostDir, other, BIN_VER_PLAIN, { dryRun: true })).rejects.toBeInstanceOf(ErrNotOwner);

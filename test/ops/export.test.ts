@@ -1,4 +1,5 @@
 import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -62,7 +63,7 @@ describe('exportSnapshot', () => {
 
     const m4 = await dest();
     const imp = await importSnapshot(
-      { nodeHostDir: join(m4, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost' },
+      { nodeHostDir: join(m4, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost', logdbType: TEST_LOGDB_TYPE },
       res.exportDir, { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' }, 4, { engine: 'js' },
     );
     expect(imp.after.snapshot.index).toBe(10n);
@@ -107,7 +108,7 @@ describe('exportSnapshot', () => {
 
     // ...and by import, which then changes nothing.
     const m4 = await dest();
-    const cfg = { nodeHostDir: join(m4, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost' };
+    const cfg = { nodeHostDir: join(m4, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost', logdbType: TEST_LOGDB_TYPE };
     const before = await treeHash(m4);
     const ierr = await importSnapshot(cfg, exportDir, { 1: 'm1:63001', 4: 'm4:63001' }, 4, { engine: 'js' }).catch((e: unknown) => e);
     expect(ierr).toBeInstanceOf(ErrManifestMismatch);

@@ -4,6 +4,7 @@
  * m5 replace them), exports in Dragonboat's layout, raw LevelDB dumps, the
  * `nodeState` fingerprint, and child processes (crash injection, lock holders).
  */
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -51,7 +52,7 @@ export function sourceMembership(extra: Partial<Membership> = {}): Membership {
 
 /** The NodeHost configuration of a fresh host (nothing on disk). */
 export function freshConfig(root: string, raftAddress: string, name = 'nodehost'): NodeHostConfig {
-  return { nodeHostDir: path.join(root, name), raftAddress, hostname: HOST, deploymentId: 0 };
+  return { nodeHostDir: path.join(root, name), raftAddress, hostname: HOST, deploymentId: 0, logdbType: TEST_LOGDB_TYPE };
 }
 
 /** An external file of an on-disk state machine export. */

@@ -131,7 +131,7 @@ describe('degraded engines: the worked example in child processes without the na
         const degraded = res.warnings.find((w) => w.code === 'degraded-engine');
         if (warned) expect(degraded?.message).toMatch(/native engine unavailable/);
         else expect(degraded).toBeUndefined();
-        if (r === 1n) expect(res.staleEntries).toEqual({ plainEntriesRemoved: 30, entryBatchesRemoved: 0 });
+        if (r === 1n) expect(res.staleEntries).toMatchObject({ plainEntriesRemoved: 30, entryBatchesRemoved: 0 });
       }
       // The portable entry removal (classic-level clear + compaction) leaves the same records, and no old bytes.
       expect(await states(nodes)).toEqual(reference);

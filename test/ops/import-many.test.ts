@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ describe('importMany', () => {
     const e116 = await exportOf(116n, join(backup, 's116'));
     const e101 = await exportOf(101n, join(backup, 's101'));
     const host = await tmp();
-    const config = { nodeHostDir: join(host, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost' };
+    const config = { nodeHostDir: join(host, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost', logdbType: TEST_LOGDB_TYPE };
     const members = { 1: 'm1:63001', 4: 'm4:63001' };
     const manifest = join(host, 'imports.json');
     writeFileSync(manifest, JSON.stringify({

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exportSnapshot } from '../../src/ops/export.js';
@@ -28,7 +29,7 @@ describe('planRecovery', () => {
     const backup = await tmp();
     const { exportDir } = await exportSnapshot(m1.config, 100n, 1n, backup, { engine: 'js' });
     const m4root = await tmp();
-    const m4 = { nodeHostDir: join(m4root, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost' };
+    const m4 = { nodeHostDir: join(m4root, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost', logdbType: TEST_LOGDB_TYPE };
     const m5view = {
       shardId: '100', replicaId: '5', nodeHostDir: '/elsewhere', hasState: false,
       maxIndex: null, raftState: null, snapshot: null,

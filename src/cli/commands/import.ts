@@ -66,12 +66,22 @@ function describe(res: ImportResult, ctx: CommandContext): void {
   if (res.removedSnapshotDirs.length) {
     ctx.print(`  ${res.dryRun ? 'would remove' : 'removed'} snapshot dirs: ${res.removedSnapshotDirs.join(', ')}`);
   }
-  if (res.staleEntries) {
-    ctx.print(`  stale entries removed: ${res.staleEntries.plainEntriesRemoved} plain, ${res.staleEntries.entryBatchesRemoved} batches`);
-  }
+  if (res.staleEntries) ctx.print(`  stale entries removed: ${describeStaleEntries(res.staleEntries)}`);
   for (const d of res.dataStatus) if (d.outcome !== 'ok') ctx.print(`  ${d.outcome} ${d.path}`);
   if (res.backup) ctx.print(`  backup       ${res.backup.dir} (undo: nodehost restore-backup ${res.backup.dir} --config <this host's config>)`);
   ctx.print(`  fingerprint  ${res.fingerprint} (must be the same on every host of this repair)`);
+}
+
+/** "421 plain, 0 batches" where the store counted them, else the removed index spans. */
+function describeStaleEntries(st: NonNullable<ImportResult['staleEntries']>): string {
+  if (st.plainEntriesRemoved !== undefined && st.entryBatchesRemoved !== undefined) {
+    return `${st.plainEntriesRemoved} plain, ${st.entryBatchesRemoved} batches`;
+  }
+  const spans = [
+    st.plainEntries && `entries ${st.plainEntries.first}..${st.plainEntries.last}`,
+    st.entryBatches && `entry batches ${st.entryBatches.first}..${st.entryBatches.last}`,
+  ].filter(Boolean);
+  return spans.length ? `${spans.join(', ')} (range tombstones)` : 'none';
 }
 
 export const importCommand: Command = {

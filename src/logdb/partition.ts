@@ -142,6 +142,7 @@ export class LogDBPartition implements PartitionStore {
   async exists(): Promise<boolean> {
     if (this.db) return true;
     this.assertUsable();
+    await checkPartitionFiles(this.dir, 'leveldb');
     return databaseExists(this.dir);
   }
 
@@ -149,6 +150,8 @@ export class LogDBPartition implements PartitionStore {
   async openExisting(): Promise<boolean> {
     if (this.db) return true;
     this.assertUsable();
+    // A directory another engine wrote is refused even where LevelDB would see "no database" and read nothing.
+    await checkPartitionFiles(this.dir, 'leveldb');
     if (!(await databaseExists(this.dir))) return false;
     await this.openLevel(false);
     return true;

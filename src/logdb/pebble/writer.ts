@@ -1,0 +1,229 @@
+/**
+ * Adding one batch to a Pebble partition without Pebble (PEBBLE.md §7): one
+ * new WAL, numbered above every file name and sequenced above every sequence
+ * number in the store, replayed last by Pebble's next open.
+ *
+ * The order of steps is what keeps a crash harmless:
+ * 1. The whole store is loaded and checked first (every live table block too):
+ *    nothing is written to a store this tool could not read.
+ * 2. A torn tail of the newest WAL is cut back to its last complete record —
+ *    exactly where Pebble's tolerant replay stops, so the replayed content
+ *    does not change — because once ours is added, that WAL is no longer the
+ *    last and Pebble would replay it strictly and refuse to open.
+ * 3. The WAL is written under a temporary name, fsynced, linked to its final
+ *    name without overwriting anything, and the directory fsynced.
+ * 4. It is read back and parsed: Pebble replays the last WAL tolerantly, so a
+ *    damaged copy would be dropped silently; a mismatch removes it and fails.
+ * A partition without a store gets the minimal MANIFEST + CURRENT first
+ * (§7.7): a lone WAL in a new directory makes Pebble panic.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { ErrLogDB, ErrUnsupportedLogStore, ioError } from '../../errors.js';
+import { fsyncDir, mkdirDurable } from '../../files/durable.js';
+import { isNotFound } from '../../files/fsutil.js';
+import { decodeBatch, encodeBatch, type BatchOp } from '../../pebble/batch.js';
+import { frameLogRecord, readLog } from '../../pebble/record.js';
+import { BYTEWISE_COMPARATOR } from '../../pebble/sstable-meta.js';
+import { encodeVersionEdit } from '../../pebble/version-edit.js';
+import { manifestName, pebbleTempName, toolTempName, walName } from './names.js';
+import { closeStore, loadStore, type PebbleDirs, type StoreState } from './state.js';
+
+/** A torn WAL tail that was cut off before the write. */
+export interface TruncatedTail {
+  path: string;
+  /** New size of the file: the end of its last complete record. */
+  offset: number;
+  /** Size before the cut. */
+  originalSize: number;
+  /** The bytes removed (`[offset, originalSize)`), for a backup or an undo. */
+  bytes: Uint8Array;
+}
+
+/** What a write did. */
+export interface PebbleWriteReport {
+  /** The new WAL. */
+  walPath: string;
+  fileNum: number;
+  /** Sequence number of the batch's first operation; operation i has `seqNum + i`. */
+  seqNum: number;
+  /** Number of operations. */
+  count: number;
+  /** Size of the new WAL. */
+  walSize: number;
+  /** A brand-new store was created (MANIFEST-000001, CURRENT) before the WAL. */
+  createdStore: boolean;
+  /** Files created, in creation order (MANIFEST, CURRENT, WAL). */
+  createdFiles: string[];
+  /** Directories created, outermost first. */
+  createdDirs: string[];
+  truncated?: TruncatedTail;
+}
+
+/** Number of the WAL and MANIFEST of a brand-new store, as Pebble numbers them. */
+const FRESH_MANIFEST_NUM = 1;
+const FRESH_WAL_NUM = 2;
+
+/** Writes `ops` as one batch (see the module comment). The caller has checked Pebble's LOCK. */
+export async function writeBatch(dirs: PebbleDirs, ops: readonly BatchOp[]): Promise<PebbleWriteReport> {
+  const state = await loadStore(dirs, { verifyTables: true });
+  try {
+    if (!state.exists) return await createStore(dirs, state, ops);
+    return await dropIn(dirs, state, ops);
+  } finally {
+    await closeStore(state);
+  }
+}
+
+async function dropIn(dirs: PebbleDirs, state: StoreState, ops: readonly BatchOp[]): Promise<PebbleWriteReport> {
+  const separate = path.resolve(dirs.walDir) !== path.resolve(dirs.dataDir);
+  if (separate && state.wals.length === 0) {
+    throw new ErrUnsupportedLogStore(
+      `${dirs.walDir}: no WAL numbered ${state.manifest!.minUnflushedLogNum} or above in the WAL dir (is this the partition's WAL dir?)`,
+      { path: dirs.walDir, check: 'no-live-wal' },
+    );
+  }
+  const report: Partial<PebbleWriteReport> = { createdStore: false, createdFiles: [], createdDirs: [] };
+  const newest = state.wals[state.wals.length - 1];
+  if (newest && newest.ending.kind === 'torn') {
+    report.truncated = await truncateTail(newest.path, newest.goodEnd);
+  }
+  const fileNum = state.dropInFileNum;
+  const seqNum = state.dropInSeqNum;
+  const wal = await placeWal(dirs, separate, fileNum, seqNum, ops);
+  report.createdFiles!.push(wal.path);
+  return { ...report, walPath: wal.path, fileNum, seqNum, count: ops.length, walSize: wal.size } as PebbleWriteReport;
+}
+
+async function createStore(dirs: PebbleDirs, state: StoreState, ops: readonly BatchOp[]): Promise<PebbleWriteReport> {
+  const separate = path.resolve(dirs.walDir) !== path.resolve(dirs.dataDir);
+  // Leftover temporary files of an earlier interrupted creation: garbage by construction.
+  for (const p of state.leftovers) await fsp.rm(p, { force: true }).catch((err: unknown) => {
+    throw ioError(err, 'cannot remove', p);
+  });
+  const createdDirs = await mkdirDurable(dirs.dataDir);
+  if (separate) createdDirs.push(...(await mkdirDurable(dirs.walDir)));
+  const createdFiles: string[] = [];
+  const edit = encodeVersionEdit({
+    comparator: BYTEWISE_COMPARATOR,
+    minUnflushedLogNum: FRESH_WAL_NUM,
+    nextFileNum: FRESH_WAL_NUM + 1,
+    lastSeqNum: 0,
+  });
+  const manifest = path.join(dirs.dataDir, manifestName(FRESH_MANIFEST_NUM));
+  await placeFile(dirs.dataDir, pebbleTempName(FRESH_MANIFEST_NUM), manifestName(FRESH_MANIFEST_NUM), frameLogRecord(edit, { recyclable: false }));
+  createdFiles.push(manifest);
+  // From here on the directory is a valid empty store; a crash leaves exactly that.
+  await placeFile(dirs.dataDir, `CURRENT.${String(FRESH_MANIFEST_NUM).padStart(6, '0')}.dbtmp`, 'CURRENT', Buffer.from(`${manifestName(FRESH_MANIFEST_NUM)}\n`));
+  createdFiles.push(path.join(dirs.dataDir, 'CURRENT'));
+  const wal = await placeWal(dirs, separate, FRESH_WAL_NUM, 1, ops);
+  createdFiles.push(wal.path);
+  return {
+    walPath: wal.path,
+    fileNum: FRESH_WAL_NUM,
+    seqNum: 1,
+    count: ops.length,
+    walSize: wal.size,
+    createdStore: true,
+    createdFiles,
+    createdDirs,
+  };
+}
+
+/** Frames, places and reads back the WAL. */
+async function placeWal(dirs: PebbleDirs, separate: boolean, fileNum: number, seqNum: number, ops: readonly BatchOp[]): Promise<{ path: string; size: number }> {
+  const batch = encodeBatch(seqNum, ops);
+  const bytes = frameLogRecord(batch, { recyclable: true, logNum: fileNum });
+  // Pebble deletes a leftover `temporary.*.dbtmp` by its data-dir path, so in a separate WAL dir it would fail its open on one.
+  const tmp = separate ? toolTempName(fileNum) : pebbleTempName(fileNum);
+  const final = await placeFile(dirs.walDir, tmp, walName(fileNum), bytes);
+  await readBack(final, fileNum, bytes, batch);
+  return { path: final, size: bytes.length };
+}
+
+/** Checks the WAL on disk is exactly what was meant; removes it otherwise. */
+async function readBack(file: string, fileNum: number, bytes: Uint8Array, batch: Uint8Array): Promise<void> {
+  let problem: string | undefined;
+  try {
+    const onDisk = new Uint8Array(await fsp.readFile(file));
+    const log = readLog(onDisk, fileNum);
+    if (Buffer.compare(onDisk, bytes) !== 0) problem = 'the file differs from what was written';
+    else if (log.records.length !== 1 || log.ending.kind !== 'clean') problem = `it holds ${log.records.length} records, ending ${log.ending.reason}`;
+    else {
+      decodeBatch(log.records[0]!.payload, { path: file, base: 0 });
+      if (Buffer.compare(log.records[0]!.payload, batch) !== 0) problem = 'its batch differs';
+    }
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  if (problem !== undefined) {
+    await fsp.rm(file, { force: true }).catch(() => undefined);
+    await fsyncDir(path.dirname(file)).catch(() => undefined);
+    throw new ErrLogDB(`read-back of ${file} failed: ${problem}; the WAL was removed`, { path: file, check: 'read-back' });
+  }
+}
+
+/**
+ * Writes `bytes` to `dir/tmpName`, fsyncs it, gives it the name `finalName`
+ * without overwriting an existing file, and fsyncs the directory.
+ */
+async function placeFile(dir: string, tmpName: string, finalName: string, bytes: Uint8Array): Promise<string> {
+  const tmp = path.join(dir, tmpName);
+  const final = path.join(dir, finalName);
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(tmp, 'wx', 0o644);
+    await fh.writeFile(bytes);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    try {
+      // link() refuses an existing target atomically; rename() would replace it.
+      await fsp.link(tmp, final);
+      await fsp.unlink(tmp);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        throw new ErrLogDB(`${final} already exists`, { path: final, check: 'file-exists' });
+      }
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+      // A file system without hard links: check, then rename.
+      try {
+        await fsp.lstat(final);
+        throw new ErrLogDB(`${final} already exists`, { path: final, check: 'file-exists' });
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+      await fsp.rename(tmp, final);
+    }
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw ioError(err, 'cannot write', final);
+  }
+  await fsyncDir(dir);
+  return final;
+}
+
+/** Cuts `file` back to `offset` (fsynced), returning what was cut. */
+async function truncateTail(file: string, offset: number): Promise<TruncatedTail> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(file, 'r+');
+    const st = await fh.stat();
+    const bytes = new Uint8Array(st.size - offset);
+    let got = 0;
+    while (got < bytes.length) {
+      const { bytesRead } = await fh.read(bytes, got, bytes.length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    await fh.truncate(offset);
+    await fh.sync();
+    return { path: file, offset, originalSize: st.size, bytes: bytes.subarray(0, got) };
+  } catch (err) {
+    throw ioError(err, 'cannot truncate the torn tail of', file);
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Write batches, the payload of every WAL record: `u64le seqnum, u32le count`,
+ * then operations `kind, bytes(varint32) key [, bytes(varint32) value]`. The
+ * i-th operation takes sequence number `seqnum + i`. Only the kinds Dragonboat
+ * writes are accepted (DEL, SET, RANGEDEL); the other kinds Pebble defines are
+ * refused as unsupported, anything else (which makes Pebble's own decoder fail
+ * its count check) as corruption. Pure.
+ */
+import { Cursor, putUvarint } from './varint.js';
+import { corrupt, unsupported, type Where } from './fail.js';
+import { Kind, MAX_KIND, isKnownForeignKind, kindName } from './internal-key.js';
+
+/** Size of the batch header. */
+export const BATCH_HEADER_SIZE = 12;
+/** Sequence numbers are 56 bits; ours must also stay exact as numbers. */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** One operation. For RANGEDEL `key` is the inclusive start and `value` the exclusive end. */
+export interface BatchOp {
+  kind: typeof Kind.Delete | typeof Kind.Set | typeof Kind.RangeDelete;
+  key: Uint8Array;
+  value?: Uint8Array;
+}
+
+/** A decoded batch. */
+export interface Batch {
+  seq: number;
+  count: number;
+  ops: BatchOp[];
+}
+
+/** Decodes a batch (a whole WAL record); `where.base` is the record's file offset. */
+export function decodeBatch(payload: Uint8Array, where: Where): Batch {
+  if (payload.length < BATCH_HEADER_SIZE) {
+    throw corrupt(where, 0, 'batch-size', `batch of ${payload.length} bytes is shorter than its ${BATCH_HEADER_SIZE}-byte header`);
+  }
+  const dv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const seqLo = dv.getUint32(0, true);
+  const seqHi = dv.getUint32(4, true);
+  const count = dv.getUint32(8, true);
+  if (seqHi >= 0x200000 || seqHi * 0x100000000 + seqLo + count > MAX_SEQ) {
+    throw unsupported(where, 0, 'seqnum-range', 'batch sequence numbers reach 2^53');
+  }
+  const seq = seqHi * 0x100000000 + seqLo;
+  const c = new Cursor(payload, BATCH_HEADER_SIZE);
+  const ops: BatchOp[] = [];
+  const str = (what: string): Uint8Array => {
+    const at = c.pos;
+    const n = c.uvarint32();
+    const b = n < 0 ? undefined : c.bytes(n);
+    if (b === undefined) throw corrupt(where, at, 'batch-op', `batch operation ${ops.length}: ${what} runs past the batch`);
+    return b;
+  };
+  while (c.remaining > 0) {
+    const at = c.pos;
+    const kind = payload[c.pos++]!;
+    if (kind !== Kind.Delete && kind !== Kind.Set && kind !== Kind.RangeDelete) {
+      if (kind <= MAX_KIND && isKnownForeignKind(kind)) {
+        throw unsupported(where, at, 'batch-kind', `batch operation ${ops.length} is ${kindName(kind)}, which Dragonboat never writes`);
+      }
+      throw corrupt(where, at, 'batch-kind', `batch operation ${ops.length} has invalid kind ${kind}`);
+    }
+    const key = str('key');
+    if (kind === Kind.Delete) {
+      ops.push({ kind, key });
+    } else {
+      ops.push({ kind, key, value: str('value') });
+    }
+  }
+  if (ops.length !== count) {
+    throw corrupt(where, 8, 'batch-count', `inconsistent batch count: header says ${count}, ${ops.length} operations present`, {
+      expected: count,
+      actual: ops.length,
+    });
+  }
+  return { seq, count, ops };
+}
+
+function varintSize(n: number): number {
+  let s = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    s++;
+  }
+  return s;
+}
+
+/** Encodes a batch whose first operation takes sequence number `seq`. */
+export function encodeBatch(seq: number, ops: readonly BatchOp[]): Uint8Array {
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq + ops.length > MAX_SEQ) {
+    throw new RangeError(`batch sequence number ${seq} out of range`);
+  }
+  const lens: number[] = [];
+  let size = BATCH_HEADER_SIZE;
+  for (const op of ops) {
+    const v = op.kind === Kind.Delete ? undefined : op.value ?? new Uint8Array(0);
+    size += 1 + varintSize(op.key.length) + op.key.length + (v === undefined ? 0 : varintSize(v.length) + v.length);
+  }
+  const buf = new Uint8Array(size);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, seq % 0x100000000, true);
+  dv.setUint32(4, Math.floor(seq / 0x100000000), true);
+  dv.setUint32(8, ops.length, true);
+  let o = BATCH_HEADER_SIZE;
+  const put = (b: Uint8Array): void => {
+    lens.length = 0;
+    putUvarint(lens, b.length);
+    for (const x of lens) buf[o++] = x;
+    buf.set(b, o);
+    o += b.length;
+  };
+  for (const op of ops) {
+    buf[o++] = op.kind;
+    put(op.key);
+    if (op.kind !== Kind.Delete) put(op.value ?? new Uint8Array(0));
+  }
+  return buf;
+}

@@ -7,6 +7,7 @@
 
 import { NodeHostToolsError } from '../errors.js';
 import { readFlagFileIfExists } from '../files/flagfile.js';
+import { statOrUndefined } from '../files/fsutil.js';
 import { resolveNodeHostConfig, type NodeHostConfig } from '../nodehost/config.js';
 import { lockStatus, type LockStatus } from '../nodehost/lock.js';
 import { dataDirs, dataStatusPath, lockFilePath, snapshotRootDir } from '../nodehost/paths.js';
@@ -41,6 +42,8 @@ export interface NodeView {
   shardId: bigint;
   replicaId: bigint;
   nodeHostDir: string;
+  /** False when the nodeHostDir does not exist: a fresh host (or a wrong path); nothing below is then on disk. */
+  nodeHostDirExists: boolean;
   partition: number;
   partitionDir: string;
   /** `dragonboat.ds` of NodeHostDir (and WALDir), undefined when absent. */
@@ -133,6 +136,7 @@ export async function inspectNode(
       shardId: s,
       replicaId: r,
       nodeHostDir: cfg.nodeHostDir,
+      nodeHostDirExists: (await statOrUndefined(cfg.nodeHostDir)) !== undefined,
       partition: rec.partition,
       partitionDir: rec.partitionDir,
       dataStatus,

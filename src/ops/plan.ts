@@ -10,7 +10,8 @@ import { NodeHostToolsError } from '../errors.js';
 import type { EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import { LogDB } from '../logdb/logdb.js';
-import { resolveNodeHostConfig, type NodeHostConfig } from '../nodehost/config.js';
+import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
+import { statOrUndefined } from '../files/fsutil.js';
 import type { Snapshot } from '../records/types.js';
 import { recoveryFingerprint } from './fingerprint.js';
 import { importSnapshot, type ImportResult } from './import.js';
@@ -42,6 +43,8 @@ export interface HostPlan {
   status: 'ready' | 'error' | 'unverified';
   error?: { code: string; message: string };
   hasState: boolean;
+  /** Config hosts: true when the nodeHostDir does not exist (a fresh host, or a wrong path). */
+  freshHost?: boolean;
   /** Entries beyond the snapshot that the import discards, with their term(s) where known. */
   discardedEntries?: { first: bigint; last: bigint; term?: bigint; lastTerm?: bigint };
   /** A snapshot newer than the imported one that the import discards. */
@@ -86,7 +89,7 @@ function membersArg(m: Map<bigint, string>): string {
   return [...m].map(([id, a]) => `${id}=${a}`).join(',');
 }
 
-async function entryTerms(cfg: ReturnType<typeof resolveNodeHostConfig>, shardId: bigint, replicaId: bigint, first: bigint, last: bigint):
+async function entryTerms(cfg: ResolvedNodeHostConfig, shardId: bigint, replicaId: bigint, first: bigint, last: bigint):
   Promise<{ term?: bigint; lastTerm?: bigint }> {
   const db = await LogDB.open(cfg, { readOnly: true });
   try {
@@ -124,10 +127,19 @@ export async function planRecovery(
   const plans: HostPlan[] = [];
   for (const h of hosts) {
     if (h.kind === 'config') {
-      const cfg = resolveNodeHostConfig(h.config);
+      let cfg: ResolvedNodeHostConfig;
+      try {
+        cfg = resolveNodeHostConfig(h.config);
+      } catch (err) {
+        if (!(err instanceof NodeHostToolsError)) throw err;
+        const host = typeof h.config?.raftAddress === 'string' ? h.config.raftAddress : (h.configPath ?? '?');
+        plans.push({ host, replicaId: undefined, status: 'error', error: { code: err.code, message: err.message }, hasState: false, warnings: [] });
+        continue;
+      }
       const entry = [...members].find(([, addr]) => addr === cfg.raftAddress);
       const replicaId = entry?.[0];
-      const plan: HostPlan = { host: cfg.raftAddress, replicaId, status: 'ready', hasState: false, warnings: [] };
+      const freshHost = !(await statOrUndefined(cfg.nodeHostDir));
+      const plan: HostPlan = { host: cfg.raftAddress, replicaId, status: 'ready', hasState: false, freshHost, warnings: [] };
       if (replicaId === undefined) {
         plan.status = 'error';
         plan.error = { code: 'ErrInvalidMembers', message: `no member has this host's RaftAddress ${cfg.raftAddress}` };
@@ -150,6 +162,11 @@ export async function planRecovery(
         plan.warnings = dry.warnings
           .filter((w) => !['degraded-engine', 'entries-discarded', 'newer-state-discarded'].includes(w.code))
           .map((w) => w.message);
+        // A mistyped path also looks like a fresh host: say so, so the operator can tell the two apart.
+        if (freshHost) {
+          plan.warnings.unshift(`${cfg.nodeHostDir}: directory does not exist (fresh host); the import creates it — ` +
+            'if this host ran the shard before, its nodeHostDir is wrong');
+        }
       } catch (err) {
         if (!(err instanceof NodeHostToolsError)) throw err;
         plan.status = 'error';

@@ -28,7 +28,9 @@ export function describeNode(v: NodeView): string[] {
   out.push(`shard ${v.shardId} replica ${v.replicaId}  (${v.nodeHostDir})`);
   const running = v.locks.some((l) => l.lockedByOther);
   if (running) out.push('  ! the NodeHost directory is locked by another process: a NodeHost may be running');
-  if (!v.hasState) {
+  if (!v.nodeHostDirExists) {
+    out.push(`  ${v.nodeHostDir}: directory does not exist (fresh host, or a wrong nodeHostDir)`);
+  } else if (!v.hasState) {
     out.push('  no state in the log store: the node has never run here (or was fully removed)');
   }
   out.push(`  log store      ${v.partitionDir}${v.entryFormat ? ` (format ${v.entryFormat})` : ''}`);

@@ -34,6 +34,7 @@ export function nodeViewJson(v: NodeView): Record<string, unknown> {
     shardId: v.shardId.toString(),
     replicaId: v.replicaId.toString(),
     nodeHostDir: v.nodeHostDir,
+    nodeHostDirExists: v.nodeHostDirExists,
     partition: v.partition,
     partitionDir: v.partitionDir,
     hasState: v.hasState,

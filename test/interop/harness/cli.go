@@ -171,12 +171,27 @@ type CLIConfig struct {
 	LogDBShards  uint64 `json:"logDBShards,omitempty"`
 	ExecShards   uint64 `json:"execShards,omitempty"`
 	Hostname     string `json:"hostname,omitempty"`
+	// LogDBType is "sharded-pebble" (the default, Dragonboat v4's) or
+	// "sharded-leveldb". An existing host's dragonboat.ds decides its store;
+	// this decides the store of a fresh one (and must agree with dragonboat.ds).
+	LogDBType string `json:"logdbType,omitempty"`
+}
+
+// CLIConfigOf is h's configuration in the CLI's terms. LevelDB hosts always
+// name their store; Pebble hosts only with CLILogDBType (else the CLI's
+// default applies, as for an operator of a default Dragonboat deployment).
+func CLIConfigOf(h *Host) CLIConfig {
+	cfg := CLIConfig{NodeHostDir: h.Dir, WALDir: h.WALDir, RaftAddress: h.Addr,
+		DeploymentID: h.DeploymentID, LogDBShards: h.LogDBShards, ExecShards: h.ExecShards}
+	if h.Store != Pebble || h.CLILogDBType {
+		cfg.LogDBType = h.Store.TypeName()
+	}
+	return cfg
 }
 
 // WriteCLIConfig writes h's configuration for the CLI and returns its path.
 func WriteCLIConfig(h *Host, dir string) (string, error) {
-	cfg := CLIConfig{NodeHostDir: h.Dir, WALDir: h.WALDir, RaftAddress: h.Addr,
-		DeploymentID: h.DeploymentID}
+	cfg := CLIConfigOf(h)
 	data, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return "", err

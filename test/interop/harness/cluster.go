@@ -1,5 +1,5 @@
 // Package harness runs real Dragonboat v4 NodeHosts on the LevelDB log
-// store, drives the nodehost-tools CLI, and dumps data directories so the
+// store or on Dragonboat's default Pebble store, drives the nodehost-tools CLI, and dumps data directories so the
 // scenario tests can compare them.
 package harness
 
@@ -18,7 +18,6 @@ import (
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/lni/dragonboat/v4/logger"
 
-	"nodehost-tools/interop/leveldblogdb"
 	"nodehost-tools/interop/sm"
 )
 
@@ -63,13 +62,18 @@ type Host struct {
 	WALDir       string // optional
 	Addr         string // RaftAddress
 	DeploymentID uint64 // 0 = unmanaged (1)
+	// Store is the log store; LogDBShards/ExecShards the shard counts (0 = 16).
+	Store                   LogStore
+	LogDBShards, ExecShards uint64
+	// CLILogDBType: see HostOptions.
+	CLILogDBType bool
 	// SMDir holds on-disk state machine data and scratch files (outside NodeHostDir).
 	SMDir string
 	NH    *dragonboat.NodeHost
 }
 
 // NewHost lays out a host under root/name with a fresh loopback address.
-func NewHost(root, name string, deploymentID uint64, withWAL bool) (*Host, error) {
+func NewHost(root, name string, o HostOptions) (*Host, error) {
 	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
@@ -78,10 +82,14 @@ func NewHost(root, name string, deploymentID uint64, withWAL bool) (*Host, error
 		Name:         name,
 		Dir:          filepath.Join(root, name, "nodehost"),
 		Addr:         addr,
-		DeploymentID: deploymentID,
+		DeploymentID: o.DeploymentID,
+		Store:        o.Store,
+		LogDBShards:  o.LogDBShards,
+		ExecShards:   o.ExecShards,
+		CLILogDBType: o.CLILogDBType,
 		SMDir:        filepath.Join(root, name, "sm"),
 	}
-	if withWAL {
+	if o.WithWAL {
 		h.WALDir = filepath.Join(root, name, "wal")
 	}
 	return h, nil
@@ -96,7 +104,7 @@ func (h *Host) Config() config.NodeHostConfig {
 		DeploymentID:   h.DeploymentID,
 		RTTMillisecond: 10,
 	}
-	c.Expert.LogDBFactory = leveldblogdb.Factory{}
+	h.applyStore(&c)
 	return c
 }
 

@@ -114,28 +114,34 @@ type NodeDump struct {
 	OtherPartitionKeys int
 }
 
-// DumpNode opens every existing partition read-only (goleveldb) and decodes the node's records.
+// DumpNode opens every existing partition read-only (goleveldb) and decodes
+// the node's records; LevelDB store, Dragonboat's default 16/16 partitions.
 func DumpNode(nhDir string, deploymentID, shardID, replicaID uint64) (NodeDump, error) {
-	base := DeploymentDir(nhDir, deploymentID)
-	p := leveldblogdb.Partition(shardID, 16, 16)
+	return DumpHostNode(&Host{Dir: nhDir, DeploymentID: deploymentID}, shardID, replicaID, ReadOnly)
+}
+
+// DumpHostNode decodes the node's records from h's log store, whichever it
+// is, in every partition that exists (the other partitions only count their
+// records). Pebble partitions are read from copies opened with Dragonboat's
+// options in mode; LevelDB ones read-only in place.
+func DumpHostNode(h *Host, shardID, replicaID uint64, mode PebbleOpenMode) (NodeDump, error) {
+	p := h.Partition(shardID)
 	d := NodeDump{Partition: p, Snapshots: map[uint64]pb.Snapshot{}, Raw: map[byte][]RawRecord{}}
-	entries, err := os.ReadDir(base)
+	parts, err := h.PartitionNumbers()
 	if err != nil {
 		return d, err
 	}
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), "logdb-") {
-			continue
-		}
-		isOwn := e.Name() == leveldblogdb.PartitionDirName(p)
-		err := iterateDB(filepath.Join(base, e.Name()), func(k, v []byte) error {
+	for _, part := range parts {
+		name := leveldblogdb.PartitionDirName(part)
+		isOwn := part == p
+		op := func(k, v []byte) error {
 			if !isOwn {
 				d.OtherPartitionKeys++
 				return nil
 			}
 			pk, err := leveldblogdb.ParseKey(k)
 			if err != nil {
-				return fmt.Errorf("%s: key % x: %w", e.Name(), k, err)
+				return fmt.Errorf("%s: key % x: %w", name, k, err)
 			}
 			if pk.ShardID != shardID || pk.ReplicaID != replicaID {
 				d.OtherNodeKeys++
@@ -143,12 +149,43 @@ func DumpNode(nhDir string, deploymentID, shardID, replicaID uint64) (NodeDump, 
 			}
 			d.Raw[pk.Header] = append(d.Raw[pk.Header], RawRecord{Key: k, Value: v})
 			return d.decode(pk, v)
-		})
+		}
+		if h.Store == Pebble {
+			err = IteratePebblePartition(h.PartitionDir(part), h.PartitionWALDir(part), mode, op)
+		} else {
+			err = iterateDB(h.PartitionDir(part), op)
+		}
 		if err != nil {
 			return d, err
 		}
 	}
 	return d, nil
+}
+
+// ShardRecords counts, per partition of h, the records of any replica of shardID.
+func ShardRecords(h *Host, shardID uint64) (map[uint64]int, error) {
+	parts, err := h.PartitionNumbers()
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]int{}
+	for _, part := range parts {
+		op := func(k, _ []byte) error {
+			if pk, err := leveldblogdb.ParseKey(k); err == nil && pk.ShardID == shardID {
+				out[part]++
+			}
+			return nil
+		}
+		if h.Store == Pebble {
+			err = IteratePebblePartition(h.PartitionDir(part), h.PartitionWALDir(part), ReadOnly, op)
+		} else {
+			err = iterateDB(h.PartitionDir(part), op)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (d *NodeDump) decode(pk leveldblogdb.ParsedKey, v []byte) error {
@@ -215,8 +252,15 @@ type FileInfo struct {
 // TreeDump maps slash-separated relative paths to files; directories end in "/".
 type TreeDump map[string]FileInfo
 
-// DumpTree walks root (skipping LevelDB directories, compared by DumpNode).
-func DumpTree(root string) (TreeDump, error) {
+// DumpTree walks root, skipping log store partitions (logdb-*, compared by
+// DumpNode).
+func DumpTree(root string) (TreeDump, error) { return dumpTree(root, true) }
+
+// DumpTreeAll walks root including log store partitions (byte-level hashes
+// of every file).
+func DumpTreeAll(root string) (TreeDump, error) { return dumpTree(root, false) }
+
+func dumpTree(root string, skipLogDB bool) (TreeDump, error) {
 	out := TreeDump{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -225,7 +269,7 @@ func DumpTree(root string) (TreeDump, error) {
 		rel, _ := filepath.Rel(root, p)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if strings.HasPrefix(d.Name(), "logdb-") {
+			if skipLogDB && strings.HasPrefix(d.Name(), "logdb-") {
 				return filepath.SkipDir
 			}
 			if rel != "." {

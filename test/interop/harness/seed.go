@@ -48,13 +48,21 @@ type SeedOptions struct {
 	Kind         SMKind
 	DeploymentID uint64
 	WithWAL      bool
+	// Store: LevelDB (zero value, leveldblogdb through Expert.LogDBFactory)
+	// or Pebble (Dragonboat's default configuration).
+	Store LogStore
+}
+
+// HostOptions are the options of every host of a scenario with these seed options.
+func (o SeedOptions) HostOptions() HostOptions {
+	return HostOptions{DeploymentID: o.DeploymentID, WithWAL: o.WithWAL, Store: o.Store}
 }
 
 // BuildSeed runs the seed scenario under root.
 func BuildSeed(root string, o SeedOptions) (s *Seed, err error) {
 	s = &Seed{Root: root, Kind: o.Kind, Members: map[uint64]string{}, NonVotingID: 6, RemovedID: 7}
 	for i := 1; i <= 3; i++ {
-		h, err := NewHost(root, fmt.Sprintf("m%d", i), o.DeploymentID, o.WithWAL)
+		h, err := NewHost(root, fmt.Sprintf("m%d", i), o.HostOptions())
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,7 @@ import (
 )
 
 // TestDifferentialAgainstReference runs Dragonboat's tools.ImportSnapshot
-// (over the LevelDB store) and our import on identical copies of the same
+// (over the LevelDB store; the Pebble variant is in pebble_test.go) and our import on identical copies of the same
 // hosts and export, then compares every record and file. Only the
 // differences IMPORT.md lists are allowed, each asserted on its own:
 //   - config_change_id: reference = INDEX, ours = the source value;
@@ -30,45 +30,66 @@ func TestDifferentialAgainstReference(t *testing.T) {
 		{Kind: harness.OnDisk, DeploymentID: 42, WithWAL: true},
 	} {
 		t.Run(o.Kind.String(), func(t *testing.T) {
-			ref := seedClone(t, o)
-			ours := seedClone(t, o)
-			for _, s := range []*harness.Seed{ref, ours} {
-				harness.Must(t, s.DeleteHostDirs(2, 3))
+			runDifferential(t, cli, o, 1, 4, 5)
+		})
+	}
+}
+
+// runDifferential imports with the reference and with our CLI on identical
+// copies of m1 and of fresh hosts m4, m5 (the replicas among ids), then
+// compares replica by replica. The members are always {1, 4, 5}.
+func runDifferential(t *testing.T, cli *harness.CLI, o harness.SeedOptions, ids ...uint64) {
+	ref := seedClone(t, o)
+	ours := seedClone(t, o)
+	for _, s := range []*harness.Seed{ref, ours} {
+		harness.Must(t, s.DeleteHostDirs(2, 3))
+	}
+	refNew := newHosts(t, filepath.Join(ref.Root, "new"), o, "m4", "m5")
+	refHosts := map[uint64]*harness.Host{1: ref.Host(1), 4: refNew[0], 5: refNew[1]}
+	ourHosts := map[uint64]*harness.Host{1: ours.Host(1)}
+	for i, id := range []uint64{4, 5} {
+		h := *refNew[i]
+		h.Dir = strings.Replace(h.Dir, ref.Root, ours.Root, 1)
+		h.SMDir = strings.Replace(h.SMDir, ref.Root, ours.Root, 1)
+		if h.WALDir != "" {
+			h.WALDir = strings.Replace(h.WALDir, ref.Root, ours.Root, 1)
+		}
+		ourHosts[id] = &h
+	}
+	members := map[uint64]string{}
+	for id, h := range refHosts {
+		members[id] = h.Addr
+	}
+	t.Run("reference tools.ImportSnapshot", func(t *testing.T) {
+		for _, id := range ids {
+			if err := tools.ImportSnapshot(refHosts[id].Config(), ref.ExportDir, members, id); err != nil {
+				t.Fatalf("reference import on %s: %v", refHosts[id].Name, err)
 			}
-			refNew := newHosts(t, filepath.Join(ref.Root, "new"), o, "m4", "m5")
-			refHosts := map[uint64]*harness.Host{1: ref.Host(1), 4: refNew[0], 5: refNew[1]}
-			ourHosts := map[uint64]*harness.Host{1: ours.Host(1)}
-			for i, id := range []uint64{4, 5} {
-				h := *refNew[i]
-				h.Dir = strings.Replace(h.Dir, ref.Root, ours.Root, 1)
-				h.SMDir = strings.Replace(h.SMDir, ref.Root, ours.Root, 1)
-				if h.WALDir != "" {
-					h.WALDir = strings.Replace(h.WALDir, ref.Root, ours.Root, 1)
-				}
-				ourHosts[id] = &h
+			// The reference's own result, as IMPORT.md describes it.
+			checkImportedNode(t, ref, refHosts[id], id, members, ref.SnapshotIndex, true)
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	t.Run("our import", func(t *testing.T) {
+		for _, id := range ids {
+			res, err := cli.Import(ourHosts[id], filepath.Join(ours.Root, "cfg"), ours.ExportDir, members, id)
+			harness.Must(t, err)
+			if !res.OK() {
+				t.Fatalf("our import on %s failed (the CLI's output below)\n%s", ourHosts[id].Name, res)
 			}
-			members := map[uint64]string{}
-			for id, h := range refHosts {
-				members[id] = h.Addr
-			}
-			for _, id := range sortedIDs(members) {
-				if err := tools.ImportSnapshot(refHosts[id].Config(), ref.ExportDir, members, id); err != nil {
-					t.Fatalf("reference import on %s: %v", refHosts[id].Name, err)
-				}
-				res, err := cli.Import(ourHosts[id], filepath.Join(ours.Root, "cfg"), ours.ExportDir, members, id)
-				harness.Must(t, err)
-				if !res.OK() {
-					t.Fatalf("our import on %s failed\n%s", ourHosts[id].Name, res)
-				}
-			}
-			for _, id := range sortedIDs(members) {
-				id := id
-				t.Run(refHosts[id].Name, func(t *testing.T) {
-					d := differ{t: t, ref: ref, ours: ours, id: id, refHost: refHosts[id], ourHost: ourHosts[id]}
-					d.compareLogStore()
-					d.compareFiles()
-				})
-			}
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	for _, id := range ids {
+		id := id
+		t.Run(refHosts[id].Name, func(t *testing.T) {
+			d := differ{t: t, ref: ref, ours: ours, id: id, refHost: refHosts[id], ourHost: ourHosts[id]}
+			d.compareLogStore()
+			d.compareFiles()
 		})
 	}
 }
@@ -115,9 +136,9 @@ func (d *differ) compareRecords(what string, r, o pb.Snapshot) {
 
 func (d *differ) compareLogStore() {
 	t := d.t
-	rd, err := harness.DumpNode(d.refHost.Dir, d.refHost.DeploymentID, harness.ShardID, d.id)
+	rd, err := harness.DumpHostNode(d.refHost, harness.ShardID, d.id, harness.ReadOnly)
 	harness.Must(t, err)
-	od, err := harness.DumpNode(d.ourHost.Dir, d.ourHost.DeploymentID, harness.ShardID, d.id)
+	od, err := harness.DumpHostNode(d.ourHost, harness.ShardID, d.id, harness.ReadOnly)
 	harness.Must(t, err)
 	if !reflect.DeepEqual(rd.Bootstrap, od.Bootstrap) {
 		t.Fatalf("bootstrap: reference %+v, ours %+v", rd.Bootstrap, od.Bootstrap)

@@ -119,12 +119,22 @@ func TestSeedImportWithOurCLI(t *testing.T) {
 
 // checkImportedNode checks the records IMPORT.md step 11 writes, the final
 // snapshot directory of step 10, and (unless staleEntriesKept) that no entry
-// of the replica is left.
+// of the replica is left. A Pebble store is read from a read-only copy.
 func checkImportedNode(t *testing.T, s *harness.Seed, h *harness.Host, replicaID uint64,
 	members map[uint64]string, wantCCID uint64, staleEntriesKept bool) {
 	t.Helper()
-	d, err := harness.DumpNode(h.Dir, h.DeploymentID, harness.ShardID, replicaID)
+	checkImportedNodeMode(t, s, h, replicaID, members, wantCCID, staleEntriesKept, harness.ReadOnly)
+}
+
+// checkImportedNodeMode is checkImportedNode with the Pebble open mode chosen.
+func checkImportedNodeMode(t *testing.T, s *harness.Seed, h *harness.Host, replicaID uint64,
+	members map[uint64]string, wantCCID uint64, staleEntriesKept bool, mode harness.PebbleOpenMode) {
+	t.Helper()
+	d, err := harness.DumpHostNode(h, harness.ShardID, replicaID, mode)
 	harness.Must(t, err)
+	if d.HasNodeInfo {
+		t.Fatalf("%s has a node-info record", h.Name)
+	}
 	smType := pb.RegularStateMachine
 	if s.Kind == harness.OnDisk {
 		smType = pb.OnDiskStateMachine
@@ -177,6 +187,9 @@ func checkImportedNode(t *testing.T, s *harness.Seed, h *harness.Host, replicaID
 	}
 	if !staleEntriesKept && (len(d.EntryIndexes) != 0 || len(d.BatchIDs) != 0) {
 		t.Fatalf("%s still has entries %v / batches %v", h.Name, d.EntryIndexes, d.BatchIDs)
+	}
+	if len(d.BatchIDs) != 0 {
+		t.Fatalf("%s has entry batches %v (the store uses plain entries)", h.Name, d.BatchIDs)
 	}
 }
 

@@ -1,12 +1,15 @@
 // Command refcli is a Go stand-in for the nodehost-tools CLI contract
 // (`import` and `verify` with --json), built on Dragonboat's own
-// tools.ImportSnapshot over the LevelDB store. It exists to prove the
-// harness itself: run the suite with INTEROP_CLI pointing at a refcli binary.
+// tools.ImportSnapshot over the LevelDB store or Dragonboat's default Pebble
+// store (dragonboat.ds decides; for a fresh host the config's logdbType,
+// default sharded-pebble). It exists to prove the harness itself: run the
+// suite with INTEROP_CLI pointing at a refcli binary.
 //
 // REFCLI_MODE=reference (default) behaves exactly like the reference, so the
 // CLI tests must fail where IMPORT.md says we differ; REFCLI_MODE=ours adds
 // those differences (lock check, source config_change_id, stale entries
-// removed, full block verification), so the CLI tests must pass.
+// removed, full block verification; on Pebble also: partitions other than the
+// shard's left byte-identical), so the CLI tests must pass.
 package main
 
 import (
@@ -21,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/lni/dragonboat/v4/config"
 	pb "github.com/lni/dragonboat/v4/raftpb"
 	"github.com/lni/dragonboat/v4/tools"
@@ -107,16 +111,18 @@ func runImport(args []string) error {
 		}
 		members[n] = addr
 	}
-	nh := config.NodeHostConfig{NodeHostDir: cfg.NodeHostDir, WALDir: cfg.WALDir,
-		RaftAddress: cfg.RaftAddress, DeploymentID: cfg.DeploymentID, RTTMillisecond: 10}
-	nh.Expert.LogDBFactory = leveldblogdb.Factory{}
+	host, err := hostOf(cfg)
+	if err != nil {
+		return err
+	}
+	nh := host.Config()
+	var restore func() error
 	if ours() {
 		meta, err := harness.ReadSnapshotFlag(filepath.Join(*src, "snapshot.metadata"))
 		if err != nil {
 			return fail("ErrCorruptFlagFile", "%v", err)
 		}
-		part := leveldblogdb.PartitionDirName(leveldblogdb.Partition(meta.ShardID, 16, 16))
-		locks := []string{filepath.Join(harness.DeploymentDir(cfg.NodeHostDir, cfg.DeploymentID), part, "LOCK")}
+		locks := []string{filepath.Join(host.PartitionDir(host.Partition(meta.ShardID)), "LOCK")}
 		for _, dir := range []string{cfg.NodeHostDir, cfg.WALDir} {
 			if dir != "" {
 				locks = append(locks, filepath.Join(dir, "LOCK"))
@@ -127,8 +133,20 @@ func runImport(args []string) error {
 				return err
 			}
 		}
+		if host.Store == harness.Pebble {
+			// The reference opens (and rewrites) every partition: keep the
+			// others aside and put them back byte for byte afterwards.
+			if restore, err = setAsideOtherPartitions(host, host.Partition(meta.ShardID)); err != nil {
+				return err
+			}
+		}
 	}
 	err = tools.ImportSnapshot(nh, *src, members, *replicaID)
+	if restore != nil {
+		if rerr := restore(); err == nil {
+			err = rerr
+		}
+	}
 	switch {
 	case errors.Is(err, tools.ErrInvalidMembers):
 		return fail("ErrInvalidMembers", "%v", err)
@@ -140,9 +158,136 @@ func runImport(args []string) error {
 		return err
 	}
 	if ours() {
+		if host.Store == harness.Pebble {
+			return oursAfterPebbleImport(host, *src, *replicaID)
+		}
 		return oursAfterImport(cfg, *src, *replicaID)
 	}
 	return nil
+}
+
+// hostOf is the host the CLI config describes; its store is the one
+// dragonboat.ds records, else the config's logdbType, else sharded-pebble.
+func hostOf(cfg harness.CLIConfig) (*harness.Host, error) {
+	h := &harness.Host{Name: "refcli", Dir: cfg.NodeHostDir, WALDir: cfg.WALDir, Addr: cfg.RaftAddress,
+		DeploymentID: cfg.DeploymentID, LogDBShards: cfg.LogDBShards, ExecShards: cfg.ExecShards}
+	typ := cfg.LogDBType
+	if ds, err := harness.ReadDataStatus(filepath.Join(cfg.NodeHostDir, "dragonboat.ds")); err == nil {
+		if typ != "" && typ != ds.LogdbType {
+			return nil, fail("ErrInvalidConfig", "logdbType %s, but dragonboat.ds records %s", typ, ds.LogdbType)
+		}
+		typ = ds.LogdbType
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fail("ErrCorruptFlagFile", "%v", err)
+	}
+	switch typ {
+	case "", "sharded-pebble":
+		h.Store = harness.Pebble
+	case leveldblogdb.Name:
+		h.Store = harness.LevelDB
+	default:
+		return nil, fail("ErrUnsupportedLogStore", "log store %q", typ)
+	}
+	return h, nil
+}
+
+// setAsideOtherPartitions copies every existing partition but own (data and
+// WAL dirs) to a scratch dir; the returned function removes what the
+// reference left in their place (or created) and restores the copies.
+func setAsideOtherPartitions(h *harness.Host, own uint64) (func() error, error) {
+	scratch, err := os.MkdirTemp("", "refcli-partitions-")
+	if err != nil {
+		return nil, err
+	}
+	saved := map[string]string{}
+	if parts, err := h.PartitionNumbers(); err == nil {
+		for _, p := range parts {
+			for _, dir := range []string{h.PartitionDir(p), h.PartitionWALDir(p)} {
+				if _, ok := saved[dir]; ok || p == own {
+					continue
+				}
+				if _, err := os.Stat(dir); err != nil {
+					continue
+				}
+				dst := filepath.Join(scratch, strconv.Itoa(len(saved)))
+				if err := harness.CopyTree(dir, dst); err != nil {
+					return nil, err
+				}
+				saved[dir] = dst
+			}
+		}
+	}
+	return func() error {
+		defer os.RemoveAll(scratch)
+		logDBShards, _ := h.Shards()
+		for p := uint64(0); p < logDBShards; p++ {
+			if p == own {
+				continue
+			}
+			for _, dir := range []string{h.PartitionDir(p), h.PartitionWALDir(p)} {
+				if err := os.RemoveAll(dir); err != nil {
+					return err
+				}
+			}
+		}
+		for dir, copyDir := range saved {
+			if err := harness.CopyTree(copyDir, dir); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+// oursAfterPebbleImport applies IMPORT.md's differences to the shard's Pebble
+// partition (opened alone, with Dragonboat's options): the source
+// config_change_id in the record and the flag file, no entries of the replica.
+func oursAfterPebbleImport(h *harness.Host, src string, replicaID uint64) error {
+	meta, err := harness.ReadSnapshotFlag(filepath.Join(src, "snapshot.metadata"))
+	if err != nil {
+		return err
+	}
+	p := h.Partition(meta.ShardID)
+	opts := harness.PebbleOptions(h.PartitionWALDir(p))
+	db, err := pebble.Open(h.PartitionDir(p), opts)
+	opts.Cache.Unref()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	key := leveldblogdb.SnapshotKey(meta.ShardID, replicaID, meta.Index)
+	v, closer, err := db.Get(key)
+	if err != nil {
+		return fmt.Errorf("snapshot record %x: %w", key, err)
+	}
+	var ss pb.Snapshot
+	err = ss.Unmarshal(v)
+	closer.Close()
+	if err != nil {
+		return err
+	}
+	ss.Membership.ConfigChangeId = meta.Membership.ConfigChangeId
+	data, err := ss.Marshal()
+	if err != nil {
+		return err
+	}
+	b := db.NewBatch()
+	for _, kf := range []func(shardID, replicaID, index uint64) []byte{leveldblogdb.EntryKey, leveldblogdb.EntryBatchKey} {
+		last := kf(meta.ShardID, replicaID, math.MaxUint64)
+		if err := b.DeleteRange(kf(meta.ShardID, replicaID, 0), last, nil); err != nil {
+			return err
+		}
+		if err := b.Delete(last, nil); err != nil {
+			return err
+		}
+	}
+	if err := b.Set(key, data, nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	return writeFlag(filepath.Join(filepath.Dir(ss.Filepath), "dragonboat.snapshot.message"), &ss)
 }
 
 // checkUnlocked tries both lock families on path: POSIX (fcntl, Dragonboat

@@ -130,12 +130,21 @@ async function createStore(dirs: PebbleDirs, state: StoreState, ops: readonly Ba
   };
 }
 
+/**
+ * The temporary name of a new WAL: Pebble's own `temporary.N.dbtmp` in the
+ * data dir (its next open deletes a leftover), but never in a separate WAL
+ * dir, where Pebble would try to delete it by its data-dir path and fail to
+ * open; there a name Pebble does not parse.
+ */
+export function walTempName(separateWalDir: boolean, fileNum: number): string {
+  return separateWalDir ? toolTempName(fileNum) : pebbleTempName(fileNum);
+}
+
 /** Frames, places and reads back the WAL. */
 async function placeWal(dirs: PebbleDirs, separate: boolean, fileNum: number, seqNum: number, ops: readonly BatchOp[]): Promise<{ path: string; size: number }> {
   const batch = encodeBatch(seqNum, ops);
   const bytes = frameLogRecord(batch, { recyclable: true, logNum: fileNum });
-  // Pebble deletes a leftover `temporary.*.dbtmp` by its data-dir path, so in a separate WAL dir it would fail its open on one.
-  const tmp = separate ? toolTempName(fileNum) : pebbleTempName(fileNum);
+  const tmp = walTempName(separate, fileNum);
   const final = await placeFile(dirs.walDir, tmp, walName(fileNum), bytes);
   await readBack(final, fileNum, bytes, batch);
   return { path: final, size: bytes.length };

@@ -9,7 +9,7 @@
  * (LevelDB cannot place its write-ahead log elsewhere); WALDir only gets its
  * own `dragonboat.ds`, LOCK and `H/D` tree.
  */
-import { ErrUnsupportedLogStore, ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrMalformedRecord, ErrUnknownStateMachineType, NodeHostToolsError } from '../errors.js';
+import { ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrMalformedRecord, ErrUnknownStateMachineType, NodeHostToolsError } from '../errors.js';
 import type { ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { BIN_VER_BATCHED, BIN_VER_PLAIN, ENTRY_BATCH_SIZE, type BinVer } from '../nodehost/settings.js';
 import { logdbPartition, logdbPartitionDirByIndex, toU64 } from '../nodehost/paths.js';
@@ -51,6 +51,7 @@ import {
   type KeyRange,
 } from './keys.js';
 import { LogDBPartition, type PartitionOptions } from './partition.js';
+import { PebblePartition } from './pebble/partition.js';
 import { resolveLogStore, type LogStoreChoice } from './store-kind.js';
 import type { KvOp, LogStoreKind, PartitionStore } from './store.js';
 import { walPartitionDirByIndex } from '../nodehost/paths.js';
@@ -271,10 +272,9 @@ export class LogDB {
     const open = this.partitions.get(p);
     if (open) return open;
     const dataDir = logdbPartitionDirByIndex(this.config, p);
-    if (this.store.kind === 'pebble') {
-      throw new ErrUnsupportedLogStore(`Pebble partition ${dataDir} (${walPartitionDirByIndex(this.config, p) ?? dataDir}): not yet`, { path: dataDir });
-    }
-    const part: PartitionStore = new LogDBPartition(dataDir, this.opts);
+    const part: PartitionStore = this.store.kind === 'pebble'
+      ? new PebblePartition({ dataDir, walDir: walPartitionDirByIndex(this.config, p) ?? dataDir }, this.opts)
+      : new LogDBPartition(dataDir, this.opts);
     this.partitions.set(p, part);
     return part;
   }

@@ -10,6 +10,8 @@ import { PassThrough } from 'node:stream';
 import { inspectNode, type NodeView } from '../../ops/inspect.js';
 import { samplePayload, writeSampleExport, writeSampleNode } from '../../ops/sample-node.js';
 import type { NodeHostConfig } from '../../nodehost/config.js';
+import { LOGDB_TYPE_LEVELDB, LOGDB_TYPE_PEBBLE, type LogDBType } from '../../nodehost/settings.js';
+import { ErrUsage } from '../../errors.js';
 import { StateMachineType } from '../../records/types.js';
 import type { CliIO, Command, CommandContext } from '../command.js';
 import { main } from '../main.js';
@@ -22,9 +24,12 @@ const SNAPSHOT_INDEX = 400n;
 const LAST_INDEX = 620n;
 const TERM = 5n;
 
-function hostConfig(root: string, host: string): NodeHostConfig {
-  return { nodeHostDir: join(root, host, 'nodehost'), raftAddress: `${host}:63001`, hostname: host };
+function hostConfig(root: string, host: string, logdbType: LogDBType): NodeHostConfig {
+  return { nodeHostDir: join(root, host, 'nodehost'), raftAddress: `${host}:63001`, hostname: host, logdbType };
 }
+
+/** `--store`: the log store the example's NodeHosts run. */
+const STORES: Record<string, LogDBType> = { pebble: LOGDB_TYPE_PEBBLE, leveldb: LOGDB_TYPE_LEVELDB };
 
 /** Runs the CLI in-process, echoing its command line and indenting its output. */
 async function runCli(ctx: CommandContext, args: string[]): Promise<number> {
@@ -72,19 +77,29 @@ function sideBySide(titles: string[], cols: string[][]): string[] {
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'run the worked example (shard 100: m2, m3 lost; import on m1, m4, m5) on temporary directories',
-  usage: 'nodehost demo [--keep]',
-  options: { keep: { type: 'boolean', help: 'keep the temporary directories and print where they are' } },
+  usage: 'nodehost demo [--store pebble|leveldb] [--keep]',
+  options: {
+    keep: { type: 'boolean', help: 'keep the temporary directories and print where they are' },
+    store: {
+      type: 'string',
+      arg: '<pebble|leveldb>',
+      help: "the hosts' log store: pebble (default, what a Dragonboat v4 NodeHost runs) or leveldb",
+    },
+  },
   async run(inv, ctx) {
+    const storeName = (inv.values.store as string | undefined) ?? 'pebble';
+    const logdbType = STORES[storeName];
+    if (logdbType === undefined) throw new ErrUsage(`--store must be pebble or leveldb (got "${storeName}")`, { field: 'store' });
     noteDegraded(ctx, selectEngine('auto').degraded);
     const root = await mkdtemp(join(tmpdir(), 'nodehost-demo-'));
     try {
       const hosts = ['m1', 'm2', 'm3', 'm4', 'm5'];
-      const cfg = Object.fromEntries(hosts.map((h) => [h, hostConfig(root, h)]));
+      const cfg = Object.fromEntries(hosts.map((h) => [h, hostConfig(root, h, logdbType)]));
       for (const h of hosts) await writeFile(join(root, `${h}.json`), JSON.stringify(cfg[h], null, 2));
       const initial = new Map([[1n, 'm1:63001'], [2n, 'm2:63001'], [3n, 'm3:63001']]);
       const payload = samplePayload(3 * 1024 * 1024 + 12345);
 
-      ctx.print(`1. Shard ${SHARD} runs replicas 1, 2, 3 on m1, m2, m3 (data under ${root}).`);
+      ctx.print(`1. Shard ${SHARD} runs replicas 1, 2, 3 on m1, m2, m3 (data under ${root}; log store ${logdbType}).`);
       let record;
       for (const [i, h] of ['m1', 'm2', 'm3'].entries()) {
         const snap = await writeSampleNode({

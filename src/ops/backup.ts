@@ -18,13 +18,14 @@ import { ErrAlreadyExists, ErrBackupMismatch, throwIfAborted } from '../errors.j
 import { copyEntries, loadNative } from '../engines/native.js';
 import { fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
-import { allEntriesRange, allEntryBatchesRange, bootstrapKey, keySuffix, maxIndexKey, nodeInfoKey, raftStateKey, snapshotsRange, type KeyRange } from '../logdb/keys.js';
+import { allEntriesRange, allEntryBatchesRange, bootstrapKey, decodeKey, decodeMaxIndex, encodeMaxIndex, keyHex, keySuffix, maxIndexKey, nodeInfoKey, raftStateKey, snapshotKey, snapshotsRange, type KeyRange } from '../logdb/keys.js';
 import { LogDB, latestSnapshot } from '../logdb/logdb.js';
 import { LogDBPartition, type BatchOp } from '../logdb/partition.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { logdbPartitionDir, snapshotRootDir } from '../nodehost/paths.js';
-import { decodeSnapshot } from '../records/codec.js';
+import { decodeRaftState, decodeSnapshot, encodeBootstrap, encodeRaftState, encodeSnapshot } from '../records/codec.js';
+import type { Snapshot } from '../records/types.js';
 import { holdNodeHostLocks } from './dir-locks.js';
 import { nativeLockHolder } from './native-hooks.js';
 
@@ -50,6 +51,8 @@ export interface BackupInfo {
   snapshotDirs: string[];
   /** Latest snapshot index recorded at backup time (0: none). */
   snapshotIndex: bigint;
+  /** The records the import wrote (hex key → value), when the import gave them to the backup. */
+  after?: Map<string, Uint8Array>;
 }
 
 function recordKeys(s: bigint, r: bigint): Uint8Array[] {
@@ -304,23 +307,31 @@ async function restoreHeld(backup: BackupInfo, cfg: ResolvedNodeHostConfig, sign
   const s = backup.shardId;
   const r = backup.replicaId;
 
-  // The node must still be exactly as the import left it: restoring over newer history would lose it.
-  const probe = await LogDB.open(cfg, { readOnly: true });
-  let current;
+  // The node must still hold exactly what the import wrote (or, the import
+  // never having committed, what it held before): anything else is history
+  // made since, and putting the backup back would destroy it.
+  const saved = new Map<string, Uint8Array>();
+  const savedDb = new LogDBPartition(join(backup.dir, 'logdb'), { readOnly: true });
   try {
-    current = await probe.nodeRecords(s, r);
+    for (const key of recordKeys(s, r)) {
+      const v = await savedDb.get(key);
+      if (v !== undefined) saved.set(keyHex(key), v);
+    }
+    for await (const [key, value] of savedDb.iterate(snapshotsRange(s, r))) saved.set(keyHex(key), value);
+  } finally {
+    await savedDb.close();
+  }
+  const probe = await LogDB.open(cfg, { readOnly: true });
+  let current: Map<string, Uint8Array>;
+  let latest;
+  try {
+    current = await currentRecords(probe, s, r);
+    latest = latestSnapshot(await probe.nodeRecords(s, r));
   } finally {
     await probe.close();
   }
-  const latest = latestSnapshot(current);
+  checkNotMovedOn(backup, saved, current);
   const restored = backup.snapshotIndex;
-  if (latest && !(latest.imported && current.maxIndex === latest.index) && latest.index !== restored) {
-    throw new ErrBackupMismatch(
-      `shard ${s} replica ${r} has moved on since the import (max index ${current.maxIndex}, snapshot ${latest.index}); ` +
-        'restoring the backup would discard that history',
-      { check: 'node-moved-on', path: backup.dir },
-    );
-  }
   const root = snapshotRootDir(cfg, s, r);
   const partDir = logdbPartitionDir(cfg, s);
 
@@ -390,6 +401,98 @@ async function restoreHeld(backup: BackupInfo, cfg: ResolvedNodeHostConfig, sign
   }
   await removeExtraEntries(backup, partDir);
   return { backup, fromSnapshotIndex: latest?.index ?? 0n, toSnapshotIndex: restored, removedSnapshotDirs: removed, restoredSnapshotDirs: restoredDirs };
+}
+
+/** The replica's record keys and their values (entries excluded), keyed by hex key. */
+async function currentRecords(db: LogDB, s: bigint, r: bigint): Promise<Map<string, Uint8Array>> {
+  const part = db.partition(db.partitionOf(s));
+  const out = new Map<string, Uint8Array>();
+  for (const key of recordKeys(s, r)) {
+    const v = await part.get(key);
+    if (v !== undefined) out.set(keyHex(key), v);
+  }
+  for await (const [key, value] of part.iterate(snapshotsRange(s, r))) out.set(keyHex(key), value);
+  return out;
+}
+
+function sameRecords(a: Map<string, Uint8Array>, b: Map<string, Uint8Array>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (w === undefined || !Buffer.from(v).equals(Buffer.from(w))) return false;
+  }
+  return true;
+}
+
+/**
+ * The records an import of `snapshot` writes for replica `r` (IMPORT.md step
+ * 11; LogDB.planImport), keyed by hex key. Node info is not the import's: it
+ * is carried over from `current`.
+ */
+function importedRecords(s: bigint, r: bigint, snapshot: Snapshot, current: Map<string, Uint8Array>): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>([
+    [keyHex(bootstrapKey(s, r)), encodeBootstrap({ addresses: new Map(), join: true, type: snapshot.type })],
+    [keyHex(raftStateKey(s, r)), encodeRaftState({ term: snapshot.term, vote: 0n, commit: snapshot.index })],
+    [keyHex(maxIndexKey(s, r)), encodeMaxIndex(snapshot.index)],
+    [keyHex(snapshotKey(s, r, snapshot.index)), encodeSnapshot(snapshot)],
+  ]);
+  const info = current.get(keyHex(nodeInfoKey(s, r)));
+  if (info !== undefined) out.set(keyHex(nodeInfoKey(s, r)), info);
+  return out;
+}
+
+function describeRecord(kind: string, v: Uint8Array | undefined): string {
+  if (v === undefined) return 'absent';
+  try {
+    if (kind === 'raft state') {
+      const st = decodeRaftState(v);
+      return `term ${st.term}, vote ${st.vote}, commit ${st.commit}`;
+    }
+    if (kind === 'max index') return String(decodeMaxIndex(v));
+  } catch {
+    // undecodable: shown by size only
+  }
+  return `${v.length} bytes`;
+}
+
+/**
+ * Refuses (ErrBackupMismatch `node-moved-on`) unless the node's records are
+ * exactly the pre-import ones (`saved`: the import never committed, or a
+ * restore already did) or exactly what the import wrote: the backup's record
+ * of it when it has one, else the records an import of the node's current
+ * snapshot writes (only an imported snapshot qualifies). A term, a vote, a
+ * commit index or a max index that differs is history made since the import.
+ */
+function checkNotMovedOn(backup: BackupInfo, saved: Map<string, Uint8Array>, current: Map<string, Uint8Array>): void {
+  if (sameRecords(current, saved)) return;
+  const s = backup.shardId;
+  const r = backup.replicaId;
+  let expected: Map<string, Uint8Array> | undefined = backup.after;
+  if (expected === undefined) {
+    const snaps = [...current].filter(([k]) => decodeKey(Buffer.from(k, 'hex'))?.kind === 'snapshot');
+    let snap: Snapshot | undefined;
+    try {
+      snap = snaps.length === 1 ? decodeSnapshot(snaps[0]![1]) : undefined;
+    } catch {
+      snap = undefined;
+    }
+    if (snap?.imported) expected = importedRecords(s, r, snap, current);
+  }
+  if (expected !== undefined && sameRecords(current, expected)) return;
+  const diffs: string[] = [];
+  for (const [kind, key] of [['raft state', raftStateKey(s, r)], ['max index', maxIndexKey(s, r)], ['bootstrap', bootstrapKey(s, r)]] as const) {
+    const want = expected?.get(keyHex(key));
+    const have = current.get(keyHex(key));
+    if (want === undefined || have === undefined || !Buffer.from(want).equals(Buffer.from(have))) {
+      diffs.push(`its ${kind} is ${describeRecord(kind, have)}${expected ? ` (the import wrote ${describeRecord(kind, want)})` : ''}`);
+    }
+  }
+  if (diffs.length === 0) diffs.push('its snapshot records differ from what the import wrote');
+  throw new ErrBackupMismatch(
+    `shard ${s} replica ${r} has moved on since the import: ${diffs.join('; ')}; ` +
+      'putting the backup back would discard that history (terms, votes and committed entries of the repaired shard)',
+    { check: 'node-moved-on', path: backup.dir, differences: diffs },
+  );
 }
 
 /** Removes entry keys of the replica that the backup does not hold (normally none: the import removed them all). */

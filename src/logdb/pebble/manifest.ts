@@ -3,12 +3,13 @@
  * them at open (one bulk edit: per level, every table added minus every table
  * deleted; the last non-zero value of each counter wins). Pebble reads the
  * MANIFEST tolerantly; here only an ending that a crash can leave (the file
- * ends inside a record, or in zeros) is tolerated and anything else, a bad
- * CRC in particular, is refused, since a repair must not guess.
+ * ends inside a record whose chunk fits its block, or in zeros) is tolerated,
+ * as Pebble does, and anything else — a bad CRC, a length overrunning its
+ * block — is refused, since a repair must not guess.
  */
 import * as path from 'node:path';
 import { ErrCorruptLogStore, ErrUnsupportedLogStore } from '../../errors.js';
-import { readLog, type LogEnding } from '../../pebble/record.js';
+import { LOG_BLOCK_SIZE, readLog, type LogEnding } from '../../pebble/record.js';
 import { decodeVersionEdit, NUM_LEVELS, type NewFileEntry } from '../../pebble/version-edit.js';
 import { BYTEWISE_COMPARATOR } from '../../pebble/sstable-meta.js';
 import { readFileOrThrow } from '../../files/fsutil.js';
@@ -64,11 +65,13 @@ function tolerableTail(file: Uint8Array, ending: LogEnding): boolean {
     case 'stray-bytes':
       return true;
     case 'chunk-past-block': {
-      // Tolerated only when the chunk would run past the end of the file (a write cut short).
+      // Tolerated only as a write cut short: the chunk would fit its block had the file been complete,
+      // and runs past the end of the file. (A damaged length usually overruns the block.)
       const len = file[ending.offset + 4]! | (file[ending.offset + 5]! << 8);
       const type = file[ending.offset + 6]!;
       const header = type >= 5 && type <= 8 ? 11 : 7;
-      return ending.offset + header + len > file.length;
+      const fitsBlock = (ending.offset % LOG_BLOCK_SIZE) + header + len <= LOG_BLOCK_SIZE;
+      return fitsBlock && ending.offset + header + len > file.length;
     }
     case 'zeroed-chunk':
       for (let i = ending.offset; i < file.length; i++) if (file[i] !== 0) return false;

@@ -26,7 +26,7 @@ import { decodeBatch, encodeBatch, type BatchOp } from '../../pebble/batch.js';
 import { frameLogRecord, readLog } from '../../pebble/record.js';
 import { BYTEWISE_COMPARATOR } from '../../pebble/sstable-meta.js';
 import { encodeVersionEdit } from '../../pebble/version-edit.js';
-import { manifestName, pebbleTempName, toolTempName, walName } from './names.js';
+import { isToolTempName, manifestName, pebbleTempName, toolTempName, walName } from './names.js';
 import { closeStore, loadStore, type PebbleDirs, type StoreState } from './state.js';
 
 /** A torn WAL tail that was cut off before the write. */
@@ -82,6 +82,10 @@ async function dropIn(dirs: PebbleDirs, state: StoreState, ops: readonly BatchOp
       `${dirs.walDir}: no WAL numbered ${state.manifest!.minUnflushedLogNum} or above in the WAL dir (is this the partition's WAL dir?)`,
       { path: dirs.walDir, check: 'no-live-wal' },
     );
+  }
+  // Our own temporary names left by an interrupted earlier write (Pebble ignores them; they are garbage).
+  for (const p of state.leftovers) {
+    if (isToolTempName(path.basename(p))) await fsp.rm(p, { force: true }).catch(() => undefined);
   }
   const report: Partial<PebbleWriteReport> = { createdStore: false, createdFiles: [], createdDirs: [] };
   const newest = state.wals[state.wals.length - 1];

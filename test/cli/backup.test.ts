@@ -47,7 +47,7 @@ describe('nodehost import --backup, then restore-backup', () => {
       snapshotDirs: ['snapshot-0000000000000190'], snapshotIndex: String(SNAPSHOT_INDEX),
     });
     expect(imp.after.snapshot.imported).toBe(true);
-    expect(readdirSync(backup).sort()).toEqual(['logdb', 'nodehost-backup.json', 'snapshots']);
+    expect(readdirSync(backup).sort()).toEqual(['logstore.kv', 'nodehost-backup.json', 'snapshots']);
     expect(await nodeState(ex.m1, 1n)).not.toEqual(before);
 
     // Human output names the undo.

@@ -10,7 +10,8 @@ export const restoreCommand: Command = {
   usage: 'nodehost restore-backup <backup-dir> --config <file> [--json]',
   description:
     'Restores the replica\'s log store records and entries and its snapshot directories from the backup. ' +
-    'Refuses a backup taken for another node, and a node that has moved on since the import. The NodeHost must be stopped.',
+    'Verifies the whole backup first (every file\'s SHA-256, the log store pairs\' count and digest) and refuses a tampered backup, ' +
+    'a backup taken for another node, and a node that has moved on since the import, changing nothing. The NodeHost must be stopped.',
   positionals: [1, 1],
   options: { ...configOption },
   async run(inv, ctx) {

@@ -11,6 +11,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
+import { PebblePartition } from '../../src/logdb/pebble/partition.js';
 import { expect } from 'vitest';
 import { NodeHostToolsError } from '../../src/errors.js';
 import { writeFlagFile } from '../../src/files/flagfile.js';
@@ -176,15 +177,29 @@ export interface RawKV {
 }
 
 /**
- * Every key/value of a LevelDB database, read with classic-level directly
- * ('view' encodings), closed after. Opening rewrites LevelDB's own files, so
- * never call this between two tree fingerprints that must be equal.
+ * Every key/value of a log store partition, read by an engine that is not
+ * the one under test where there is one: a LevelDB database with
+ * classic-level directly ('view' encodings; opening rewrites LevelDB's own
+ * files, so never call this between two tree fingerprints that must be
+ * equal); a Pebble store with the direct reader, which changes nothing.
  */
 export async function rawDump(dbDir: string): Promise<RawKV[]> {
+  const names = await fsp.readdir(dbDir).catch(() => [] as string[]);
+  const out: RawKV[] = [];
+  if (names.some((n) => /^OPTIONS-\d+$/.test(n)) || (names.includes('CURRENT') && !names.includes('LOG'))) {
+    const part = new PebblePartition({ dataDir: dbDir, walDir: dbDir }, { readOnly: true });
+    try {
+      for await (const [k, v] of part.iterate({ gte: new Uint8Array([0]), lt: new Uint8Array([0xff]) })) {
+        out.push({ key: Buffer.from(k), value: Buffer.from(v) });
+      }
+    } finally {
+      await part.close();
+    }
+    return out;
+  }
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dbDir, { keyEncoding: 'view', valueEncoding: 'view' });
   await db.open({ createIfMissing: false });
   try {
-    const out: RawKV[] = [];
     for await (const [k, v] of db.iterator()) out.push({ key: Buffer.from(k), value: Buffer.from(v) });
     return out;
   } finally {
@@ -209,7 +224,8 @@ export function partitionDir(cfg: ResolvedNodeHostConfig, p = PARTITION): string
 
 // --- fingerprints -----------------------------------------------------------------------
 
-const LEVELDB_OWN = /^(LOG|LOG\.old|CURRENT|LOCK|MANIFEST-\d+|\d+\.(log|ldb|sst))$/;
+// The engines' own files: they change on every open (LevelDB) or with every write (Pebble's WALs).
+const LEVELDB_OWN = /^(LOG|LOG\.old|CURRENT|LOCK|MANIFEST-\d+|OPTIONS-\d+|\d+\.(log|ldb|sst))$/;
 
 /**
  * The state of a NodeHost as a restart sees it: the tree under `root`
@@ -358,4 +374,23 @@ export function holdFcntlLock(file: string): Promise<LockHolderChild> {
 /** A node child holding the LevelDB database at `dbDir` open with classic-level. */
 export function holdLevelDb(dbDir: string): Promise<LockHolderChild> {
   return spawnHolder(process.execPath, [path.join(OPS_DIR, 'hold-leveldb.mjs'), dbDir], 'locked');
+}
+
+/**
+ * A child holding the partition at `dbDir` the way its engine does: LevelDB
+ * open with classic-level, or (Pebble) an fcntl write lock on its LOCK file,
+ * which is all a running Pebble holds. Never opens a Pebble store with LevelDB.
+ */
+export function holdPartition(dbDir: string): Promise<LockHolderChild> {
+  return TEST_LOGDB_TYPE === 'sharded-leveldb' ? holdLevelDb(dbDir) : holdFcntlLock(path.join(dbDir, 'LOCK'));
+}
+
+/**
+ * What an import reports of the stale entries it removed: LevelDB counts the
+ * keys it deletes; Pebble removes the whole span with a range tombstone and
+ * counts nothing (asserted by the Pebble test in stale-entries.test.ts; the
+ * suites check that no entry is readable afterwards).
+ */
+export function staleEntriesRemoved(plain: number, batches: number): Record<string, unknown> {
+  return TEST_LOGDB_TYPE === 'sharded-leveldb' ? { plainEntriesRemoved: plain, entryBatchesRemoved: batches } : {};
 }

@@ -5,16 +5,17 @@
  * read from a private clone, nothing is created, no byte changes.
  */
 
-import { NodeHostToolsError } from '../errors.js';
+import { basename, join } from 'node:path';
+import { ErrLogDB, NodeHostToolsError } from '../errors.js';
 import { readFlagFileIfExists } from '../files/flagfile.js';
 import { statOrUndefined } from '../files/fsutil.js';
-import { resolveNodeHostConfig, type NodeHostConfig } from '../nodehost/config.js';
+import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { lockStatus, type LockStatus } from '../nodehost/lock.js';
-import { dataDirs, dataStatusPath, lockFilePath, snapshotRootDir } from '../nodehost/paths.js';
+import { dataDirs, dataStatusPath, lockFilePath, snapshotPaths, snapshotRootDir } from '../nodehost/paths.js';
 import { isMarkedDeleted, listSnapshotDirs, restartFate, type RestartFate } from '../nodehost/snapshotdirs.js';
 import { decodeRaftDataStatus } from '../records/codec.js';
 import type { Bootstrap, RaftDataStatus, RaftState, Snapshot } from '../records/types.js';
-import { LogDB, hasNodeState, latestSnapshot } from '../logdb/logdb.js';
+import { LogDB, hasNodeState, latestSnapshot, type NodeRecords } from '../logdb/logdb.js';
 import { toReplicaId } from './members.js';
 import { recoveryFingerprint } from './fingerprint.js';
 
@@ -35,6 +36,22 @@ export interface SnapshotDirView {
   status: 'current' | 'pending-flag' | 'orphan' | 'leftover-temp' | 'stale' | 'other';
   restartFate: RestartFate;
   flagError?: string;
+}
+
+/**
+ * Something a restart needs that the node lacks. `code` is stable:
+ * `snapshot-file-missing`, `snapshot-file-size`, `external-file-missing`,
+ * `external-file-size` (the recorded snapshot's files), `entry-gap` (an entry
+ * between the snapshot index and max index is missing; `index` is the first),
+ * `max-index-below-snapshot`, `malformed-record` (a record that does not decode).
+ */
+export interface NodeProblem {
+  code: string;
+  message: string;
+  path?: string;
+  index?: bigint;
+  expected?: unknown;
+  actual?: unknown;
 }
 
 /** The restart view of one replica. */
@@ -72,6 +89,67 @@ export interface NodeView {
   hasState: boolean;
   /** For a node whose snapshot was imported: the recovery fingerprint of that import (see `plan`). */
   fingerprint?: string;
+  /** What a restart needs and the node lacks; empty for a sound node. */
+  problems: NodeProblem[];
+}
+
+// Entries are checked in windows so that a long log is never held in memory at once.
+const ENTRY_WINDOW = 8192n;
+
+/** The problems a restart of this replica would run into (read-only). */
+async function restartProblems(
+  db: LogDB, cfg: ResolvedNodeHostConfig, s: bigint, r: bigint, rec: NodeRecords, latest: Snapshot | undefined,
+  range: { firstIndex: bigint } | undefined,
+): Promise<NodeProblem[]> {
+  const problems: NodeProblem[] = rec.malformed.map((m) => ({
+    code: 'malformed-record', message: `the ${m.kind} record ${m.key} does not decode: ${m.error.message}`, path: rec.partitionDir,
+  }));
+  if (latest && !latest.dummy && !latest.witness) {
+    // Where the snapshotter looks for it: its own directory name, not the record's (possibly foreign) path.
+    const paths = snapshotPaths(cfg, s, r, latest.index);
+    const check = async (file: string, size: bigint, what: string, code: string): Promise<void> => {
+      const st = await statOrUndefined(file);
+      if (!st?.isFile()) {
+        problems.push({ code: `${code}-missing`, message: `${what} ${file} does not exist: the node cannot recover its snapshot on restart`, path: file });
+      } else if (BigInt(st.size) !== size) {
+        problems.push({
+          code: `${code}-size`, message: `${what} ${file} is ${st.size} bytes; the snapshot record says ${size}`,
+          path: file, expected: size, actual: BigInt(st.size),
+        });
+      }
+    };
+    await check(paths.file, latest.fileSize, `the recorded snapshot's file (index ${latest.index})`, 'snapshot-file');
+    for (const f of latest.files) {
+      await check(join(paths.finalDir, basename(f.filepath)), f.fileSize, `external file ${f.fileId} of the recorded snapshot`, 'external-file');
+    }
+  }
+  const snapIndex = latest?.index ?? 0n;
+  if (rec.maxIndex !== undefined && rec.maxIndex < snapIndex) {
+    problems.push({
+      code: 'max-index-below-snapshot', message: `max index ${rec.maxIndex} is below the snapshot index ${snapIndex}`,
+      path: rec.partitionDir, expected: snapIndex, actual: rec.maxIndex,
+    });
+  } else if (range !== undefined && rec.maxIndex !== undefined && rec.maxIndex > snapIndex) {
+    // A restart replays every entry after the snapshot up to max index: they must all be there.
+    let lo = range.firstIndex > snapIndex ? range.firstIndex : snapIndex + 1n;
+    const last = rec.maxIndex;
+    while (lo <= last) {
+      const hi = lo + ENTRY_WINDOW - 1n < last ? lo + ENTRY_WINDOW - 1n : last;
+      const got = await db.iterateEntries(s, r, lo, hi + 1n);
+      const n = BigInt(got.entries.length);
+      if (n < hi - lo + 1n) {
+        const missing = lo + n;
+        problems.push({
+          code: 'entry-gap',
+          message: `entry ${missing} is missing: a restart replays entries ${snapIndex + 1n}..${last} and cannot skip it`,
+          path: rec.partitionDir, index: missing,
+        });
+        break;
+      }
+      lo = hi + 1n;
+    }
+  }
+  return problems;
 }
 
 function viewStatus(kind: SnapshotDirView['kind'], fate: RestartFate): SnapshotDirView['status'] {
@@ -111,8 +189,22 @@ export async function inspectNode(
     const rec = await db.nodeRecords(s, r);
     const latest = latestSnapshot(rec);
     const snapIndex = latest?.index ?? 0n;
-    const range = await db.getEntryRange(s, r, snapIndex);
+    // A store Dragonboat would refuse (max index with no entry after the snapshot) is a problem to report, not a failure of inspect.
+    let range: { firstIndex: bigint; entryCount: bigint };
+    let rangeProblem: NodeProblem | undefined;
+    try {
+      range = await db.getEntryRange(s, r, snapIndex);
+    } catch (err) {
+      if (!(err instanceof ErrLogDB)) throw err;
+      range = { firstIndex: snapIndex, entryCount: 0n };
+      rangeProblem = {
+        code: 'entry-gap', path: rec.partitionDir, index: snapIndex + 1n,
+        message: `entries ${snapIndex + 1n}..${rec.maxIndex ?? '?'} are missing (${err.message})`,
+      };
+    }
     const entryFormat = await db.detectEntryFormat();
+    const problems = await restartProblems(db, cfg, s, r, rec, latest, rangeProblem ? undefined : range);
+    if (rangeProblem) problems.push(rangeProblem);
 
     const root = snapshotRootDir(cfg, s, r);
     const dirs = await listSnapshotDirs(root, { readFlags: true });
@@ -164,6 +256,7 @@ export async function inspectNode(
         ? { fingerprint: recoveryFingerprint({ shardId: s, index: latest.index, checksum: latest.checksum, members: latest.membership.addresses }) }
         : {}),
       hasState: hasNodeState(rec),
+      problems,
     };
   } finally {
     await db.close();

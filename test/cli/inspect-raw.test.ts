@@ -10,7 +10,7 @@ import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { logdbPartitionDir } from '../../src/nodehost/paths.js';
-import { expectOk, runCli } from './run.js';
+import { lastJson, runCli } from './run.js';
 
 const hex = (h: string): Buffer => Buffer.from(h.replace(/\s+/g, ''), 'hex');
 const u64 = (v: bigint): string => v.toString(16).padStart(16, '0');
@@ -53,7 +53,11 @@ describe('inspect over a store written by a plain LevelDB client', () => {
     await db.put(key('0202', s, 2n), hex('0801 1000 1800'));
     await db.close();
 
-    const v = expectOk(await runCli(['inspect', '--config', configFile, '--shard-id', '100', '--replica-id', '1', '--json']));
+    // The record names a snapshot file that was never written: the view is complete, and says a restart would fail (exit 1).
+    const run = await runCli(['inspect', '--config', configFile, '--shard-id', '100', '--replica-id', '1', '--json']);
+    expect(run.status).toBe(1);
+    const v = lastJson(run.stdout, run.stderr);
+    expect(v.problems.map((p: { code: string }) => p.code)).toEqual(['snapshot-file-missing']);
     expect(v.raftState).toEqual({ term: '7', vote: '2', commit: '30' });
     expect(v.maxIndex).toBe('30');
     expect(v.bootstrap).toEqual({ addresses: { 1: 'a:1' }, join: false, type: 'RegularStateMachine' });

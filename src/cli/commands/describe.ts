@@ -44,9 +44,16 @@ export function describeNode(v: NodeView): string[] {
   out.push(`  entries        ${v.entries.count === 0n ? "none (max index = snapshot index)" : `${v.entries.firstIndex}..${v.entries.lastIndex} (${v.entries.count} read on restart, from the snapshot index on)`}`);
   if (v.markedDeleted) out.push('  ! DELETED.dragonboat: this replica was removed and must never be reused');
   out.push(`  snapshot dirs  ${v.snapshotDirs.length === 0 ? '(none)' : ''}`);
+  const fileProblems = v.problems.filter((p) => /^(snapshot|external)-file-/.test(p.code)).map((p) => p.code);
   for (const d of v.snapshotDirs) {
-    out.push(`    ${d.name.padEnd(40)} ${d.status}${d.hasFlagFile ? ' (flag file)' : ''} -> on restart: ${d.restartFate}`);
+    const broken = v.snapshot && d.index === v.snapshot.index && d.kind === 'final' && fileProblems.length ? `  ! ${fileProblems.join(', ')}` : '';
+    out.push(`    ${d.name.padEnd(40)} ${d.status}${d.hasFlagFile ? ' (flag file)' : ''} -> on restart: ${d.restartFate}${broken}`);
   }
+  const problems = v.problems.filter((p) => p.code !== 'malformed-record');
   for (const m of v.malformed) out.push(`  ! malformed ${m.kind} record ${m.key}: ${m.message}`);
+  if (problems.length) {
+    out.push('  problems (a restart would fail or lose data):');
+    for (const p of problems) out.push(`  ! ${p.code}: ${p.message}`);
+  }
   return out;
 }

@@ -23,8 +23,21 @@ export const inspectCommand: Command = {
     const config = await loadConfig(file);
     const v = await inspectNode(config, shardId, replicaId);
     ctx.print(describeNode(v).join('\n'));
-    ctx.result(nodeViewJson(v));
-    return 0;
+    if (v.problems.length === 0) {
+      ctx.result(nodeViewJson(v));
+      return 0;
+    }
+    // Still the whole view (plan reads it), with the failure in the usual error form.
+    if (ctx.json) {
+      const first = v.problems[0]!;
+      const error = {
+        code: /^(snapshot|external)-file-/.test(first.code) ? 'ErrIncompleteSnapshot' : 'ErrLogDB',
+        message: `the node would not restart cleanly: ${v.problems.map((p) => p.message).join('; ')}`,
+        details: { check: first.code, ...(first.path ? { path: first.path } : {}), problems: plainJson(v.problems) },
+      };
+      ctx.io.stdout.write(JSON.stringify({ ok: false, error, ...nodeViewJson(v) }) + '\n');
+    }
+    return 1;
   },
 };
 
@@ -58,5 +71,6 @@ export function nodeViewJson(v: NodeView): Record<string, unknown> {
     snapshotDirs: plainJson(v.snapshotDirs),
     malformed: v.malformed,
     fingerprint: v.fingerprint ?? null,
+    problems: plainJson(v.problems),
   };
 }

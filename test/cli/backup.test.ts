@@ -7,24 +7,19 @@
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { logdbPartitionDir, snapshotRootDir } from '../../src/nodehost/paths.js';
 import { treeHash, treeSnapshot } from '../helpers/tree.js';
 import { LAST_INDEX, SHARD, SNAPSHOT_INDEX, importArgs, workedExample, type Host, type WorkedExample } from './fixture.js';
 import { expectError, expectOk, runCli, writeConfig } from './run.js';
+import { hex, rawDump } from '../ops/fixtures.js';
 
 /** Every raw key/value of the host's log store partition of the shard (hex), and its snapshot root's tree. */
 async function nodeState(h: Host, replicaId: bigint): Promise<{ kv: string[]; snapshots: Record<string, string> }> {
   const cfg = resolveNodeHostConfig(h.config);
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(logdbPartitionDir(cfg, SHARD), { keyEncoding: 'view', valueEncoding: 'view' });
-  const kv: string[] = [];
-  try {
-    for await (const [k, v] of db.iterator()) kv.push(`${Buffer.from(k).toString('hex')}=${Buffer.from(v).toString('hex')}`);
-  } finally {
-    await db.close();
-  }
+  // Through the shared dump: LevelDB or Pebble, whichever store the suite runs on.
+  const kv = (await rawDump(logdbPartitionDir(cfg, SHARD))).map((e) => `${hex(e.key)}=${hex(e.value)}`);
   return { kv, snapshots: await treeSnapshot(snapshotRootDir(cfg, SHARD, replicaId)) };
 }
 

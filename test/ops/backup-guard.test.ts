@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrBackupMismatch } from '../../src/errors.js';
 import { LogDB } from '../../src/logdb/logdb.js';
-import { restoreBackup } from '../../src/ops/backup.js';
+import { createBackup, restoreBackup } from '../../src/ops/backup.js';
+import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { exportSnapshot } from '../../src/ops/export.js';
 import { importSnapshot } from '../../src/ops/import.js';
 import { inspectNode } from '../../src/ops/inspect.js';
@@ -90,6 +91,32 @@ describe('restore-backup refuses a node that has moved on since the import', () 
   it('a restore run again after it finished (the node holds the pre-import records) converges, changing nothing', async () => {
     const { m1, backupDir, before } = await importedSurvivor();
     await restoreBackup(backupDir, m1.config);
+    await restoreBackup(backupDir, m1.config);
+    expect(await nodeState(m1.root, m1.config)).toEqual(before);
+  });
+});
+
+describe('a backup that records what the import wrote', () => {
+  it('tells "just imported" from "imported again since" byte for byte', async () => {
+    const m1 = await makeRunningNode({ entries: 620, snapshotIndex: 400n, term: 5n });
+    cleanups.push(m1.cleanup);
+    const before = await nodeState(m1.root, m1.config);
+    const { exportDir } = await exportSnapshot(m1.config, 100n, 1n, await tmp(), { engine: 'js' });
+    const dry = await importSnapshot(m1.config, exportDir, MEMBERS, 1, { engine: 'js', dryRun: true });
+    const backupDir = join(await tmp(), 'undo-m1');
+    const info = await createBackup(resolveNodeHostConfig(m1.config), 100n, 1n, backupDir, undefined, dry.after);
+    expect(info.after?.size).toBe(4);
+
+    await importSnapshot(m1.config, exportDir, MEMBERS, 1, { engine: 'js' });
+    // Imported again with another membership: still an imported snapshot, but not what this import wrote.
+    await importSnapshot(m1.config, exportDir, { 1: 'm1:63001', 6: 'm6:63001', 7: 'm7:63001' }, 1, { engine: 'js' });
+    const tree = await treeHash(m1.root);
+    const e = await expectCodedRejection(restoreBackup(backupDir, m1.config), ErrBackupMismatch);
+    expect(e.details.check).toBe('node-moved-on');
+    expect(await treeHash(m1.root)).toBe(tree);
+
+    // Back to exactly what the recorded import wrote: the restore proceeds.
+    await importSnapshot(m1.config, exportDir, MEMBERS, 1, { engine: 'js' });
     await restoreBackup(backupDir, m1.config);
     expect(await nodeState(m1.root, m1.config)).toEqual(before);
   });

@@ -1,7 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrAlreadyExists, ErrBackupMismatch } from '../../src/errors.js';
 import { restoreBackup } from '../../src/ops/backup.js';
@@ -11,6 +10,7 @@ import { inspectNode } from '../../src/ops/inspect.js';
 import { logdbPartitionDir, snapshotRootDir } from '../../src/nodehost/paths.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash, treeSnapshot } from '../helpers/tree.js';
+import { hex, rawDump } from './fixtures.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -25,13 +25,8 @@ async function tmp(): Promise<string> {
 
 /** Every raw key/value of the node's partition, hex, plus its snapshot root's tree. */
 async function nodeState(n: RunningNode): Promise<{ kv: string[]; snapshots: Record<string, string> }> {
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(logdbPartitionDir(n.cfg, n.shardId), { keyEncoding: 'view', valueEncoding: 'view' });
-  const kv: string[] = [];
-  try {
-    for await (const [k, v] of db.iterator()) kv.push(`${Buffer.from(k).toString('hex')}=${Buffer.from(v).toString('hex')}`);
-  } finally {
-    await db.close();
-  }
+  // Through the shared dump: LevelDB or Pebble, whichever store the suite runs on.
+  const kv = (await rawDump(logdbPartitionDir(n.cfg, n.shardId))).map((e) => `${hex(e.key)}=${hex(e.value)}`);
   return { kv, snapshots: await treeSnapshot(snapshotRootDir(n.cfg, n.shardId, n.replicaId)) };
 }
 

@@ -15,6 +15,6 @@ export type {
   EntryRead,
   MalformedRecord,
   NodeRecords,
-  ImportPlan,
+  ImportBatch,
   StaleEntryRemoval,
 } from './logdb.js';

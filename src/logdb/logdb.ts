@@ -154,7 +154,7 @@ export function hasNodeState(rec: NodeRecords): boolean {
 }
 
 /** The records an import replaces and writes. */
-export interface ImportPlan {
+export interface ImportBatch {
   shardId: bigint;
   replicaId: bigint;
   partition: number;
@@ -693,7 +693,7 @@ export class LogDB {
    * replaces, without writing anything. Refuses a snapshot of type Unknown
    * ({@link ErrUnknownStateMachineType}) or index 0.
    */
-  async planImport(snapshot: Snapshot, replicaId: Id): Promise<ImportPlan> {
+  async planImport(snapshot: Snapshot, replicaId: Id): Promise<ImportBatch> {
     if (snapshot.type === StateMachineType.Unknown) {
       throw new ErrUnknownStateMachineType(
         `the snapshot of shard ${snapshot.shardId} at index ${snapshot.index} has state machine type Unknown (0); ` +
@@ -738,18 +738,39 @@ export class LogDB {
   }
 
   /**
-   * Imports a snapshot record for `replicaId` (IMPORT.md step 11) in ONE
-   * atomic, synced write batch: deletes the raft state, bootstrap, max index
-   * and every snapshot record of the node, then writes bootstrap
-   * `{join: true, type}`, raft state `{term, vote 0, commit INDEX}`, the
-   * snapshot record under INDEX and max index INDEX. On Pebble the same batch
-   * range-deletes the replica's entries; on LevelDB they are left to
-   * {@link removeStaleEntries}. Returns what was replaced and written.
+   * Imports a snapshot record for `replicaId` in ONE atomic, synced write
+   * batch: deletes the raft state, bootstrap, max index and every snapshot
+   * record of the node, then writes bootstrap `{join: true, type}`, raft state
+   * `{term, vote 0, commit INDEX}`, the snapshot record under INDEX and max
+   * index INDEX. On Pebble the same batch range-deletes the replica's entries;
+   * on LevelDB they are left to {@link removeStaleEntries}. Returns what was
+   * replaced and written.
    */
-  async importSnapshot(snapshot: Snapshot, replicaId: Id): Promise<ImportPlan> {
-    const plan = await this.planImport(snapshot, replicaId);
-    await this.partition(plan.partition).write(plan.ops);
-    return plan;
+  async importSnapshot(snapshot: Snapshot, replicaId: Id): Promise<ImportBatch> {
+    return (await this.importSnapshots([{ snapshot, replicaId }]))[0]!;
+  }
+
+  /**
+   * {@link importSnapshot} for several replicas at once: every import of one
+   * partition goes in ONE atomic batch (on Pebble, one drop-in WAL: Pebble
+   * turns every replayed WAL into its own L0 table, and Dragonboat's options
+   * stop writes at 24 of them). Partitions are written one after the other.
+   */
+  async importSnapshots(imports: readonly { snapshot: Snapshot; replicaId: Id }[]): Promise<ImportBatch[]> {
+    const batches: ImportBatch[] = [];
+    for (const { snapshot, replicaId } of imports) batches.push(await this.planImport(snapshot, replicaId));
+    const seen = new Set<string>();
+    for (const b of batches) {
+      const id = `${b.shardId}/${b.replicaId}`;
+      if (seen.has(id)) {
+        throw new ErrLogDB(`shard ${b.shardId} replica ${b.replicaId} is imported twice in one batch`, { check: 'duplicate-import' });
+      }
+      seen.add(id);
+    }
+    const byPartition = new Map<number, KvOp[]>();
+    for (const b of batches) byPartition.set(b.partition, [...(byPartition.get(b.partition) ?? []), ...b.ops]);
+    for (const [p, ops] of byPartition) await this.partition(p).write(ops);
+    return batches;
   }
 
   /**

@@ -1,43 +1,35 @@
 /**
- * `importSnapshot`: the quorum-loss repair (IMPORT.md), crash-safe.
+ * `importSnapshot`: the quorum-loss repair, crash-safe. It reads as
+ * Dragonboat's `tools.ImportSnapshot` does, one step after the other:
  *
- * Phase A validates everything without writing a byte: configuration, member
- * map, the export's layout and record, the snapshot file's header, size and
- * tail, the member map against the snapshot's membership, the state machine
- * type, `dragonboat.ds`, the locks, the snapshot root, and the node's current
- * records (read from a private clone of the log store).
+ *   1. read the inputs: configuration, member map, the export's layout,
+ *      manifest and record, the snapshot file's header, size and tail, the
+ *      member map against the snapshot's membership (only `srcDir` is read);
+ *   2. check that no NodeHost runs and hold its LOCK files (fcntl write
+ *      locks, as a NodeHost does, `dir-locks.ts`): a NodeHost started
+ *      meanwhile refuses to start;
+ *   3. read the node: the log store's engine (from `dragonboat.ds`), the
+ *      node's records, `dragonboat.ds`, the snapshot root, and whether the
+ *      node's own `snapshot-<INDEX>` already holds this snapshot (the
+ *      survivor whose snapshot was exported: then it is verified and kept in
+ *      place, so the old state never loses its directory). A dry run stops
+ *      here, after reading every block of the export;
+ *   4. create and lock the LOCK files that did not exist;
+ *   5. stage: the backup; the snapshot copied into
+ *      `snapshot-<INDEX>-<R>.generating` with every block verified on the way
+ *      (each byte read once; a failure rolls back every directory this run
+ *      created) and its flag file `dragonboat.snapshot.message`; the missing
+ *      `dragonboat.ds`; the rename to `snapshot-<INDEX>`, an unrecorded
+ *      directory a restart deletes;
+ *   6. commit one atomic log store batch (docs/import-contract.md): from
+ *      here the node owns the snapshot and a restart removes the flag file;
+ *   7. clean up what the commit made stale: old snapshot directories, old
+ *      entries (LevelDB deletes and compacts them; on Pebble the commit's
+ *      range tombstone already covers them).
  *
- * From the lock check on, the import holds NodeHostDir/LOCK and WALDir/LOCK
- * itself (fcntl write locks, as a NodeHost does; `dir-locks.ts`), so that a
- * NodeHost started meanwhile refuses to start: in phase A the LOCK files that
- * exist (locking writes nothing), at the start of phase B the others, created
- * as a NodeHost's first start would. They are released when the import ends,
- * however it ends; a LOCK file created for a failed import is removed again.
- * Without the native addon nothing can be locked (warning `lock-not-held`).
- *
- * Phase B writes, ordered so that the node's previous state stays complete and
- * restartable until the log store commit, and the new one is complete after:
- *
- *   1. copy the snapshot into `snapshot-<INDEX>-<R>.generating`, verifying
- *      every block while copying (each byte read once); external files beside
- *      it; the flag file `dragonboat.snapshot.message` last. A restart deletes
- *      a generating directory, so a crash here is harmless. A payload that
- *      fails its checks is detected here and rolled back: every directory this
- *      run created is removed, leaving the data directory as it was.
- *   2. create `dragonboat.ds` where missing.
- *   3. rename the temporary directory to `snapshot-<INDEX>`. Until the commit
- *      it is a flagged, unrecorded directory: an orphan a restart deletes.
- *   4. commit the log store batch (IMPORT.md step 11). From here the node owns
- *      the snapshot; a restart removes the flag file.
- *   5. remove the old snapshot directories (a restart would delete them too),
- *      then the stale entries, and compact their key range.
- *
- * When the node already records a snapshot at INDEX whose directory holds the
- * same snapshot (typically the survivor whose own snapshot was exported), that
- * directory is reused in place: it is verified against the new record instead
- * of being replaced, which keeps the old state valid throughout.
- *
- * A rerun after a crash at any point converges on the uninterrupted result.
+ * Until step 6 a restart sees the old, complete state; after it, the new
+ * one; a rerun after a crash at any point converges on the uninterrupted
+ * result. Nothing is written before step 4, and bad input fails before it.
  */
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -203,24 +195,33 @@ export interface ImportResult {
   backup?: BackupInfo;
 }
 
-interface Plan {
+/** The validated arguments and the export: everything an import knows before it looks at the host. */
+interface ImportInputs {
   cfg: ResolvedNodeHostConfig;
   shardId: bigint;
   replicaId: bigint;
   members: Map<bigint, string>;
   exp: ExportDir;
+  /** The snapshot record the node will hold (paths into its own snapshot directory, the new membership). */
   record: Snapshot;
   paths: SnapshotPaths;
-  before: NodeRecords;
+  policy: ConfigChangeIdPolicy;
+  engine: ChecksumEngine;
+  warnings: ImportWarning[];
+}
+
+/** One node's import: the inputs, what the node holds now, and what the import will do about it. */
+export interface NodeImport extends ImportInputs {
   /** The engine of the node's log store (decided once, from dragonboat.ds or the configuration). */
   store: LogStoreChoice;
+  before: NodeRecords;
   /** Entry format found in the store; undefined when it holds no entry (then either format is consistent). */
   binVer: BinVer | undefined;
   dataStatus: DataStatusResult[];
+  /** The node's own `snapshot-<INDEX>` directory already holds this snapshot: verified and kept in place. */
   reuseFinal: boolean;
-  policy: ConfigChangeIdPolicy;
-  warnings: ImportWarning[];
-  engine: ChecksumEngine;
+  /** Snapshot directories the import removes after its commit. */
+  toRemove: string[];
 }
 
 function view(rec: NodeRecords): NodeRecordsView {
@@ -255,8 +256,8 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
  * snapshot: the file verifies against the new record, and the external files
  * are byte-identical to the export's. Extra files make it different.
  */
-async function canReuseFinalDir(p: Omit<Plan, 'reuseFinal'>, signal: AbortSignal | undefined): Promise<boolean> {
-  const recorded = latestSnapshot(p.before);
+async function canReuseFinalDir(p: ImportInputs, before: NodeRecords, signal: AbortSignal | undefined): Promise<boolean> {
+  const recorded = latestSnapshot(before);
   if (recorded?.index !== p.record.index) return false;
   const st = await statOrUndefined(p.paths.finalDir);
   if (!st?.isDirectory()) return false;
@@ -282,14 +283,18 @@ async function canReuseFinalDir(p: Omit<Plan, 'reuseFinal'>, signal: AbortSignal
   return true;
 }
 
-async function validate(
+/**
+ * Step 1, the export side: the arguments, the member map, the export's
+ * layout, manifest and record, the snapshot file's header, size and tail, the
+ * member map against the snapshot's membership. Reads only `srcDir`.
+ */
+async function readInputs(
   config: NodeHostConfig,
   srcDir: string,
   memberNodes: MemberNodes,
   replicaIdIn: bigint | number | string,
   options: ImportOptions,
-  afterLockCheck: (cfg: ResolvedNodeHostConfig) => Promise<void>,
-): Promise<Plan> {
+): Promise<ImportInputs> {
   const cfg = resolveNodeHostConfig(config);
   const replicaId = toReplicaId(replicaIdIn);
   const members = normalizeMembers(memberNodes);
@@ -302,7 +307,7 @@ async function validate(
   const { engine, degraded } = selectEngine(options.engine);
   const warnings: ImportWarning[] = [];
   if (degraded) warnings.push({ code: 'degraded-engine', message: degraded });
-  // Header, size and tail now; every block while copying (phase B).
+  // Header, size and tail now; every block while copying.
   await precheckSnapshotFile(exp.snapshotFile, {
     engine,
     expectedFileSize: source.fileSize,
@@ -312,12 +317,21 @@ async function validate(
   checkMembersAgainstSnapshot(members, source.membership);
   const policy = options.configChangeId ?? 'preserve';
   const membership = newMembership(source.membership, members, chooseConfigChangeId(source, policy));
-  const shardId = source.shardId;
-  const paths = snapshotPaths(cfg, shardId, replicaId, source.index);
+  const paths = snapshotPaths(cfg, source.shardId, replicaId, source.index);
   const record = importedSnapshotRecord(source, paths.finalDir, membership);
+  return { cfg, shardId: source.shardId, replicaId, members, exp, record, paths, policy, engine, warnings };
+}
 
-  await checkNodeHostNotLocked(cfg, { lockHolder: nativeLockHolder() });
-  await afterLockCheck(cfg);
+/**
+ * Step 3, the host side, read-only: the backup target, the snapshot root, the
+ * node's records (the log store's engine decided first, from dragonboat.ds),
+ * `dragonboat.ds`, and whether the node's own snapshot directory can stay.
+ * Refuses an Unknown state machine type and index 0 (the log store's import
+ * batch is planned here, not written).
+ */
+async function readNode(inputs: ImportInputs, options: ImportOptions): Promise<NodeImport> {
+  const { cfg, shardId, replicaId, exp, record, paths, warnings } = inputs;
+  const source = exp.record;
   if (options.backupDir !== undefined && (await statOrUndefined(options.backupDir))) {
     throw new ErrAlreadyExists(`backup directory ${options.backupDir} already exists; give a new one`, { path: options.backupDir });
   }
@@ -331,11 +345,8 @@ async function validate(
   const db = await LogDB.open(cfg, { readOnly: true, lock: { lockHolder: nativeLockHolder() } });
   let before: NodeRecords;
   let binVer: BinVer | undefined;
-  const store = db.store;
   try {
-    // Refuses an Unknown state machine type and index 0 before anything is written.
-    const plan = await db.planImport(record, replicaId);
-    before = plan.before;
+    before = (await db.planImport(record, replicaId)).before;
     // Undefined when no entry is left (e.g. a rerun after an import removed them all): a batched
     // directory's dragonboat.ds (210) is then still consistent and must not be refused.
     binVer = await db.detectEntryFormat();
@@ -366,13 +377,12 @@ async function validate(
         `its on-disk data to index ${source.index} before restarting the node`,
     });
   }
-  const partial = { cfg, shardId, replicaId, members, exp, record, paths, before, store, binVer, dataStatus, policy, warnings, engine };
-  const reuseFinal = await canReuseFinalDir(partial, options.signal);
+  const reuseFinal = await canReuseFinalDir(inputs, before, options.signal);
   if (reuseFinal) {
     // Nothing is copied on this path, so the export's blocks are read here: a corrupt
-    // export must fail on the survivor exactly as it does on the new hosts (IMPORT.md step 5).
+    // export must fail on the survivor exactly as it does on the new hosts.
     await verifySnapshotFile(exp.snapshotFile, {
-      engine, expectedFileSize: source.fileSize, expectedChecksum: source.checksum, signal: options.signal,
+      engine: inputs.engine, expectedFileSize: source.fileSize, expectedChecksum: source.checksum, signal: options.signal,
       onProgress: (d, t) => options.onProgress?.('verify', d, t),
     });
   }
@@ -384,10 +394,13 @@ async function validate(
       { path: paths.finalDir, check: 'final-dir-conflict', index: source.index },
     );
   }
-  return { ...partial, reuseFinal };
+  const toRemove = (await listSnapshotDirs(paths.root))
+    .filter((d) => d.kind !== 'other' && d.path !== paths.finalDir)
+    .map((d) => d.path);
+  return { ...inputs, store: db.store, before, binVer, dataStatus, reuseFinal, toRemove };
 }
 
-function result(p: Plan, dryRun: boolean, extra: Partial<ImportResult>): ImportResult {
+function result(p: NodeImport, dryRun: boolean, extra: Partial<ImportResult>): ImportResult {
   const source = p.exp.record;
   return {
     dryRun,
@@ -409,12 +422,7 @@ function result(p: Plan, dryRun: boolean, extra: Partial<ImportResult>): ImportR
     partitionDir: p.before.partitionDir,
     snapshotDir: p.paths.finalDir,
     before: view(p.before),
-    after: {
-      bootstrap: { addresses: new Map(), join: true, type: source.type },
-      raftState: { term: source.term, vote: 0n, commit: source.index },
-      maxIndex: source.index,
-      snapshot: p.record,
-    },
+    after: afterRecords(p),
     files: [],
     removedSnapshotDirs: [],
     staleEntries: undefined,
@@ -426,7 +434,7 @@ function result(p: Plan, dryRun: boolean, extra: Partial<ImportResult>): ImportR
 }
 
 /** The files the node's snapshot directory holds after the import: the `.gbsnap`, then the external files. */
-function plannedFiles(p: Plan, how: ImportedFile['how']): ImportedFile[] {
+function plannedFiles(p: NodeImport, how: ImportedFile['how']): ImportedFile[] {
   return [
     { name: basename(p.exp.snapshotFile), path: p.record.filepath, bytes: p.exp.snapshotFileSize, how },
     ...p.exp.externalFiles.map((f): ImportedFile => ({ name: f.name, path: join(p.paths.finalDir, f.name), bytes: f.size, how })),
@@ -438,14 +446,14 @@ function plannedFiles(p: Plan, how: ImportedFile['how']): ImportedFile[] {
  * `dragonboat.ds` where missing (after removing what an interrupted write of
  * it left, so a rerun ends exactly as an uninterrupted run).
  */
-async function prepareNodeHostDirs(p: Plan): Promise<void> {
+async function prepareNodeHostDirs(p: NodeImport): Promise<void> {
   await ensureNodeHostDirs(p.cfg);
   await removeDataStatusTemps(p.cfg);
   await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
 }
 
 /** Copies the export into the generating directory; returns the files placed. */
-async function copyIntoTemp(p: Plan, options: ImportOptions, step: (s: ImportStep) => void): Promise<ImportedFile[]> {
+async function copyIntoTemp(p: NodeImport, options: ImportOptions, step: (s: ImportStep) => void): Promise<ImportedFile[]> {
   const tmp = p.paths.generatingDir;
   await copySnapshotInto({
     file: p.exp.snapshotFile,
@@ -483,122 +491,178 @@ export async function importSnapshot(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   options.onProgress?.('validate', 0, 0);
-  const held: { locks?: NodeHostLocks } = {};
+  // 1. The export and the arguments.
+  const inputs = await readInputs(nhConfig, srcDir, memberNodes, replicaId, options);
+  // 2. No NodeHost may run; from here this process holds the LOCK files that exist (locking writes nothing).
+  await checkNodeHostNotLocked(inputs.cfg, { lockHolder: nativeLockHolder() });
+  const locks = options.dryRun ? undefined : await holdNodeHostLocks(inputs.cfg, { create: false });
   let failed = true;
   try {
-    const p = await validate(nhConfig, srcDir, memberNodes, replicaId, options, async (cfg) => {
-      // Only the LOCK files that exist: phase A writes nothing. A dry run only checks.
-      if (!options.dryRun) held.locks = await holdNodeHostLocks(cfg, { create: false });
-    });
-    const res = await run(p, options, held.locks);
+    // 3. The node, read-only.
+    const node = await readNode(inputs, options);
+    if (options.dryRun) {
+      const res = await dryRunReport(node, options);
+      failed = false;
+      return res;
+    }
+    // 4. Before the first write, the LOCK files that did not exist are created and locked.
+    await locks!.acquireMissing();
+    noteLocks(node, locks!);
+    // 5. The backup, the snapshot directory (copied, or the node's own kept), dragonboat.ds.
+    const staged = await stageSnapshot(node, options);
+    // 6. One atomic log store batch: from here the node owns the snapshot.
+    await commitImports([node], options);
+    // 7. What the commit made stale: old snapshot directories, old entries.
+    const res = await cleanUp(node, staged, options);
     failed = false;
     return res;
   } finally {
-    await held.locks?.release({ failed });
+    await locks?.release({ failed });
   }
 }
 
-/** Everything after validation: the dry run's report, or phase B. */
-async function run(p: Plan, options: ImportOptions, locks: NodeHostLocks | undefined): Promise<ImportResult> {
+/** A dry run's report: every check made, every block read, nothing written. */
+async function dryRunReport(node: NodeImport, options: ImportOptions): Promise<ImportResult> {
+  // A dry run still reads every block, so it reports a corrupt payload too.
+  await verifySnapshotFile(node.exp.snapshotFile, {
+    engine: node.engine,
+    expectedFileSize: node.exp.record.fileSize,
+    expectedChecksum: node.exp.record.checksum,
+    signal: options.signal,
+    onProgress: (d, t) => options.onProgress?.('verify', d, t),
+  });
+  return result(node, true, { files: plannedFiles(node, node.reuseFinal ? 'reused' : 'copied'), removedSnapshotDirs: node.toRemove });
+}
+
+function noteLocks(node: NodeImport, locks: NodeHostLocks): void {
+  if (locks.held) return;
+  node.warnings.push({
+    code: 'lock-not-held',
+    message: `NodeHostDir/LOCK was checked but not held during the import: ${locks.notHeldReason ?? 'unknown reason'}. ` +
+      'Make sure no NodeHost starts on this directory until the import has finished',
+  });
+}
+
+/** What {@link stageSnapshot} placed. */
+export interface StagedSnapshot {
+  files: ImportedFile[];
+  backup: BackupInfo | undefined;
+}
+
+/**
+ * Everything before the commit, ordered so that the node's previous state
+ * stays complete and restartable: the backup; the snapshot copied into
+ * `snapshot-<INDEX>-<R>.generating` (every block verified while copying,
+ * rolled back on failure) with its flag file, or the node's own directory
+ * kept with a new flag file; `dragonboat.ds` where missing; the rename to
+ * `snapshot-<INDEX>`, an unrecorded directory a restart deletes until the
+ * commit records it.
+ */
+export async function stageSnapshot(node: NodeImport, options: ImportOptions): Promise<StagedSnapshot> {
   const step = (s: ImportStep): void => options.onStep?.(s);
-  const toRemove = (await listSnapshotDirs(p.paths.root))
-    .filter((d) => d.kind !== 'other' && d.path !== p.paths.finalDir)
-    .map((d) => d.path);
-  if (options.dryRun) {
-    const files = plannedFiles(p, p.reuseFinal ? 'reused' : 'copied');
-    // A dry run still reads every block, so it reports a corrupt payload too.
-    await verifySnapshotFile(p.exp.snapshotFile, {
-      engine: p.engine,
-      expectedFileSize: p.exp.record.fileSize,
-      expectedChecksum: p.exp.record.checksum,
-      signal: options.signal,
-      onProgress: (d, t) => options.onProgress?.('verify', d, t),
-    });
-    return result(p, true, { files, removedSnapshotDirs: toRemove });
-  }
-  // Phase B: before the first write, the LOCK files that did not exist are created and locked.
-  await locks?.acquireMissing();
-  if (locks && !locks.held) {
-    p.warnings.push({
-      code: 'lock-not-held',
-      message: `NodeHostDir/LOCK was checked but not held during the import: ${locks.notHeldReason ?? 'unknown reason'}. ` +
-        'Make sure no NodeHost starts on this directory until the import has finished',
-    });
-  }
   let backup: BackupInfo | undefined;
   if (options.backupDir !== undefined) {
-    backup = await createBackup(p.cfg, p.shardId, p.replicaId, options.backupDir, options.signal);
+    backup = await createBackup(node.cfg, node.shardId, node.replicaId, options.backupDir, options.signal, afterRecords(node));
   }
   step('validated');
   throwIfAborted(options.signal, 'import (after validation)');
-
-  let files: ImportedFile[];
-  if (p.reuseFinal) {
-    files = plannedFiles(p, 'reused');
+  if (node.reuseFinal) {
     // The directory is the recorded one: a flag file whose record has the
     // recorded index is simply removed by a restart, before and after commit.
-    await removeStaleTempSiblings(join(p.paths.finalDir, SNAPSHOT_FLAG_FILENAME));
-    await writeFlagFile(join(p.paths.finalDir, SNAPSHOT_FLAG_FILENAME), encodeSnapshot(p.record));
+    await removeStaleTempSiblings(join(node.paths.finalDir, SNAPSHOT_FLAG_FILENAME));
+    await writeFlagFile(join(node.paths.finalDir, SNAPSHOT_FLAG_FILENAME), encodeSnapshot(node.record));
     step('flag-written');
-    await prepareNodeHostDirs(p);
+    await prepareNodeHostDirs(node);
     step('data-status-written');
-  } else {
-    // A leftover of an interrupted run with our own temporary name: restart would delete it anyway.
-    await removeTreeDurable(p.paths.generatingDir);
-    const created = await mkdirDurable(p.paths.generatingDir);
-    step('temp-created');
-    try {
-      files = await copyIntoTemp(p, options, step);
-    } catch (err) {
-      // Roll back to the exact previous tree: the temporary directory and every directory this run created.
-      await removeTreeDurable(p.paths.generatingDir).catch(() => undefined);
-      await removeCreatedDirs(created);
-      throw err;
-    }
-    await prepareNodeHostDirs(p);
-    step('data-status-written');
-    throwIfAborted(options.signal, 'import (before finalizing)');
-    // Not recorded (checked in validation): an unrecorded final directory at INDEX is deleted by a restart anyway.
-    await removeTreeDurable(p.paths.finalDir);
-    await renameDurable(p.paths.generatingDir, p.paths.finalDir);
-    step('finalized');
+    throwIfAborted(options.signal, 'import (before commit)');
+    return { files: plannedFiles(node, 'reused'), backup };
   }
-  throwIfAborted(options.signal, 'import (before commit)');
-
-  options.onProgress?.('commit', 0, 1);
-  const db = await LogDB.open(p.cfg, { store: p.store, lock: { lockHolder: nativeLockHolder() } });
+  // A leftover of an interrupted run with our own temporary name: restart would delete it anyway.
+  await removeTreeDurable(node.paths.generatingDir);
+  const created = await mkdirDurable(node.paths.generatingDir);
+  step('temp-created');
+  let files: ImportedFile[];
   try {
-    await db.importSnapshot(p.record, p.replicaId);
+    files = await copyIntoTemp(node, options, step);
+  } catch (err) {
+    // Roll back to the exact previous tree: the temporary directory and every directory this run created.
+    await removeTreeDurable(node.paths.generatingDir).catch(() => undefined);
+    await removeCreatedDirs(created);
+    throw err;
+  }
+  await prepareNodeHostDirs(node);
+  step('data-status-written');
+  throwIfAborted(options.signal, 'import (before finalizing)');
+  // Not recorded (checked in validation): an unrecorded final directory at INDEX is deleted by a restart anyway.
+  await removeTreeDurable(node.paths.finalDir);
+  await renameDurable(node.paths.generatingDir, node.paths.finalDir);
+  step('finalized');
+  throwIfAborted(options.signal, 'import (before commit)');
+  return { files, backup };
+}
+
+/** The records the import writes, as the backup records them (so that an undo can tell whether the node moved on). */
+function afterRecords(node: NodeImport): ImportResult['after'] {
+  return {
+    bootstrap: { addresses: new Map(), join: true, type: node.exp.record.type },
+    raftState: { term: node.exp.record.term, vote: 0n, commit: node.exp.record.index },
+    maxIndex: node.exp.record.index,
+    snapshot: node.record,
+  };
+}
+
+/**
+ * The commit of one or more staged imports of one host: ONE atomic, durable
+ * log store batch per partition holding every replica's new records (on
+ * Pebble one drop-in WAL, so many shards repaired at once leave one L0 table
+ * per partition after the restart, not one per shard).
+ */
+export async function commitImports(nodes: readonly NodeImport[], options: Pick<ImportOptions, 'onProgress' | 'onStep'>): Promise<void> {
+  if (nodes.length === 0) return;
+  options.onProgress?.('commit', 0, 1);
+  const db = await LogDB.open(nodes[0]!.cfg, { store: nodes[0]!.store, lock: { lockHolder: nativeLockHolder() } });
+  try {
+    await db.importSnapshots(nodes.map((n) => ({ snapshot: n.record, replicaId: n.replicaId })));
   } finally {
     await db.close();
   }
-  step('committed');
+  options.onStep?.('committed');
   options.onProgress?.('commit', 1, 1);
-  throwIfAborted(options.signal, 'import (after commit)');
+}
 
-  options.onProgress?.('cleanup', 0, toRemove.length);
-  for (const [i, dir] of toRemove.entries()) {
+/** After the commit: the old snapshot directories (a restart would delete them too) and the stale entries. */
+export async function cleanUp(node: NodeImport, staged: StagedSnapshot, options: ImportOptions): Promise<ImportResult> {
+  const step = (s: ImportStep): void => options.onStep?.(s);
+  throwIfAborted(options.signal, 'import (after commit)');
+  options.onProgress?.('cleanup', 0, node.toRemove.length);
+  for (const [i, dir] of node.toRemove.entries()) {
     await removeTreeDurable(dir);
-    options.onProgress?.('cleanup', i + 1, toRemove.length);
+    options.onProgress?.('cleanup', i + 1, node.toRemove.length);
   }
   step('old-snapshots-removed');
   throwIfAborted(options.signal, 'import (before removing stale entries)');
   // Right after the commit max index equals the snapshot index: every entry
   // of the replica is stale (on Pebble the commit batch already removed them).
-  const again = await LogDB.open(p.cfg, { store: p.store, lock: { lockHolder: nativeLockHolder() } });
+  const db = await LogDB.open(node.cfg, { store: node.store, lock: { lockHolder: nativeLockHolder() } });
   let stale: ImportResult['staleEntries'];
   try {
-    const removal = await again.removeStaleEntries(p.shardId, p.replicaId);
+    const removal = await db.removeStaleEntries(node.shardId, node.replicaId);
     stale = {
       plainEntriesRemoved: removal.plainEntriesRemoved,
       entryBatchesRemoved: removal.entryBatchesRemoved,
-      plainEntries: p.before.plainEntries,
-      entryBatches: p.before.entryBatches,
+      plainEntries: node.before.plainEntries,
+      entryBatches: node.before.entryBatches,
     };
   } finally {
-    await again.close();
+    await db.close();
   }
   step('stale-entries-removed');
-  const dataStatus = p.dataStatus.map((d) => (d.outcome === 'would-create' ? { ...d, outcome: 'created' as const } : d));
-  return result(p, false, { files, removedSnapshotDirs: toRemove, staleEntries: stale, dataStatus, ...(backup ? { backup } : {}) });
+  const dataStatus = node.dataStatus.map((d) => (d.outcome === 'would-create' ? { ...d, outcome: 'created' as const } : d));
+  return result(node, false, {
+    files: staged.files,
+    removedSnapshotDirs: node.toRemove,
+    staleEntries: stale,
+    dataStatus,
+    ...(staged.backup ? { backup: staged.backup } : {}),
+  });
 }

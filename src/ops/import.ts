@@ -196,7 +196,7 @@ export interface ImportResult {
 }
 
 /** The validated arguments and the export: everything an import knows before it looks at the host. */
-interface ImportInputs {
+export interface ImportInputs {
   cfg: ResolvedNodeHostConfig;
   shardId: bigint;
   replicaId: bigint;
@@ -288,7 +288,7 @@ async function canReuseFinalDir(p: ImportInputs, before: NodeRecords, signal: Ab
  * layout, manifest and record, the snapshot file's header, size and tail, the
  * member map against the snapshot's membership. Reads only `srcDir`.
  */
-async function readInputs(
+export async function readInputs(
   config: NodeHostConfig,
   srcDir: string,
   memberNodes: MemberNodes,
@@ -329,7 +329,7 @@ async function readInputs(
  * Refuses an Unknown state machine type and index 0 (the log store's import
  * batch is planned here, not written).
  */
-async function readNode(inputs: ImportInputs, options: ImportOptions): Promise<NodeImport> {
+export async function readNode(inputs: ImportInputs, options: ImportOptions): Promise<NodeImport> {
   const { cfg, shardId, replicaId, exp, record, paths, warnings } = inputs;
   const source = exp.record;
   if (options.backupDir !== undefined && (await statOrUndefined(options.backupDir))) {
@@ -522,7 +522,7 @@ export async function importSnapshot(
 }
 
 /** A dry run's report: every check made, every block read, nothing written. */
-async function dryRunReport(node: NodeImport, options: ImportOptions): Promise<ImportResult> {
+export async function dryRunReport(node: NodeImport, options: ImportOptions): Promise<ImportResult> {
   // A dry run still reads every block, so it reports a corrupt payload too.
   await verifySnapshotFile(node.exp.snapshotFile, {
     engine: node.engine,
@@ -534,7 +534,7 @@ async function dryRunReport(node: NodeImport, options: ImportOptions): Promise<I
   return result(node, true, { files: plannedFiles(node, node.reuseFinal ? 'reused' : 'copied'), removedSnapshotDirs: node.toRemove });
 }
 
-function noteLocks(node: NodeImport, locks: NodeHostLocks): void {
+export function noteLocks(node: NodeImport, locks: NodeHostLocks): void {
   if (locks.held) return;
   node.warnings.push({
     code: 'lock-not-held',

@@ -105,3 +105,23 @@ export function fillCommand(cmd: Uint8Array, index: number, noise: Uint8Array): 
   const from = span > 0 ? (index * 104_729) % span : 0;
   cmd.set(noise.subarray(from, from + rest), i);
 }
+
+/**
+ * The noise the log-store inputs draw command bytes from: deterministic
+ * (xorshift32 from a fixed seed), so a LevelDB store and a Pebble store
+ * built with the same counts hold exactly the same keys and values.
+ */
+export function benchNoise(size = 1 << 20): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+    out[i + 1] = (x >>> 8) & 0xff;
+    out[i + 2] = (x >>> 16) & 0xff;
+    out[i + 3] = (x >>> 24) & 0xff;
+  }
+  return out;
+}

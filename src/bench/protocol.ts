@@ -12,8 +12,13 @@ import type { EngineName } from '../engines/types.js';
 /** Prefix of the child's answer line on stdout. */
 export const RESULT_PREFIX = '@@nodehost-bench ';
 
-/** Replica whose entries the removal benchmarks remove. */
-export const REMOVAL_SHARD = 100;
+/**
+ * Replica whose entries the log-store benchmarks remove and read. Shard 116
+ * shares partition 4 (`116 % 16`) with the export's shard 100, so the same
+ * Pebble store is also the partition "holding 10M other entries" that the
+ * Pebble import benchmark imports shard 100 into.
+ */
+export const REMOVAL_SHARD = 116;
 export const REMOVAL_REPLICA = 1;
 
 /** One task for a child process. */

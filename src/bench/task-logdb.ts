@@ -6,22 +6,20 @@
  * itself and is timed from open to close: LevelDB's close waits for its
  * background compaction, so that is where the work ends.
  */
-import { randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { removeEntries } from '../engines/native.js';
 import { ErrLogDB } from '../errors.js';
-import { allEntriesRange, allEntryBatchesRange, bootstrapKey, encodeMaxIndex, maxIndexKey, raftStateKey, type KeyRange } from '../logdb/keys.js';
+import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../logdb/keys.js';
 import { LogDBPartition } from '../logdb/partition.js';
-import { encodeBootstrap, encodeRaftState } from '../records/codec.js';
-import { StateMachineType } from '../records/types.js';
-import { ENTRY_KEY_SIZE, entrySize, fillCommand, writeEntryKey, writeEntryValue } from './entries.js';
+import { benchNoise, ENTRY_KEY_SIZE, entrySize, fillCommand, writeEntryKey, writeEntryValue } from './entries.js';
+import { commandLength, entryRuns, replicaRecords, STORE_TERM } from './store-content.js';
 import { REMOVAL_REPLICA, REMOVAL_SHARD } from './protocol.js';
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
 
-const TERM = 7;
+const TERM = STORE_TERM;
 /** Puts per write batch while building: large batches, few native calls. */
 const PUTS_PER_BATCH = 20_000;
 
@@ -45,7 +43,7 @@ export async function dirBytes(dir: string): Promise<number> {
 }
 
 async function putEntries(db: Level, shard: number, replica: number, first: number, count: number, valueSize: number, noise: Uint8Array): Promise<void> {
-  const cmd = new Uint8Array(Math.max(0, valueSize - entrySize(0x0fff_ffff, TERM, 0) - 1));
+  const cmd = new Uint8Array(commandLength(valueSize));
   for (let lo = first; lo < first + count; lo += PUTS_PER_BATCH) {
     const n = Math.min(PUTS_PER_BATCH, first + count - lo);
     // One buffer per batch holds every key and value of it; the ops are views.
@@ -74,18 +72,12 @@ async function putEntries(db: Level, shard: number, replica: number, first: numb
  * write-ahead log is already in a table and no run pays for replaying it.
  */
 export async function buildStore(dbDir: string, entries: number, valueSize: number, neighbourEntries: number): Promise<{ storeBytes: number }> {
-  const noise = randomBytes(1 << 20);
+  const noise = benchNoise();
   const db = level(dbDir);
   await db.open({ createIfMissing: true, errorIfExists: true });
   try {
-    await putEntries(db, REMOVAL_SHARD - 1, 3, 1, neighbourEntries, valueSize, noise);
-    await putEntries(db, REMOVAL_SHARD, REMOVAL_REPLICA, 1, entries, valueSize, noise);
-    await putEntries(db, REMOVAL_SHARD, REMOVAL_REPLICA + 1, 1, neighbourEntries, valueSize, noise);
-    await db.batch([
-      { type: 'put', key: bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA), value: encodeBootstrap({ addresses: new Map([[1n, 'bench-1:63001']]), join: false, type: StateMachineType.Regular }) },
-      { type: 'put', key: raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA), value: encodeRaftState({ term: BigInt(TERM), vote: 1n, commit: BigInt(entries) }) },
-      { type: 'put', key: maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA), value: encodeMaxIndex(BigInt(entries)) },
-    ], { sync: true });
+    for (const r of entryRuns(entries, neighbourEntries)) await putEntries(db, r.shard, r.replica, r.first, r.count, valueSize, noise);
+    await db.batch(replicaRecords(entries).map((r) => ({ type: 'put' as const, key: r.key, value: r.value })), { sync: true });
   } finally {
     await db.close();
   }

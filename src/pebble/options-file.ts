@@ -106,3 +106,28 @@ export function parseOptionsFile(text: string, where: Where): PebbleOptions {
   if (options['wal_dir'] !== undefined) out.walDir = options['wal_dir'];
   return out;
 }
+
+/**
+ * The OPTIONS text Pebble writes for Dragonboat v4's default LogDB
+ * configuration (PEBBLE.md §2.3), for a store built without Pebble.
+ * `walDir` is the partition's WAL dir; `tableCacheShards` Pebble's GOMAXPROCS.
+ */
+export function dragonboatOptionsText(walDir: string, tableCacheShards = 2): string {
+  const options: [string, string | number][] = [
+    ['bytes_per_sync', 524288], ['cache_size', 0], ['cleaner', 'delete'], ['compaction_debt_concurrency', 1073741824],
+    ['comparer', BYTEWISE_COMPARATOR], ['disable_wal', 'false'], ['flush_delay_delete_range', '0s'], ['flush_delay_range_key', '0s'],
+    ['flush_split_bytes', 33554432], ['format_major_version', 1], ['l0_compaction_concurrency', 10], ['l0_compaction_file_threshold', 8],
+    ['l0_compaction_threshold', 4], ['l0_stop_writes_threshold', 24], ['lbase_max_bytes', 4294967296], ['max_concurrent_compactions', 1],
+    ['max_manifest_file_size', 134217728], ['max_open_files', 1000], ['mem_table_size', 134217728], ['mem_table_stop_writes_threshold', 4],
+    ['min_deletion_rate', 0], ['merger', CONCATENATE_MERGER], ['point_tombstone_weight', '1.000000'], ['read_compaction_rate', 16000],
+    ['read_sampling_multiplier', 16], ['strict_wal_tail', 'true'], ['table_cache_shards', tableCacheShards], ['table_property_collectors', '[]'],
+    ['validate_on_ingest', 'false'], ['wal_dir', walDir], ['wal_bytes_per_sync', 0], ['max_writer_concurrency', 0], ['force_writer_parallelism', 'false'],
+  ];
+  let text = '[Version]\n  pebble_version=0.1\n\n[Options]\n';
+  for (const [k, v] of options) text += `  ${k}=${v}\n`;
+  for (let level = 0; level < 7; level++) {
+    text += `\n[Level "${level}"]\n  block_restart_interval=16\n  block_size=32768\n  compression=NoCompression\n  filter_policy=none\n` +
+      `  filter_type=table\n  index_block_size=32768\n  target_file_size=${16777216 * 2 ** level}\n`;
+  }
+  return text;
+}

@@ -4,7 +4,7 @@
  * tags Pebble (and LevelDB/RocksDB before it) write at format major version
  * 1 and refuses the rest the way Pebble does: unknown tags as corruption,
  * range-key tables (tag 104) and column families as unsupported. Encoding
- * covers only the minimal edit of a brand-new store. Pure.
+ * covers the counters and new tables (tag 103): a brand-new store, a built one. Pure.
  */
 import { Cursor, putUvarint } from './varint.js';
 import { corrupt, unsupported, type Where } from './fail.js';
@@ -188,9 +188,24 @@ export interface MinimalEdit {
   minUnflushedLogNum?: number;
   nextFileNum?: number;
   lastSeqNum?: number;
+  /** New tables, written as tag 103 entries with a creation time (what Pebble writes). */
+  added?: readonly NewTableEntry[];
 }
 
-/** Encodes comparator, log number, next file number and last sequence number, in that order. */
+/** A table for {@link encodeVersionEdit}: bounds are internal keys (inclusive). */
+export interface NewTableEntry {
+  level: number;
+  fileNum: number;
+  size: number;
+  smallest: Uint8Array;
+  largest: Uint8Array;
+  smallestSeq: number;
+  largestSeq: number;
+  /** Unix seconds (custom field 6); default 0. */
+  creationTime?: number;
+}
+
+/** Encodes comparator, log number, next file number, last sequence number and new tables, in that order. */
 export function encodeVersionEdit(edit: MinimalEdit): Uint8Array {
   const out: number[] = [];
   if (edit.comparator !== undefined) {
@@ -210,6 +225,25 @@ export function encodeVersionEdit(edit: MinimalEdit): Uint8Array {
   if (edit.lastSeqNum !== undefined) {
     putUvarint(out, Tag.LastSequence);
     putUvarint(out, edit.lastSeqNum);
+  }
+  const bytes = (b: Uint8Array): void => {
+    putUvarint(out, b.length);
+    for (const x of b) out.push(x);
+  };
+  for (const t of edit.added ?? []) {
+    putUvarint(out, Tag.NewFile4);
+    putUvarint(out, t.level);
+    putUvarint(out, t.fileNum);
+    putUvarint(out, t.size);
+    bytes(t.smallest);
+    bytes(t.largest);
+    putUvarint(out, t.smallestSeq);
+    putUvarint(out, t.largestSeq);
+    putUvarint(out, CUSTOM_CREATION_TIME);
+    const time: number[] = [];
+    putUvarint(time, t.creationTime ?? 0);
+    bytes(Uint8Array.from(time));
+    putUvarint(out, CUSTOM_TERMINATE);
   }
   return Uint8Array.from(out);
 }

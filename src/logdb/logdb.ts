@@ -14,6 +14,7 @@ import type { ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { BIN_VER_BATCHED, BIN_VER_PLAIN, ENTRY_BATCH_SIZE, type BinVer } from '../nodehost/settings.js';
 import { logdbPartition, logdbPartitionDirByIndex, toU64 } from '../nodehost/paths.js';
 import {
+  decodeRaftDataStatus,
   decodeBootstrap,
   decodeEntry,
   decodeEntryBatch,
@@ -54,7 +55,8 @@ import { LogDBPartition, type PartitionOptions } from './partition.js';
 import { PebblePartition } from './pebble/partition.js';
 import { resolveLogStore, type LogStoreChoice } from './store-kind.js';
 import type { KvOp, LogStoreKind, PartitionStore } from './store.js';
-import { walPartitionDirByIndex } from '../nodehost/paths.js';
+import { dataStatusPath, walPartitionDirByIndex } from '../nodehost/paths.js';
+import { readFlagFileIfExists } from '../files/flagfile.js';
 
 type Id = number | bigint;
 
@@ -298,12 +300,20 @@ export class LogDB {
   // --- format ---------------------------------------------------------------
 
   /**
-   * The entry format found in the store: 210 when any partition holds an entry
-   * batch key, 100 when entries exist and none is batched, undefined when the
-   * store holds no entries at all (either format is then consistent).
+   * The store's entry format: what its `dragonboat.ds` records (bin_ver),
+   * else found in the store: 210 when any partition holds an entry batch key,
+   * 100 when entries exist and none is batched, undefined when the store holds
+   * no entries at all (either format is then consistent).
    */
   async detectEntryFormat(): Promise<BinVer | undefined> {
     if (this.detected !== null) return this.detected;
+    // A directory Dragonboat ran records its format; reading it costs one small
+    // file instead of opening every partition (on LevelDB, cloning each one).
+    const status = await readFlagFileIfExists(dataStatusPath(this.config.nodeHostDir), decodeRaftDataStatus);
+    if (status?.binVer === BIN_VER_PLAIN || status?.binVer === BIN_VER_BATCHED) {
+      this.detected = status.binVer;
+      return this.detected;
+    }
     let plain = false;
     for (let p = 0; p < this.config.logDBShards; p++) {
       const part = this.partition(p);

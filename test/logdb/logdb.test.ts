@@ -256,7 +256,7 @@ describe('import (IMPORT.md step 11)', () => {
     const ss = snap(node.shardId, 15n, 4n);
     const plan = await db.importSnapshot(ss, node.replicaId);
     expect(writes).toHaveBeenCalledTimes(1);
-    expect(writes.mock.calls[0]![0]).toBe(plan.ops);
+    expect(writes.mock.calls[0]![0]).toEqual(plan.ops);
 
     expect(await db.getBootstrap(node.shardId, node.replicaId)).toEqual({ addresses: new Map(), join: true, type: StateMachineType.Regular });
     expect(await db.getRaftState(node.shardId, node.replicaId)).toEqual({ term: 4n, vote: 0n, commit: 15n });

@@ -103,3 +103,18 @@ describe('LevelDB never opens a Pebble partition', () => {
     await expect(checkPartitionFiles(path.join(h.root, 'missing'), 'leveldb')).resolves.toBeUndefined();
   });
 });
+
+describe('the entry format comes from what the directory records', () => {
+  it('dragonboat.ds says bin_ver: no partition is opened to find it (a partition LevelDB must not open is not touched)', async () => {
+    const h = await host();
+    const cfg = resolveNodeHostConfig(h.config);
+    // Every partition of this host is Pebble's: a scan on the LevelDB engine would refuse the first one.
+    const db = await LogDB.open(cfg, { readOnly: true, store: { kind: 'leveldb', logdbType: 'sharded-leveldb', source: 'dragonboat.ds' } });
+    try {
+      expect(await db.detectEntryFormat()).toBe(100);
+      await expect(db.nodeRecords(100n, 1n)).rejects.toBeInstanceOf(ErrUnsupportedLogStore);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { ErrIncompleteSnapshot, ErrPathNotExist, ioError } from '../errors.js';
 import { readFlagFile } from '../files/flagfile.js';
 import { decodeSnapshot } from '../records/codec.js';
 import type { Snapshot } from '../records/types.js';
-import { SNAPSHOT_METADATA_FILENAME } from '../nodehost/paths.js';
+import { SNAPSHOT_FLAG_FILENAME, SNAPSHOT_METADATA_FILENAME } from '../nodehost/paths.js';
 
 
 export { SNAPSHOT_METADATA_FILENAME };
@@ -99,8 +99,20 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
  */
 export async function externalFilesOf(dir: string, record: Snapshot, recordName: string): Promise<ExportedExternalFile[]> {
   const externalFiles: ExportedExternalFile[] = [];
+  // Names the snapshot directory itself uses: an external file by one of them would be overwritten by, or overwrite, it.
+  const taken = new Set([SNAPSHOT_METADATA_FILENAME, SNAPSHOT_FLAG_FILENAME, basename(record.filepath)]);
   for (const f of record.files) {
+    // The record is read from a file: its names are checked here, before anything is copied or written.
     const name = basename(f.filepath);
+    if (name === '' || name === '.' || name === '..' || name.includes('\0') || taken.has(name)) {
+      throw new ErrIncompleteSnapshot(
+        `${recordName} lists external file ${JSON.stringify(f.filepath)}, whose name ${JSON.stringify(name)} ` +
+          (taken.has(name) ? 'is already used in the snapshot directory (by the snapshot file, its metadata, its flag file or another external file)'
+            : 'is not a file name'),
+        { path: dir, check: 'external-file-name', actual: f.filepath },
+      );
+    }
+    taken.add(name);
     const path = join(dir, name);
     let st;
     try {
@@ -122,5 +134,6 @@ export async function externalFilesOf(dir: string, record: Snapshot, recordName:
       });
     }
     externalFiles.push({ name, path, size: st.size, recordSize: f.fileSize, mode: Number(st.mode & 0o7777n) });
-  }  return externalFiles;
+  }
+  return externalFiles;
 }

@@ -111,7 +111,7 @@ export function normalizeMembers(members: MemberNodes): Map<bigint, string> {
     if (other !== undefined) {
       const ids = [other, id].sort((a, b) => (a < b ? -1 : 1));
       throw new ErrInvalidMembers(
-        `replicas ${ids[0]} and ${ids[1]} have the same address "${out.get(other)!.trim()}"${cleanAddress(out.get(other)!) === address ? '' : ` / "${address}"`}: ` +
+        `replicas ${ids[0]} and ${ids[1]} have the same address "${out.get(other)!}"${out.get(other) === address ? '' : ` / "${address}"`} (compared as Dragonboat does, trimmed and case-insensitive): ` +
           'one NodeHost holds at most one replica of a shard; give each replica its own host',
         { check: 'duplicate-address', replicaIds: ids, address },
       );

@@ -1,15 +1,22 @@
-// Prints "N passed, N failed" from vitest's JSON report and, when present,
+// Prints "N passed, N failed" from vitest's JSON reports and, when present,
 // `go test -json` output of the interop harness. Exits 1 when a report is
 // missing or empty, so "no tests ran" can never look green.
 import { existsSync, readFileSync } from 'node:fs';
 
-const [vitestPath, goPath] = process.argv.slice(2);
+// Usage: count.mjs VITEST_JSON [GO_JSON] [MORE_VITEST_JSON ...]. Every vitest
+// report named is required (the sanitizer run's too); the Go report is optional.
+const [vitestPath, goPath, ...moreVitest] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let ok = true;
 
-if (vitestPath && existsSync(vitestPath)) {
-  const r = JSON.parse(readFileSync(vitestPath, 'utf8'));
+function countVitest(path) {
+  if (!path || !existsSync(path)) {
+    console.error(`no vitest report at ${path}`);
+    ok = false;
+    return;
+  }
+  const r = JSON.parse(readFileSync(path, 'utf8'));
   passed += r.numPassedTests ?? 0;
   failed += r.numFailedTests ?? 0;
   // A file that fails to load has no failed test of its own; count it once.
@@ -17,11 +24,14 @@ if (vitestPath && existsSync(vitestPath)) {
     const anyFailed = (file.assertionResults ?? []).some((a) => a.status === 'failed');
     if (file.status === 'failed' && !anyFailed) failed++;
   }
-  if ((r.numTotalTests ?? 0) === 0) ok = false;
-} else {
-  console.error(`no vitest report at ${vitestPath}`);
-  ok = false;
+  if ((r.numTotalTests ?? 0) === 0) {
+    console.error(`no tests in ${path}`);
+    ok = false;
+  }
 }
+
+countVitest(vitestPath);
+for (const p of moreVitest) countVitest(p);
 
 if (goPath && existsSync(goPath)) {
   for (const line of readFileSync(goPath, 'utf8').split('\n')) {

@@ -1,0 +1,160 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/record"
+
+	"nodehost-tools/interop/harness"
+)
+
+// walBlockSize is Pebble's WAL block size (record.blockSize).
+const walBlockSize = 32 << 10
+
+// tearKind is how the newest WAL of m1's logdb-4 is torn.
+type tearKind string
+
+const (
+	// tearCut: the file ends in the middle of its last record (a crash while
+	// the record was being written; the reader hits a chunk past EOF).
+	tearCut tearKind = "cut mid-record"
+	// tearZeroed: the last record's bytes are zeros and the file is zero-filled
+	// to its block's end (the size reached the disk, the data did not; what
+	// WAL preallocation leaves behind).
+	tearZeroed tearKind = "zeroed tail"
+)
+
+// TestPebbleTornWALTail: PEBBLE.md §7.6. Pebble replays every WAL but the
+// last strictly (strict_wal_tail=true in the OPTIONS Pebble writes), so a
+// drop-in WAL placed after a WAL whose tail a crash tore would make the
+// partition unopenable: our writer first cuts the newest WAL back to its last
+// complete record. On a copy of the Pebble seed, m1's logdb-4 newest WAL is
+// torn (two ways, see tearKind), then the seed repair (our import on m1 with
+// the torn WAL, fresh m4, m5) and a restart must give a leader, the
+// snapshot's state, membership {1,4,5} and new commits. And on a copy of the
+// torn partition, the very WAL our import added, placed after the UNcut torn
+// WAL, makes Pebble's open (Dragonboat's options) fail — while the torn WAL
+// alone opens fine — so the cut is what makes the repaired partition open.
+func TestPebbleTornWALTail(t *testing.T) {
+	cli := harness.RequireCLI(t)
+	for _, kind := range []tearKind{tearCut, tearZeroed} {
+		kind := kind
+		t.Run(string(kind), func(t *testing.T) {
+			s, hosts, members := pebbleRepairSetup(t, pebbleSeed)
+			m1 := s.Host(1)
+			own := m1.Partition(harness.ShardID)
+			walDir := m1.PartitionWALDir(own)
+			wals, err := harness.WALFiles(walDir)
+			harness.Must(t, err)
+			if len(wals) == 0 {
+				t.Fatalf("m1 logdb-%d has no WAL", own)
+			}
+			newest := filepath.Join(walDir, wals[len(wals)-1].Name)
+			clean, err := harness.ReadWALLayout(newest)
+			harness.Must(t, err)
+			if clean.Tail != nil || len(clean.Starts) < 2 {
+				t.Fatalf("m1's newest WAL %s before tearing: %d records, tail %v; want a clean WAL with records",
+					newest, len(clean.Starts), clean.Tail)
+			}
+			lastStart := clean.Starts[len(clean.Starts)-1]
+			tearWAL(t, newest, kind, lastStart, clean.Size)
+			torn, err := harness.ReadWALLayout(newest)
+			harness.Must(t, err)
+			if !record.IsInvalidRecord(torn.Tail) || torn.GoodEnd != lastStart || len(torn.Starts) != len(clean.Starts)-1 {
+				t.Fatalf("tearing %s (%s) did not leave a torn tail at %d: %d records, good end %d, tail %v",
+					newest, kind, lastStart, len(torn.Starts), torn.GoodEnd, torn.Tail)
+			}
+			t.Logf("m1 %s: %d records, %d bytes; torn (%s): size %d, last complete record ends at %d, Pebble's reader says %v",
+				filepath.Base(newest), len(clean.Starts), clean.Size, kind, torn.Size, torn.GoodEnd, torn.Tail)
+
+			// The torn partition as the crash left it, for the counterfactual.
+			tornCopy := filepath.Join(s.Root, "torn-copy")
+			cdata, cwal, err := harness.CopyPebblePartition(m1.PartitionDir(own), walDir, tornCopy)
+			harness.Must(t, err)
+			walsBefore := walNames(t, m1, own)
+
+			t.Run("our import on m1 (torn WAL), m4, m5", func(t *testing.T) {
+				cfgDir := filepath.Join(s.Root, "cfg")
+				for _, id := range sortedIDs(members) {
+					res, err := cli.Import(hosts[id], cfgDir, s.ExportDir, members, id)
+					harness.Must(t, err)
+					if !res.OK() {
+						t.Fatalf("our import on %s (m1's logdb-%d newest WAL torn: %s) failed; the CLI's output:\n%s",
+							hosts[id].Name, own, kind, res)
+					}
+				}
+			})
+			if t.Failed() {
+				return
+			}
+			added := newWALs(walsBefore, walNames(t, m1, own))
+
+			t.Run("the torn WAL was cut back to its last complete record; one new WAL", func(t *testing.T) {
+				after, err := harness.ReadWALLayout(newest)
+				harness.Must(t, err)
+				if after.Tail != nil || after.Size != lastStart || len(after.Starts) != len(clean.Starts)-1 {
+					t.Fatalf("%s after our import: size %d, %d records, tail %v; want cut to %d bytes (%d complete records), ending cleanly",
+						newest, after.Size, len(after.Starts), after.Tail, lastStart, len(clean.Starts)-1)
+				}
+				if len(added) != 1 {
+					t.Fatalf("our import added WALs %v to m1 logdb-%d, want exactly one", added, own)
+				}
+				t.Logf("%s cut from %d to %d bytes; new WAL %s", filepath.Base(newest), torn.Size, after.Size, added[0])
+			})
+			if t.Failed() {
+				return
+			}
+
+			t.Run("counterfactual: the new WAL after the UNcut torn WAL makes Pebble's open fail", func(t *testing.T) {
+				// The torn WAL alone is the last one: Pebble tolerates its tail.
+				harness.Must(t, harness.PebbleOpenCopy(cdata, cwal, harness.ReadWrite, nil))
+				data, err := os.ReadFile(filepath.Join(walDir, added[0]))
+				harness.Must(t, err)
+				harness.Must(t, os.WriteFile(filepath.Join(cwal, added[0]), data, 0o644))
+				err = harness.PebbleOpenCopy(cdata, cwal, harness.ReadWrite, nil)
+				if err == nil {
+					t.Fatalf("Pebble opened the torn WAL followed by our drop-in WAL %s: the cut would not matter", added[0])
+				}
+				if !errors.Is(err, harness.ErrPebbleOpen) || !strings.Contains(err.Error(), "replaying WAL") {
+					t.Fatalf("Pebble's open failed, but not on the WAL replay: %v", err)
+				}
+				t.Logf("without the cut Pebble refuses: %v", err)
+			})
+
+			t.Run("Pebble reads exactly IMPORT.md's records on m1 (read-only and read-write open of copies)", func(t *testing.T) {
+				for _, mode := range []harness.PebbleOpenMode{harness.ReadOnly, harness.ReadWrite} {
+					checkImportedNodeMode(t, s, m1, 1, members, s.ConfigChangeID, false, mode)
+				}
+			})
+
+			t.Run("Dragonboat restarts the repaired shard", func(t *testing.T) {
+				checkRepairedShard(t, s, hosts)
+			})
+		})
+	}
+}
+
+// tearWAL tears the WAL at path from its last record (at lastStart; the
+// file is size bytes) the way kind says.
+func tearWAL(t *testing.T, path string, kind tearKind, lastStart, size int64) {
+	t.Helper()
+	switch kind {
+	case tearCut:
+		harness.Must(t, os.Truncate(path, lastStart+(size-lastStart)/2))
+	case tearZeroed:
+		end := (size/walBlockSize + 1) * walBlockSize
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		harness.Must(t, err)
+		defer f.Close()
+		_, err = f.WriteAt(make([]byte, end-lastStart), lastStart)
+		harness.Must(t, err)
+		harness.Must(t, f.Sync())
+	default:
+		panic(fmt.Sprint("unknown tear ", kind))
+	}
+}

@@ -1,5 +1,5 @@
 /**
- * Reading and writing Dragonboat flag files (FORMATS.md §2) on disk. The byte
+ * Reading and writing Dragonboat flag files (docs/formats.md §2) on disk. The byte
  * format lives in records/flagfile; this module adds the file I/O, durability
  * and errors that name the file.
  */

@@ -1,6 +1,6 @@
 /**
  * `dragonboat.ds`: the RaftDataStatus flag file that binds a data directory to
- * one NodeHost (FORMATS.md §4). Checked exactly as Dragonboat's server.Env
+ * one NodeHost (docs/formats.md §4). Checked exactly as Dragonboat's server.Env
  * checks it, in the same order, with one error class per failed check.
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Every path of a NodeHost data directory (FORMATS.md §4). Pure: nothing here
+ * Every path of a NodeHost data directory (docs/formats.md §4). Pure: nothing here
  * touches the disk.
  */
 import * as path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Reading an exported snapshot directory (IMPORT.md steps 3 and 4): exactly
+ * Reading an exported snapshot directory (docs/import-contract.md steps 3 and 4): exactly
  * one `*gbsnap` regular file, a `snapshot.metadata` flag file holding the
  * Snapshot record, and the record's external files beside them. Nothing here
  * reads snapshot payloads: that is verification's job.

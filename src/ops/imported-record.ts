@@ -1,5 +1,5 @@
 /**
- * IMPORT.md step 9: the snapshot record the node will own after the import.
+ * docs/import-contract.md step 9: the snapshot record the node will own after the import.
  */
 import { basename, join } from 'node:path';
 import type { Membership, Snapshot } from '../records/types.js';

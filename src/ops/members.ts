@@ -1,5 +1,5 @@
 /**
- * The member-map rules of the import (IMPORT.md steps 2, 6 and 9), pure.
+ * The member-map rules of the import (docs/import-contract.md steps 2, 6 and 9), pure.
  */
 import { isIPv6 } from 'node:net';
 import { ErrInvalidMembers } from '../errors.js';
@@ -8,7 +8,7 @@ import type { Membership, Snapshot } from '../records/types.js';
 /** Replica ID → RaftAddress, as a Map or a plain object keyed by decimal IDs. */
 export type MemberNodes = Map<bigint | number | string, string> | Record<string, string>;
 
-/** How the new membership's config_change_id is chosen (IMPORT.md step 9). */
+/** How the new membership's config_change_id is chosen (docs/import-contract.md step 9). */
 export type ConfigChangeIdPolicy = 'preserve' | 'snapshot-index';
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -150,7 +150,7 @@ export function parseMemberList(text: string): Map<bigint, string> {
 }
 
 /**
- * IMPORT.md step 2: the local replica must be a member, at this NodeHost's
+ * docs/import-contract.md step 2: the local replica must be a member, at this NodeHost's
  * RaftAddress. (The reference compares the strings exactly; so do we.)
  */
 export function checkLocalMember(members: Map<bigint, string>, replicaId: bigint, raftAddress: string): void {
@@ -171,7 +171,7 @@ export function checkLocalMember(members: Map<bigint, string>, replicaId: bigint
 }
 
 /**
- * IMPORT.md step 6: each new member checked against the snapshot's
+ * docs/import-contract.md step 6: each new member checked against the snapshot's
  * membership. Throws {@link ErrInvalidMembers} naming the replica and rule.
  */
 export function checkMembersAgainstSnapshot(members: Map<bigint, string>, old: Membership): void {
@@ -215,7 +215,7 @@ export function checkMembersAgainstSnapshot(members: Map<bigint, string>, old: M
 }
 
 /**
- * IMPORT.md step 9's membership: exactly `members` as voters; every old
+ * docs/import-contract.md step 9's membership: exactly `members` as voters; every old
  * voter, non-voting and witness not in `members` joins the removed set, as
  * do all previously removed IDs.
  */

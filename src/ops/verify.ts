@@ -38,7 +38,7 @@ export interface VerifySnapshotResult {
 
 /**
  * Verifies a `.gbsnap` file or an exported snapshot directory with every
- * check of FORMATS.md §3. Throws `ErrIncompleteSnapshot` naming the failed
+ * check of docs/formats.md §3. Throws `ErrIncompleteSnapshot` naming the failed
  * check, `ErrPathNotExist`, `ErrCorruptFlagFile` (bad `snapshot.metadata`).
  */
 export async function verifySnapshot(target: string, options: VerifySnapshotOptions = {}): Promise<VerifySnapshotResult> {

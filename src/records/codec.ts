@@ -1,5 +1,5 @@
 /**
- * Wire codec for Dragonboat's records (FORMATS.md §1): plain TS records from
+ * Wire codec for Dragonboat's records (docs/formats.md §1): plain TS records from
  * `types.ts` in, protobuf bytes out, and back.
  *
  * Encoding goes through the code `buf generate` made from `dragonboat.proto`

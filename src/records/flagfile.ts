@@ -1,5 +1,5 @@
 /**
- * Flag-file framing (FORMATS.md §2): `8-byte hash || payload`, the hash being
+ * Flag-file framing (docs/formats.md §2): `8-byte hash || payload`, the hash being
  * bytes 8..15 of MD5(payload). Pure: reading and writing the file is the
  * caller's job (src/files).
  */

@@ -1,5 +1,5 @@
 /**
- * Plain TypeScript shapes of Dragonboat's protobuf records (FORMATS.md §1).
+ * Plain TypeScript shapes of Dragonboat's protobuf records (docs/formats.md §1).
  *
  * These are the public, library-facing types: 64-bit integers are `bigint`,
  * protobuf maps are `Map`s keyed by bigint replica IDs, byte fields are

@@ -1,5 +1,5 @@
 /**
- * The 1024-byte header area of a `.gbsnap` file (FORMATS.md §3): parse and
+ * The 1024-byte header area of a `.gbsnap` file (docs/formats.md §3): parse and
  * check it, or build it for the writer. Pure.
  *
  * Layout: bytes 0..7 little-endian length N of the marshaled SnapshotHeader,

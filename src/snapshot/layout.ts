@@ -1,5 +1,5 @@
 /**
- * v2 `.gbsnap` geometry (FORMATS.md §3): `[1024-byte header area]`, then
+ * v2 `.gbsnap` geometry (docs/formats.md §3): `[1024-byte header area]`, then
  * blocks of `data (2 MiB, last one shorter and never empty) || CRC32 BE`,
  * then the 16-byte tail `uint64le total || magic`. Pure arithmetic.
  *

@@ -1,5 +1,5 @@
 /**
- * Full verification of a `.gbsnap` file (FORMATS.md §3, "Stricter here"),
+ * Full verification of a `.gbsnap` file (docs/formats.md §3, "Stricter here"),
  * alone or while copying it. Each byte is read once; cheap checks run first:
  *
  * 0. `file-type`: the path must be a regular file;

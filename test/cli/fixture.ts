@@ -1,5 +1,5 @@
 /**
- * The worked example of IMPORT.md on temp directories, for the CLI tests:
+ * The worked example of docs/import-contract.md on temp directories, for the CLI tests:
  * shard 100 ran replicas 1, 2, 3 on m1, m2, m3; m2 and m3 are gone; replicas
  * 4 and 5 on m4 and m5 replace them. m1 holds a running node's data (entries
  * 1..LAST_INDEX, a snapshot at SNAPSHOT_INDEX); m4 and m5 are empty hosts;

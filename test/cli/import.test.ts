@@ -1,5 +1,5 @@
 /**
- * `nodehost import` as a user runs it: the worked example of IMPORT.md through
+ * `nodehost import` as a user runs it: the worked example of docs/import-contract.md through
  * the CLI on m1, m4 and m5, each a child process on real directories.
  */
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';

@@ -1,5 +1,5 @@
 /**
- * A log store written by a plain LevelDB client, byte by byte as FORMATS.md
+ * A log store written by a plain LevelDB client, byte by byte as docs/formats.md
  * §5 lays it out (hand-encoded protobuf values, opaque entry values as
  * Dragonboat v4 stores them), reads back correctly through `inspect`.
  */

@@ -23,7 +23,7 @@ const S = 0x0102030405060708n;
 const R = 0x1112131415161718n;
 const SR = '0102030405060708' + '1112131415161718';
 
-describe('log store keys (FORMATS.md §5)', () => {
+describe('log store keys (docs/formats.md §5)', () => {
   it('encodes every key byte for byte, big-endian', () => {
     expect(hex(entryKey(S, R, 0x2122232425262728n))).toBe('01010000' + SR + '2122232425262728');
     expect(hex(raftStateKey(S, R))).toBe('02020000' + SR);

@@ -213,7 +213,7 @@ describe('batched entries (format 210)', () => {
   });
 });
 
-describe('import (IMPORT.md step 11)', () => {
+describe('import (docs/import-contract.md step 11)', () => {
   let node: RunningNode;
   beforeEach(async () => {
     node = await makeRunningNode({ root, entries: 30, snapshotIndex: 10n, config: { logDBShards: 4 } });

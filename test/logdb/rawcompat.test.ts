@@ -37,7 +37,7 @@ async function rawEntries(dir: string): Promise<[string, string][]> {
 }
 
 describe('LogDB bytes seen by a plain classic-level client', () => {
-  it('writes exactly the FORMATS.md §5 keys and values', async () => {
+  it('writes exactly the docs/formats.md §5 keys and values', async () => {
     const shard = 100n;
     const rep = 2n;
     const db = await LogDB.open(cfg);

@@ -1,4 +1,4 @@
-/** Log-store keys (FORMATS.md §5) and a classic-level database to run the addon against. */
+/** Log-store keys (docs/formats.md §5) and a classic-level database to run the addon against. */
 import crypto from 'node:crypto';
 
 import { ClassicLevel } from 'classic-level';

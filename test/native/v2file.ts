@@ -1,7 +1,7 @@
 /**
  * A tiny `.gbsnap` builder for the native engine's tests: a 1024-byte header
  * area (the engines never parse it), then the v1 payload or the v2 blocks and
- * tail of FORMATS.md §3, CRCs from Node's zlib.crc32.
+ * tail of docs/formats.md §3, CRCs from Node's zlib.crc32.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Fixtures of the import suites: the worked example of IMPORT.md (shard 100,
+ * Fixtures of the import suites: the worked example of docs/import-contract.md (shard 100,
  * replicas 1, 2, 3 on m1, m2, m3; m2 and m3 lost; replicas 4 and 5 on m4 and
  * m5 replace them), exports in Dragonboat's layout, raw LevelDB dumps, the
  * `nodeState` fingerprint, and child processes (crash injection, lock holders).
@@ -157,7 +157,7 @@ function u64be(v: bigint): Buffer {
   return b;
 }
 
-/** A log store key built from FORMATS.md §5 by hand (independent of src/logdb/keys.ts). */
+/** A log store key built from docs/formats.md §5 by hand (independent of src/logdb/keys.ts). */
 export function rawKey(header: number, shardId: bigint, replicaId: bigint, suffix?: bigint): Buffer {
   return Buffer.concat([
     Buffer.from([header, header, 0, 0]),

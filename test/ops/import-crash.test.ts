@@ -1,6 +1,6 @@
 /**
- * Crash safety of importSnapshot (IMPORT.md "Where this project goes
- * further"): the import runs in a child process that SIGKILLs itself at a
+ * Crash safety of importSnapshot (docs/import-contract.md "Guarantees beyond
+ * the reference"): the import runs in a child process that SIGKILLs itself at a
  * step boundary. Before the log store commit the node's previous state must
  * be complete and restartable; from the commit on, the new one. Rerunning the
  * same import must then give exactly the state of an uninterrupted run on an

@@ -1,7 +1,7 @@
 /**
  * Every bad input of importSnapshot fails with its own error class and leaves
  * the whole NodeHost directory and the export byte-for-byte unchanged
- * (IMPORT.md "Everything is validated before anything is written").
+ * (docs/import-contract.md "Validated first").
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -73,7 +73,7 @@ async function refused<T extends NodeHostToolsError>(
   return err;
 }
 
-describe('member map (IMPORT.md step 2)', () => {
+describe('member map (docs/import-contract.md step 2)', () => {
   it('wrong RaftAddress for the local replica → ErrInvalidMembers', async () => {
     const src = await exportDir();
     const e = await refused(ErrInvalidMembers, () => importSnapshot(m1.config, src, { 1: 'm1:9999', 4: M4, 5: M5 }, 1n));
@@ -93,7 +93,7 @@ describe('member map (IMPORT.md step 2)', () => {
   });
 });
 
-describe('the export (IMPORT.md steps 3-5)', () => {
+describe('the export (docs/import-contract.md steps 3-5)', () => {
   it('srcDir missing → ErrPathNotExist', async () => {
     const e = await refused(ErrPathNotExist, () => importSnapshot(m1.config, path.join(root, 'no-such-export'), workedMembers(), 1n));
     expect(e.details.path).toBe(path.join(root, 'no-such-export'));
@@ -203,7 +203,7 @@ describe('the export (IMPORT.md steps 3-5)', () => {
   });
 });
 
-describe("members against the snapshot's membership (IMPORT.md step 6)", () => {
+describe("members against the snapshot's membership (docs/import-contract.md step 6)", () => {
   let src: string;
   beforeAll(async () => {
     src = await exportDir({
@@ -229,7 +229,7 @@ describe("members against the snapshot's membership (IMPORT.md step 6)", () => {
   }
 });
 
-describe('the NodeHost directory (IMPORT.md steps 7 and 8)', () => {
+describe('the NodeHost directory (docs/import-contract.md steps 7 and 8)', () => {
   it("another host's dragonboat.ds → ErrNotOwner", async () => {
     const src = await exportDir();
     // The member map agrees with this configuration, but the directory was written by m1.

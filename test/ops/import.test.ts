@@ -1,9 +1,9 @@
 /**
- * importSnapshot, the quorum-loss repair, on the worked example of IMPORT.md:
+ * importSnapshot, the quorum-loss repair, on the worked example of docs/import-contract.md:
  * shard 100 ran replicas 1, 2, 3 on m1, m2, m3; m2 and m3 are gone; replicas
  * 4 and 5 on m4 and m5 replace them. Three real NodeHost directories, real
  * LevelDB partitions, an export in Dragonboat's layout. Records are checked
- * through LogDB and through raw classic-level keys (FORMATS.md §5).
+ * through LogDB and through raw classic-level keys (docs/formats.md §5).
  */
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import * as fsp from 'node:fs/promises';
@@ -49,7 +49,7 @@ const INDEX_HEX = '0000000000000014';
 const GBSNAP = `snapshot-${INDEX_HEX}.gbsnap`;
 const FLAG = 'dragonboat.snapshot.message';
 
-/** The snapshot root of (100, r), spelled out from FORMATS.md §4. */
+/** The snapshot root of (100, r), spelled out from docs/formats.md §4. */
 function rootOf(nodeHostDir: string, replicaId: bigint): string {
   return path.join(nodeHostDir, HOST, '00000000000000000001', 'snapshot-part-100', `snapshot-100-${replicaId}`);
 }
@@ -111,7 +111,7 @@ function otherKeys(dump: RawKV[]): string[] {
 }
 
 /**
- * Checks one imported node record by record against IMPORT.md steps 9 and 11,
+ * Checks one imported node record by record against docs/import-contract.md steps 9 and 11,
  * through LogDB and raw classic-level keys, plus its snapshot directory.
  */
 async function checkImportedNode(

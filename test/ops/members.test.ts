@@ -1,5 +1,5 @@
 /**
- * The pure member rules of the import (IMPORT.md steps 2, 6 and 9) and the
+ * The pure member rules of the import (docs/import-contract.md steps 2, 6 and 9) and the
  * imported snapshot record.
  */
 import { describe, expect, it } from 'vitest';
@@ -113,7 +113,7 @@ describe('normalizeMembers', () => {
   });
 });
 
-describe('checkLocalMember (IMPORT.md step 2)', () => {
+describe('checkLocalMember (docs/import-contract.md step 2)', () => {
   const members = new Map([[1n, 'm1:63001'], [4n, 'm4:63001']]);
 
   it('passes when the local replica is present at this RaftAddress', () => {
@@ -136,7 +136,7 @@ describe('checkLocalMember (IMPORT.md step 2)', () => {
   });
 });
 
-describe('checkMembersAgainstSnapshot (IMPORT.md step 6)', () => {
+describe('checkMembersAgainstSnapshot (docs/import-contract.md step 6)', () => {
   const old = membership({
     ccid: 7n,
     addresses: [[1n, 'm1'], [2n, 'm2'], [3n, 'm3']],
@@ -204,7 +204,7 @@ describe('checkMembersAgainstSnapshot (IMPORT.md step 6)', () => {
   });
 });
 
-describe('newMembership (IMPORT.md step 9)', () => {
+describe('newMembership (docs/import-contract.md step 9)', () => {
   it('the worked example: voters exactly the members, 2 and 3 removed, config change ID as given', () => {
     const old = membership({ ccid: 7n, addresses: [[1n, 'm1'], [2n, 'm2'], [3n, 'm3']] });
     const members = new Map([[1n, 'm1'], [4n, 'm4'], [5n, 'm5']]);
@@ -251,7 +251,7 @@ describe('chooseConfigChangeId', () => {
   });
 });
 
-describe('importedSnapshotRecord (IMPORT.md step 9)', () => {
+describe('importedSnapshotRecord (docs/import-contract.md step 9)', () => {
   it('re-points paths into the final dir, copies the listed fields, sets imported, drops on_disk_index and witness', () => {
     const source: Snapshot = {
       filepath: '/backup/snapshot-0000000000000014/snapshot-0000000000000014.gbsnap',

@@ -1,5 +1,5 @@
 /**
- * `nodehost demo`: the worked example of IMPORT.md end to end, on temporary
+ * `nodehost demo`: the worked example of docs/import-contract.md end to end, on temporary
  * directories. Shard 100 ran replicas 1, 2, 3 on m1, m2, m3; m2 and m3 are
  * lost; replicas 4 and 5 on m4 and m5 replace them.
  */

@@ -1,5 +1,5 @@
 // Dragonboat v4's on-disk protobuf records, as this project reads and writes
-// them (FORMATS.md §1). Written for nodehost-tools from the field table in the
+// them (docs/formats.md §1). Written for nodehost-tools from the field table in the
 // spec: names follow Dragonboat's so dumps read alike, numbers and types are
 // what makes the bytes compatible. Only the records the tools touch are here.
 //

@@ -20,7 +20,7 @@ import (
 	"nodehost-tools/interop/leveldblogdb"
 )
 
-// ReadFlagFile reads `md5(payload)[8:16] || payload` (FORMATS.md §2) and
+// ReadFlagFile reads `md5(payload)[8:16] || payload` (docs/formats.md §2) and
 // checks the hash itself rather than trusting Dragonboat's reader.
 func ReadFlagFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
@@ -66,7 +66,7 @@ func ReadDataStatus(path string) (pb.RaftDataStatus, error) {
 	return s, err
 }
 
-// Hostname is the H of FORMATS.md §4.
+// Hostname is the H of docs/formats.md §4.
 func Hostname() string {
 	h, err := os.Hostname()
 	if err != nil {

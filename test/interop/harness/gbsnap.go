@@ -10,7 +10,7 @@ import (
 	pb "github.com/lni/dragonboat/v4/raftpb"
 )
 
-// Snapshot file constants (FORMATS.md §3).
+// Snapshot file constants (docs/formats.md §3).
 const (
 	HeaderAreaSize = 1024
 	BlockSize      = 2 * 1024 * 1024

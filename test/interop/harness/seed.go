@@ -13,7 +13,7 @@ import (
 	"nodehost-tools/interop/sm"
 )
 
-// Seed is the stopped result of the seed scenario (IMPORT.md's worked
+// Seed is the stopped result of the seed scenario (docs/import-contract.md's worked
 // example): shard 100 ran replicas 1, 2, 3 on m1, m2, m3; an exported
 // snapshot was taken; more proposals followed; every NodeHost is closed.
 type Seed struct {

@@ -122,7 +122,7 @@ func (h *Host) applyStore(c *config.NodeHostConfig) {
 }
 
 // PebbleOptions are the Pebble options Dragonboat v4 opens a partition with
-// (internal/logdb/kv/pebble/kv_pebble.go:157-242, PEBBLE.md §2.2), from the
+// (internal/logdb/kv/pebble/kv_pebble.go:157-242, docs/pebble-store.md "OPTIONS"), from the
 // default LogDBConfig; only the logger and event listener are left out.
 func PebbleOptions(walDir string) *pebble.Options {
 	cfg := config.GetDefaultLogDBConfig()
@@ -170,7 +170,7 @@ const (
 	// ReadWrite opens a copy as Dragonboat does: Pebble replays the WALs
 	// (all but the last strictly), flushes them to L0 tables and rewrites
 	// the MANIFEST. A drop-in WAL with a wrong sequence number reads
-	// differently here than read-only (PEBBLE.md §7.3).
+	// differently here than read-only (docs/pebble-store.md writer rule 3).
 	ReadWrite
 )
 

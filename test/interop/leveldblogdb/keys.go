@@ -1,6 +1,6 @@
 // Package leveldblogdb is a Dragonboat v4 log store (raftio.ILogDB) kept in
 // LevelDB (goleveldb), one database per partition, with exactly the key
-// layout of Dragonboat's own sharded log store (FORMATS.md §4–§5). It exists
+// layout of Dragonboat's own sharded log store (docs/formats.md §4–§5). It exists
 // so the interop harness can run the real Dragonboat on the kind of data
 // directory the nodehost-tools CLI repairs.
 package leveldblogdb
@@ -10,7 +10,7 @@ import (
 	"fmt"
 )
 
-// Key headers, one per record kind (FORMATS.md §5). Every key is
+// Key headers, one per record kind (docs/formats.md §5). Every key is
 // header(2) || 00 00 || shardID(8, BE) || replicaID(8, BE) [|| index(8, BE)].
 const (
 	HeaderEntry      byte = 0x01

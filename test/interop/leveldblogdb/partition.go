@@ -355,7 +355,7 @@ func (p *partition) iterateEntries(ents []pb.Entry, size uint64,
 }
 
 // getRange returns the first entry index to replay and the entry count,
-// reading the first entry key at or after snapshotIndex (FORMATS.md §5).
+// reading the first entry key at or after snapshotIndex (docs/formats.md §5).
 func (p *partition) getRange(shardID, replicaID, snapshotIndex uint64) (uint64, uint64, error) {
 	maxIndex, err := p.getMaxIndex(shardID, replicaID)
 	if errors.Is(err, raftio.ErrNoSavedLog) {

@@ -11,7 +11,7 @@ import (
 	pb "github.com/lni/dragonboat/v4/raftpb"
 )
 
-// Name is the log store type name recorded in dragonboat.ds (FORMATS.md §4).
+// Name is the log store type name recorded in dragonboat.ds (docs/formats.md §4).
 const Name = "sharded-leveldb"
 
 // BinaryFormat is the plain-entries format (raftio.PlainLogDBBinVersion).

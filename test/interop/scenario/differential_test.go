@@ -18,7 +18,7 @@ import (
 // TestDifferentialAgainstReference runs Dragonboat's tools.ImportSnapshot
 // (over the LevelDB store; the Pebble variant is in pebble_test.go) and our import on identical copies of the same
 // hosts and export, then compares every record and file. Only the
-// differences IMPORT.md lists are allowed, each asserted on its own:
+// differences docs/import-contract.md lists are allowed, each asserted on its own:
 //   - config_change_id: reference = INDEX, ours = the source value;
 //   - stale entries: the reference keeps the replica's old entries, ours removes them;
 //   - LOCK files: ours may leave an empty NodeHostDir/LOCK (and WALDir/LOCK)
@@ -65,7 +65,7 @@ func runDifferential(t *testing.T, cli *harness.CLI, o harness.SeedOptions, ids 
 			if err := tools.ImportSnapshot(refHosts[id].Config(), ref.ExportDir, members, id); err != nil {
 				t.Fatalf("reference import on %s: %v", refHosts[id].Name, err)
 			}
-			// The reference's own result, as IMPORT.md describes it.
+			// The reference's own result, as docs/import-contract.md describes it.
 			checkImportedNode(t, ref, refHosts[id], id, members, ref.SnapshotIndex, true)
 		}
 	})

@@ -18,7 +18,7 @@ import (
 	"nodehost-tools/interop/sm"
 )
 
-// TestFormatFacts pins what Dragonboat itself writes, as FORMATS.md states
+// TestFormatFacts pins what Dragonboat itself writes, as docs/formats.md states
 // it, plus the facts the spec is silent on. Each sub-test names its fact.
 func TestFormatFacts(t *testing.T) {
 	s := seedClone(t, harness.SeedOptions{Kind: harness.Regular})

@@ -82,7 +82,7 @@ func newHosts(t *testing.T, root string, o harness.SeedOptions, names ...string)
 	return out
 }
 
-// checkRepairedShard starts the three repaired hosts and checks IMPORT.md's
+// checkRepairedShard starts the three repaired hosts and checks docs/import-contract.md's
 // promise: a leader, the snapshot's state, membership {1,4,5} with the old
 // IDs removed, and new proposals committed everywhere.
 func checkRepairedShard(t *testing.T, seed *harness.Seed, hosts map[uint64]*harness.Host) {

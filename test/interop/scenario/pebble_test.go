@@ -35,7 +35,7 @@ func pebbleVariantName(o harness.SeedOptions) string {
 }
 
 // TestDragonboatOnPebbleStore proves the Dragonboat side without our CLI: the
-// seed on the default store has the layout PEBBLE.md §1–§2 describes, our
+// seed on the default store has the layout docs/pebble-store.md describes, our
 // Pebble reader sees its records, and the reference tools.ImportSnapshot
 // repairs it (so a failing CLI test below is the CLI's doing, not the harness's).
 func TestDragonboatOnPebbleStore(t *testing.T) {
@@ -97,7 +97,7 @@ func TestDragonboatOnPebbleStore(t *testing.T) {
 					t.Logf("reference import on %s took %v", hosts[id].Name, time.Since(start).Round(time.Millisecond))
 				}
 				for _, id := range sortedIDs(members) {
-					// Reference: config_change_id = INDEX, stale entries kept (IMPORT.md).
+					// Reference: config_change_id = INDEX, stale entries kept (docs/import-contract.md).
 					checkImportedNode(t, s, hosts[id], id, members, s.SnapshotIndex, true)
 					assertNoLevelDBFiles(t, hosts[id])
 				}
@@ -107,7 +107,7 @@ func TestDragonboatOnPebbleStore(t *testing.T) {
 	}
 }
 
-// TestPebbleSeedImportWithOurCLI is IMPORT.md's worked example on the default
+// TestPebbleSeedImportWithOurCLI is docs/import-contract.md's worked example on the default
 // Pebble store with our CLI: import on m1, m4, m5, then the real Dragonboat.
 // "waldir" configures a WALDir on every NodeHost (and names "logdbType":
 // "sharded-pebble" explicitly; "default" leaves it to the CLI's default).
@@ -159,7 +159,7 @@ func TestPebbleSeedImportWithOurCLI(t *testing.T) {
 				}
 			})
 
-			t.Run("Pebble reads exactly IMPORT.md's records (read-only and read-write open of copies)", func(t *testing.T) {
+			t.Run("Pebble reads exactly docs/import-contract.md's records (read-only and read-write open of copies)", func(t *testing.T) {
 				for _, mode := range []harness.PebbleOpenMode{harness.ReadOnly, harness.ReadWrite} {
 					for _, id := range sortedIDs(members) {
 						checkImportedNodeMode(t, s, hosts[id], id, members, s.ConfigChangeID, false, mode)
@@ -177,7 +177,7 @@ func TestPebbleSeedImportWithOurCLI(t *testing.T) {
 // TestPebbleDifferentialAgainstReference: tools.ImportSnapshot and our CLI on
 // identical copies of m1 and of a fresh m4, compared through Pebble (shard
 // 100's partition, read-only copies) and the snapshot directories; only
-// IMPORT.md's differences are allowed, each asserted (see differ). The
+// docs/import-contract.md's differences are allowed, each asserted (see differ). The
 // reference opens and rewrites all 16 partitions; only logdb-4 is compared.
 func TestPebbleDifferentialAgainstReference(t *testing.T) {
 	cli := harness.RequireCLI(t)
@@ -331,7 +331,7 @@ func assertNoLevelDBFiles(t *testing.T, h *harness.Host) {
 }
 
 // assertWALsOnlyInWALDir: with a WALDir, Pebble keeps every partition's
-// *.log there, none in the data dir (PEBBLE.md §2.1, §7.1).
+// *.log there, none in the data dir (docs/pebble-store.md writer rule 1).
 func assertWALsOnlyInWALDir(t *testing.T, h *harness.Host) {
 	t.Helper()
 	parts, err := h.PartitionNumbers()

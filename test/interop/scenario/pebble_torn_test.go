@@ -29,7 +29,7 @@ const (
 	tearZeroed tearKind = "zeroed tail"
 )
 
-// TestPebbleTornWALTail: PEBBLE.md §7.6. Pebble replays every WAL but the
+// TestPebbleTornWALTail: docs/pebble-store.md writer rule 5. Pebble replays every WAL but the
 // last strictly (strict_wal_tail=true in the OPTIONS Pebble writes), so a
 // drop-in WAL placed after a WAL whose tail a crash tore would make the
 // partition unopenable: our writer first cuts the newest WAL back to its last
@@ -126,7 +126,7 @@ func TestPebbleTornWALTail(t *testing.T) {
 				t.Logf("without the cut Pebble refuses: %v", err)
 			})
 
-			t.Run("Pebble reads exactly IMPORT.md's records on m1 (read-only and read-write open of copies)", func(t *testing.T) {
+			t.Run("Pebble reads exactly docs/import-contract.md's records on m1 (read-only and read-write open of copies)", func(t *testing.T) {
 				for _, mode := range []harness.PebbleOpenMode{harness.ReadOnly, harness.ReadWrite} {
 					checkImportedNodeMode(t, s, m1, 1, members, s.ConfigChangeID, false, mode)
 				}

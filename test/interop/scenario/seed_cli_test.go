@@ -15,7 +15,7 @@ import (
 	"nodehost-tools/interop/leveldblogdb"
 )
 
-// TestSeedImportWithOurCLI is IMPORT.md's worked example with our CLI in
+// TestSeedImportWithOurCLI is docs/import-contract.md's worked example with our CLI in
 // place of tools.ImportSnapshot, then the real Dragonboat on the result.
 func TestSeedImportWithOurCLI(t *testing.T) {
 	cli := harness.RequireCLI(t)
@@ -98,7 +98,7 @@ func TestSeedImportWithOurCLI(t *testing.T) {
 				assertHostEquivalent(t, m1, o, before)
 			})
 
-			t.Run("log store and snapshot dir are as IMPORT.md says", func(t *testing.T) {
+			t.Run("log store and snapshot dir are as docs/import-contract.md says", func(t *testing.T) {
 				for _, id := range []uint64{1, 4, 5} {
 					checkImportedNode(t, s, hosts[id], id, members, s.ConfigChangeID, false)
 				}
@@ -117,7 +117,7 @@ func TestSeedImportWithOurCLI(t *testing.T) {
 	}
 }
 
-// checkImportedNode checks the records IMPORT.md step 11 writes, the final
+// checkImportedNode checks the records docs/import-contract.md step 11 writes, the final
 // snapshot directory of step 10, and (unless staleEntriesKept) that no entry
 // of the replica is left. A Pebble store is read from a read-only copy.
 func checkImportedNode(t *testing.T, s *harness.Seed, h *harness.Host, replicaID uint64,

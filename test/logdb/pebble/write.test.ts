@@ -17,7 +17,7 @@ import { NODES, copyPartition, fixturePartition, hex, partitionFacts, scratch } 
 const tmp = scratch();
 const S = 100;
 
-/** The import batch of PEBBLE.md §7.4 for replica `r`: deletions first, then the four sets. */
+/** The import batch of docs/pebble-store.md writer rule 4 for replica `r`: deletions first, then the four sets. */
 function importOps(r: number, marker = 'x'): KvOp[] {
   return [
     { type: 'delRange', start: entryKey(S, r, 0), end: entryKey(S, r, MAX_U64) },
@@ -182,7 +182,7 @@ describe('writing: a drop-in WAL', () => {
   });
 });
 
-describe('writing: a partition without a store (PEBBLE.md §7.7)', () => {
+describe('writing: a partition without a store (docs/pebble-store.md writer rule 8)', () => {
   it('creates MANIFEST-000001, CURRENT and 000002.log at seq 1, readable back', async () => {
     const root = tmp.make();
     const dir = path.join(root, 'vm', '00000000000000000001', 'logdb-4');
@@ -220,7 +220,7 @@ describe('writing: a partition without a store (PEBBLE.md §7.7)', () => {
   });
 });
 
-describe('writing with a separate WAL dir (PEBBLE.md §7.5 step 2)', () => {
+describe('writing with a separate WAL dir (docs/pebble-store.md writer rule 6)', () => {
   it('an existing store: the WAL goes to the WAL dir under a name Pebble does not parse', async () => {
     const root = tmp.make();
     const dataDir = await copyPartition('nh1', 4, path.join(root, 'data'));
@@ -265,7 +265,7 @@ describe('writing with a separate WAL dir (PEBBLE.md §7.5 step 2)', () => {
   });
 });
 
-describe('torn tails of the newest WAL (PEBBLE.md §7.6)', () => {
+describe('torn tails of the newest WAL (docs/pebble-store.md writer rule 5)', () => {
   it('cut at 700 bytes: reads the records before the cut; a write truncates to the last good record first', async () => {
     const dir = await copyPartition('nh1', 4, tmp.make());
     const wal = path.join(dir, '000010.log');

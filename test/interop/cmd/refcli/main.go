@@ -6,7 +6,7 @@
 // suite with INTEROP_CLI pointing at a refcli binary.
 //
 // REFCLI_MODE=reference (default) behaves exactly like the reference, so the
-// CLI tests must fail where IMPORT.md says we differ; REFCLI_MODE=ours adds
+// CLI tests must fail where docs/import-contract.md says we differ; REFCLI_MODE=ours adds
 // those differences (lock check, source config_change_id, stale entries
 // removed, full block verification; on Pebble also: partitions other than the
 // shard's left byte-identical), so the CLI tests must pass.
@@ -239,7 +239,7 @@ func setAsideOtherPartitions(h *harness.Host, own uint64) (func() error, error) 
 	}, nil
 }
 
-// oursAfterPebbleImport applies IMPORT.md's differences to the shard's Pebble
+// oursAfterPebbleImport applies docs/import-contract.md's differences to the shard's Pebble
 // partition (opened alone, with Dragonboat's options): the source
 // config_change_id in the record and the flag file, no entries of the replica.
 func oursAfterPebbleImport(h *harness.Host, src string, replicaID uint64) error {
@@ -313,7 +313,7 @@ func checkUnlocked(path string) error {
 	return syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
 }
 
-// oursAfterImport applies IMPORT.md's differences on top of the reference
+// oursAfterImport applies docs/import-contract.md's differences on top of the reference
 // result: the source config_change_id and no stale entries.
 func oursAfterImport(cfg harness.CLIConfig, src string, replicaID uint64) error {
 	meta, err := harness.ReadSnapshotFlag(filepath.Join(src, "snapshot.metadata"))

@@ -232,3 +232,13 @@ func (c *CLI) Import(h *Host, cfgDir, src string, members map[uint64]string, rep
 	return c.Run("import", "--config", cfg, "--src", src, "--members", MembersArg(members),
 		"--replica-id", fmt.Sprint(replicaID), "--yes", "--json")
 }
+
+// IsRepositoryCLI reports whether the CLI is this repository's own
+// bin/nodehost.js (INTEROP_CLI unset or naming it), not a stand-in such as
+// cmd/refcli. Tests of properties only our writer has (one drop-in WAL per
+// partition, the torn-tail cut, crash injection into dist/) need it.
+func (c *CLI) IsRepositoryCLI() bool {
+	own := filepath.Join(RepoRoot(), "bin", "nodehost.js")
+	abs, err := filepath.Abs(c.Script)
+	return err == nil && abs == own
+}

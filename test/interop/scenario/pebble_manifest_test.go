@@ -139,7 +139,7 @@ func newWALs(before, after map[string]bool) []string {
 // (4 shards imported one by one on a fresh host) shows the count would see
 // one table per WAL.
 func TestPebbleManifestOnePartition(t *testing.T) {
-	cli := harness.RequireCLI(t)
+	cli := requireRepositoryCLI(t)
 	n := manyShardCount(t)
 	shards := manyShardIDs(n)
 	root := filepath.Join(tmpRoot, "manifest-one-partition")

@@ -41,7 +41,7 @@ const (
 // WAL, makes Pebble's open (Dragonboat's options) fail — while the torn WAL
 // alone opens fine — so the cut is what makes the repaired partition open.
 func TestPebbleTornWALTail(t *testing.T) {
-	cli := harness.RequireCLI(t)
+	cli := requireRepositoryCLI(t)
 	for _, kind := range []tearKind{tearCut, tearZeroed} {
 		kind := kind
 		t.Run(string(kind), func(t *testing.T) {

@@ -14,7 +14,7 @@
 
 namespace nodehost {
 
-// Key headers (FORMATS.md §5).
+// Key headers (docs/formats.md §5).
 constexpr uint8_t kPlainEntryHeader = 0x01;
 constexpr uint8_t kEntryBatchHeader = 0x07;
 

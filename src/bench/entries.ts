@@ -5,7 +5,7 @@
  * one buffer per batch. The tests hold them to `entryKey` and `encodeEntry`.
  */
 
-/** Plain entry key header (FORMATS.md §5). */
+/** Plain entry key header (docs/formats.md §5). */
 const ENTRY_HEADER = 0x01;
 /** Entry key size: header(2) + 00 00 + shard(8) + replica(8) + index(8). */
 export const ENTRY_KEY_SIZE = 28;

@@ -22,7 +22,7 @@ export const EXPORT_ADDRESS = 'bench-1:63001';
 
 /** Bytes handed to the writer per chunk. */
 const CHUNK = 8 * 1024 * 1024;
-/** Size of the empty session table that starts every payload (FORMATS.md: a snapshot holds at least that). */
+/** Size of the empty session table that starts every payload (every snapshot holds at least that). */
 const SESSION_TABLE = 16;
 
 /** A written export. */

@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import * as zlib from 'node:zlib';
 import { ErrIncompleteSnapshot } from '../errors.js';
 
-/** v2 block data size and the CRC after it (FORMATS.md §3). */
+/** v2 block data size and the CRC after it (docs/formats.md §3). */
 const BLOCK = 2 * 1024 * 1024;
 const CRC = 4;
 const HEADER_AREA = 1024;

@@ -1,5 +1,5 @@
 /**
- * Log store keys (FORMATS.md §5), byte for byte: a two-byte header, two zero
+ * Log store keys (docs/formats.md §5), byte for byte: a two-byte header, two zero
  * bytes, shardID and replicaID as big-endian uint64, then for 28-byte keys a
  * big-endian uint64 suffix. Pure.
  */

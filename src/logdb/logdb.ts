@@ -699,7 +699,7 @@ export class LogDB {
   }
 
   /**
-   * The write batch of an import (IMPORT.md step 11) and the records it
+   * The write batch of an import (docs/import-contract.md step 11) and the records it
    * replaces, without writing anything. Refuses a snapshot of type Unknown
    * ({@link ErrUnknownStateMachineType}) or index 0.
    */

@@ -473,7 +473,7 @@ async function copyIntoTemp(p: NodeImport, options: ImportOptions, step: (s: Imp
 
 /**
  * Imports the exported snapshot in `srcDir` onto replica `replicaId` of this
- * NodeHost, with the membership `memberNodes` (IMPORT.md). The NodeHost must
+ * NodeHost, with the membership `memberNodes` (docs/import-contract.md). The NodeHost must
  * be stopped. See the module comment for the crash-safety design.
  *
  * Throws (each leaving the data directory byte-for-byte unchanged):

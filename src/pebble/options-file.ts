@@ -109,7 +109,7 @@ export function parseOptionsFile(text: string, where: Where): PebbleOptions {
 
 /**
  * The OPTIONS text Pebble writes for Dragonboat v4's default LogDB
- * configuration (PEBBLE.md §2.3), for a store built without Pebble.
+ * configuration (docs/pebble-store.md "OPTIONS"), for a store built without Pebble.
  * `walDir` is the partition's WAL dir; `tableCacheShards` Pebble's GOMAXPROCS.
  */
 export function dragonboatOptionsText(walDir: string, tableCacheShards = 2): string {

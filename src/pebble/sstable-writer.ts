@@ -1,6 +1,6 @@
 /**
  * A minimal sstable encoder: the RocksDB block-based table that Pebble at
- * format major version 1 writes with Dragonboat's options (PEBBLE.md §6):
+ * format major version 1 writes with Dragonboat's options (docs/pebble-store.md "Tables"):
  * data blocks of `blockSize` (32 KiB) with restart interval 16, one index
  * block or — when the index would exceed `indexBlockSize` — a two-level index
  * (index partitions + a top-level block, as Pebble's writer switches), a
@@ -106,7 +106,7 @@ class Bytes {
 
 /**
  * One key/value block being built: prefix-compressed entries, a restart
- * point every `restartInterval` entries (PEBBLE.md §6.3).
+ * point every `restartInterval` entries (docs/pebble-store.md "Tables").
  */
 export class BlockBuilder {
   private out = new Bytes(40 * 1024);

@@ -4,7 +4,7 @@
  * Reads never change a byte, a name or a time stamp in the partition and take
  * no lock; they only refuse while another process holds Pebble's LOCK. A
  * write adds one WAL holding one batch, which Pebble replays on its next open
- * (PEBBLE.md §7; the rules are in writer.ts).
+ * (docs/pebble-store.md "Writer rules"; the rules are in writer.ts).
  */
 import * as path from 'node:path';
 import { ErrLogDB } from '../../errors.js';

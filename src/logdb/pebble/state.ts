@@ -1,6 +1,6 @@
 /**
  * Everything a partition's files say, loaded the way Pebble's open reads them
- * (PEBBLE.md §4-§6): the names in the data and WAL dirs, CURRENT and the
+ * (docs/pebble-store.md "On-disk facts relied on"): the names in the data and WAL dirs, CURRENT and the
  * MANIFEST, the newest OPTIONS file, every live table (meta blocks only), and
  * every replayed WAL. Strictly read-only: no file is created, changed or
  * locked. Both the merged view and the writer start from this.
@@ -55,9 +55,9 @@ export interface StoreState {
   leftovers: string[];
   /** Largest file number any name (or the MANIFEST) uses. */
   maxFileNum: number;
-  /** The number a new WAL gets (PEBBLE.md §7.2). */
+  /** The number a new WAL gets (docs/pebble-store.md writer rule 2). */
   dropInFileNum: number;
-  /** The sequence number a new batch gets (PEBBLE.md §7.3). */
+  /** The sequence number a new batch gets (docs/pebble-store.md writer rule 3). */
   dropInSeqNum: number;
 }
 

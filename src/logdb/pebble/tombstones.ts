@@ -2,7 +2,7 @@
  * All range tombstones of a view, flattened into sorted, non-overlapping
  * fragments each carrying the highest sequence number covering it. A point
  * version with sequence number `s` at key `k` is deleted exactly when the
- * fragment holding `k` has a higher sequence number (PEBBLE.md §8), so a scan
+ * fragment holding `k` has a higher sequence number (docs/pebble-store.md "Merge"), so a scan
  * in either direction needs one moving pointer: O(1) amortised per key.
  */
 import { compareBytes, isRangeDelSentinel, userKeyOf } from '../../pebble/internal-key.js';
@@ -24,7 +24,7 @@ function successor(k: Uint8Array): Uint8Array {
 
 /**
  * Clips a table's tombstones to the table's bounds from the MANIFEST
- * (PEBBLE.md §6.6): from the smallest user key (inclusive) to the largest
+ * (docs/pebble-store.md "Merge"): from the smallest user key (inclusive) to the largest
  * user key, inclusive unless the largest bound is the range-deletion sentinel.
  */
 export function clipToTable(ts: readonly Tombstone[], smallest: Uint8Array, largest: Uint8Array): Tombstone[] {

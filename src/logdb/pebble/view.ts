@@ -1,5 +1,5 @@
 /**
- * The merged read view of one partition (PEBBLE.md §8): the live tables of
+ * The merged read view of one partition (docs/pebble-store.md "Merge"): the live tables of
  * every level and the replayed WALs' batches, merged by user key; for each
  * key the version with the highest sequence number wins (SET: its value,
  * DEL: absent) unless a range tombstone with a higher sequence number covers

@@ -1,5 +1,5 @@
 /**
- * Adding one batch to a Pebble partition without Pebble (PEBBLE.md §7): one
+ * Adding one batch to a Pebble partition without Pebble (docs/pebble-store.md "Writer rules"): one
  * new WAL, numbered above every file name and sequenced above every sequence
  * number in the store, replayed last by Pebble's next open.
  *

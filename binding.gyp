@@ -23,6 +23,7 @@
         'native/src/crc32_dispatch.cc',
         'native/src/crc32_table.cc',
         'native/src/crc32_zlib.cc',
+        'native/src/crc32c.cc',
         'native/src/file_lock.cc',
         'native/src/js_util.cc',
         'native/src/logdb_bulk.cc',

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "crc32.h"
+#include "crc32c.h"
 #include "file_lock.h"
 #include "js_util.h"
 #include "logdb_bulk.h"
@@ -35,6 +36,20 @@ Napi::Value Crc32WithKernelJs(const Napi::CallbackInfo& info) {
   ByteView bytes = RequireBytes(env, info[1], "data");
   uint32_t seed = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
   return Napi::Number::New(env, ~k->fn(~seed, bytes.data, bytes.len));
+}
+
+// ---- CRC-32C (Pebble's checksum; synchronous, for blocks of tens of KiB) ----
+
+Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ByteView bytes = RequireBytes(env, info[0], "data");
+  uint32_t seed = 0;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsNumber()) throw InvalidArgument(env, "crc must be a number");
+    seed = info[1].As<Napi::Number>().Uint32Value();
+  }
+  const bool portable = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+  return Napi::Number::New(env, portable ? Crc32cPortable(seed, bytes.data, bytes.len) : Crc32c(seed, bytes.data, bytes.len));
 }
 
 // ---- Payload scan / verified copy -----------------------------------------
@@ -239,6 +254,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& k : SupportedCrcKernels()) kernels.Set(i++, Napi::String::New(env, k.name));
   exports.Set("crcKernels", kernels);
 
+  exports.Set("crc32c", Napi::Function::New(env, Crc32cJs, "crc32c"));
+  exports.Set("crc32cKernel", Napi::String::New(env, Crc32cKernelName()));
   exports.Set("scanPayload", Napi::Function::New(env, ScanPayloadJs, "scanPayload"));
   exports.Set("removeEntries", Napi::Function::New(env, RemoveEntriesJs, "removeEntries"));
   exports.Set("copyEntries", Napi::Function::New(env, CopyEntriesJs, "copyEntries"));

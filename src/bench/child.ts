@@ -48,6 +48,22 @@ async function runTask(task: BenchTask): Promise<Outcome> {
       const m = await import('./task-logdb.js');
       return m.timedRemoval(task.dbDir, () => m.removeFallback(task.dbDir));
     }
+    case 'build-pebble-store': {
+      const { buildPebble } = await import('./task-pebble.js');
+      return timed(() => buildPebble(task.dir, task.entries, task.valueSize, task.neighbourEntries));
+    }
+    case 'remove-pebble': {
+      const { timedPebbleRemoval } = await import('./task-pebble.js');
+      return timedPebbleRemoval(task.dir);
+    }
+    case 'read-pebble': {
+      const { readPebble } = await import('./task-pebble.js');
+      return timed(async () => ({ ...(await readPebble(task.dir)) }));
+    }
+    case 'read-classic': {
+      const { readClassic } = await import('./task-pebble.js');
+      return timed(async () => ({ ...(await readClassic(task.dbDir)) }));
+    }
     case 'build-store': {
       const { buildStore } = await import('./task-logdb.js');
       return timed(() => buildStore(task.dbDir, task.entries, task.valueSize, task.neighbourEntries));

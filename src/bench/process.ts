@@ -29,6 +29,25 @@ export function defaultChildScript(): string {
   return join(dirname(here), 'child.js');
 }
 
+/** The package's CLI entry (`bin/nodehost.js`), found from the child script in `dist/bench/`. */
+export function cliScript(childScript: string): string {
+  return resolve(dirname(childScript), '../../bin/nodehost.js');
+}
+
+/**
+ * A module to preload (`node --import`) into a CLI run whose peak RSS is
+ * wanted exactly: at exit it writes the process's maxRSS (bytes) to the file
+ * named by NODEHOST_BENCH_RSS_FILE. Written once under `root`; returns its URL.
+ */
+export async function writeRssPreload(root: string): Promise<string> {
+  const file = join(root, 'rss-preload.mjs');
+  await writeFile(file,
+    "import { writeFileSync } from 'node:fs';\n" +
+    "process.on('exit', () => { const f = process.env.NODEHOST_BENCH_RSS_FILE; " +
+    'if (f) writeFileSync(f, String(process.resourceUsage().maxRSS * 1024)); });\n');
+  return new URL(`file://${file}`).href;
+}
+
 /** Throws {@link ErrInvalidConfig} when the child script is missing. */
 export function checkChildScript(script: string): void {
   if (!existsSync(script)) {
@@ -117,10 +136,10 @@ export interface CommandResult {
  * from /proc/<pid>/status (VmHWM only grows, so the last sample is a close
  * lower bound). A non-zero exit rejects with {@link ErrIO}.
  */
-export function runCommand(cmd: string, args: string[]): Promise<CommandResult> {
+export function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
     let err = '';
     let peak: number | null = null;
     const sample = (): void => {

@@ -37,6 +37,14 @@ export type BenchTask =
   | { kind: 'remove-classic'; dbDir: string }
   /** This package's portable fallback: classicLevelRangeRemover (compact, clear, compact). */
   | { kind: 'remove-fallback'; dbDir: string }
+  /** Builds the Pebble partition with the same pairs as build-store (untimed input generation). */
+  | { kind: 'build-pebble-store'; dir: string; entries: number; valueSize: number; neighbourEntries: number }
+  /** Removal of the replica's entries from a Pebble partition: one drop-in WAL of range tombstones. */
+  | { kind: 'remove-pebble'; dir: string }
+  /** The replica's records and whole entry range through this package's Pebble reader. */
+  | { kind: 'read-pebble'; dir: string }
+  /** The same reads with classic-level on the equal LevelDB store (baseline). */
+  | { kind: 'read-classic'; dbDir: string }
   /** Builds a log store with `entries` entries of the removal replica (untimed input generation). */
   | { kind: 'build-store'; dbDir: string; entries: number; valueSize: number; neighbourEntries: number };
 

@@ -13,6 +13,18 @@
  * 4. for each entry count, removing one replica's entries from a log store:
  *    classic-level clear() + compactRange() (baseline), the native bulk path,
  *    and this package's portable fallback.
+ *
+ * With `pebbleEntries` (default 10M; 0 skips them) a Pebble partition with
+ * the same pairs as the LevelDB store of that count is built first, without
+ * Pebble (src/bench/pebble-store.ts), and three more groups run:
+ * 2b. the CLI's whole import (`node bin/nodehost.js import`, a child
+ *    process timed from spawn to exit) on a Pebble host whose partition of
+ *    the export's shard holds that store (entries of shard 116, which shares
+ *    partition 4 with shard 100), against `cp -r` + `sync` of the export;
+ * 4a. reading the replica's records and whole entry range with this
+ *    package's Pebble reader, against classic-level on the LevelDB store;
+ * 4b. the removal of group 4 on the Pebble store (one drop-in WAL of range
+ *    tombstones), in the same alternating group as the classic-level baseline.
  */
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -22,8 +34,14 @@ import { loadNative, nativeCrcKernel, nativeLoadError } from '../engines/native.
 import type { EngineName } from '../engines/types.js';
 import { ErrEngineUnavailable, ErrInvalidConfig } from '../errors.js';
 import { cloneStore, EXPORT_ADDRESS, EXPORT_REPLICA, freeBytes, readThrough, writeBenchExport, type BenchExport } from './inputs.js';
-import { checkChildScript, defaultChildScript, dropCaches, runChild, runCommand, syncAll } from './process.js';
-import type { BenchTask } from './protocol.js';
+import { checkChildScript, cliScript, defaultChildScript, dropCaches, runChild, runCommand, syncAll, writeRssPreload } from './process.js';
+import { clonePebbleStore } from './pebble-store.js';
+import { resolveNodeHostConfig } from '../nodehost/config.js';
+import { BIN_VER_PLAIN, checkOrCreateDataStatusFiles } from '../nodehost/datastatus.js';
+import { logdbPartitionDir } from '../nodehost/paths.js';
+import { EXPORT_SHARD } from './inputs.js';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { REMOVAL_SHARD, type BenchTask } from './protocol.js';
 import { alternatingSchedule, gbPerSecond, median } from './stats.js';
 import { evaluateTargets } from './targets.js';
 import { formatBytes, formatCount } from './format.js';
@@ -37,6 +55,8 @@ export const DEFAULT_BENCH_OPTIONS = {
   repetitions: 5,
   engines: ['native', 'wasm', 'js'] as EngineName[],
   rssSizes: [1024 ** 3, 4 * 1024 ** 3],
+  // The issue's Pebble rows are about 10M entries; `--pebble-entries 0` skips them.
+  pebbleEntries: 10_000_000,
 } as const;
 
 /** Read size of the read-only baseline (the native engine reads 8 MiB pieces too). */
@@ -105,6 +125,8 @@ function checkOptions(o: BenchOptions): void {
   if (!Array.isArray(o.engines) || o.engines.some((e) => !ENGINE_NAMES.includes(e))) {
     bad(`engines must be a list of ${ENGINE_NAMES.join(', ')}`, { engines: o.engines });
   }
+  const pe = o.pebbleEntries ?? 0;
+  if (!Number.isSafeInteger(pe) || pe < 0 || pe > 0xffff_ffff) bad(`pebbleEntries must be a count between 0 and 2^32-1, not ${pe}`, { pebbleEntries: pe });
   for (const s of o.rssSizes ?? []) if (!Number.isSafeInteger(s) || s < 17) bad(`rssSizes must be sizes in bytes >= 17, not ${s}`, { rssSizes: o.rssSizes });
 }
 
@@ -241,6 +263,82 @@ function removalSpecs(ctx: Ctx, store: string, entries: number, native: boolean)
   ];
 }
 
+/** The Pebble removal case of a removal group (one drop-in WAL on a clone of the Pebble store). */
+function pebbleRemovalSpec(ctx: Ctx, store: string, entries: number): CaseSpec {
+  const runDir = (n: number): string => join(ctx.root, `pebble-run-${n}`, 'logdb-4');
+  return {
+    id: `remove.${entries}.pebble`,
+    label: 'Pebble: one drop-in WAL of range tombstones',
+    role: 'subject',
+    bytes: 0,
+    items: entries,
+    prepare: (n) => clonePebbleStore(store, runDir(n)),
+    run: (n) => child(ctx, { kind: 'remove-pebble', dir: runDir(n) }),
+    cleanup: (n) => rm(join(ctx.root, `pebble-run-${n}`), { recursive: true, force: true }),
+  };
+}
+
+function readSpecs(ctx: Ctx, levelStore: string, pebbleStore: string, entries: number): CaseSpec[] {
+  return [
+    { id: `read.${entries}.classic`, label: 'classic-level iterator on the LevelDB store (baseline)', role: 'baseline', bytes: 0, items: entries, run: () => child(ctx, { kind: 'read-classic', dbDir: levelStore }) },
+    { id: `read.${entries}.pebble`, label: 'this package\'s Pebble reader', role: 'subject', bytes: 0, items: entries, run: () => child(ctx, { kind: 'read-pebble', dir: pebbleStore }) },
+  ];
+}
+
+/**
+ * The CLI import on a Pebble host: `dragonboat.ds` of a sharded-pebble host,
+ * the export's partition a clone of the Pebble store, a config file; the run
+ * is the whole `node bin/nodehost.js import` process.
+ */
+function pebbleImportSpecs(ctx: Ctx, exp: BenchExport, store: string, preload: string, storeEntries: number): CaseSpec[] {
+  const cpDir = (n: number): string => join(ctx.root, `pcp-${n}`);
+  const hostRoot = (n: number): string => join(ctx.root, `phost-${n}`);
+  const configFile = (n: number): string => join(hostRoot(n), 'config.json');
+  const config = (n: number) => ({ nodeHostDir: join(hostRoot(n), 'nodehost'), raftAddress: EXPORT_ADDRESS, hostname: 'bench-host', logdbType: 'sharded-pebble' as const });
+  const cli = cliScript(ctx.script);
+  return [
+    {
+      id: 'import-pebble.cp',
+      label: 'cp -r + sync (baseline)',
+      role: 'baseline',
+      bytes: exp.fileSize,
+      prepare: async (n) => { await mkdir(cpDir(n)); },
+      run: async (n) => {
+        const cp = await runCommand('cp', ['-r', exp.dir, cpDir(n)]);
+        const sync = await runCommand('sync', []);
+        return { seconds: cp.seconds + sync.seconds, peakRssBytes: maxOf([cp.peakRssBytes, sync.peakRssBytes]), peakAnonBytes: null, peakFileBytes: null };
+      },
+      cleanup: (n) => rm(cpDir(n), { recursive: true, force: true }),
+    },
+    {
+      id: 'import-pebble.cli',
+      label: `nodehost import (CLI process), partition holding ${formatCount(storeEntries)} other entries`,
+      role: 'subject',
+      bytes: exp.fileSize,
+      prepare: async (n) => {
+        const cfg = resolveNodeHostConfig(config(n));
+        await checkOrCreateDataStatusFiles(cfg, BIN_VER_PLAIN);
+        await clonePebbleStore(store, logdbPartitionDir(cfg, EXPORT_SHARD));
+        await writeFile(configFile(n), JSON.stringify(config(n)));
+      },
+      run: async (n) => {
+        const rssFile = join(hostRoot(n), 'maxrss');
+        const r = await runCommand(process.execPath, [
+          '--import', preload, cli, 'import', '--config', configFile(n), '--src', exp.dir,
+          '--members', `${EXPORT_REPLICA}=${EXPORT_ADDRESS}`, '--replica-id', String(EXPORT_REPLICA), '--yes', '--json',
+        ], { env: { ...process.env, NODEHOST_BENCH_RSS_FILE: rssFile } });
+        const peak = Number(await readFile(rssFile, 'utf8'));
+        // Untimed check: the import added a WAL to the partition.
+        const part = logdbPartitionDir(resolveNodeHostConfig(config(n)), EXPORT_SHARD);
+        const wals = (await readdir(part)).filter((f) => f.endsWith('.log'));
+        if (wals.length < 2) throw new ErrInvalidConfig(`the Pebble import left no WAL in ${part}`, { path: part });
+        return { seconds: r.seconds, peakRssBytes: Number.isFinite(peak) && peak > 0 ? peak : r.peakRssBytes, peakAnonBytes: null, peakFileBytes: null, detail: { storeEntries } };
+      },
+      cleanup: (n) => rm(hostRoot(n), { recursive: true, force: true }),
+    },
+  ];
+}
+
 function availableEngines(wanted: EngineName[], notes: string[]): EngineName[] {
   const ok: EngineName[] = [];
   for (const name of wanted) {
@@ -256,7 +354,9 @@ function availableEngines(wanted: EngineName[], notes: string[]): EngineName[] {
 }
 
 async function checkDisk(root: string, o: BenchOptions, sizes: number[]): Promise<void> {
-  const needed = Math.max(2.1 * Math.max(...sizes), STORE_BYTES_PER_ENTRY * Math.max(0, ...o.entries)) + 64 * 1024 * 1024;
+  const pebble = o.pebbleEntries ?? 0;
+  // The Pebble store (~120 bytes an entry, tables hard-linked into every run's copy) lives through the whole run.
+  const needed = Math.max(2.1 * Math.max(...sizes), STORE_BYTES_PER_ENTRY * Math.max(0, pebble, ...o.entries)) + 150 * pebble + 64 * 1024 * 1024;
   const free = await freeBytes(root);
   if (free < needed) {
     throw new ErrInvalidConfig(
@@ -308,8 +408,18 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
   const root = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'nodehost-bench-'));
   const ctx: Ctx = { script, root, cold, repetitions: options.repetitions, line, notes };
   const groups: BenchGroup[] = [];
+  const pebbleEntries = options.pebbleEntries ?? 0;
+  const pebbleStore = join(root, 'pebble-store', 'logdb-4');
   try {
     await checkDisk(root, options, rssSizes);
+    if (pebbleEntries > 0) {
+      line(`building a Pebble partition with ${formatCount(pebbleEntries)} entries of one replica (sstables written without Pebble)...`);
+      const built = await runChild(script, { kind: 'build-pebble-store', dir: pebbleStore, entries: pebbleEntries, valueSize: ENTRY_VALUE_SIZE, neighbourEntries: NEIGHBOUR_ENTRIES });
+      const d = built.detail ?? {};
+      line(`built in ${built.seconds.toFixed(1)} s (${formatBytes(Number(d.storeBytes ?? 0))}, ${String(d.tables)} tables, ${String(d.twoLevelTables)} with two-level indexes)`);
+      notes.push(`Pebble store: ${formatCount(Number(d.pairs ?? 0))} pairs in ${String(d.tables)} L6 tables (${formatBytes(Number(d.storeBytes ?? 0))}, ` +
+        `${String(d.twoLevelTables)} with two-level indexes), written by this package's sstable encoder; the same pairs as the LevelDB store of ${formatCount(pebbleEntries)} entries`);
+    }
 
     // 1 and 2: verify and import at the main size.
     line(`writing a ${formatBytes(options.size)} v2 export...`);
@@ -322,6 +432,17 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     const importCases = await runGroup(ctx, 'import', importSpecs(ctx, exp, 'main'));
     applyRatios(importCases, [{ caseId: 'import.import', to: 'import.cp', label: 'cp', kind: 'time' }]);
     groups.push({ id: 'import', title: 'import', input, cases: importCases });
+    if (pebbleEntries > 0) {
+      const preload = await writeRssPreload(root);
+      const cases = await runGroup(ctx, 'import on Pebble', pebbleImportSpecs(ctx, exp, pebbleStore, preload, pebbleEntries));
+      applyRatios(cases, [{ caseId: 'import-pebble.cli', to: 'import-pebble.cp', label: 'cp', kind: 'time' }]);
+      groups.push({
+        id: 'import-pebble',
+        title: 'import on a Pebble host (CLI, whole process)',
+        input: `${input}; the shard's partition holds ${formatCount(pebbleEntries)} entries of shard ${REMOVAL_SHARD} (same partition)`,
+        cases,
+      });
+    }
     await rm(exp.dir, { recursive: true, force: true });
     for (const c of [...verifyCases, ...importCases]) {
       if (c.role === 'subject') c.rssBySize = [{ size: options.size, peakRssBytes: c.peakRssBytes, seconds: c.seconds }];
@@ -343,17 +464,34 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     }
 
     // 4: stale-entry removal.
-    for (const entries of options.entries) {
+    const counts = [...new Set([...options.entries, ...(pebbleEntries > 0 ? [pebbleEntries] : [])])].sort((a, b) => a - b);
+    for (const entries of counts) {
       const store = join(root, `store-${entries}`);
       line(`building a log store with ${formatCount(entries)} entries of one replica...`);
       const built = await runChild(script, { kind: 'build-store', dbDir: store, entries, valueSize: ENTRY_VALUE_SIZE, neighbourEntries: NEIGHBOUR_ENTRIES });
       const storeBytes = Number(built.detail?.storeBytes ?? 0);
       line(`built in ${built.seconds.toFixed(1)} s (${formatBytes(storeBytes)})`);
       const id = `remove.${entries}`;
-      const cases = await runGroup(ctx, `remove ${formatCount(entries)}`, removalSpecs(ctx, store, entries, native));
+      const withPebble = pebbleEntries === entries;
+      if (withPebble) {
+        const readCases = await runGroup(ctx, `read ${formatCount(entries)}`, readSpecs(ctx, store, pebbleStore, entries));
+        applyRatios(readCases, [{ caseId: `read.${entries}.pebble`, to: `read.${entries}.classic`, label: 'classic-level', kind: 'time' }]);
+        const [a, b] = readCases.map((c) => `${String(c.detail?.pairs)} pairs, ${String(c.detail?.bytes)} bytes`);
+        if (a !== b) throw new ErrInvalidConfig(`the two stores read differently: classic-level ${a}, Pebble reader ${b}`, { check: 'bench-read' });
+        groups.push({
+          id: `read.${entries}`,
+          title: `read a replica's records and its ${formatCount(entries)} entries`,
+          input: `the LevelDB store below and a Pebble partition with the same pairs (${a})`,
+          cases: readCases,
+        });
+      }
+      const specs = removalSpecs(ctx, store, entries, native);
+      if (withPebble) specs.push(pebbleRemovalSpec(ctx, pebbleStore, entries));
+      const cases = await runGroup(ctx, `remove ${formatCount(entries)}`, specs);
       applyRatios(cases, [
         { caseId: `${id}.native`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
         { caseId: `${id}.fallback`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
+        { caseId: `${id}.pebble`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
       ]);
       groups.push({
         id,
@@ -393,6 +531,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       engines: [...options.engines],
       rssSizes,
       cold,
+      pebbleEntries,
     },
     cache: cold ? 'cold' : 'warm',
     groups,

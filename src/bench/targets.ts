@@ -24,8 +24,30 @@ function ratioTargets(groups: readonly BenchGroup[]): RatioTarget[] {
     { id: 'verify-wasm-vs-zlib', label: 'verify wasm / zlib.crc32 baseline', caseId: 'verify.wasm', baseline: 'verify.zlib', op: '>=', threshold: 0.5 },
     { id: 'import-vs-cp', label: 'import time / cp -r + sync', caseId: 'import.import', baseline: 'import.cp', op: '<=', threshold: 1.15 },
   ];
+  out.push({ id: 'import-pebble-vs-cp', label: 'import on a Pebble host with 10M other entries (CLI process) / cp -r + sync', caseId: 'import-pebble.cli', baseline: 'import-pebble.cp', op: '<=', threshold: 1.15 });
   for (const g of groups) {
+    if (g.id.startsWith('read.')) {
+      const n = g.id.slice('read.'.length);
+      out.push({
+        id: `read-${n}-pebble-vs-classic`,
+        label: `read a replica's records and ${Number(n).toLocaleString('en-US')} entries: Pebble reader / classic-level on LevelDB`,
+        caseId: `${g.id}.pebble`,
+        baseline: `${g.id}.classic`,
+        op: '<=',
+        threshold: 1.0,
+      });
+    }
     if (!g.id.startsWith('remove.')) continue;
+    if (g.cases.some((c) => c.id === `${g.id}.pebble`)) {
+      out.push({
+        id: `remove-${g.id.slice('remove.'.length)}-pebble-vs-classic`,
+        label: `remove ${Number(g.id.slice('remove.'.length)).toLocaleString('en-US')} stale entries: Pebble drop-in / classic-level clear()+compactRange()`,
+        caseId: `${g.id}.pebble`,
+        baseline: `${g.id}.classic`,
+        op: '<=',
+        threshold: 0.05,
+      });
+    }
     const n = g.id.slice('remove.'.length);
     out.push({
       id: `remove-${n}-vs-classic`,
@@ -76,6 +98,18 @@ export function evaluateTargets(groups: readonly BenchGroup[]): BenchTarget[] {
       value: worst.v,
       unit: 'bytes',
       met: worst.v < RSS_LIMIT_BYTES,
+    });
+  }
+  const pebbleImport = cases.get('import-pebble.cli');
+  if (pebbleImport && pebbleImport.peakRssBytes !== null) {
+    targets.push({
+      id: 'import-pebble-rss',
+      label: 'peak RSS of the CLI import on the Pebble host',
+      op: '<',
+      threshold: RSS_LIMIT_BYTES,
+      value: pebbleImport.peakRssBytes,
+      unit: 'bytes',
+      met: pebbleImport.peakRssBytes < RSS_LIMIT_BYTES,
     });
   }
   return targets;

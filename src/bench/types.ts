@@ -30,6 +30,12 @@ export interface BenchOptions {
    * (warm cache: inputs are read once before the runs).
    */
   cold?: boolean;
+  /**
+   * Entry count of the Pebble rows (a Pebble partition with the same pairs as
+   * the LevelDB store of this count: read, removal, CLI import on a Pebble
+   * host); 0 or absent skips them. `DEFAULT_BENCH_OPTIONS` has 10M.
+   */
+  pebbleEntries?: number;
   /** The compiled child entry point (default: `child.js` beside this module in `dist/bench/`). */
   childScript?: string;
 }
@@ -134,6 +140,8 @@ export interface BenchReport {
     engines: EngineName[];
     rssSizes: number[];
     cold: boolean;
+    /** 0 when the Pebble rows were skipped. */
+    pebbleEntries: number;
   };
   /** `warm`: inputs read once before the runs; `cold`: page cache dropped before every run. */
   cache: 'warm' | 'cold';

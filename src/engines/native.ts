@@ -87,6 +87,10 @@ export interface NativeBinding {
   readonly CancelToken: new () => NativeCancelToken;
   crc32(data: ArrayBufferView | ArrayBuffer, crc?: number): number;
   crc32WithKernel(kernel: string, data: ArrayBufferView | ArrayBuffer, crc?: number): number;
+  /** CRC-32C (Castagnoli), zlib-style seed; `portable` forces the table kernel. Absent from addons built before it. */
+  crc32c?(data: ArrayBufferView | ArrayBuffer, crc?: number, portable?: boolean): number;
+  /** The CRC-32C kernel: `sse4.2` or `slice8`. */
+  readonly crc32cKernel?: string;
   scanPayload(
     request: NativeScanRequest,
     token?: NativeCancelToken | null,
@@ -153,6 +157,23 @@ export function nativeLoadError(): string | undefined {
 /** The CRC kernel the addon selected for this CPU, or `undefined` without the addon. */
 export function nativeCrcKernel(): string | undefined {
   return loadNative()?.crcKernel;
+}
+
+/**
+ * The addon's CRC-32C (Pebble's checksum) as a plain function of a byte
+ * view, or `undefined` without the addon (or with one built before it had
+ * CRC-32C): callers then use the pure one in `src/pebble/crc32c.ts`.
+ */
+export function crc32cFunction(): ((data: Uint8Array) => number) | undefined {
+  const b = loadNative();
+  const fn = b?.crc32c;
+  if (!b || typeof fn !== 'function') return undefined;
+  return (data) => fn.call(b, data);
+}
+
+/** The addon's CRC-32C kernel (`sse4.2`, `slice8`), or `undefined` without it. */
+export function nativeCrc32cKernel(): string | undefined {
+  return typeof loadNative()?.crc32c === 'function' ? loadNative()!.crc32cKernel : undefined;
 }
 
 function tryLoad(): { binding?: NativeBinding; error?: string } {

@@ -17,15 +17,17 @@ const COMPRESSION_NAMES = ['none', 'snappy', 'zlib', 'bzip2', 'lz4', 'lz4hc', 'x
 
 /**
  * Checks a block read with its trailer (`raw` = `handle.length + 5` bytes at
- * `handle.offset`) and returns its data (a view). CRC first, as Pebble does.
+ * `handle.offset`) and returns its data (a view). CRC first, as Pebble does;
+ * `crc32c` replaces the pure CRC-32C (the addon's, where it is loaded).
  */
-export function checkBlock(raw: Uint8Array, handle: BlockHandle, path: string): Uint8Array {
+export function checkBlock(raw: Uint8Array, handle: BlockHandle, path: string, crc32c?: (data: Uint8Array) => number): Uint8Array {
   const where: Where = { path, base: handle.offset };
   if (raw.length !== handle.length + BLOCK_TRAILER_SIZE) {
     throw corrupt(where, 0, 'block-truncated', `block of ${handle.length} bytes at ${handle.offset} runs past the end of the table`);
   }
   const stored = (raw[handle.length + 1]! | (raw[handle.length + 2]! << 8) | (raw[handle.length + 3]! << 16) | (raw[handle.length + 4]! << 24)) >>> 0;
-  if (unmaskCrc(stored) !== crc32cUpdate(0, raw, 0, handle.length + 1)) {
+  const actual = crc32c ? crc32c(raw.subarray(0, handle.length + 1)) : crc32cUpdate(0, raw, 0, handle.length + 1);
+  if (unmaskCrc(stored) !== actual) {
     throw corrupt(where, handle.length + 1, 'block-crc', `block checksum mismatch (block at ${handle.offset}, ${handle.length} bytes)`);
   }
   const type = raw[handle.length]!;

@@ -97,9 +97,8 @@ export class PebblePartition implements PartitionStore {
     return (await this.openView()).get(key);
   }
 
-  async *iterate(range: KeyRange, opts: IterateOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
-    const view = await this.openView();
-    yield* view.iterate(range, opts);
+  iterate(range: KeyRange, opts: IterateOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    return MergedView.scan(() => this.openView(), range, opts);
   }
 
   /**

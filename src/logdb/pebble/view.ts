@@ -7,13 +7,36 @@
  * contents are held in memory, sorted, as Pebble's memtable would hold them.
  */
 import { ErrCorruptLogStore } from '../../errors.js';
-import { Kind, compareBytes } from '../../pebble/internal-key.js';
+import { Kind } from '../../pebble/internal-key.js';
 import type { Tombstone } from '../../pebble/sstable-rangedel.js';
 import type { KeyRange } from '../keys.js';
 import type { IterateOptions } from '../store.js';
 import { closeStore, type StoreState } from './state.js';
 import type { DataBlock, TableFile } from './table.js';
 import { CoverageCursor, clipToTable, fragment, type Fragment } from './tombstones.js';
+
+/**
+ * Bytewise order of two keys. A plain loop: keys here are a few dozen bytes,
+ * where a call into Buffer.compare costs more than the comparison.
+ */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length < b.length ? a.length : b.length;
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Equality, compared from the end: consecutive keys differ in their last bytes (an index suffix). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Bytes a forward scan reads at once from a table (several 32 KiB blocks per positional read). */
+const READ_AHEAD_BYTES = 256 * 1024;
 
 /** Scan bounds: `lower` inclusive; `upper` inclusive or exclusive; no `upper`: to the end. */
 interface Bounds {
@@ -138,22 +161,47 @@ class MemCursor implements PointCursor {
 
 // ---- tables ----------------------------------------------------------------------
 
-/** A few decoded blocks per table, so repeated point reads do not re-read them. */
+/** A few decoded blocks per table, so repeated point reads do not re-read them; forward scans read ahead. */
 class BlockCache {
   private readonly map = new Map<number, Promise<DataBlock>>();
-  constructor(private readonly table: TableFile, private readonly capacity = 16) {}
+  constructor(private readonly table: TableFile, private readonly capacity = 32) {}
 
-  get(i: number): Promise<DataBlock> {
-    let p = this.map.get(i);
+  private put(i: number, p: Promise<DataBlock>): void {
+    this.map.delete(i);
+    this.map.set(i, p);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+  }
+
+  private hit(i: number): Promise<DataBlock> | undefined {
+    const p = this.map.get(i);
     if (p !== undefined) {
       this.map.delete(i);
       this.map.set(i, p);
-      return p;
     }
-    p = this.table.dataBlock(i);
+    return p;
+  }
+
+  /** Block `i` alone (point reads, the first block of a scan, reverse scans). */
+  get(i: number): Promise<DataBlock> {
+    const cached = this.hit(i);
+    if (cached) return cached;
+    const p = this.table.dataBlock(i);
     p.catch(() => this.map.delete(i));
-    this.map.set(i, p);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+    this.put(i, p);
+    return p;
+  }
+
+  /** Block `i` and, in the same read, the blocks after it (a forward scan moving on). */
+  getAhead(i: number): Promise<DataBlock> {
+    const cached = this.hit(i);
+    if (cached) return cached;
+    const run = this.table.dataBlocks(i, READ_AHEAD_BYTES);
+    const p = run.then((blocks) => {
+      for (let k = 1; k < blocks.length; k++) this.put(i + k, Promise.resolve(blocks[k]!));
+      return blocks[0]!;
+    });
+    p.catch(() => this.map.delete(i));
+    this.put(i, p);
     return p;
   }
 }
@@ -168,6 +216,11 @@ class TableCursor implements PointCursor {
   private bi = 0;
   private block: DataBlock | undefined;
   private j = 0;
+  /** Forward scans: an entry at or above the lower bound was placed. */
+  private pastLower = false;
+  /** Forward scans: the block whose bound check is cached, and whether all its keys are within the upper bound. */
+  private checkedBlock: DataBlock | undefined;
+  private blockWithinUpper = false;
 
   constructor(private readonly t: TableFile, private readonly cache: BlockCache, private readonly b: Bounds, private readonly reverse: boolean) {
     this.source = t.path;
@@ -208,7 +261,7 @@ class TableCursor implements PointCursor {
       if (!this.reverse) {
         while (this.j >= this.block!.userKeys.length) {
           if (++this.bi >= n) return this.invalidate();
-          this.block = await this.cache.get(this.bi);
+          this.block = await this.cache.getAhead(this.bi);
           this.j = 0;
         }
       } else {
@@ -231,11 +284,21 @@ class TableCursor implements PointCursor {
     const blk = this.block!;
     const k = blk.userKeys[this.j]!;
     if (!this.reverse) {
-      if (compareBytes(k, this.b.lower) < 0) {
-        this.j++;
-        return false;
+      // Keys ascend: once one is at or above the lower bound all later ones are, and a block
+      // whose last key is within the upper bound needs no check per entry.
+      if (!this.pastLower) {
+        if (compareBytes(k, this.b.lower) < 0) {
+          this.j++;
+          return false;
+        }
+        this.pastLower = true;
       }
-      if (aboveUpper(this.b, k)) {
+      if (blk !== this.checkedBlock) {
+        this.checkedBlock = blk;
+        const last = blk.userKeys[blk.userKeys.length - 1]!;
+        this.blockWithinUpper = !aboveUpper(this.b, last);
+      }
+      if (!this.blockWithinUpper && aboveUpper(this.b, k)) {
         this.valid = false;
         return true;
       }
@@ -332,21 +395,31 @@ export class MergedView {
   }
 
   /** Visible `[key, value]` pairs of `range` in key order (or reverse), copied. */
-  async *iterate(range: KeyRange, opts: IterateOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  iterate(range: KeyRange, opts: IterateOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    return MergedView.scan(() => Promise.resolve(this), range, opts);
+  }
+
+  /**
+   * {@link iterate} of the view `open` gives: one generator from the caller to
+   * the merge loop (a partition opens its view lazily without wrapping this
+   * generator in another, which would double the cost of every pair).
+   */
+  static async *scan(open: () => Promise<MergedView>, range: KeyRange, opts: IterateOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const self = await open();
     const limit = opts.limit ?? Infinity;
     if (limit <= 0) return;
     const reverse = opts.reverse === true;
     const b = boundsOf(range);
     if (b.upper !== undefined && (b.upperInclusive ? compareBytes(b.lower, b.upper) > 0 : compareBytes(b.lower, b.upper) >= 0)) return;
     const heap = new CursorHeap(reverse ? -1 : 1);
-    const mc = new MemCursor(this.mem, b, reverse);
+    const mc = new MemCursor(self.mem, b, reverse);
     if (mc.valid) heap.push(mc);
-    for (let i = 0; i < this.state.tables.length; i++) {
-      const tc = new TableCursor(this.state.tables[i]!.file, this.caches[i]!, b, reverse);
+    for (let i = 0; i < self.state.tables.length; i++) {
+      const tc = new TableCursor(self.state.tables[i]!.file, self.caches[i]!, b, reverse);
       await tc.init();
       if (tc.valid) heap.push(tc);
     }
-    const cover = new CoverageCursor(this.fragments, reverse, reverse ? b.upper : b.lower);
+    const cover = new CoverageCursor(self.fragments, reverse, reverse ? b.upper : b.lower);
     let yielded = 0;
     while (heap.items.length > 0) {
       const k = heap.items[0]!.key;
@@ -355,7 +428,7 @@ export class MergedView {
       let bestValue: Uint8Array = EMPTY;
       let bestSource = '';
       // Every version of k, from every source.
-      while (heap.items.length > 0 && compareBytes(heap.items[0]!.key, k) === 0) {
+      while (heap.items.length > 0 && sameBytes(heap.items[0]!.key, k)) {
         const c = heap.items[0]!;
         if (c.seq === bestSeq) {
           throw new ErrCorruptLogStore(`two versions of one key with sequence number ${c.seq} (${bestSource}; ${c.source})`, {

@@ -25,7 +25,7 @@ export interface PebbleStoreOptions {
   entries: number;
   valueSize: number;
   neighbourEntries: number;
-  /** Target table size (default 32 MiB: the 33.5 MB two-level tables docs/pebble-store.md "Tables" saw). */
+  /** Target table size (default 32 MiB: about the 33.5 MB two-level tables a Dragonboat v4 store holds). */
   tableSize?: number;
   /** Block and index sizes (default Dragonboat's 32 KiB) and the CRC-32C function (default the pure one). */
   writer?: SstableWriterOptions;

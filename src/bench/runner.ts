@@ -44,6 +44,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { REMOVAL_SHARD, type BenchTask } from './protocol.js';
 import { alternatingSchedule, gbPerSecond, median } from './stats.js';
 import { evaluateTargets } from './targets.js';
+import { coldStartGroups } from './cold-start.js';
 import { formatBytes, formatCount } from './format.js';
 import type { BenchCase, BenchGroup, BenchOptions, BenchRatio, BenchReport, RatioKind } from './types.js';
 
@@ -429,6 +430,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     const verifyCases = await runGroup(ctx, 'verify', verifySpecs(ctx, exp, engines));
     applyRatios(verifyCases, verifyRatios(engines));
     groups.push({ id: 'verify', title: 'verify', input, cases: verifyCases });
+    groups.push(...await coldStartGroups(ctx, exp));
     const importCases = await runGroup(ctx, 'import', importSpecs(ctx, exp, 'main'));
     applyRatios(importCases, [{ caseId: 'import.import', to: 'import.cp', label: 'cp', kind: 'time' }]);
     groups.push({ id: 'import', title: 'import', input, cases: importCases });

@@ -4,6 +4,7 @@
  * sides alike. A target whose cases were not measured is left out.
  */
 import type { BenchCase, BenchGroup, BenchTarget } from './types.js';
+import { COLD_START_TARGETS } from './cold-start.js';
 
 /** Peak RSS every subject must stay under, at any snapshot size. */
 export const RSS_LIMIT_BYTES = 200 * 1024 * 1024;
@@ -23,6 +24,7 @@ function ratioTargets(groups: readonly BenchGroup[]): RatioTarget[] {
     { id: 'verify-native-vs-read', label: 'verify native / read-only bandwidth', caseId: 'verify.native', baseline: 'verify.read', op: '>=', threshold: 0.8 },
     { id: 'verify-wasm-vs-zlib', label: 'verify wasm / zlib.crc32 baseline', caseId: 'verify.wasm', baseline: 'verify.zlib', op: '>=', threshold: 0.5 },
     { id: 'import-vs-cp', label: 'import time / cp -r + sync', caseId: 'import.import', baseline: 'import.cp', op: '<=', threshold: 1.15 },
+    ...COLD_START_TARGETS,
   ];
   out.push({ id: 'import-pebble-vs-cp', label: 'import on a Pebble host with 10M other entries (CLI process) / cp -r + sync', caseId: 'import-pebble.cli', baseline: 'import-pebble.cp', op: '<=', threshold: 1.15 });
   for (const g of groups) {

@@ -118,6 +118,7 @@ class ScanWorker : public Napi::AsyncProgressWorker<ProgressSample> {
       o.Set("payloadBytes", static_cast<double>(outcome_.payloadBytes));
       o.Set("blocks", static_cast<double>(outcome_.blocks));
       o.Set("payloadChecksum", outcome_.payloadChecksum);
+      if (!outcome_.sha256.empty()) o.Set("sha256", outcome_.sha256);
     } else {
       o.Set("check", outcome_.check);
       o.Set("offset", static_cast<double>(outcome_.offset));
@@ -145,7 +146,7 @@ uint64_t RequireSize(Napi::Env env, const Napi::Object& o, const char* key) {
   return static_cast<uint64_t>(d);
 }
 
-// scanPayload({path, version, payloadOffset, fileSize, destPath?, mode?, pieceSize?}, token?, onProgress?)
+// scanPayload({path, version, payloadOffset, fileSize, destPath?, mode?, pieceSize?, sha256?}, token?, onProgress?)
 Napi::Value ScanPayloadJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw InvalidArgument(env, "request must be an object");
@@ -161,6 +162,7 @@ Napi::Value ScanPayloadJs(const Napi::CallbackInfo& info) {
     req.mode = HasOption(o, "mode") ? static_cast<uint32_t>(RequireSize(env, o, "mode")) : 0644;
   }
   if (HasOption(o, "pieceSize")) req.pieceSize = static_cast<size_t>(RequireSize(env, o, "pieceSize"));
+  if (HasOption(o, "sha256")) req.sha256 = o.Get("sha256").ToBoolean().Value();
   CancelFlag cancel = CancelFlagFrom(env, info[1]);
   auto* w = new ScanWorker(env, std::move(req), std::move(cancel), info[2]);
   Napi::Promise p = w->Promise();

@@ -10,6 +10,7 @@
 #include "native_error.h"
 #include "piece_reader.h"
 #include "posix_io.h"
+#include "sha256.h"
 #include "split_scan.h"
 
 namespace nodehost {
@@ -233,14 +234,15 @@ ScanOutcome ScanPayload(const ScanRequest& req, const std::atomic<bool>* cancel,
   ::posix_fadvise(src.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
   std::unique_ptr<DestFile> dest;
-  if (req.copy) {
-    dest = std::make_unique<DestFile>(req.destPath, req.mode);
-    if (p0 > 0) {
-      AlignedBuffer area(static_cast<size_t>(p0));
-      size_t got = PreadFull(src.get(), area.data(), static_cast<size_t>(p0), 0, req.path);
-      if (got < p0) return FileChanged(got, size, got);
-      dest->Write(area.data(), got);
-    }
+  std::unique_ptr<Sha256> sha;
+  if (req.sha256) sha = std::make_unique<Sha256>();
+  if (req.copy) dest = std::make_unique<DestFile>(req.destPath, req.mode);
+  if ((dest || sha) && p0 > 0) {
+    AlignedBuffer area(static_cast<size_t>(p0));
+    size_t got = PreadFull(src.get(), area.data(), static_cast<size_t>(p0), 0, req.path);
+    if (got < p0) return FileChanged(got, size, got);
+    if (dest) dest->Write(area.data(), got);
+    if (sha) sha->Update(area.data(), got);
   }
 
   // v2: tail and layout come first, from 16 bytes at the end and the file size.
@@ -275,7 +277,7 @@ ScanOutcome ScanPayload(const ScanRequest& req, const std::atomic<bool>* cancel,
     lastDataLen = rest ? rest - 4 : kV2BlockSize;
   }
 
-  if (!dest) return ScanSplit(req, src.get(), blocks, streamEnd, cancel, progress);
+  if (!dest && !sha) return ScanSplit(req, src.get(), blocks, streamEnd, cancel, progress);
 
   BlockChecker checker(p0, blocks, lastDataLen);
   uint32_t v1State = 0xFFFFFFFFu;
@@ -293,6 +295,7 @@ ScanOutcome ScanPayload(const ScanRequest& req, const std::atomic<bool>* cancel,
         return failure;
       }
       if (dest) dest->Write(piece.data, piece.len);
+      if (sha) sha->Update(piece.data, piece.len);
       reader.Release(piece);
       ThrowIfCancelled(cancel);
       if (progress) progress(piece.offset + piece.len, size);
@@ -307,9 +310,12 @@ ScanOutcome ScanPayload(const ScanRequest& req, const std::atomic<bool>* cancel,
     if (req.version == 2) dest->Write(tail, kV2TailSize);
     dest->Commit();
   }
+  if (sha && req.version == 2) sha->Update(tail, kV2TailSize);
   if (progress) progress(size, size);
 
-  return Success(req, blocks, streamEnd, req.version == 1 ? ~v1State : checker.CrcOfCrcs());
+  ScanOutcome ok = Success(req, blocks, streamEnd, req.version == 1 ? ~v1State : checker.CrcOfCrcs());
+  if (sha) ok.sha256 = sha->HexDigest();
+  return ok;
 }
 
 }  // namespace nodehost

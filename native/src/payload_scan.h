@@ -35,6 +35,9 @@ struct ScanRequest {
   std::string destPath;
   uint32_t mode = 0644;
   size_t pieceSize = kDefaultPieceSize;
+  // Also compute the SHA-256 of the whole file in the same pass (header area,
+  // payload, tail, in file order); the scan then reads on one thread.
+  bool sha256 = false;
 };
 
 struct ScanOutcome {
@@ -43,6 +46,7 @@ struct ScanOutcome {
   uint64_t payloadBytes = 0;
   uint64_t blocks = 0;
   uint32_t payloadChecksum = 0;
+  std::string sha256;  // lowercase hex, when requested
   // When not ok:
   std::string check;
   uint64_t offset = 0;

@@ -66,6 +66,8 @@ export interface NativeScanRequest extends PayloadLayout {
   mode?: number;
   /** Read size in bytes (default 8 MiB; at least 4096). Tests use small pieces to cross every boundary. */
   pieceSize?: number;
+  /** Also return the whole file's SHA-256 (`sha256`, hex), computed in the same pass (then read on one thread). */
+  sha256?: boolean;
 }
 
 /** Raw options of the `removeEntries` binding. */
@@ -249,6 +251,7 @@ async function runScan(
     version: layout.version,
     payloadOffset: layout.payloadOffset,
     fileSize: layout.fileSize,
+    ...(options?.sha256 ? { sha256: true } : {}),
   };
   if (destPath !== undefined) {
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {

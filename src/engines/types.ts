@@ -59,6 +59,8 @@ export interface PayloadScanOk {
    * big-endian each, in order). v1: CRC32 of the whole payload.
    */
   payloadChecksum: number;
+  /** Lowercase hex SHA-256 of the whole file, computed in the same pass, when {@link ScanOptions.sha256} asked for it. */
+  sha256?: string;
 }
 
 /** A scan that found a failed check. */
@@ -81,6 +83,12 @@ export type ProgressFn = (bytesDone: number, bytesTotal: number) => void;
 export interface ScanOptions {
   signal?: AbortSignal;
   onProgress?: ProgressFn;
+  /**
+   * Also compute the SHA-256 of the whole file (header area, payload, tail,
+   * in file order) from the bytes the scan reads: no second read, and the
+   * digest is of the very bytes checked (and, for a copy, written).
+   */
+  sha256?: boolean;
 }
 
 /** A checksum engine. */

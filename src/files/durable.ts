@@ -4,7 +4,7 @@
  * completed call survives a power loss (file data, then the directory entry,
  * are fsynced).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ErrIO, ioError, throwIfAborted } from '../errors.js';
@@ -69,6 +69,14 @@ export interface CopyFileOptions {
   exclusive?: boolean;
   /** Also fsync the destination's directory (default true). */
   syncDir?: boolean;
+  /** Also compute the SHA-256 of the bytes copied, in the same pass (the result's `sha256`). */
+  sha256?: boolean;
+}
+
+/** What {@link copyFileDurable} copied: the bytes written and, when asked, their SHA-256. */
+export interface CopiedFile {
+  size: bigint;
+  sha256?: string;
 }
 
 const COPY_CHUNK = 4 * 1024 * 1024;
@@ -78,7 +86,9 @@ const COPY_CHUNK = 4 * 1024 * 1024;
  * (and by default its directory). On any failure or cancellation the partial
  * destination is removed.
  */
-export async function copyFileDurable(src: string, dst: string, opts: CopyFileOptions = {}): Promise<void> {
+export async function copyFileDurable(src: string, dst: string, opts: CopyFileOptions = {}): Promise<CopiedFile> {
+  const hash = opts.sha256 ? createHash('sha256') : undefined;
+  let copied = 0;
   let input: fsp.FileHandle | undefined;
   let output: fsp.FileHandle | undefined;
   let created = false;
@@ -101,13 +111,13 @@ export async function copyFileDurable(src: string, dst: string, opts: CopyFileOp
     created = true;
     const total = st.size;
     const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(total, 1)));
-    let copied = 0;
     for (;;) {
       throwIfAborted(opts.signal, `copy of ${src}`);
       const { bytesRead } = await input.read(buf, 0, buf.length, null).catch((err: unknown) => {
         throw ioError(err, 'cannot read', src);
       });
       if (bytesRead === 0) break;
+      hash?.update(buf.subarray(0, bytesRead));
       let off = 0;
       while (off < bytesRead) {
         const { bytesWritten } = await output.write(buf, off, bytesRead - off).catch((err: unknown) => {
@@ -134,6 +144,7 @@ export async function copyFileDurable(src: string, dst: string, opts: CopyFileOp
     await input?.close().catch(() => undefined);
   }
   if (opts.syncDir !== false) await fsyncDir(path.dirname(dst));
+  return { size: BigInt(copied), ...(hash ? { sha256: hash.digest('hex') } : {}) };
 }
 
 /**

@@ -3,6 +3,7 @@
  * format lives in records/flagfile; this module adds the file I/O, durability
  * and errors that name the file.
  */
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { ErrCorruptFlagFile, NodeHostToolsError, ioError } from '../errors.js';
 import { decodeFlagFile, encodeFlagFile } from '../records/flagfile.js';
@@ -16,6 +17,15 @@ import { isNotFound } from './fsutil.js';
  * `missing`, the flag-file check, or `payload`).
  */
 export async function readFlagFile<T>(file: string, decode: (payload: Uint8Array) => T): Promise<T> {
+  return (await readFlagFileDigested(file, decode)).value;
+}
+
+/**
+ * Like {@link readFlagFile}, and also the size and SHA-256 of the bytes read:
+ * the value is decoded from the very bytes hashed (one read), so a digest
+ * check against a manifest covers what is used.
+ */
+export async function readFlagFileDigested<T>(file: string, decode: (payload: Uint8Array) => T): Promise<{ value: T; size: bigint; sha256: string }> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await fsp.readFile(file));
@@ -25,9 +35,10 @@ export async function readFlagFile<T>(file: string, decode: (payload: Uint8Array
     }
     throw ioError(err, 'cannot read flag file', file);
   }
+  const digest = { size: BigInt(bytes.length), sha256: createHash('sha256').update(bytes).digest('hex') };
   const payload = decodeFlagFile(bytes, file);
   try {
-    return decode(payload);
+    return { value: decode(payload), ...digest };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new ErrCorruptFlagFile(

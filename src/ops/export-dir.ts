@@ -7,8 +7,9 @@
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ErrIncompleteSnapshot, ErrPathNotExist, ioError } from '../errors.js';
-import { readFlagFile } from '../files/flagfile.js';
-import { decodeSnapshot } from '../records/codec.js';
+import { readFlagFileDigested } from '../files/flagfile.js';
+// The protobuf-free decoder: verify reads snapshot.metadata without loading the protobuf runtime.
+import { decodeSnapshotLite as decodeSnapshot } from '../records/lite.js';
 import type { Snapshot } from '../records/types.js';
 import { SNAPSHOT_FLAG_FILENAME, SNAPSHOT_METADATA_FILENAME } from '../nodehost/paths.js';
 
@@ -35,6 +36,8 @@ export interface ExportDir {
   snapshotFileSize: bigint;
   /** The record from `snapshot.metadata`. */
   record: Snapshot;
+  /** Size and SHA-256 of the `snapshot.metadata` bytes the record was decoded from (one read). */
+  metadata: { size: bigint; sha256: string };
   externalFiles: ExportedExternalFile[];
 }
 
@@ -71,7 +74,7 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
     );
   }
   const snapshotFile = join(dir, snaps[0]!);
-  const record = await readFlagFile(join(dir, SNAPSHOT_METADATA_FILENAME), decodeSnapshot);
+  const { value: record, ...metadata } = await readFlagFileDigested(join(dir, SNAPSHOT_METADATA_FILENAME), decodeSnapshot);
   if (basename(record.filepath) !== snaps[0]) {
     throw new ErrIncompleteSnapshot(
       `${SNAPSHOT_METADATA_FILENAME} names snapshot file "${basename(record.filepath)}" but the export holds "${snaps[0]}"`,
@@ -87,6 +90,7 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
     snapshotFileMode: snapSt.mode & 0o7777,
     snapshotFileSize: BigInt(snapSt.size),
     record,
+    metadata,
     externalFiles,
   };
 }

@@ -12,17 +12,18 @@ import { ErrAlreadyExists, ErrIncompleteSnapshot, ErrNoSnapshot, throwIfAborted 
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import { fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
-import { writeFlagFile } from '../files/flagfile.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB } from '../logdb/logdb.js';
 import { resolveNodeHostConfig, type NodeHostConfig } from '../nodehost/config.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { SNAPSHOT_METADATA_FILENAME, snapshotDirName, snapshotPaths } from '../nodehost/paths.js';
 import { encodeSnapshot } from '../records/codec.js';
+import { encodeFlagFile } from '../records/flagfile.js';
+import { createHash } from 'node:crypto';
 import type { Snapshot } from '../records/types.js';
 import { externalFilesOf } from './export-dir.js';
 import { copySnapshotInto } from './snapshot-copy.js';
-import { buildManifest, encodeManifest, MANIFEST_FILENAME, type ManifestFile } from './manifest.js';
+import { encodeManifest, MANIFEST_FILENAME, type ManifestFile } from './manifest.js';
 import { toReplicaId } from './members.js';
 import { nativeLockHolder } from './native-hooks.js';
 
@@ -103,23 +104,28 @@ export async function exportSnapshot(
     if (!srcSt) {
       throw new ErrIncompleteSnapshot(`the node's snapshot file ${srcFile} is missing`, { path: srcFile, check: 'snapshot-file-missing' });
     }
-    await copySnapshotInto({
+    const copied = await copySnapshotInto({
       file: srcFile,
       mode: srcSt.mode & 0o7777,
       size: srcSt.size,
       recordFileSize: record.fileSize,
       recordChecksum: record.checksum,
-      externals: externals.map((f) => ({ path: f.path, size: Number(f.size) })),
+      externals: externals.map((f) => ({ path: f.path, size: Number(f.size), recordSize: f.recordSize })),
     }, tmpDir, { engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) });
     const exported: Snapshot = {
       ...record,
       filepath: join(finalDir, snapName),
       files: record.files.map((f) => ({ ...f, filepath: join(finalDir, basename(f.filepath)) })),
     };
-    await writeFlagFile(join(tmpDir, SNAPSHOT_METADATA_FILENAME), encodeSnapshot(exported));
+    const metadata = encodeFlagFile(encodeSnapshot(exported));
+    await writeFileDurable(join(tmpDir, SNAPSHOT_METADATA_FILENAME), metadata);
     throwIfAborted(options.signal, 'export (before the manifest)');
-    const names = [snapName, ...externals.map((f) => f.name), SNAPSHOT_METADATA_FILENAME];
-    const manifest = await buildManifest(tmpDir, names, { shardId, replicaId, index: record.index }, options.signal);
+    // The digests are of the bytes written, computed in the copy's own pass (no second read).
+    const files: ManifestFile[] = [
+      ...[copied.snapshot, ...copied.externals].map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+      { name: SNAPSHOT_METADATA_FILENAME, size: BigInt(metadata.length), sha256: createHash('sha256').update(metadata).digest('hex') },
+    ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const manifest = { shardId, replicaId, index: record.index, files };
     await writeFileDurable(join(tmpDir, MANIFEST_FILENAME), encodeManifest(manifest));
     await fsyncDir(tmpDir);
     throwIfAborted(options.signal, 'export (before finalizing)');

@@ -49,15 +49,15 @@ import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { holdNodeHostLocks, type NodeHostLocks } from './dir-locks.js';
 import { ensureNodeHostDirs } from '../nodehost/layout.js';
-import { SNAPSHOT_FLAG_FILENAME, dataDirs, dataStatusPath, snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
+import { SNAPSHOT_FLAG_FILENAME, SNAPSHOT_METADATA_FILENAME, dataDirs, dataStatusPath, snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
 import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
 import { encodeSnapshot } from '../records/codec.js';
 import { StateMachineType, type Bootstrap, type RaftState, type Snapshot } from '../records/types.js';
 import { precheckSnapshotFile, verifySnapshotFile } from '../snapshot/verify.js';
 import { readExportDir, type ExportDir } from './export-dir.js';
 import { importedSnapshotRecord } from './imported-record.js';
-import { checkManifest, readManifest } from './manifest.js';
-import { copySnapshotInto } from './snapshot-copy.js';
+import { checkDigest, checkManifestListing, readManifest, type Manifest } from './manifest.js';
+import { copySnapshotInto, type SnapshotCopy } from './snapshot-copy.js';
 import { recoveryFingerprint } from './fingerprint.js';
 import { createBackup, type BackupInfo } from './backup.js';
 import {
@@ -202,6 +202,14 @@ export interface ImportInputs {
   replicaId: bigint;
   members: Map<bigint, string>;
   exp: ExportDir;
+  /**
+   * The export's manifest, when it has one (our exports do): its listing and
+   * sizes are checked on reading; every digest is compared with the bytes
+   * read where they are used (the metadata as decoded, the `.gbsnap` and
+   * external files while copied, or while verified on the survivor and in a
+   * dry run), before the commit.
+   */
+  manifest: Manifest | undefined;
   /** The snapshot record the node will hold (paths into its own snapshot directory, the new membership). */
   record: Snapshot;
   paths: SnapshotPaths;
@@ -243,10 +251,30 @@ async function removeDataStatusTemps(cfg: ResolvedNodeHostConfig): Promise<void>
   for (const dir of dataDirs(cfg)) await removeStaleTempSiblings(dataStatusPath(dir));
 }
 
-/** Equal contents, compared by streamed digests (external files can be large). */
-async function sameBytes(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([sha256File(a), sha256File(b)]);
+/**
+ * Equal contents, compared by streamed digests (external files can be
+ * large). `exported` is the export's file: its digest is checked against the
+ * manifest (a corrupt export fails here exactly as it would while copied).
+ */
+async function sameBytes(p: ImportInputs, exported: { name: string; path: string }, there: string): Promise<boolean> {
+  const [x, y] = await Promise.all([sha256File(exported.path), sha256File(there)]);
+  if (p.manifest) checkDigest(p.manifest, exported.name, exported.path, x);
   return x.size === y.size && x.sha256 === y.sha256;
+}
+
+/** The export's `.gbsnap`, every block read and its SHA-256 compared with the manifest (nothing is copied on these paths). */
+async function verifyExportSnapshot(p: ImportInputs, options: ImportOptions): Promise<void> {
+  const report = await verifySnapshotFile(p.exp.snapshotFile, {
+    engine: p.engine, expectedFileSize: p.exp.record.fileSize, expectedChecksum: p.exp.record.checksum, signal: options.signal,
+    onProgress: (d, t) => options.onProgress?.('verify', d, t), sha256: p.manifest !== undefined,
+  });
+  if (p.manifest) checkDigest(p.manifest, basename(p.exp.snapshotFile), p.exp.snapshotFile, { size: report.fileSize, sha256: report.sha256! });
+}
+
+/** Compares what the copy hashed with the manifest: the `.gbsnap`, then every external file. */
+function checkCopiedDigests(p: ImportInputs, copied: SnapshotCopy): void {
+  if (!p.manifest) return;
+  for (const f of [copied.snapshot, ...copied.externals]) checkDigest(p.manifest, f.name, f.path, f);
 }
 
 /**
@@ -278,7 +306,7 @@ async function canReuseFinalDir(p: ImportInputs, before: NodeRecords, signal: Ab
   }
   for (const f of p.exp.externalFiles) {
     const there = join(p.paths.finalDir, f.name);
-    if (!(await statOrUndefined(there))?.isFile() || !(await sameBytes(f.path, there))) return false;
+    if (!(await statOrUndefined(there))?.isFile() || !(await sameBytes(p, f, there))) return false;
   }
   return true;
 }
@@ -300,9 +328,13 @@ export async function readInputs(
   const members = normalizeMembers(memberNodes);
   checkLocalMember(members, replicaId, cfg.raftAddress);
   const exp = await readExportDir(srcDir);
-  // Our exports carry a manifest; the .gbsnap is checked block by block during the copy, the rest by digest here.
+  // Our exports carry a manifest: its listing and sizes now, the metadata's digest on the bytes decoded;
+  // every other file's digest on the bytes copied (or verified), before the commit.
   const manifest = await readManifest(exp.dir);
-  if (manifest) await checkManifest(exp.dir, manifest, new Set([basename(exp.snapshotFile)]), options.signal);
+  if (manifest) {
+    await checkManifestListing(exp.dir, manifest);
+    checkDigest(manifest, SNAPSHOT_METADATA_FILENAME, join(exp.dir, SNAPSHOT_METADATA_FILENAME), exp.metadata);
+  }
   const source = exp.record;
   const { engine, degraded } = selectEngine(options.engine);
   const warnings: ImportWarning[] = [];
@@ -319,7 +351,7 @@ export async function readInputs(
   const membership = newMembership(source.membership, members, chooseConfigChangeId(source, policy));
   const paths = snapshotPaths(cfg, source.shardId, replicaId, source.index);
   const record = importedSnapshotRecord(source, paths.finalDir, membership);
-  return { cfg, shardId: source.shardId, replicaId, members, exp, record, paths, policy, engine, warnings };
+  return { cfg, shardId: source.shardId, replicaId, members, exp, manifest, record, paths, policy, engine, warnings };
 }
 
 /**
@@ -379,12 +411,9 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
   }
   const reuseFinal = await canReuseFinalDir(inputs, before, options.signal);
   if (reuseFinal) {
-    // Nothing is copied on this path, so the export's blocks are read here: a corrupt
-    // export must fail on the survivor exactly as it does on the new hosts.
-    await verifySnapshotFile(exp.snapshotFile, {
-      engine: inputs.engine, expectedFileSize: source.fileSize, expectedChecksum: source.checksum, signal: options.signal,
-      onProgress: (d, t) => options.onProgress?.('verify', d, t),
-    });
+    // Nothing is copied on this path, so the export's blocks (and its manifest digest) are read
+    // here: a corrupt export must fail on the survivor exactly as it does on the new hosts.
+    await verifyExportSnapshot(inputs, options);
   }
   if (!reuseFinal && old?.index === source.index && (await statOrUndefined(paths.finalDir))?.isDirectory()) {
     throw new ErrSnapshotOutOfDate(
@@ -455,14 +484,16 @@ async function prepareNodeHostDirs(p: NodeImport): Promise<void> {
 /** Copies the export into the generating directory; returns the files placed. */
 async function copyIntoTemp(p: NodeImport, options: ImportOptions, step: (s: ImportStep) => void): Promise<ImportedFile[]> {
   const tmp = p.paths.generatingDir;
-  await copySnapshotInto({
+  const copied = await copySnapshotInto({
     file: p.exp.snapshotFile,
     mode: p.exp.snapshotFileMode,
     size: Number(p.exp.snapshotFileSize),
     recordFileSize: p.exp.record.fileSize,
     recordChecksum: p.exp.record.checksum,
-    externals: p.exp.externalFiles.map((f) => ({ path: f.path, size: Number(f.size) })),
+    externals: p.exp.externalFiles.map((f) => ({ path: f.path, size: Number(f.size), recordSize: f.recordSize })),
   }, tmp, { engine: p.engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) });
+  // What was installed is what the manifest digests (computed in the copy's own pass).
+  checkCopiedDigests(p, copied);
   await fsyncDir(tmp);
   step('snapshot-copied');
   throwIfAborted(options.signal, 'import (after copying)');
@@ -523,14 +554,13 @@ export async function importSnapshot(
 
 /** A dry run's report: every check made, every block read, nothing written. */
 export async function dryRunReport(node: NodeImport, options: ImportOptions): Promise<ImportResult> {
-  // A dry run still reads every block, so it reports a corrupt payload too.
-  await verifySnapshotFile(node.exp.snapshotFile, {
-    engine: node.engine,
-    expectedFileSize: node.exp.record.fileSize,
-    expectedChecksum: node.exp.record.checksum,
-    signal: options.signal,
-    onProgress: (d, t) => options.onProgress?.('verify', d, t),
-  });
+  // A dry run still reads every block (and every digest the manifest holds), so it reports a corrupt export too.
+  if (!node.reuseFinal) {
+    await verifyExportSnapshot(node, options);
+    if (node.manifest) {
+      for (const f of node.exp.externalFiles) checkDigest(node.manifest, f.name, f.path, await sha256File(f.path, options.signal));
+    }
+  }
   return result(node, true, { files: plannedFiles(node, node.reuseFinal ? 'reused' : 'copied'), removedSnapshotDirs: node.toRemove });
 }
 

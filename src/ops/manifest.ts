@@ -102,6 +102,39 @@ export interface ManifestCheck {
 }
 
 /**
+ * Checks `dir` against its manifest without reading any file: the same set
+ * of files (manifest excluded), each of the recorded size. The digests are
+ * compared by the caller with {@link checkDigest} on the bytes it reads
+ * anyway (import: while copying), so what is compared is what is used.
+ */
+export async function checkManifestListing(dir: string, m: Manifest): Promise<void> {
+  await checkManifest(dir, m, new Set(m.files.map((f) => f.name)));
+}
+
+/**
+ * Compares the size and SHA-256 of the bytes read from `path` (named `name`
+ * in the manifest) with the manifest's: {@link ErrManifestMismatch}
+ * (`manifest-size`, `manifest-sha256`, or `manifest-missing-file` when the
+ * manifest does not list it) naming `path`.
+ */
+export function checkDigest(m: Manifest, name: string, path: string, got: { size: bigint; sha256: string }): void {
+  const f = m.files.find((x) => x.name === name);
+  if (!f) {
+    throw new ErrManifestMismatch(`${path} is not in the export's manifest: the export was changed after it was written`, {
+      path, check: 'manifest-extra-file',
+    });
+  }
+  if (got.size !== f.size) {
+    throw new ErrManifestMismatch(`${path} is ${got.size} bytes; the manifest says ${f.size}`, { path, check: 'manifest-size', expected: f.size, actual: got.size });
+  }
+  if (got.sha256 !== f.sha256) {
+    throw new ErrManifestMismatch(`${path} does not match its SHA-256 in the export's manifest: the file is corrupt or was changed`, {
+      path, check: 'manifest-sha256', expected: f.sha256, actual: got.sha256,
+    });
+  }
+}
+
+/**
  * Checks `dir` against its manifest: the same set of files (manifest
  * excluded), each of the recorded size, and the SHA-256 of each file except
  * those in `skipHash`. Throws {@link ErrManifestMismatch} naming the file.

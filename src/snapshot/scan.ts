@@ -23,6 +23,7 @@
  * | block-crc | offset of the block's stored CRC | block | stored CRC | CRC of the block's data |
  * | file-changed | where a read came up short, else layout.fileSize | – | layout.fileSize | size seen |
  */
+import { createHash, type Hash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ioError, throwIfAborted } from '../errors.js';
 import type {
@@ -89,7 +90,7 @@ const fileChanged = (offset: number, expected: number, actual: number): PayloadS
  */
 async function streamPieces(
   fh: FileHandle, path: string, kernel: CrcKernel, plan: Piece[], fileSize: number, options: ScanOptions,
-  sink: CopySink | undefined, consume: (bytes: Uint8Array, piece: Piece) => PayloadScanFailure | null,
+  sink: CopySink | undefined, consume: (bytes: Uint8Array, piece: Piece) => PayloadScanFailure | null, hash?: Hash,
 ): Promise<PayloadScanFailure | null> {
   if (plan.length === 0) return null;
   const size = Math.max(...plan.map((p) => p.length));
@@ -111,6 +112,7 @@ async function streamPieces(
       const bytes = bufs[i % 2]!.subarray(0, piece.length);
       const failure = consume(bytes, piece);
       if (failure) return failure;
+      hash?.update(bytes);
       if (sink) {
         try {
           await writeFull(sink.fh, bytes, piece.offset);
@@ -141,15 +143,19 @@ async function scanOpen(
     }
   };
 
-  if (sink) {
-    // The header area goes to the copy as is; src/snapshot parsed it already.
+  const hash = options.sha256 ? createHash('sha256') : undefined;
+  if (sink || hash) {
+    // The header area goes to the copy (and the digest) as is; src/snapshot parsed it already.
     const area = new Uint8Array(payloadOffset);
     const got = await read(area, payloadOffset, 0);
     if (got < payloadOffset) return fileChanged(got, fileSize, got);
-    try {
-      await writeFull(sink.fh, area, 0);
-    } catch (err) {
-      throw ioError(err, 'writing', sink.path);
+    hash?.update(area);
+    if (sink) {
+      try {
+        await writeFull(sink.fh, area, 0);
+      } catch (err) {
+        throw ioError(err, 'writing', sink.path);
+      }
     }
   }
 
@@ -160,7 +166,7 @@ async function scanOpen(
       (bytes) => {
         crc = kernel.crc32(bytes, crc);
         return null;
-      }).catch((err: unknown) => { throw ioError(err, 'reading', path); });
+      }, hash).catch((err: unknown) => { throw ioError(err, 'reading', path); });
     if (failure) return failure;
     result = { ok: true, payloadBytes: fileSize - payloadOffset, blocks: 0, payloadChecksum: crc >>> 0 };
   } else {
@@ -176,9 +182,10 @@ async function scanOpen(
 
     const walk: BlockWalk = { block: 0, payloadCrc: 0 };
     const failure = await streamPieces(fh, path, kernel, pieces(payloadOffset, tailOffset, SCAN_PIECE_SIZE), fileSize, options, sink,
-      (bytes, piece) => checkBlocks(kernel, bytes, piece, walk))
+      (bytes, piece) => checkBlocks(kernel, bytes, piece, walk), hash)
       .catch((err: unknown) => { throw ioError(err, 'reading', path); });
     if (failure) return failure;
+    hash?.update(tailBytes);
     if (sink) {
       try {
         await writeFull(sink.fh, tailBytes, tailOffset);
@@ -198,7 +205,7 @@ async function scanOpen(
   }
   if (now !== fileSize) return fileChanged(fileSize, fileSize, now);
   options.onProgress?.(fileSize, fileSize);
-  return result;
+  return hash ? { ...result, sha256: hash.digest('hex') } : result;
 }
 
 /**

@@ -39,6 +39,8 @@ export interface VerifyOptions {
   expectedChecksum?: Uint8Array;
   signal?: AbortSignal;
   onProgress?: ProgressFn;
+  /** Also compute the whole file's SHA-256 in the same pass (`report.sha256`): the bytes hashed are the bytes checked (and copied). */
+  sha256?: boolean;
 }
 
 /** Options of {@link precheckSnapshotFile}: like {@link VerifyOptions}; no engine is needed. */
@@ -88,6 +90,8 @@ export interface SnapshotFileReport {
   checks: string[];
   /** For {@link copySnapshotFile}: the absolute path of the verified copy. */
   copiedTo?: string;
+  /** With {@link VerifyOptions.sha256}: lowercase hex SHA-256 of the whole file, of the bytes read by the scan. */
+  sha256?: string;
 }
 
 const ENGINE_CHECKS_V2: PayloadCheck[] = ['tail-size', 'tail-magic', 'tail-total', 'block-layout', 'block-crc', 'file-changed'];
@@ -262,6 +266,17 @@ function report(path: string, parsed: ParsedHeaderArea, layout: PayloadLayout, p
   };
 }
 
+/** Adds the scan's digest to the report; an engine that was asked for one and gave none is a bug, not a pass. */
+function withDigest(r: SnapshotFileReport, path: string, options: VerifyOptions, sha256: string | undefined): SnapshotFileReport {
+  if (!options.sha256) return r;
+  if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new ErrIncompleteSnapshot(`${path}: the ${options.engine.name} engine returned no SHA-256 of the file (rebuild the native addon)`, {
+      path, check: 'sha256-unavailable', engine: options.engine.name,
+    });
+  }
+  return { ...r, sha256 };
+}
+
 /**
  * Verifies a snapshot file completely (see the module comment for the checks
  * and their order). Resolves to a report; throws {@link ErrIncompleteSnapshot}
@@ -273,11 +288,11 @@ export async function verifySnapshotFile(path: string, options: VerifyOptions): 
   const checks: string[] = [];
   const pre = await precheckPath(abs, options, checks);
   const { parsed, layout } = pre;
-  const scan = await options.engine.scanPayload(layout, { signal: options.signal, onProgress: options.onProgress });
+  const scan = await options.engine.scanPayload(layout, { signal: options.signal, onProgress: options.onProgress, sha256: options.sha256 });
   checks.push(...(parsed.version === 2 ? ENGINE_CHECKS_V2 : ENGINE_CHECKS_V1));
   if (!scan.ok) engineFailure(abs, scan);
   const payloadChecksum = checkPayloadChecksum(abs, parsed, scan.payloadChecksum, checks);
-  return report(abs, parsed, layout, scan.payloadBytes, scan.blocks, payloadChecksum, checks);
+  return withDigest(report(abs, parsed, layout, scan.payloadBytes, scan.blocks, payloadChecksum, checks), abs, options, scan.sha256);
 }
 
 /**
@@ -295,7 +310,9 @@ export async function copySnapshotFile(src: string, dest: string, options: CopyO
   const checks: string[] = [];
   const pre = await precheckPath(abs, options, checks);
   const { parsed, layout, area } = pre;
-  const scan = await options.engine.copyAndScan(layout, absDest, options.mode, { signal: options.signal, onProgress: options.onProgress });
+  const scan = await options.engine.copyAndScan(layout, absDest, options.mode, {
+    signal: options.signal, onProgress: options.onProgress, sha256: options.sha256,
+  });
   checks.push(...(parsed.version === 2 ? ENGINE_CHECKS_V2 : ENGINE_CHECKS_V1));
   if (!scan.ok) engineFailure(abs, scan);
   try {
@@ -303,7 +320,8 @@ export async function copySnapshotFile(src: string, dest: string, options: CopyO
     if (!bytesEqual(await readHeaderBytes(absDest), area)) {
       fail(abs, 'file-changed', 'the header area changed while the file was copied: something is writing it', { offset: 0 });
     }
-    return { ...report(abs, parsed, layout, scan.payloadBytes, scan.blocks, payloadChecksum, checks), copiedTo: absDest };
+    return withDigest({ ...report(abs, parsed, layout, scan.payloadBytes, scan.blocks, payloadChecksum, checks), copiedTo: absDest },
+      abs, options, scan.sha256);
   } catch (err) {
     await unlink(absDest).catch(() => undefined);
     throw err;

@@ -142,7 +142,8 @@ func TestPebbleManifestOnePartition(t *testing.T) {
 	cli := requireRepositoryCLI(t)
 	n := manyShardCount(t)
 	shards := manyShardIDs(n)
-	root := filepath.Join(tmpRoot, "manifest-one-partition")
+	root, err := os.MkdirTemp(tmpRoot, "manifest-one-partition-")
+	harness.Must(t, err)
 	ho := harness.HostOptions{Store: harness.Pebble}
 	var seedHosts []*harness.Host
 	origMembers := map[uint64]string{}

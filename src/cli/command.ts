@@ -130,3 +130,19 @@ export function parseId(text: string, what: string): bigint {
   if (v >= 1n << 64n) throw new ErrUsage(`${what} does not fit in 64 bits: ${text}`);
   return v;
 }
+
+/** What a command's module exports: its `run`, given the command it runs for. */
+export interface CommandModule {
+  run(inv: Invocation, ctx: CommandContext, cmd: Command): Promise<number>;
+}
+
+/**
+ * A command's `run` that loads the command's module on first use: the table of
+ * commands (names, help, options) stays free of the library, so `--help`,
+ * `--version` and usage errors start in the time Node itself takes.
+ */
+export function lazyRun(load: () => Promise<CommandModule>): Command['run'] {
+  return async function run(this: Command, inv: Invocation, ctx: CommandContext): Promise<number> {
+    return (await load()).run(inv, ctx, this);
+  };
+}

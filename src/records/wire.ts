@@ -14,7 +14,9 @@
  * Also home of the raw field scanner used to splice fields out of encoded
  * bytes without re-encoding them (the snapshot header checksum).
  */
-import { ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+// Types only: this module is on the verify path (snapshot headers, lite.ts), which must not load the
+// protobuf runtime. ScalarType's values are protobuf's own field type numbers (descriptor.proto).
+import type { DescField, DescMessage, ScalarType } from '@bufbuild/protobuf';
 import { ErrMalformedRecord } from '../errors.js';
 
 /** Protobuf wire types. */
@@ -33,6 +35,9 @@ const MAX_FIELD_NUMBER = 2 ** 29 - 1;
 const UINT32_MAX = 0xffffffffn;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** `ScalarType` values used here (FieldDescriptorProto.Type numbers). */
+const Scalar = { DOUBLE: 1, FLOAT: 2, FIXED64: 6, FIXED32: 7, STRING: 9, BYTES: 12, UINT32: 13, SFIXED32: 15, SFIXED64: 16 } as const;
 
 /** Builds the error every malformed-input path throws. */
 export function malformed(record: string, offset: number, what: string): ErrMalformedRecord {
@@ -139,6 +144,13 @@ function skipValue(
   }
 }
 
+/** Reads the field (tag and value) at `pos`, validating only its framing. */
+export function skipField(bytes: Uint8Array, pos: number, end: number, record: string): RawField {
+  const tag = readTag(bytes, pos, end, record);
+  const v = skipValue(bytes, tag.next, end, tag.fieldNumber, tag.wireType, record, 0);
+  return { fieldNumber: tag.fieldNumber, wireType: tag.wireType, start: pos, valueStart: v.valueStart, end: v.end };
+}
+
 /**
  * Lists the top-level fields of an encoded message in order, validating only
  * the framing (tags, varints, lengths). Used to splice a field out of raw
@@ -159,16 +171,16 @@ export function scanFields(bytes: Uint8Array, record: string): RawField[] {
 
 function wireTypeOfScalar(t: ScalarType): number {
   switch (t) {
-    case ScalarType.STRING:
-    case ScalarType.BYTES:
+    case Scalar.STRING:
+    case Scalar.BYTES:
       return WireType.LengthDelimited;
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
+    case Scalar.DOUBLE:
+    case Scalar.FIXED64:
+    case Scalar.SFIXED64:
       return WireType.Bit64;
-    case ScalarType.FLOAT:
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
+    case Scalar.FLOAT:
+    case Scalar.FIXED32:
+    case Scalar.SFIXED32:
       return WireType.Bit32;
     default:
       return WireType.Varint;
@@ -231,10 +243,10 @@ function checkValue(
     }
     return;
   }
-  if (k.scalar === ScalarType.UINT32) {
+  if (k.scalar === Scalar.UINT32) {
     const v = readVarint(bytes, valueStart, end, record).value;
     if (v > UINT32_MAX) throw malformed(record, valueStart, `${what} value ${v} does not fit uint32`);
-  } else if (k.scalar === ScalarType.STRING) {
+  } else if (k.scalar === Scalar.STRING) {
     try {
       utf8.decode(bytes.subarray(valueStart, end));
     } catch {

@@ -8,7 +8,8 @@
  * compares it; all zeros = not set), zeros to byte 1024.
  */
 import { ErrIncompleteSnapshot, ErrInvalidConfig, ErrMalformedRecord } from '../errors.js';
-import { decodeSnapshotHeader, encodeSnapshotHeader } from '../records/codec.js';
+// The protobuf-free codec: verify reads headers without loading the protobuf runtime (records/lite.ts).
+import { decodeSnapshotHeaderLite as decodeSnapshotHeader, encodeSnapshotHeaderLite as encodeSnapshotHeader } from '../records/lite.js';
 import { ChecksumType, type SnapshotHeader } from '../records/types.js';
 import { scanFields } from '../records/wire.js';
 import { bytesEqual, crc32, hex, readU32be, u32be } from './crc.js';

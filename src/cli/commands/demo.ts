@@ -13,7 +13,7 @@ import type { NodeHostConfig } from '../../nodehost/config.js';
 import { LOGDB_TYPE_LEVELDB, LOGDB_TYPE_PEBBLE, type LogDBType } from '../../nodehost/settings.js';
 import { ErrUsage } from '../../errors.js';
 import { StateMachineType } from '../../records/types.js';
-import type { CliIO, Command, CommandContext } from '../command.js';
+import type { CliIO, CommandContext, Invocation } from '../command.js';
 import { main } from '../main.js';
 import { membersText } from './describe.js';
 import { noteDegraded } from './shared.js';
@@ -74,72 +74,60 @@ function sideBySide(titles: string[], cols: string[][]): string[] {
   return out;
 }
 
-export const demoCommand: Command = {
-  name: 'demo',
-  summary: 'run the worked example (shard 100: m2, m3 lost; import on m1, m4, m5) on temporary directories',
-  usage: 'nodehost demo [--store pebble|leveldb] [--keep]',
-  options: {
-    keep: { type: 'boolean', help: 'keep the temporary directories and print where they are' },
-    store: {
-      type: 'string',
-      arg: '<pebble|leveldb>',
-      help: "the hosts' log store: pebble (default, what a Dragonboat v4 NodeHost runs) or leveldb",
-    },
-  },
-  async run(inv, ctx) {
-    const storeName = (inv.values.store as string | undefined) ?? 'pebble';
-    const logdbType = STORES[storeName];
-    if (logdbType === undefined) throw new ErrUsage(`--store must be pebble or leveldb (got "${storeName}")`, { field: 'store' });
-    noteDegraded(ctx, selectEngine('auto').degraded);
-    const root = await mkdtemp(join(tmpdir(), 'nodehost-demo-'));
-    try {
-      const hosts = ['m1', 'm2', 'm3', 'm4', 'm5'];
-      const cfg = Object.fromEntries(hosts.map((h) => [h, hostConfig(root, h, logdbType)]));
-      for (const h of hosts) await writeFile(join(root, `${h}.json`), JSON.stringify(cfg[h], null, 2));
-      const initial = new Map([[1n, 'm1:63001'], [2n, 'm2:63001'], [3n, 'm3:63001']]);
-      const payload = samplePayload(3 * 1024 * 1024 + 12345);
+/** Runs `nodehost demo` (its options: the command table in ./index.ts). */
+export async function run(inv: Invocation, ctx: CommandContext): Promise<number> {
+  const storeName = (inv.values.store as string | undefined) ?? 'pebble';
+  const logdbType = STORES[storeName];
+  if (logdbType === undefined) throw new ErrUsage(`--store must be pebble or leveldb (got "${storeName}")`, { field: 'store' });
+  noteDegraded(ctx, selectEngine('auto').degraded);
+  const root = await mkdtemp(join(tmpdir(), 'nodehost-demo-'));
+  try {
+    const hosts = ['m1', 'm2', 'm3', 'm4', 'm5'];
+    const cfg = Object.fromEntries(hosts.map((h) => [h, hostConfig(root, h, logdbType)]));
+    for (const h of hosts) await writeFile(join(root, `${h}.json`), JSON.stringify(cfg[h], null, 2));
+    const initial = new Map([[1n, 'm1:63001'], [2n, 'm2:63001'], [3n, 'm3:63001']]);
+    const payload = samplePayload(3 * 1024 * 1024 + 12345);
 
-      ctx.print(`1. Shard ${SHARD} runs replicas 1, 2, 3 on m1, m2, m3 (data under ${root}; log store ${logdbType}).`);
-      let record;
-      for (const [i, h] of ['m1', 'm2', 'm3'].entries()) {
-        const snap = await writeSampleNode({
-          config: cfg[h]!, shardId: SHARD, replicaId: BigInt(i + 1), members: initial,
-          lastIndex: LAST_INDEX, snapshotIndex: SNAPSHOT_INDEX, term: TERM, payload, type: StateMachineType.Regular,
-        });
-        if (h === 'm1') record = snap;
-      }
-      ctx.print(`   Each has entries 1..${LAST_INDEX} and a snapshot at index ${SNAPSHOT_INDEX}, term ${TERM}.`);
-      ctx.print('');
-      ctx.print(`2. An exported snapshot of index ${SNAPSHOT_INDEX} is saved to ${join(root, 'backup')}.`);
-      const exportDir = await writeSampleExport(join(root, 'backup'), record!, payload);
-      ctx.print('');
-      ctx.print('3. m2 and m3 are lost for good: the shard has lost its quorum.');
-      await rm(join(root, 'm2'), { recursive: true, force: true });
-      await rm(join(root, 'm3'), { recursive: true, force: true });
-      ctx.print('');
-      const members = '1=m1:63001,4=m4:63001,5=m5:63001';
-      ctx.print(`4. With every NodeHost stopped, the export is verified and imported on m1, m4 and m5 with members {${members}}.`);
-      if ((await runCli(ctx, ['verify', exportDir, '--no-progress'])) !== 0) return 1;
-      for (const [h, id] of [['m1', '1'], ['m4', '4'], ['m5', '5']] as const) {
-        ctx.print('');
-        const status = await runCli(ctx, ['import', '--config', join(root, `${h}.json`), '--src', exportDir,
-          '--members', members, '--replica-id', id, '--yes', '--no-progress']);
-        if (status !== 0) return status;
-      }
-      ctx.print('');
-      ctx.print('5. What each node sees when its NodeHost restarts (nodehost inspect):');
-      const views = [];
-      for (const [h, id] of [['m1', 1n], ['m4', 4n], ['m5', 5n]] as const) views.push(await inspectNode(cfg[h]!, SHARD, id));
-      for (const line of sideBySide(['m1', 'm4', 'm5'], views.map(column))) ctx.print(`   ${line}`);
-      ctx.print('');
-      ctx.print(`The shard now has members {${membersText(views[0]!.snapshot!.membership.addresses)}}; replicas 2 and 3 are removed ` +
-        'and must never restart. Proposals after index 400 (entries 401..620 on m1) are gone: that is the repair. ' +
-        'The same fingerprint on every host shows they were repaired from the same snapshot with the same member map.');
-      if (inv.values.keep === true) ctx.print(`\nKept: ${root}`);
-      ctx.result({ root: inv.values.keep === true ? root : null, members });
-      return 0;
-    } finally {
-      if (inv.values.keep !== true) await rm(root, { recursive: true, force: true });
+    ctx.print(`1. Shard ${SHARD} runs replicas 1, 2, 3 on m1, m2, m3 (data under ${root}; log store ${logdbType}).`);
+    let record;
+    for (const [i, h] of ['m1', 'm2', 'm3'].entries()) {
+      const snap = await writeSampleNode({
+        config: cfg[h]!, shardId: SHARD, replicaId: BigInt(i + 1), members: initial,
+        lastIndex: LAST_INDEX, snapshotIndex: SNAPSHOT_INDEX, term: TERM, payload, type: StateMachineType.Regular,
+      });
+      if (h === 'm1') record = snap;
     }
-  },
-};
+    ctx.print(`   Each has entries 1..${LAST_INDEX} and a snapshot at index ${SNAPSHOT_INDEX}, term ${TERM}.`);
+    ctx.print('');
+    ctx.print(`2. An exported snapshot of index ${SNAPSHOT_INDEX} is saved to ${join(root, 'backup')}.`);
+    const exportDir = await writeSampleExport(join(root, 'backup'), record!, payload);
+    ctx.print('');
+    ctx.print('3. m2 and m3 are lost for good: the shard has lost its quorum.');
+    await rm(join(root, 'm2'), { recursive: true, force: true });
+    await rm(join(root, 'm3'), { recursive: true, force: true });
+    ctx.print('');
+    const members = '1=m1:63001,4=m4:63001,5=m5:63001';
+    ctx.print(`4. With every NodeHost stopped, the export is verified and imported on m1, m4 and m5 with members {${members}}.`);
+    if ((await runCli(ctx, ['verify', exportDir, '--no-progress'])) !== 0) return 1;
+    for (const [h, id] of [['m1', '1'], ['m4', '4'], ['m5', '5']] as const) {
+      ctx.print('');
+      const status = await runCli(ctx, ['import', '--config', join(root, `${h}.json`), '--src', exportDir,
+        '--members', members, '--replica-id', id, '--yes', '--no-progress']);
+      if (status !== 0) return status;
+    }
+    ctx.print('');
+    ctx.print('5. What each node sees when its NodeHost restarts (nodehost inspect):');
+    const views = [];
+    for (const [h, id] of [['m1', 1n], ['m4', 4n], ['m5', 5n]] as const) views.push(await inspectNode(cfg[h]!, SHARD, id));
+    for (const line of sideBySide(['m1', 'm4', 'm5'], views.map(column))) ctx.print(`   ${line}`);
+    ctx.print('');
+    ctx.print(`The shard now has members {${membersText(views[0]!.snapshot!.membership.addresses)}}; replicas 2 and 3 are removed ` +
+      'and must never restart. Proposals after index 400 (entries 401..620 on m1) are gone: that is the repair. ' +
+      'The same fingerprint on every host shows they were repaired from the same snapshot with the same member map.');
+    if (inv.values.keep === true) ctx.print(`\nKept: ${root}`);
+    ctx.result({ root: inv.values.keep === true ? root : null, members });
+    return 0;
+  } finally {
+    if (inv.values.keep !== true) await rm(root, { recursive: true, force: true });
+  }
+}

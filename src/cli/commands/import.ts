@@ -7,7 +7,7 @@ import { parseId, requireString, type Command, type CommandContext, type Invocat
 import { bootstrapJson, plainJson, raftStateJson, snapshotJson, stateMachineTypeJson } from '../present.js';
 import { formatBytes } from '../progress.js';
 import { membersText, membershipText, snapshotText } from './describe.js';
-import { configOption, configPath, engineChoice, engineOption, loadConfig, noteDegraded, progressFor, progressOptions } from './shared.js';
+import { configPath, engineChoice, loadConfig, noteDegraded, progressFor } from './shared.js';
 import { selectEngine } from '../../engines/select.js';
 import { StateMachineType } from '../../records/types.js';
 
@@ -84,83 +84,58 @@ function describeStaleEntries(st: NonNullable<ImportResult['staleEntries']>): st
   return spans.length ? `${spans.join(', ')} (range tombstones)` : 'none';
 }
 
-export const importCommand: Command = {
-  name: 'import',
-  summary: 'import an exported snapshot onto this host\'s replica with a new membership (the repair)',
-  usage: 'nodehost import --config <file> --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --replica-id N [--backup <dir>] [--dry-run] [--yes] [--json]\n' +
-    '       nodehost import --config <file> --manifest <imports.json> [--concurrency N] [--dry-run] [--yes] [--json]',
-  description:
-    'Stop the NodeHost first. Run on every host of the new membership with the same --src and --members. ' +
-    'Everything is validated before anything is written; an interrupted import is safe to rerun. ' +
-    'When stdin is a terminal and the node has state that will be overwritten, --yes is required. ' +
-    '--backup <dir> first saves what the import replaces; `nodehost restore-backup <dir>` undoes it. ' +
-    '--manifest runs many imports on this host: {"imports": [{"shardId", "src", "members", "replicaId", "backupDir"?}, ...]}.',
-  options: {
-    ...configOption,
-    src: { type: 'string', arg: '<dir>', help: 'the exported snapshot directory (snapshot-<INDEX>)' },
-    members: { type: 'string', arg: '<list>', help: 'the new membership, replicaID=address pairs separated by commas' },
-    'replica-id': { type: 'string', arg: '<N>', help: 'the replica on this host (must be in --members with this host\'s RaftAddress)' },
-    'dry-run': { type: 'boolean', help: 'validate everything and show the before/after of every record; write nothing' },
-    yes: { type: 'boolean', short: 'y', help: 'do not ask: overwrite the node\'s existing state' },
-    'config-change-id': { type: 'string', arg: '<policy>', help: 'preserve (default: the export\'s value) or snapshot-index (the reference\'s value)' },
-    backup: { type: 'string', arg: '<dir>', help: 'first save everything the import replaces into this new directory (undo with restore-backup)' },
-    manifest: { type: 'string', arg: '<file>', help: 'run the imports listed in this JSON file (many shards on this host)' },
-    concurrency: { type: 'string', arg: '<N>', help: 'imports at once with --manifest (default 2)' },
-    ...engineOption,
-    ...progressOptions,
-  },
-  async run(inv, ctx) {
-    if (inv.values.manifest !== undefined) return runManifest(inv, ctx);
-    // Every usage error first (exit 2), before any file is read.
-    const configFile = configPath(inv, 'import');
-    const backupDir = inv.values.backup as string | undefined;
-    const src = requireString(inv, 'src', this);
-    const members = membersOption(inv, this);
-    const replicaId = parseId(requireString(inv, 'replica-id', this), '--replica-id');
-    const ccid = inv.values['config-change-id'] ?? 'preserve';
-    if (ccid !== 'preserve' && ccid !== 'snapshot-index') {
-      throw new ErrUsage(`--config-change-id must be preserve or snapshot-index, got "${String(ccid)}"`);
-    }
-    const choice = engineChoice(inv);
-    const dryRun = inv.values['dry-run'] === true;
-    const config = await loadConfig(configFile);
-    // Chosen here so that the note about a missing native engine comes before the work, not after it.
-    const { engine, degraded } = selectEngine(choice);
-    noteDegraded(ctx, degraded);
-    const progress = progressFor(inv, ctx);
-    // Only the copy (or, in a dry run, the verification) moves bytes; the other phases are instant.
-    const onProgress = (label: string) => (phase: ImportPhase, d: number, t: number): void => {
-      if (phase === 'copy' || phase === 'verify') progress.update(phase === 'verify' ? 'verify' : label, d, t);
-    };
-    const base = { engine, configChangeId: ccid, ...(backupDir ? { backupDir } : {}) } as const;
+/** Runs `nodehost import` (its options: the command table in ./index.ts). */
+export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): Promise<number> {
+  if (inv.values.manifest !== undefined) return runManifest(inv, ctx);
+  // Every usage error first (exit 2), before any file is read.
+  const configFile = configPath(inv, 'import');
+  const backupDir = inv.values.backup as string | undefined;
+  const src = requireString(inv, 'src', cmd);
+  const members = membersOption(inv, cmd);
+  const replicaId = parseId(requireString(inv, 'replica-id', cmd), '--replica-id');
+  const ccid = inv.values['config-change-id'] ?? 'preserve';
+  if (ccid !== 'preserve' && ccid !== 'snapshot-index') {
+    throw new ErrUsage(`--config-change-id must be preserve or snapshot-index, got "${String(ccid)}"`);
+  }
+  const choice = engineChoice(inv);
+  const dryRun = inv.values['dry-run'] === true;
+  const config = await loadConfig(configFile);
+  // Chosen here so that the note about a missing native engine comes before the work, not after it.
+  const { engine, degraded } = selectEngine(choice);
+  noteDegraded(ctx, degraded);
+  const progress = progressFor(inv, ctx);
+  // Only the copy (or, in a dry run, the verification) moves bytes; the other phases are instant.
+  const onProgress = (label: string) => (phase: ImportPhase, d: number, t: number): void => {
+    if (phase === 'copy' || phase === 'verify') progress.update(phase === 'verify' ? 'verify' : label, d, t);
+  };
+  const base = { engine, configChangeId: ccid, ...(backupDir ? { backupDir } : {}) } as const;
 
-    try {
-      if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
-        const { backupDir: _b, ...previewBase } = base as { backupDir?: string };
-        const preview = await importSnapshot(config, src, members, replicaId, { ...previewBase, engine, dryRun: true, onProgress: onProgress('verify') });
-        if (preview.before.hasState) {
-          progress.finishLine();
-          ctx.warn(`Shard ${preview.shardId} replica ${preview.replicaId} in ${preview.nodeHostDir} has state that the import overwrites:`);
-          for (const l of recordsLines(preview.before)) ctx.warn(l);
-          for (const w of preview.warnings) ctx.warn(`  ! ${w.message}`);
-          if (preview.removedSnapshotDirs.length) ctx.warn(`  ! snapshot directories removed: ${preview.removedSnapshotDirs.join(', ')}`);
-          throw new ErrUsage('refusing to overwrite without confirmation: review the above and rerun with --yes ' +
-            '(or --dry-run to see the whole before/after)');
-        }
+  try {
+    if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
+      const { backupDir: _b, ...previewBase } = base as { backupDir?: string };
+      const preview = await importSnapshot(config, src, members, replicaId, { ...previewBase, engine, dryRun: true, onProgress: onProgress('verify') });
+      if (preview.before.hasState) {
+        progress.finishLine();
+        ctx.warn(`Shard ${preview.shardId} replica ${preview.replicaId} in ${preview.nodeHostDir} has state that the import overwrites:`);
+        for (const l of recordsLines(preview.before)) ctx.warn(l);
+        for (const w of preview.warnings) ctx.warn(`  ! ${w.message}`);
+        if (preview.removedSnapshotDirs.length) ctx.warn(`  ! snapshot directories removed: ${preview.removedSnapshotDirs.join(', ')}`);
+        throw new ErrUsage('refusing to overwrite without confirmation: review the above and rerun with --yes ' +
+          '(or --dry-run to see the whole before/after)');
       }
-      const res = await importSnapshot(config, src, members, replicaId, { ...base, dryRun, onProgress: onProgress(dryRun ? 'verify' : 'copy') });
-      progress.finishLine();
-      for (const w of res.warnings) ctx.warn(`warning: ${w.message}`);
-      describe(res, ctx);
-      const json = importResultJson(res);
-      if (degraded) json.warnings = [{ code: 'degraded-engine', message: degraded }, ...res.warnings];
-      ctx.result(json);
-      return 0;
-    } finally {
-      progress.finishLine();
     }
-  },
-};
+    const res = await importSnapshot(config, src, members, replicaId, { ...base, dryRun, onProgress: onProgress(dryRun ? 'verify' : 'copy') });
+    progress.finishLine();
+    for (const w of res.warnings) ctx.warn(`warning: ${w.message}`);
+    describe(res, ctx);
+    const json = importResultJson(res);
+    if (degraded) json.warnings = [{ code: 'degraded-engine', message: degraded }, ...res.warnings];
+    ctx.result(json);
+    return 0;
+  } finally {
+    progress.finishLine();
+  }
+}
 
 /** JSON form of an import result. */
 export function importResultJson(res: ImportResult): Record<string, unknown> {

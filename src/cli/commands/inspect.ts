@@ -1,45 +1,34 @@
 /** `nodehost inspect --config <file> --shard-id N --replica-id N` */
 import { inspectNode, type NodeView } from '../../ops/inspect.js';
-import { parseId, requireString, type Command } from '../command.js';
+import { parseId, requireString, type Command, type CommandContext, type Invocation } from '../command.js';
 import { bootstrapJson, membershipJson, plainJson, raftStateJson, snapshotJson } from '../present.js';
-import { configOption, configPath, loadConfig, nodeIdOptions } from './shared.js';
+import { configPath, loadConfig } from './shared.js';
 import { describeNode } from './describe.js';
 
-export const inspectCommand: Command = {
-  name: 'inspect',
-  summary: 'show what a restarting node would see (records, entry range, snapshot directories)',
-  usage: 'nodehost inspect --config <file> --shard-id N --replica-id N [--json]',
-  description:
-    'Read-only: the log store is read from a private clone and nothing on disk changes. ' +
-    'Safe to run while the NodeHost is stopped; while it runs, the view may be stale.',
-  options: {
-    ...configOption,
-    ...nodeIdOptions,
-  },
-  async run(inv, ctx) {
-    const file = configPath(inv, 'inspect');
-    const shardId = parseId(requireString(inv, 'shard-id', this), '--shard-id');
-    const replicaId = parseId(requireString(inv, 'replica-id', this), '--replica-id');
-    const config = await loadConfig(file);
-    const v = await inspectNode(config, shardId, replicaId);
-    ctx.print(describeNode(v).join('\n'));
-    if (v.problems.length === 0) {
-      ctx.result(nodeViewJson(v));
-      return 0;
-    }
-    // Still the whole view (plan reads it), with the failure in the usual error form.
-    if (ctx.json) {
-      const first = v.problems[0]!;
-      const error = {
-        code: /^(snapshot|external)-file-/.test(first.code) ? 'ErrIncompleteSnapshot' : 'ErrLogDB',
-        message: `the node would not restart cleanly: ${v.problems.map((p) => p.message).join('; ')}`,
-        details: { check: first.code, ...(first.path ? { path: first.path } : {}), problems: plainJson(v.problems) },
-      };
-      ctx.io.stdout.write(JSON.stringify({ ok: false, error, ...nodeViewJson(v) }) + '\n');
-    }
-    return 1;
-  },
-};
+/** Runs `nodehost inspect` (its options: the command table in ./index.ts). */
+export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): Promise<number> {
+  const file = configPath(inv, 'inspect');
+  const shardId = parseId(requireString(inv, 'shard-id', cmd), '--shard-id');
+  const replicaId = parseId(requireString(inv, 'replica-id', cmd), '--replica-id');
+  const config = await loadConfig(file);
+  const v = await inspectNode(config, shardId, replicaId);
+  ctx.print(describeNode(v).join('\n'));
+  if (v.problems.length === 0) {
+    ctx.result(nodeViewJson(v));
+    return 0;
+  }
+  // Still the whole view (plan reads it), with the failure in the usual error form.
+  if (ctx.json) {
+    const first = v.problems[0]!;
+    const error = {
+      code: /^(snapshot|external)-file-/.test(first.code) ? 'ErrIncompleteSnapshot' : 'ErrLogDB',
+      message: `the node would not restart cleanly: ${v.problems.map((p) => p.message).join('; ')}`,
+      details: { check: first.code, ...(first.path ? { path: first.path } : {}), problems: plainJson(v.problems) },
+    };
+    ctx.io.stdout.write(JSON.stringify({ ok: false, error, ...nodeViewJson(v) }) + '\n');
+  }
+  return 1;
+}
 
 /** The JSON form of a node view (also what `plan` accepts). */
 export function nodeViewJson(v: NodeView): Record<string, unknown> {

@@ -3,11 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrUsage } from '../../errors.js';
 import { planRecovery, type InspectJson, type PlanHost, type PlanResult } from '../../ops/plan.js';
-import { requireString, type Command, type CommandContext } from '../command.js';
+import { requireString, type Command, type CommandContext, type Invocation } from '../command.js';
 import { plainJson } from '../present.js';
 import { membersText, membershipText } from './describe.js';
 import { membersOption } from './import.js';
-import { engineChoice, engineOption, loadConfig } from './shared.js';
+import { engineChoice, loadConfig } from './shared.js';
 
 async function hostsFrom(paths: string[]): Promise<PlanHost[]> {
   const hosts: PlanHost[] = [];
@@ -61,31 +61,18 @@ function describePlan(p: PlanResult, ctx: CommandContext): void {
   ctx.print(p.ok ? 'Plan OK: stop every NodeHost, run the commands above, then restart.' : 'Plan FAILED: fix the problems above first.');
 }
 
-export const planCommand: Command = {
-  name: 'plan',
-  summary: 'pre-flight a repair: validate everything, show per host what import does and loses',
-  usage: 'nodehost plan --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --config <host.json> [--config <host.json|inspect.json> ...] [--json]',
-  description:
-    'Writes nothing. Give one --config per host you can reach (a NodeHost configuration), or the `inspect --json` ' +
-    'output taken on a host you cannot. Exit 0 when the plan is sound, 1 when a host or the member map would fail.',
-  options: {
-    src: { type: 'string', arg: '<dir>', help: 'the exported snapshot directory' },
-    members: { type: 'string', arg: '<list>', help: 'the new membership, replicaID=address pairs' },
-    config: { type: 'string', multiple: true, arg: '<file>', help: 'a host: NodeHost configuration or inspect --json output (repeatable)' },
-    ...engineOption,
-  },
-  async run(inv, ctx) {
-    const src = requireString(inv, 'src', this);
-    const members = membersOption(inv, this);
-    const configs = (inv.values.config as string[] | undefined) ?? [];
-    const plan = await planRecovery(src, members, await hostsFrom(configs), { engine: engineChoice(inv) });
-    describePlan(plan, ctx);
-    const json = plainJson({ ...plan, hosts: plan.hosts.map(({ dryRun: _d, ...h }) => h) }) as Record<string, unknown>;
-    if (ctx.json) {
-      const first = plan.problems[0] ?? plan.hosts.find((h) => h.error)?.error;
-      const error = first ? { error: { code: first.code, message: `the plan failed: ${first.message}` } } : {};
-      ctx.io.stdout.write(JSON.stringify({ ok: plan.ok, ...error, plan: json }) + '\n');
-    }
-    return plan.ok ? 0 : 1;
-  },
-};
+/** Runs `nodehost plan` (its options: the command table in ./index.ts). */
+export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): Promise<number> {
+  const src = requireString(inv, 'src', cmd);
+  const members = membersOption(inv, cmd);
+  const configs = (inv.values.config as string[] | undefined) ?? [];
+  const plan = await planRecovery(src, members, await hostsFrom(configs), { engine: engineChoice(inv) });
+  describePlan(plan, ctx);
+  const json = plainJson({ ...plan, hosts: plan.hosts.map(({ dryRun: _d, ...h }) => h) }) as Record<string, unknown>;
+  if (ctx.json) {
+    const first = plan.problems[0] ?? plan.hosts.find((h) => h.error)?.error;
+    const error = first ? { error: { code: first.code, message: `the plan failed: ${first.message}` } } : {};
+    ctx.io.stdout.write(JSON.stringify({ ok: plan.ok, ...error, plan: json }) + '\n');
+  }
+  return plan.ok ? 0 : 1;
+}

@@ -3,32 +3,10 @@ import { ErrUsage } from '../../errors.js';
 import type { EngineChoice } from '../../engines/select.js';
 import { loadNodeHostConfigFile } from '../../nodehost/config.js';
 import type { NodeHostConfig } from '../../nodehost/config.js';
-import type { CommandContext, Invocation, OptionSpec } from '../command.js';
+import type { CommandContext, Invocation } from '../command.js';
 import { ProgressDisplay } from '../progress.js';
 
-export const engineOption: Record<string, OptionSpec> = {
-  engine: { type: 'string', arg: '<name>', help: 'checksum engine: auto (default), native, wasm, js' },
-};
-
-export const progressOptions: Record<string, OptionSpec> = {
-  progress: { type: 'boolean', help: 'show progress on stderr even with --json' },
-  'no-progress': { type: 'boolean', help: 'never show progress' },
-};
-
-export const configOption: Record<string, OptionSpec> = {
-  config: {
-    type: 'string',
-    arg: '<file>',
-    help: 'NodeHost configuration (JSON: nodeHostDir, walDir?, raftAddress, deploymentId?, logDBShards?, execShards?, hostname?); ' +
-      'relative paths resolve against the working directory, as in the NodeHost',
-  },
-};
-
-/** --shard-id and --replica-id: which node of this host. */
-export const nodeIdOptions: Record<string, OptionSpec> = {
-  'shard-id': { type: 'string', arg: '<N>', help: 'shard ID' },
-  'replica-id': { type: 'string', arg: '<N>', help: 'replica ID on this host' },
-};
+export { configOption, engineOption, nodeIdOptions, progressOptions } from './options.js';
 
 /** The --engine value, validated. */
 export function engineChoice(inv: Invocation): EngineChoice {

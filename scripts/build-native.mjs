@@ -5,8 +5,17 @@
 //
 //   node scripts/build-native.mjs [--required] [--rebuild] [--quiet]
 //
-//   --required  a failed build exits non-zero (CI, development: `npm run build:native`)
+//   --required  a failed build exits non-zero (CI, development: `npm run build:native`);
+//               always builds from source, whatever prebuild the package carries
 //   --rebuild   configure and compile everything again, even when up to date
+//
+// The install script (no flags) builds nothing when the package carries a
+// prebuild for this platform (prebuilds/<platform>-<arch>/*.node, put there by
+// `npm pack`'s prepack step, scripts/prebuild.mjs) and it loads: the loader
+// (src/engines/native.ts) finds it by the same rules. A local build in
+// build/Release wins over it; npm's --build-from-source
+// (npm_config_build_from_source) or NODEHOST_TOOLS_BUILD_FROM_SOURCE=1 forces
+// the source build.
 //
 // Without --required, a failure while this package is installed as someone
 // else's dependency prints one warning and exits 0: the library then runs in
@@ -144,9 +153,40 @@ function runGyp(nodeGyp, command, extra) {
   }
 }
 
+/**
+ * The prebuild matching this platform, by node-gyp-build's tag rules (the
+ * same as findPrebuild in src/engines/native.ts): `napi` or this ABI, this
+ * libc, the most specific first. Undefined when there is none.
+ */
+function matchingPrebuild(dir = root) {
+  const tuple = path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`);
+  let names;
+  try {
+    names = fs.readdirSync(tuple);
+  } catch {
+    return undefined;
+  }
+  const libc = process.env.LIBC || (process.platform === 'linux' && exists('/etc/alpine-release') ? 'musl' : 'glibc');
+  let best;
+  for (const name of names.sort()) {
+    const parts = name.split('.');
+    if (parts.pop() !== 'node') continue;
+    let ok = true;
+    let specificity = 0;
+    for (const tag of parts) {
+      if (tag === 'napi') specificity++;
+      else if (/^abi\d+$/.test(tag)) { ok &&= tag.slice(3) === process.versions.modules; specificity++; }
+      else if (tag === 'glibc' || tag === 'musl') { ok &&= tag === libc; specificity++; }
+      else if (tag === 'electron' || tag === 'node-webkit') ok = false;
+    }
+    if (ok && (!best || specificity > best.specificity)) best = { name, specificity };
+  }
+  return best ? path.join(tuple, best.name) : undefined;
+}
+
 /** Loads the fresh addon in a child process: catches missing symbols and bad ABI before anyone relies on it. */
-function smokeTest() {
-  const code = `const b = require(${JSON.stringify(addonPath)});
+function smokeTest(file = addonPath) {
+  const code = `const b = require(${JSON.stringify(file)});
     if (b.crc32(Buffer.from('123456789')) !== 0xcbf43926) throw new Error('crc32 self-test failed');
     process.stdout.write(b.crcKernel);`;
   const res = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
@@ -158,6 +198,17 @@ function build() {
   if (process.env.NODEHOST_TOOLS_SKIP_NATIVE_BUILD === '1') {
     log('native build skipped (NODEHOST_TOOLS_SKIP_NATIVE_BUILD=1)');
     return;
+  }
+  const fromSource = required || rebuild || process.env.NODEHOST_TOOLS_BUILD_FROM_SOURCE === '1' ||
+    ['true', '1'].includes(String(process.env.npm_config_build_from_source));
+  const prebuild = fromSource || exists(addonPath) ? undefined : matchingPrebuild();
+  if (prebuild) {
+    try {
+      log(`using the prebuilt native addon ${path.relative(root, prebuild)} (CRC kernel ${smokeTest(prebuild)}); no build needed`);
+      return;
+    } catch (err) {
+      log(`the prebuilt addon ${path.relative(root, prebuild)} does not load here (${String(err.output ?? err.message).trim().split('\n')[0]}); building from source`);
+    }
   }
   if (process.platform === 'win32') throw new BuildError('the native addon supports POSIX systems only');
   let force = rebuild;

@@ -1,6 +1,7 @@
 /**
- * The Node-API addon (`build/Release/nodehost_native.node`, sources in
- * `native/`): the `native` checksum engine and bulk log-store operations.
+ * The Node-API addon (`build/Release/nodehost_native.node` built from
+ * `native/`, or the package's prebuild in `prebuilds/<platform>-<arch>/`):
+ * the `native` checksum engine and bulk log-store operations.
  *
  * The addon is optional. It is loaded lazily, once; when it is missing or
  * fails to load (or `NODEHOST_TOOLS_DISABLE_NATIVE=1`), {@link loadNative}
@@ -42,10 +43,62 @@ import type { ChecksumEngine, PayloadLayout, PayloadScan, ProgressFn, ScanOption
  */
 export const NATIVE_PATH_ENV = 'NODEHOST_TOOLS_NATIVE_PATH';
 
-/** The addon loaded: `$NODEHOST_TOOLS_NATIVE_PATH`, else `<package root>/build/Release/nodehost_native.node`. */
-export const NATIVE_ADDON_PATH = process.env[NATIVE_PATH_ENV]
-  ? path.resolve(process.env[NATIVE_PATH_ENV])
-  : fileURLToPath(new URL('../../build/Release/nodehost_native.node', import.meta.url));
+/** The package root (where `package.json`, `build/` and `prebuilds/` are). */
+const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Where `npm run build:native` (and an install without a matching prebuild) builds the addon. */
+export const LOCAL_BUILD_PATH = path.join(PACKAGE_ROOT, 'build', 'Release', 'nodehost_native.node');
+
+/**
+ * The prebuilt addon for this platform in `<root>/prebuilds/<platform>-<arch>/`
+ * (prebuildify's layout, as the packed tarball carries it), or `undefined`.
+ * Matched by file name tags as node-gyp-build does: a `.node` file whose tags
+ * allow this runtime (`napi`, or `abi<N>` equal to this Node's ABI), this
+ * libc (`glibc`/`musl`; `musl` on Alpine or when LIBC says so) and no other
+ * runtime; the most specific match wins. scripts/build-native.mjs applies the
+ * same rules to skip the source build.
+ */
+export function findPrebuild(root: string = PACKAGE_ROOT): string | undefined {
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const libc = process.env.LIBC || (process.platform === 'linux' && fs.existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+  let best: { name: string; specificity: number } | undefined;
+  for (const name of names.sort()) {
+    const parts = name.split('.');
+    if (parts.pop() !== 'node') continue;
+    let ok = true;
+    let specificity = 0;
+    for (const tag of parts) {
+      if (tag === 'napi') specificity++;
+      else if (/^abi\d+$/.test(tag)) { ok &&= tag.slice(3) === process.versions.modules; specificity++; }
+      else if (tag === 'glibc' || tag === 'musl') { ok &&= tag === libc; specificity++; }
+      else if (tag === 'electron' || tag === 'node-webkit') ok = false;
+    }
+    if (ok && (!best || specificity > best.specificity)) best = { name, specificity };
+  }
+  return best ? path.join(dir, best.name) : undefined;
+}
+
+/**
+ * The addon to load, node-gyp-build's order: `$NODEHOST_TOOLS_NATIVE_PATH`
+ * when set; else a local build (`build/Release/nodehost_native.node`, made
+ * from source here); else the prebuild matching this platform; else the local
+ * build's path, missing (the load error then says so).
+ */
+export function resolveAddonPath(env: NodeJS.ProcessEnv = process.env, root: string = PACKAGE_ROOT): string {
+  if (env[NATIVE_PATH_ENV]) return path.resolve(env[NATIVE_PATH_ENV]);
+  const local = path.join(root, 'build', 'Release', 'nodehost_native.node');
+  if (fs.existsSync(local)) return local;
+  return findPrebuild(root) ?? local;
+}
+
+/** The addon loaded (see {@link resolveAddonPath}): the env override, a local build, or the matching prebuild. */
+export const NATIVE_ADDON_PATH = resolveAddonPath();
 
 /** Environment variable that makes {@link loadNative} act as if the addon were absent. */
 export const DISABLE_NATIVE_ENV = 'NODEHOST_TOOLS_DISABLE_NATIVE';
@@ -191,7 +244,7 @@ function tryLoad(): { binding?: NativeBinding; error?: string } {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e?.code === 'MODULE_NOT_FOUND') {
-      return { error: `the addon is not built (${NATIVE_ADDON_PATH} is missing)` };
+      return { error: `the addon is not built (${NATIVE_ADDON_PATH} is missing) and no prebuild in prebuilds/${process.platform}-${process.arch}/ matches` };
     }
     return { error: `the addon at ${NATIVE_ADDON_PATH} failed to load: ${e?.message ?? String(err)}` };
   }

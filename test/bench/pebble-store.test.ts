@@ -16,6 +16,8 @@ import { closeStore, loadStore } from '../../src/logdb/pebble/state.js';
 import { TableFile } from '../../src/logdb/pebble/table.js';
 import { Kind, makeInternalKey, TRAILER_SIZE } from '../../src/pebble/internal-key.js';
 import { parseOptionsFile } from '../../src/pebble/options-file.js';
+import { crc32c } from '../../src/pebble/crc32c.js';
+import { crc32cFunction, loadNative } from '../../src/engines/native.js';
 import { INDEX_TWO_LEVEL } from '../../src/pebble/sstable-meta.js';
 import { bytewiseSeparator, bytewiseSuccessor, SstableWriter } from '../../src/pebble/sstable-writer.js';
 import { benchNoise, ENTRY_KEY_SIZE, entrySize, fillCommand, writeEntryKey, writeEntryValue } from '../../src/bench/entries.js';
@@ -65,6 +67,23 @@ async function readAll(dir: string): Promise<[string, string][]> {
     await part.close();
   }
 }
+
+describe('native CRC-32C', () => {
+  it.runIf(loadNative() !== undefined)('equals the pure one at every length and alignment (hardware and portable kernels)', () => {
+    const fn = crc32cFunction()!;
+    const raw = loadNative()!.crc32c!;
+    const data = Uint8Array.from({ length: 4096 + 64 }, (_, i) => (i * 131 + 7) & 0xff);
+    for (const off of [0, 1, 3, 7]) {
+      for (const len of [0, 1, 7, 8, 9, 31, 32, 33, 63, 100, 1000, 4096]) {
+        const d = data.subarray(off, off + len);
+        expect(fn(d)).toBe(crc32c(d));
+        expect(raw(d, 0, true)).toBe(crc32c(d));
+      }
+    }
+    expect(fn(Buffer.from('123456789'))).toBe(0xe3069283);
+    expect(raw(data.subarray(100), raw(data.subarray(0, 100)))).toBe(crc32c(data));
+  });
+});
 
 describe('bytewise separators (Pebble\'s Comparer)', () => {
   const b = (...x: number[]): Uint8Array => Uint8Array.from(x);

@@ -38,6 +38,7 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     rssSizes: typeof v['rss-sizes'] === 'string'
       ? list(v['rss-sizes'], (s) => size(s, '--rss-sizes'), '--rss-sizes')
       : typeof v.size === 'string' ? [] : [...DEFAULT_BENCH_OPTIONS.rssSizes],
+    pebbleEntries: typeof v['pebble-entries'] === 'string' ? count(v['pebble-entries'], '--pebble-entries') : DEFAULT_BENCH_OPTIONS.pebbleEntries,
     cold: v.cold === true,
     ...(typeof v.tmp === 'string' ? { tmpDir: v.tmp } : {}),
     onLine: (text: string) => ctx.warn(text),

@@ -12,7 +12,7 @@ import { logdbPartition } from '../nodehost/paths.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { holdNodeHostLocks, type NodeHostLocks } from './dir-locks.js';
 import {
-  cleanUp, commitImports, dryRunReport, noteLocks, readInputs, readNode, stageSnapshot,
+  cleanUp, commitImports, dryRunReport, noteLocks, readInputs, readNode, rollbackUncommitted, stageSnapshot,
   type ImportInputs, type ImportOptions, type ImportPhase, type ImportResult, type NodeImport, type StagedSnapshot,
 } from './import.js';
 import { nativeLockHolder } from './native-hooks.js';
@@ -233,6 +233,8 @@ export async function importMany(nhConfig: NodeHostConfig, jobs: ImportJob[], op
       await commitImports(staged.map((s) => s.node), {});
       anyCommitted ||= staged.length > 0;
     } catch (err) {
+      // What the runs created is removed where the commit certainly did not happen.
+      await rollbackUncommitted(staged.map(({ node, st }) => ({ node, staged: st })));
       for (const { i, node } of staged) failed(i, err, node.shardId);
       return;
     }

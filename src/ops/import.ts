@@ -31,15 +31,16 @@
  * one; a rerun after a crash at any point converges on the uninterrupted
  * result. Nothing is written before step 4, and bad input fails before it.
  */
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ErrAlreadyExists, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
+import { ErrAborted, ErrAlreadyExists, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import {
   fsyncDir, isTempSiblingName, mkdirDurable, removeCreatedDirs, removeStaleTempSiblings, removeTreeDurable, renameDurable,
+  writeFileDurable,
 } from '../files/durable.js';
-import { writeFlagFile } from '../files/flagfile.js';
+import { readFlagFileIfExists, writeFlagFile } from '../files/flagfile.js';
 import { sha256File } from '../files/hash.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB, hasNodeState, latestSnapshot, type NodeRecords } from '../logdb/logdb.js';
@@ -228,6 +229,8 @@ export interface NodeImport extends ImportInputs {
   dataStatus: DataStatusResult[];
   /** The node's own `snapshot-<INDEX>` directory already holds this snapshot: verified and kept in place. */
   reuseFinal: boolean;
+  /** An orphan `snapshot-<INDEX>` of an earlier run of this import: reused (identical) or removed before copying. */
+  orphan: 'reuse' | 'remove' | undefined;
   /** Snapshot directories the import removes after its commit. */
   toRemove: string[];
 }
@@ -278,30 +281,31 @@ function checkCopiedDigests(p: ImportInputs, copied: SnapshotCopy): void {
 }
 
 /**
- * Can the node's existing `snapshot-<INDEX>` directory serve as the imported
- * one? Only when the log store records that very index there (otherwise a
- * restart would delete it anyway and we replace it) and it holds the same
- * snapshot: the file verifies against the new record, and the external files
- * are byte-identical to the export's. Extra files make it different.
+ * Does the node's `snapshot-<INDEX>` directory hold exactly this snapshot?
+ * Only the expected files (a temporary flag file of an interrupted run is no
+ * difference: it is removed before the flag is written), the `.gbsnap`
+ * verifies against the new record (with `digest`, its SHA-256 also equals
+ * the manifest's), the external files are byte-identical to the export's.
  */
-async function canReuseFinalDir(p: ImportInputs, before: NodeRecords, signal: AbortSignal | undefined): Promise<boolean> {
-  const recorded = latestSnapshot(before);
-  if (recorded?.index !== p.record.index) return false;
+async function holdsSameSnapshot(p: ImportInputs, signal: AbortSignal | undefined, digest: boolean): Promise<boolean> {
   const st = await statOrUndefined(p.paths.finalDir);
   if (!st?.isDirectory()) return false;
   const expected = new Set([basename(p.exp.snapshotFile), ...p.exp.externalFiles.map((f) => f.name), SNAPSHOT_FLAG_FILENAME]);
-  // A temporary flag file of an interrupted run is no difference: it is removed before the flag is written.
   const present = (await readdir(p.paths.finalDir)).filter((n) => !isTempSiblingName(n, SNAPSHOT_FLAG_FILENAME));
   if (present.some((n) => !expected.has(n))) return false;
   const existing = join(p.paths.finalDir, basename(p.exp.snapshotFile));
+  const withDigest = digest && p.manifest !== undefined;
   try {
-    await verifySnapshotFile(existing, {
+    const report = await verifySnapshotFile(existing, {
       engine: p.engine,
       expectedFileSize: p.record.fileSize,
       expectedChecksum: p.record.checksum,
       signal,
+      sha256: withDigest,
     });
-  } catch {
+    if (withDigest) checkDigest(p.manifest!, basename(p.exp.snapshotFile), existing, { size: report.fileSize, sha256: report.sha256! });
+  } catch (err) {
+    if (err instanceof ErrAborted) throw err;
     return false;
   }
   for (const f of p.exp.externalFiles) {
@@ -309,6 +313,42 @@ async function canReuseFinalDir(p: ImportInputs, before: NodeRecords, signal: Ab
     if (!(await statOrUndefined(there))?.isFile() || !(await sameBytes(p, f, there))) return false;
   }
   return true;
+}
+
+/**
+ * Can the node's existing `snapshot-<INDEX>` directory serve as the imported
+ * one? Only when the log store records that very index there (otherwise a
+ * restart would delete it anyway and we replace it) and it holds the same
+ * snapshot (see {@link holdsSameSnapshot}).
+ */
+async function canReuseFinalDir(p: ImportInputs, before: NodeRecords, signal: AbortSignal | undefined): Promise<boolean> {
+  const recorded = latestSnapshot(before);
+  if (recorded?.index !== p.record.index) return false;
+  return holdsSameSnapshot(p, signal, false);
+}
+
+/**
+ * An orphan of our own: `snapshot-<INDEX>` unrecorded, carrying our flag
+ * file with exactly this import's record (a run killed between its rename
+ * and its commit left it). `reuse` when it holds exactly this snapshot (no
+ * second copy: a retry on a disk with room for one copy must fit), `remove`
+ * (before copying) otherwise; undefined when the directory is not ours.
+ */
+async function ownOrphan(p: ImportInputs, before: NodeRecords, signal: AbortSignal | undefined): Promise<'reuse' | 'remove' | undefined> {
+  if (before.snapshots.some((r) => r.index === p.record.index)) return undefined;
+  if (!(await statOrUndefined(p.paths.finalDir))?.isDirectory()) return undefined;
+  let flag: Uint8Array | undefined;
+  try {
+    flag = await readFlagFileIfExists(join(p.paths.finalDir, SNAPSHOT_FLAG_FILENAME), (b) => b);
+  } catch {
+    return undefined;
+  }
+  if (!flag || !bytesEqual(flag, encodeSnapshot(p.record))) return undefined;
+  return (await holdsSameSnapshot(p, signal, true)) ? 'reuse' : 'remove';
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**
@@ -410,7 +450,8 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
     });
   }
   const reuseFinal = await canReuseFinalDir(inputs, before, options.signal);
-  if (reuseFinal) {
+  const orphan = reuseFinal ? undefined : await ownOrphan(inputs, before, options.signal);
+  if (reuseFinal || orphan === 'reuse') {
     // Nothing is copied on this path, so the export's blocks (and its manifest digest) are read
     // here: a corrupt export must fail on the survivor exactly as it does on the new hosts.
     await verifyExportSnapshot(inputs, options);
@@ -426,7 +467,7 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
   const toRemove = (await listSnapshotDirs(paths.root))
     .filter((d) => d.kind !== 'other' && d.path !== paths.finalDir)
     .map((d) => d.path);
-  return { ...inputs, store: db.store, before, binVer, dataStatus, reuseFinal, toRemove };
+  return { ...inputs, store: db.store, before, binVer, dataStatus, reuseFinal, orphan, toRemove };
 }
 
 function result(p: NodeImport, dryRun: boolean, extra: Partial<ImportResult>): ImportResult {
@@ -475,10 +516,38 @@ function plannedFiles(p: NodeImport, how: ImportedFile['how']): ImportedFile[] {
  * `dragonboat.ds` where missing (after removing what an interrupted write of
  * it left, so a rerun ends exactly as an uninterrupted run).
  */
-async function prepareNodeHostDirs(p: NodeImport): Promise<void> {
-  await ensureNodeHostDirs(p.cfg);
+async function prepareNodeHostDirs(p: NodeImport, undo: Undo): Promise<void> {
+  undo.dirs(await ensureNodeHostDirs(p.cfg));
   await removeDataStatusTemps(p.cfg);
-  await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
+  const written = await checkOrCreateDataStatusFiles(p.cfg, p.binVer);
+  for (const d of written) if (d.outcome === 'created') undo.push(() => removeTreeDurable(d.path));
+}
+
+/**
+ * What a run created before its commit, undone when it fails there (an
+ * error, a full disk, an abort): files and trees last made first, then the
+ * directories it created, innermost first (each only while empty). The
+ * NodeHost directory is then as the run found it, and a rerun starts from
+ * the same state (no orphan to block or double it).
+ */
+class Undo {
+  private readonly steps: (() => Promise<unknown>)[] = [];
+  private readonly created: string[] = [];
+
+  push(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+
+  dirs(created: readonly string[]): void {
+    this.created.push(...created);
+  }
+
+  /** Never throws: the operation's own error is what the caller reports. */
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) await step().catch(() => undefined);
+    const dirs = this.created.splice(0).sort((a, b) => a.length - b.length);
+    await removeCreatedDirs(dirs);
+  }
 }
 
 /** Copies the export into the generating directory; returns the files placed. */
@@ -539,10 +608,17 @@ export async function importSnapshot(
     // 4. Before the first write, the LOCK files that did not exist are created and locked.
     await locks!.acquireMissing();
     noteLocks(node, locks!);
-    // 5. The backup, the snapshot directory (copied, or the node's own kept), dragonboat.ds.
+    // 5. The backup, the snapshot directory (copied, or the node's own kept), dragonboat.ds;
+    //    a failure here removes what the run created.
     const staged = await stageSnapshot(node, options);
-    // 6. One atomic log store batch: from here the node owns the snapshot.
-    await commitImports([node], options);
+    // 6. One atomic log store batch: from here the node owns the snapshot. A commit that
+    //    failed (and certainly did not happen) removes what the run created too.
+    try {
+      await commitImports([node], options);
+    } catch (err) {
+      await rollbackUncommitted([{ node, staged }]);
+      throw err;
+    }
     // 7. What the commit made stale: old snapshot directories, old entries.
     const res = await cleanUp(node, staged, options);
     failed = false;
@@ -555,13 +631,15 @@ export async function importSnapshot(
 /** A dry run's report: every check made, every block read, nothing written. */
 export async function dryRunReport(node: NodeImport, options: ImportOptions): Promise<ImportResult> {
   // A dry run still reads every block (and every digest the manifest holds), so it reports a corrupt export too.
-  if (!node.reuseFinal) {
+  if (!node.reuseFinal && node.orphan !== 'reuse') {
     await verifyExportSnapshot(node, options);
     if (node.manifest) {
       for (const f of node.exp.externalFiles) checkDigest(node.manifest, f.name, f.path, await sha256File(f.path, options.signal));
     }
   }
-  return result(node, true, { files: plannedFiles(node, node.reuseFinal ? 'reused' : 'copied'), removedSnapshotDirs: node.toRemove });
+  return result(node, true, {
+    files: plannedFiles(node, node.reuseFinal || node.orphan === 'reuse' ? 'reused' : 'copied'), removedSnapshotDirs: node.toRemove,
+  });
 }
 
 export function noteLocks(node: NodeImport, locks: NodeHostLocks): void {
@@ -577,58 +655,121 @@ export function noteLocks(node: NodeImport, locks: NodeHostLocks): void {
 export interface StagedSnapshot {
   files: ImportedFile[];
   backup: BackupInfo | undefined;
+  /**
+   * Undoes the staging (the commit failed and did not happen): removes what
+   * this run created, so the directory is as it was. Never throws.
+   */
+  rollback(): Promise<void>;
 }
 
 /**
  * Everything before the commit, ordered so that the node's previous state
  * stays complete and restartable: the backup; the snapshot copied into
- * `snapshot-<INDEX>-<R>.generating` (every block verified while copying,
- * rolled back on failure) with its flag file, or the node's own directory
- * kept with a new flag file; `dragonboat.ds` where missing; the rename to
+ * `snapshot-<INDEX>-<R>.generating` (every block verified while copying)
+ * with its flag file, or the node's own directory kept with a new flag file,
+ * or the orphan of an earlier run of this import kept (identical) or removed
+ * first (not); `dragonboat.ds` where missing; the rename to
  * `snapshot-<INDEX>`, an unrecorded directory a restart deletes until the
- * commit records it.
+ * commit records it. On any failure here everything this run created is
+ * removed again before the error is thrown.
  */
 export async function stageSnapshot(node: NodeImport, options: ImportOptions): Promise<StagedSnapshot> {
   const step = (s: ImportStep): void => options.onStep?.(s);
-  let backup: BackupInfo | undefined;
-  if (options.backupDir !== undefined) {
-    backup = await createBackup(node.cfg, node.shardId, node.replicaId, options.backupDir, options.signal, afterRecords(node));
-  }
-  step('validated');
-  throwIfAborted(options.signal, 'import (after validation)');
-  if (node.reuseFinal) {
-    // The directory is the recorded one: a flag file whose record has the
-    // recorded index is simply removed by a restart, before and after commit.
-    await removeStaleTempSiblings(join(node.paths.finalDir, SNAPSHOT_FLAG_FILENAME));
-    await writeFlagFile(join(node.paths.finalDir, SNAPSHOT_FLAG_FILENAME), encodeSnapshot(node.record));
-    step('flag-written');
-    await prepareNodeHostDirs(node);
-    step('data-status-written');
-    throwIfAborted(options.signal, 'import (before commit)');
-    return { files: plannedFiles(node, 'reused'), backup };
-  }
-  // A leftover of an interrupted run with our own temporary name: restart would delete it anyway.
-  await removeTreeDurable(node.paths.generatingDir);
-  const created = await mkdirDurable(node.paths.generatingDir);
-  step('temp-created');
-  let files: ImportedFile[];
+  const undo = new Undo();
+  const staged = (files: ImportedFile[], backup: BackupInfo | undefined): StagedSnapshot => ({ files, backup, rollback: () => undo.run() });
   try {
-    files = await copyIntoTemp(node, options, step);
+    let backup: BackupInfo | undefined;
+    if (options.backupDir !== undefined) {
+      const backupDir = options.backupDir;
+      undo.push(() => removeTreeDurable(backupDir));
+      backup = await createBackup(node.cfg, node.shardId, node.replicaId, backupDir, options.signal, afterRecords(node));
+    }
+    step('validated');
+    throwIfAborted(options.signal, 'import (after validation)');
+    if (node.reuseFinal) {
+      // The directory is the recorded one: a flag file whose record has the
+      // recorded index is simply removed by a restart, before and after commit.
+      const flag = join(node.paths.finalDir, SNAPSHOT_FLAG_FILENAME);
+      const had = await readFileOrUndefined(flag);
+      await removeStaleTempSiblings(flag);
+      undo.push(() => (had ? writeFileDurable(flag, had) : removeTreeDurable(flag)));
+      await writeFlagFile(flag, encodeSnapshot(node.record));
+      step('flag-written');
+      await prepareNodeHostDirs(node, undo);
+      step('data-status-written');
+      throwIfAborted(options.signal, 'import (before commit)');
+      return staged(plannedFiles(node, 'reused'), backup);
+    }
+    if (node.orphan === 'reuse') {
+      // Our own earlier run's directory, verified identical (flag file included): nothing to copy.
+      await prepareNodeHostDirs(node, undo);
+      step('data-status-written');
+      step('finalized');
+      throwIfAborted(options.signal, 'import (before commit)');
+      return staged(plannedFiles(node, 'reused'), backup);
+    }
+    // Our own earlier run's directory that is not identical: removed before copying (never two copies on disk).
+    if (node.orphan === 'remove') await removeTreeDurable(node.paths.finalDir);
+    // A leftover of an interrupted run with our own temporary name: restart would delete it anyway.
+    await removeTreeDurable(node.paths.generatingDir);
+    const generating = node.paths.generatingDir;
+    undo.dirs(await mkdirDurable(generating));
+    undo.push(() => removeTreeDurable(generating));
+    step('temp-created');
+    const files = await copyIntoTemp(node, options, step);
+    await prepareNodeHostDirs(node, undo);
+    step('data-status-written');
+    throwIfAborted(options.signal, 'import (before finalizing)');
+    // Not recorded (checked in validation): an unrecorded final directory at INDEX is deleted by a restart anyway.
+    await removeTreeDurable(node.paths.finalDir);
+    const finalDir = node.paths.finalDir;
+    await renameDurable(generating, finalDir);
+    undo.push(() => removeTreeDurable(finalDir));
+    step('finalized');
+    throwIfAborted(options.signal, 'import (before commit)');
+    return staged(files, backup);
   } catch (err) {
-    // Roll back to the exact previous tree: the temporary directory and every directory this run created.
-    await removeTreeDurable(node.paths.generatingDir).catch(() => undefined);
-    await removeCreatedDirs(created);
+    await undo.run();
     throw err;
   }
-  await prepareNodeHostDirs(node);
-  step('data-status-written');
-  throwIfAborted(options.signal, 'import (before finalizing)');
-  // Not recorded (checked in validation): an unrecorded final directory at INDEX is deleted by a restart anyway.
-  await removeTreeDurable(node.paths.finalDir);
-  await renameDurable(node.paths.generatingDir, node.paths.finalDir);
-  step('finalized');
-  throwIfAborted(options.signal, 'import (before commit)');
-  return { files, backup };
+}
+
+async function readFileOrUndefined(file: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the log store records `node`'s new snapshot: after a commit that
+ * threw, a rollback is only safe when it certainly did not happen.
+ * Undefined when that cannot be read.
+ */
+async function isCommitted(node: NodeImport): Promise<boolean | undefined> {
+  try {
+    const db = await LogDB.open(node.cfg, { store: node.store, readOnly: true, lock: { lockHolder: nativeLockHolder() } });
+    try {
+      const rec = await db.getSnapshot(node.shardId, node.replicaId);
+      return rec !== undefined && bytesEqual(encodeSnapshot(rec), encodeSnapshot(node.record));
+    } finally {
+      await db.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * After a failed commit: each staged node whose commit certainly did not
+ * happen is rolled back (what its run created removed); one that did, or
+ * that cannot be read, is left as it is (a rerun converges either way).
+ */
+export async function rollbackUncommitted(nodes: readonly { node: NodeImport; staged: StagedSnapshot }[]): Promise<void> {
+  for (const { node, staged } of nodes) {
+    if ((await isCommitted(node)) === false) await staged.rollback();
+  }
 }
 
 /** The records the import writes, as the backup records them (so that an undo can tell whether the node moved on). */

@@ -235,7 +235,8 @@ export async function removeCreatedDirs(created: readonly string[]): Promise<voi
   }
 }
 
-function processAlive(pid: number): boolean {
+/** True when a process `pid` exists (EPERM: it exists, owned by someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -276,7 +276,7 @@ export class LogDB {
     const dataDir = logdbPartitionDirByIndex(this.config, p);
     const part: PartitionStore = this.store.kind === 'pebble'
       ? new PebblePartition({ dataDir, walDir: walPartitionDirByIndex(this.config, p) ?? dataDir }, this.opts)
-      : new LogDBPartition(dataDir, this.opts);
+      : new LogDBPartition(dataDir, { nodeHostDir: this.config.nodeHostDir, ...this.opts });
     this.partitions.set(p, part);
     return part;
   }

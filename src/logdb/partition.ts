@@ -13,11 +13,13 @@
  *   opening and closing its LOCK file, which drops the first opener's POSIX
  *   lock. A process-wide registry refuses that second open before LevelDB runs.
  */
+import { rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { ErrDirLocked, ErrLogDB, NodeHostToolsError, ioError } from '../errors.js';
+import { processAlive } from '../files/durable.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { checkNotLocked, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
 import { LOCK_FILENAME } from '../nodehost/paths.js';
@@ -37,8 +39,15 @@ export interface PartitionOptions {
    * from a private clone under `scratchDir`, and writes are refused.
    */
   readOnly?: boolean;
-  /** Where read-only clones go (default os.tmpdir()); on the same file system, table files are hard-linked. */
+  /**
+   * Where read-only clones go. Default: `$NODEHOST_TOOLS_SCRATCH_DIR`, else
+   * on the data directory's own file system (beside `nodeHostDir`, else in
+   * it), so table files are hard-linked rather than copied; os.tmpdir() only
+   * when neither is writable on that file system.
+   */
   scratchDir?: string;
+  /** The NodeHost directory the partition belongs to (where default scratch space is looked for). */
+  nodeHostDir?: string;
   /** Options of the LOCK check run before LevelDB opens the database. */
   lock?: LockCheckOptions;
 }
@@ -77,10 +86,97 @@ function levelError(err: unknown, dir: string, what: string): NodeHostToolsError
 
 const TABLE_FILE = /\.(ldb|sst)$/;
 
-async function cloneDatabase(src: string, scratchDir: string): Promise<string> {
-  const clone = await fsp.mkdtemp(path.join(scratchDir, 'nodehost-tools-ro-')).catch((err: unknown) => {
-    throw ioError(err, 'cannot create a scratch directory in', scratchDir);
-  });
+/** Environment variable naming where read-only clones go (overrides the default location). */
+export const SCRATCH_DIR_ENV = 'NODEHOST_TOOLS_SCRATCH_DIR';
+/**
+ * Clones are named `nodehost-tools-ro-<pid>-<random>`: recognisable, and
+ * removable by a later run once process <pid> is gone (a run killed before
+ * it could remove its clone).
+ */
+export const CLONE_PREFIX = 'nodehost-tools-ro-';
+const CLONE_NAME = /^nodehost-tools-ro-(\d+)-/;
+
+/** Clones this process has open now (removed on close, or by {@link removeLiveClonesSync} on a signal). */
+const liveClones = new Set<string>();
+/** Scratch directories already swept of dead processes' clones in this process. */
+const swept = new Set<string>();
+
+/**
+ * Removes every clone this process has open, synchronously: for a signal
+ * handler about to end the process (SIGINT, SIGTERM), which cannot wait for
+ * the operations to close their partitions. Never throws.
+ */
+export function removeLiveClonesSync(): void {
+  for (const dir of liveClones) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort: a later run removes it (its pid is gone by then)
+    }
+  }
+  liveClones.clear();
+}
+
+/** Removes the clones in `scratchDir` of processes that are gone (interrupted runs); once per directory and process. */
+export async function removeDeadClones(scratchDir: string): Promise<string[]> {
+  if (swept.has(scratchDir)) return [];
+  swept.add(scratchDir);
+  let names: string[];
+  try {
+    names = await fsp.readdir(scratchDir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(CLONE_NAME.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    await fsp.rm(path.join(scratchDir, name), { recursive: true, force: true }).catch(() => undefined);
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Where a clone of the partition at `src` goes, in order: the configured
+ * directory; `$NODEHOST_TOOLS_SCRATCH_DIR`; beside nodeHostDir, then in it,
+ * each only when on the partition's own file system (hard links, no copy of
+ * the tables, no other disk filled); os.tmpdir() last.
+ */
+function scratchCandidates(src: string, opts: PartitionOptions): { dir: string; sameDevice: boolean }[] {
+  if (opts.scratchDir !== undefined) return [{ dir: opts.scratchDir, sameDevice: false }];
+  const env = process.env[SCRATCH_DIR_ENV];
+  if (env) return [{ dir: env, sameDevice: false }];
+  // H/D/logdb-<p> sits at <nodeHostDir>/<hostname>/<deployment>/logdb-<p>.
+  const nodeHostDir = opts.nodeHostDir ?? path.dirname(path.dirname(path.dirname(src)));
+  return [
+    { dir: path.dirname(path.resolve(nodeHostDir)), sameDevice: true },
+    { dir: path.resolve(nodeHostDir), sameDevice: true },
+    { dir: os.tmpdir(), sameDevice: false },
+  ];
+}
+
+async function makeCloneDir(src: string, opts: PartitionOptions): Promise<string> {
+  const dev = (await statOrUndefined(src))?.dev;
+  const candidates = scratchCandidates(src, opts);
+  let lastErr: unknown;
+  for (const [i, c] of candidates.entries()) {
+    if (c.sameDevice && (dev === undefined || (await statOrUndefined(c.dir).catch(() => undefined))?.dev !== dev)) continue;
+    await removeDeadClones(c.dir);
+    try {
+      const dir = await fsp.mkdtemp(path.join(c.dir, `${CLONE_PREFIX}${process.pid}-`));
+      liveClones.add(dir);
+      return dir;
+    } catch (err) {
+      lastErr = err;
+      if (i === candidates.length - 1 || !c.sameDevice) throw ioError(err, 'cannot create a scratch directory in', c.dir);
+    }
+  }
+  throw ioError(lastErr ?? new Error('no scratch location'), 'cannot create a scratch directory for', src);
+}
+
+async function cloneDatabase(src: string, opts: PartitionOptions): Promise<string> {
+  const clone = await makeCloneDir(src, opts);
   try {
     for (const name of await fsp.readdir(src)) {
       // LevelDB recreates LOCK and LOG; copying them would only waste time.
@@ -102,6 +198,7 @@ async function cloneDatabase(src: string, scratchDir: string): Promise<string> {
     }
   } catch (err) {
     await fsp.rm(clone, { recursive: true, force: true }).catch(() => undefined);
+    liveClones.delete(clone);
     throw ioError(err, 'cannot clone log store partition for read-only inspection', src);
   }
   return clone;
@@ -188,7 +285,7 @@ export class LogDBPartition implements PartitionStore {
     await checkNotLocked(path.join(this.dir, LOCK_FILENAME), { ...this.opts.lock, refuseOwnProcess: !this.readOnly });
     let location = this.dir;
     if (this.readOnly) {
-      this.cloneDir = await cloneDatabase(this.dir, this.opts.scratchDir ?? os.tmpdir());
+      this.cloneDir = await cloneDatabase(this.dir, this.opts);
       location = this.cloneDir;
     } else if (create) {
       try {
@@ -375,5 +472,6 @@ export class LogDBPartition implements PartitionStore {
     await fsp.rm(dir, { recursive: true, force: true }).catch((err: unknown) => {
       if (!isNotFound(err)) throw ioError(err, 'cannot remove read-only clone', dir);
     });
+    liveClones.delete(dir);
   }
 }

@@ -4,12 +4,17 @@
  * 2 a usage error. With `--json` the last stdout line is always one JSON
  * object, errors included.
  */
+import { readFileSync } from 'node:fs';
 import { ErrUsage, NodeHostToolsError } from '../errors.js';
 import { CommandContext, helpText, parseInvocation, type CliIO, type Command } from './command.js';
 import { commands } from './commands/index.js';
 import { plainJson } from './present.js';
+import { installInterruptHandlers } from '../ops/interrupt.js';
 
-const VERSION = '0.1.0';
+/** The package's version, from its package.json (read only for --version). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 function topHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -21,7 +26,7 @@ function topHelp(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `nodehost <command> --help` for a command\'s options.',
+    'Run `nodehost <command> --help` for a command\'s options; `nodehost --version` prints the version.',
     '',
   ].join('\n');
 }
@@ -40,8 +45,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     return 0;
   }
   if (name === 'help') return main([rest[0]!, '--help', ...rest.slice(1)], io);
-  if (name === '--version') {
-    io.stdout.write(`${VERSION}\n`);
+  if (name === '--version' || name === '-V') {
+    io.stdout.write(`${version()}\n`);
     return 0;
   }
   const cmd: Command | undefined = commands.find((c) => c.name === name);
@@ -54,9 +59,30 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       io.stdout.write(helpText(cmd));
       return 0;
     }
-    return await cmd.run(inv, new CommandContext(io, inv.json));
+    return await withInterrupts(io, json, () => cmd.run(inv, new CommandContext(io, inv.json)));
   } catch (err) {
     return reportError(err, io, json);
+  }
+}
+
+/**
+ * SIGINT / SIGTERM (src/ops/interrupt.ts): a writing command stops at its
+ * next safe point, a read-only one at once (its clones removed, the --json
+ * line printed); exit 130 / 143. In-process callers keep their own signals.
+ */
+async function withInterrupts(io: CliIO, json: boolean, run: () => Promise<number>): Promise<number> {
+  if (io.stdout !== process.stdout) return run();
+  const interrupts = installInterruptHandlers((err) => void reportError(err, io, json));
+  try {
+    let status: number;
+    try {
+      status = await run();
+    } catch (err) {
+      status = reportError(err, io, json);
+    }
+    return interrupts.exitStatus ?? status;
+  } finally {
+    interrupts.dispose();
   }
 }
 

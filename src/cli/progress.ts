@@ -31,7 +31,7 @@ export function formatDuration(seconds: number): string {
 
 /**
  * Below this much elapsed time a rate is mostly timer noise (and at 0 it is
- * undefined), so the display shows `--` instead of a made-up number.
+ * undefined), so the display shows no rate and no time left until then.
  */
 const MIN_RATE_SECONDS = 0.2;
 
@@ -90,11 +90,12 @@ export class ProgressDisplay {
     const elapsed = (now - this.phaseStart) / 1000;
     const rate = elapsed >= MIN_RATE_SECONDS ? done / elapsed : undefined;
     const pct = Math.min(100, (done / total) * 100);
-    const rateText = rate === undefined ? '-- B/s' : `${formatBytes(rate)}/s`;
+    // No rate (nor time left) before there is one to show: a bar reads "0 B/100.0 MiB", not "-- B/s --:-- left".
+    const rateText = rate === undefined ? '' : `${formatBytes(rate)}/s`;
     if (complete) this.completed = true;
     if (this.tty) {
-      const tail = complete ? `done in ${formatDuration(elapsed)}` : `${formatDuration(rate ? (total - done) / rate : NaN)} left`;
-      const stats = `${formatBytes(done)}/${formatBytes(total)}  ${rateText}  ${tail}`;
+      const tail = complete ? `done in ${formatDuration(elapsed)}` : rate ? `${formatDuration((total - done) / rate)} left` : '';
+      const stats = [`${formatBytes(done)}/${formatBytes(total)}`, rateText, tail].filter(Boolean).join('  ');
       const width = Math.max(10, Math.min(40, (this.io.stderr.columns ?? 80) - this.phase.length - stats.length - 12));
       const filled = Math.round((pct / 100) * width);
       this.io.stderr.write(`\r${this.phase} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}%  ${stats}\x1b[K`);
@@ -104,8 +105,8 @@ export class ProgressDisplay {
       this.io.stderr.write(`${this.phase}: done, ${formatBytes(total)} in ${elapsed.toFixed(1)} s` +
         `${rate === undefined ? '' : ` (${rateText})`}\n`);
     } else {
-      this.io.stderr.write(`${this.phase}: ${pct.toFixed(1)}%  ${formatBytes(done)}/${formatBytes(total)}  ${rateText}  ` +
-        `${formatDuration(rate ? (total - done) / rate : NaN)} left\n`);
+      const tail = rate ? `${formatDuration((total - done) / rate)} left` : '';
+      this.io.stderr.write(`${[`${this.phase}: ${pct.toFixed(1)}%`, `${formatBytes(done)}/${formatBytes(total)}`, rateText, tail].filter(Boolean).join('  ')}\n`);
     }
   }
 

@@ -31,6 +31,8 @@ export interface RunOptions {
   cwd?: string;
   /** Launcher to run instead of {@link BIN}. */
   bin?: string;
+  /** What is typed on the terminal (runInPty only), e.g. an answer to a prompt; then end of input. */
+  input?: string;
 }
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -97,7 +99,7 @@ function ptyOnce(args: string[], shellTail: string, opts: RunOptions): Promise<{
       if (status === undefined) fail(err);
       else done({ status, output: stdout.replaceAll('\r\n', '\n') });
     });
-    child.stdin?.end();
+    child.stdin?.end(opts.input ?? '');
   });
 }
 

@@ -120,8 +120,13 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
         for (const l of recordsLines(preview.before)) ctx.warn(l);
         for (const w of preview.warnings) ctx.warn(`  ! ${w.message}`);
         if (preview.removedSnapshotDirs.length) ctx.warn(`  ! snapshot directories removed: ${preview.removedSnapshotDirs.join(', ')}`);
-        throw new ErrUsage('refusing to overwrite without confirmation: review the above and rerun with --yes ' +
-          '(or --dry-run to see the whole before/after)');
+        // On a terminal, ask (y/N); --json is for scripts, which say --yes. No answer (end of input) is a no.
+        const confirmed = !ctx.json && ctx.io.stderr.isTTY === true &&
+          await askYesNo(ctx, `Overwrite shard ${preview.shardId} replica ${preview.replicaId} on this host${backupDir ? ` (backup first to ${backupDir})` : ''}? [y/N] `);
+        if (!confirmed) {
+          throw new ErrUsage('refusing to overwrite without confirmation: review the above and answer y, or rerun with --yes ' +
+            '(or --dry-run to see the whole before/after)');
+        }
       }
     }
     const res = await importSnapshot(config, src, members, replicaId, { ...base, dryRun, onProgress: onProgress(dryRun ? 'verify' : 'copy') });
@@ -134,6 +139,22 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
     return 0;
   } finally {
     progress.finishLine();
+  }
+}
+
+/** Asks a yes/no question on stderr and reads one line of stdin: true for y or yes (any case), false otherwise or at end of input. */
+async function askYesNo(ctx: CommandContext, question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: ctx.io.stdin, output: ctx.io.stderr, terminal: false });
+  try {
+    const answer = await new Promise<string | undefined>((done) => {
+      rl.once('close', () => done(undefined));
+      rl.question(question, done);
+    });
+    if (answer === undefined) ctx.warn('');
+    return answer !== undefined && /^\s*y(es)?\s*$/i.test(answer);
+  } finally {
+    rl.close();
   }
 }
 

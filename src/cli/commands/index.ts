@@ -31,7 +31,8 @@ const importCommand: Command = {
   description:
     'Stop the NodeHost first. Run on every host of the new membership with the same --src and --members. ' +
     'Everything is validated before anything is written; an interrupted import is safe to rerun. ' +
-    'When stdin is a terminal and the node has state that will be overwritten, --yes is required. ' +
+    'When stdin is a terminal and the node has state that will be overwritten, the import shows that state and asks (y/N); ' +
+    'elsewhere (scripts, --json) --yes is required. ' +
     '--backup <dir> first saves what the import replaces; `nodehost restore-backup <dir>` undoes it. ' +
     '--manifest runs many imports on this host: {"imports": [{"shardId", "src", "members", "replicaId", "backupDir"?}, ...]}.',
   options: {
@@ -40,7 +41,7 @@ const importCommand: Command = {
     members: { type: 'string', arg: '<list>', help: 'the new membership, replicaID=address pairs separated by commas' },
     'replica-id': { type: 'string', arg: '<N>', help: 'the replica on this host (must be in --members with this host\'s RaftAddress)' },
     'dry-run': { type: 'boolean', help: 'validate everything and show the before/after of every record; write nothing' },
-    yes: { type: 'boolean', short: 'y', help: 'do not ask: overwrite the node\'s existing state' },
+    yes: { type: 'boolean', short: 'y', help: 'do not ask: overwrite the node\'s existing state (required off a terminal and with --json)' },
     'config-change-id': { type: 'string', arg: '<policy>', help: 'preserve (default: the export\'s value) or snapshot-index (the reference\'s value)' },
     backup: { type: 'string', arg: '<dir>', help: 'first save everything the import replaces into this new directory (undo with restore-backup)' },
     manifest: { type: 'string', arg: '<file>', help: 'run the imports listed in this JSON file (many shards on this host)' },

@@ -13,13 +13,13 @@
  *   opening and closing its LOCK file, which drops the first opener's POSIX
  *   lock. A process-wide registry refuses that second open before LevelDB runs.
  */
-import { rmSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { ErrDirLocked, ErrLogDB, NodeHostToolsError, ioError } from '../errors.js';
 import { processAlive } from '../files/durable.js';
+import { addLiveClone, deleteLiveClone, removeLiveClonesSync } from '../files/live-clones.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { checkNotLocked, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
 import { LOCK_FILENAME } from '../nodehost/paths.js';
@@ -96,26 +96,10 @@ export const SCRATCH_DIR_ENV = 'NODEHOST_TOOLS_SCRATCH_DIR';
 export const CLONE_PREFIX = 'nodehost-tools-ro-';
 const CLONE_NAME = /^nodehost-tools-ro-(\d+)-/;
 
-/** Clones this process has open now (removed on close, or by {@link removeLiveClonesSync} on a signal). */
-const liveClones = new Set<string>();
 /** Scratch directories already swept of dead processes' clones in this process. */
 const swept = new Set<string>();
 
-/**
- * Removes every clone this process has open, synchronously: for a signal
- * handler about to end the process (SIGINT, SIGTERM), which cannot wait for
- * the operations to close their partitions. Never throws.
- */
-export function removeLiveClonesSync(): void {
-  for (const dir of liveClones) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // best effort: a later run removes it (its pid is gone by then)
-    }
-  }
-  liveClones.clear();
-}
+export { removeLiveClonesSync };
 
 /** Removes the clones in `scratchDir` of processes that are gone (interrupted runs); once per directory and process. */
 export async function removeDeadClones(scratchDir: string): Promise<string[]> {
@@ -165,7 +149,7 @@ async function makeCloneDir(src: string, opts: PartitionOptions): Promise<string
     await removeDeadClones(c.dir);
     try {
       const dir = await fsp.mkdtemp(path.join(c.dir, `${CLONE_PREFIX}${process.pid}-`));
-      liveClones.add(dir);
+      addLiveClone(dir);
       return dir;
     } catch (err) {
       lastErr = err;
@@ -198,7 +182,7 @@ async function cloneDatabase(src: string, opts: PartitionOptions): Promise<strin
     }
   } catch (err) {
     await fsp.rm(clone, { recursive: true, force: true }).catch(() => undefined);
-    liveClones.delete(clone);
+    deleteLiveClone(clone);
     throw ioError(err, 'cannot clone log store partition for read-only inspection', src);
   }
   return clone;
@@ -472,6 +456,6 @@ export class LogDBPartition implements PartitionStore {
     await fsp.rm(dir, { recursive: true, force: true }).catch((err: unknown) => {
       if (!isNotFound(err)) throw ioError(err, 'cannot remove read-only clone', dir);
     });
-    liveClones.delete(dir);
+    deleteLiveClone(dir);
   }
 }

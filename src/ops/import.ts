@@ -73,6 +73,7 @@ import {
   type MemberNodes,
 } from './members.js';
 import { nativeLockHolder } from './native-hooks.js';
+import { asWriter, withInterrupt } from './interrupt.js';
 
 /** Step boundaries of an import, in order; reported through {@link ImportOptions.onStep}. */
 export const IMPORT_STEPS = [
@@ -590,6 +591,35 @@ export async function importSnapshot(
   replicaId: bigint | number | string,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
+  // In the CLI, SIGINT/SIGTERM abort the import at its next safe point (interrupt.ts).
+  const opts: ImportOptions = { ...options, signal: withInterrupt(options.signal) };
+  if (opts.dryRun) return runImport(nhConfig, srcDir, memberNodes, replicaId, opts, { committed: false });
+  return asWriter(async () => {
+    const progress = { committed: false };
+    try {
+      return await runImport(nhConfig, srcDir, memberNodes, replicaId, opts, progress);
+    } catch (err) {
+      throw err instanceof ErrAborted ? abortedAt(err, progress.committed) : err;
+    }
+  });
+}
+
+/** An abort's error, saying what state the node is in. */
+function abortedAt(err: ErrAborted, committed: boolean): ErrAborted {
+  const state = committed
+    ? 'the node holds the imported snapshot (the commit happened); rerun the same import to finish its clean-up'
+    : 'nothing was committed and what this run created was removed: the node is as it was; rerun the import';
+  return new ErrAborted(`${err.message}; ${state}`, { ...err.details, nodeState: committed ? 'imported' : 'unchanged' }, { cause: err });
+}
+
+async function runImport(
+  nhConfig: NodeHostConfig,
+  srcDir: string,
+  memberNodes: MemberNodes,
+  replicaId: bigint | number | string,
+  options: ImportOptions,
+  progress: { committed: boolean },
+): Promise<ImportResult> {
   options.onProgress?.('validate', 0, 0);
   // 1. The export and the arguments.
   const inputs = await readInputs(nhConfig, srcDir, memberNodes, replicaId, options);
@@ -619,10 +649,10 @@ export async function importSnapshot(
       await rollbackUncommitted([{ node, staged }]);
       throw err;
     }
-    // 7. What the commit made stale: old snapshot directories, old entries.
-    const res = await cleanUp(node, staged, options);
+    progress.committed = true;
     failed = false;
-    return res;
+    // 7. What the commit made stale: old snapshot directories, old entries.
+    return await cleanUp(node, staged, options);
   } finally {
     await locks?.release({ failed });
   }

@@ -415,6 +415,12 @@ export class MergedView {
     const mc = new MemCursor(self.mem, b, reverse);
     if (mc.valid) heap.push(mc);
     for (let i = 0; i < self.state.tables.length; i++) {
+      // A table whose MANIFEST bounds lie outside the scan holds no point key of it (its
+      // tombstones are already in the fragments): no block of it is read.
+      const meta = self.state.tables[i]!.meta;
+      const smallestUser = meta.smallest.subarray(0, meta.smallest.length - 8);
+      const largestUser = meta.largest.subarray(0, meta.largest.length - 8);
+      if (compareBytes(largestUser, b.lower) < 0 || aboveUpper(b, smallestUser)) continue;
       const tc = new TableCursor(self.state.tables[i]!.file, self.caches[i]!, b, reverse);
       await tc.init();
       if (tc.valid) heap.push(tc);

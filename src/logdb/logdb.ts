@@ -51,8 +51,7 @@ import {
   snapshotsRange,
   type KeyRange,
 } from './keys.js';
-import { LogDBPartition, type PartitionOptions } from './partition.js';
-import { PebblePartition } from './pebble/partition.js';
+import type { PartitionOptions } from './partition.js';
 import { resolveLogStore, type LogStoreChoice } from './store-kind.js';
 import type { KvOp, LogStoreKind, PartitionStore } from './store.js';
 import { dataStatusPath, walPartitionDirByIndex } from '../nodehost/paths.js';
@@ -224,6 +223,25 @@ function decodeValue<T>(decode: (b: Uint8Array) => T, value: Uint8Array, what: s
   }
 }
 
+/** Makes the partition object of index `p` (not opened). */
+type PartitionFactory = (p: number) => PartitionStore;
+
+/**
+ * The backend of `kind`, loaded only when a host has that store: a Pebble
+ * host never loads classic-level.
+ */
+async function partitionFactory(cfg: ResolvedNodeHostConfig, kind: LogStoreKind, opts: LogDBOptions): Promise<PartitionFactory> {
+  if (kind === 'pebble') {
+    const { PebblePartition } = await import('./pebble/partition.js');
+    return (p) => {
+      const dataDir = logdbPartitionDirByIndex(cfg, p);
+      return new PebblePartition({ dataDir, walDir: walPartitionDirByIndex(cfg, p) ?? dataDir }, opts);
+    };
+  }
+  const { LogDBPartition } = await import('./partition.js');
+  return (p) => new LogDBPartition(logdbPartitionDirByIndex(cfg, p), { nodeHostDir: cfg.nodeHostDir, ...opts });
+}
+
 /** The log store of one NodeHost. Create with {@link LogDB.open}; close when done. */
 export class LogDB {
   readonly config: ResolvedNodeHostConfig;
@@ -235,9 +253,12 @@ export class LogDB {
   private detected: BinVer | undefined | null = null; // null: not detected yet
   private closed = false;
 
-  private constructor(cfg: ResolvedNodeHostConfig, store: LogStoreChoice, opts: LogDBOptions) {
+  private readonly openPartition: PartitionFactory;
+
+  private constructor(cfg: ResolvedNodeHostConfig, store: LogStoreChoice, openPartition: PartitionFactory, opts: LogDBOptions) {
     this.config = cfg;
     this.store = store;
+    this.openPartition = openPartition;
     this.opts = opts;
     this.readOnly = opts.readOnly ?? false;
   }
@@ -250,7 +271,8 @@ export class LogDB {
    * them. With `readOnly` the originals stay byte-for-byte unchanged.
    */
   static async open(cfg: ResolvedNodeHostConfig, opts: LogDBOptions = {}): Promise<LogDB> {
-    return new LogDB(cfg, opts.store ?? (await resolveLogStore(cfg)), opts);
+    const store = opts.store ?? (await resolveLogStore(cfg));
+    return new LogDB(cfg, store, await partitionFactory(cfg, store.kind, opts), opts);
   }
 
   /** The engine holding this store. */
@@ -273,10 +295,7 @@ export class LogDB {
     if (this.closed) throw new ErrLogDB('the log store is closed', { check: 'closed' });
     const open = this.partitions.get(p);
     if (open) return open;
-    const dataDir = logdbPartitionDirByIndex(this.config, p);
-    const part: PartitionStore = this.store.kind === 'pebble'
-      ? new PebblePartition({ dataDir, walDir: walPartitionDirByIndex(this.config, p) ?? dataDir }, this.opts)
-      : new LogDBPartition(dataDir, { nodeHostDir: this.config.nodeHostDir, ...this.opts });
+    const part = this.openPartition(p);
     this.partitions.set(p, part);
     return part;
   }

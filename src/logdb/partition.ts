@@ -18,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { ErrDirLocked, ErrLogDB, NodeHostToolsError, ioError } from '../errors.js';
-import { processAlive } from '../files/durable.js';
+import { mkdirDurable, processAlive } from '../files/durable.js';
 import { addLiveClone, deleteLiveClone, removeLiveClonesSync } from '../files/live-clones.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { checkNotLocked, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
@@ -272,11 +272,10 @@ export class LogDBPartition implements PartitionStore {
       this.cloneDir = await cloneDatabase(this.dir, this.opts);
       location = this.cloneDir;
     } else if (create) {
-      try {
-        await fsp.mkdir(this.dir, { recursive: true });
-      } catch (err) {
+      // A new logdb-<p> must survive a power cut with the batch committed into it: its parent is fsynced.
+      await mkdirDurable(this.dir).catch((err: unknown) => {
         throw ioError(err, 'cannot create log store partition directory', this.dir);
-      }
+      });
     }
     const db: Level = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
     if (!this.readOnly) openInProcess.add(this.dir);

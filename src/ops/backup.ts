@@ -239,9 +239,9 @@ async function copyListed(src: string, dst: string, rel: string, files: BackupFi
     if (e.isDirectory()) {
       await copyListed(s, d, `${rel}/${e.name}`, files, dirs, signal);
     } else if (e.isFile()) {
-      await copyFileDurable(s, d, { exclusive: true, syncDir: false, ...(signal ? { signal } : {}) });
-      const { sha256, size } = await sha256File(d, signal);
-      files.push({ path: `${rel}/${e.name}`, size: Number(size), sha256, mode: (await lstat(d)).mode & 0o7777 });
+      // The digest of the bytes copied, in the copy's own pass (streamed: any size).
+      const { sha256, size } = await copyFileDurable(s, d, { exclusive: true, syncDir: false, sha256: true, ...(signal ? { signal } : {}) });
+      files.push({ path: `${rel}/${e.name}`, size: Number(size), sha256: sha256!, mode: (await lstat(d)).mode & 0o7777 });
     } else {
       throw mismatch(`cannot back up ${s}: only regular files and directories are saved (a symlink or special file cannot be verified)`,
         e.isSymbolicLink() ? 'symlink' : 'file-type', { path: s });

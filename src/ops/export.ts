@@ -14,7 +14,9 @@ import type { ChecksumEngine } from '../engines/types.js';
 import { fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB } from '../logdb/logdb.js';
-import { resolveNodeHostConfig, type NodeHostConfig } from '../nodehost/config.js';
+import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
+import { holdNodeHostLocks } from './dir-locks.js';
+import { asWriter, withInterrupt } from './interrupt.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { SNAPSHOT_METADATA_FILENAME, snapshotDirName, snapshotPaths } from '../nodehost/paths.js';
 import { encodeSnapshot } from '../records/codec.js';
@@ -70,6 +72,18 @@ export async function exportSnapshot(
   const shardId = toReplicaId(shardIdIn, 'shard ID');
   const replicaId = toReplicaId(replicaIdIn, 'replica ID');
   await checkNodeHostNotLocked(cfg, { lockHolder: nativeLockHolder() });
+  // Held (fcntl, as a NodeHost holds them) while the node is read: a NodeHost started meanwhile refuses to start.
+  const locks = await holdNodeHostLocks(cfg, { create: false });
+  try {
+    return await asWriter(() => exportHeld(cfg, shardId, replicaId, destDir, { ...options, signal: withInterrupt(options.signal) }));
+  } finally {
+    await locks.release();
+  }
+}
+
+async function exportHeld(
+  cfg: ResolvedNodeHostConfig, shardId: bigint, replicaId: bigint, destDir: string, options: ExportOptions,
+): Promise<ExportResult> {
   const db = await LogDB.open(cfg, { readOnly: true, lock: { lockHolder: nativeLockHolder() } });
   let record: Snapshot | undefined;
   try {

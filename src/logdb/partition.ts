@@ -11,7 +11,10 @@
  *   rest) so that the original stays byte-for-byte unchanged.
  * - LevelDB 1.20 answers a second open of the same database in one process by
  *   opening and closing its LOCK file, which drops the first opener's POSIX
- *   lock. A process-wide registry refuses that second open before LevelDB runs.
+ *   lock. The process-wide registry of held locks (nodehost/lock.ts) refuses
+ *   that second open before LevelDB runs; a partition open for writing is
+ *   registered there before LevelDB takes its lock, so no probe (which would
+ *   open and close the LOCK file) ever runs on it.
  */
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -21,7 +24,7 @@ import { ErrDirLocked, ErrLogDB, NodeHostToolsError, ioError } from '../errors.j
 import { mkdirDurable, processAlive } from '../files/durable.js';
 import { addLiveClone, deleteLiveClone, removeLiveClonesSync } from '../files/live-clones.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
-import { checkNotLocked, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
+import { checkNotLocked, isOwnLock, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
 import { LOCK_FILENAME } from '../nodehost/paths.js';
 import type { KeyRange } from './keys.js';
 import { checkPartitionFiles } from './store-kind.js';
@@ -51,9 +54,6 @@ export interface PartitionOptions {
   /** Options of the LOCK check run before LevelDB opens the database. */
   lock?: LockCheckOptions;
 }
-
-// Partition directories open in this process (resolved path → true).
-const openInProcess = new Set<string>();
 
 // classic-level's 'view' encoding hands out Buffers; the API promises plain Uint8Arrays (zero-copy views).
 function plain(b: Uint8Array): Uint8Array {
@@ -257,7 +257,8 @@ export class LogDBPartition implements PartitionStore {
   }
 
   private async openLevel(create: boolean): Promise<void> {
-    if (openInProcess.has(this.dir) && !this.readOnly) {
+    const lockFile = path.join(this.dir, LOCK_FILENAME);
+    if (!this.readOnly && isOwnLock(lockFile, 'leveldb')) {
       throw new ErrDirLocked(
         `log store partition ${this.dir} is already open in this process: close the other LogDB first`,
         { path: path.join(this.dir, LOCK_FILENAME), check: 'lock', pid: process.pid },
@@ -266,7 +267,30 @@ export class LogDBPartition implements PartitionStore {
     // Never let LevelDB open what another engine wrote: it would "recover" a Pebble WAL by deleting it.
     await checkPartitionFiles(this.dir, 'leveldb');
     // Refuse before LevelDB touches anything: its own lock failure comes after it rotated LOG.
-    await checkNotLocked(path.join(this.dir, LOCK_FILENAME), { ...this.opts.lock, refuseOwnProcess: !this.readOnly });
+    await checkNotLocked(lockFile, { ...this.opts.lock, refuseOwnProcess: !this.readOnly });
+    if (!this.readOnly) {
+      // Registered before LevelDB takes the lock (no await in between with the check above
+      // having passed): from here every probe in this process answers "held by us" without opening it.
+      if (isOwnLock(lockFile, 'leveldb')) {
+        throw new ErrDirLocked(`log store partition ${this.dir} is already open in this process: close the other LogDB first`, {
+          path: lockFile, check: 'lock', pid: process.pid,
+        });
+      }
+      registerOwnLock(lockFile, 'leveldb');
+      this.registered = true;
+    }
+    try {
+      await this.openRegistered(create);
+    } catch (err) {
+      if (this.registered) {
+        unregisterOwnLock(lockFile, 'leveldb');
+        this.registered = false;
+      }
+      throw err;
+    }
+  }
+
+  private async openRegistered(create: boolean): Promise<void> {
     let location = this.dir;
     if (this.readOnly) {
       this.cloneDir = await cloneDatabase(this.dir, this.opts);
@@ -278,17 +302,11 @@ export class LogDBPartition implements PartitionStore {
       });
     }
     const db: Level = new ClassicLevel<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
-    if (!this.readOnly) openInProcess.add(this.dir);
     try {
       await db.open({ createIfMissing: create && !this.readOnly, errorIfExists: false });
     } catch (err) {
-      if (!this.readOnly) openInProcess.delete(this.dir);
       await this.dropClone();
       throw levelError(err, this.dir, 'open');
-    }
-    if (!this.readOnly) {
-      registerOwnLock(path.join(this.dir, LOCK_FILENAME));
-      this.registered = true;
     }
     this.db = db;
   }
@@ -440,10 +458,9 @@ export class LogDBPartition implements PartitionStore {
       throw levelError(err, this.dir, 'close');
     } finally {
       if (this.registered) {
-        unregisterOwnLock(path.join(this.dir, LOCK_FILENAME));
+        unregisterOwnLock(path.join(this.dir, LOCK_FILENAME), 'leveldb');
         this.registered = false;
       }
-      if (!this.readOnly && db) openInProcess.delete(this.dir);
       await this.dropClone();
     }
   }

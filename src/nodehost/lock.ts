@@ -139,23 +139,120 @@ async function pidHasFileOpen(procRoot: string, pid: number, dev: bigint, ino: b
   return false;
 }
 
-// Files this process holds a lock on through LevelDB (see LogDBPartition).
-// A probe must never open them: closing that descriptor would drop the lock.
-const ownLocks = new Set<string>();
+// ---- The process-wide registry of held lock files --------------------------------------
+//
+// Every lock file this process holds (or is about to hold) is registered here,
+// whoever holds it: NodeHostDir/LOCK and WALDir/LOCK held for an operation
+// (src/ops/dir-locks.ts, reference-counted: several jobs of one run share one
+// fcntl lock), and a LevelDB partition's LOCK while classic-level has it open
+// for writing (src/logdb/partition.ts, registered BEFORE LevelDB opens it, so
+// no probe can run in between). Every probe consults it first (lockStatus,
+// the native F_GETLK probe in src/ops/native-hooks.ts): fcntl locks belong
+// to the process and closing any descriptor of the file drops them, so a
+// file held here is never opened by a probe.
 
-/** Records that this process now holds a lock on `file` (LevelDB opened here). */
-export function registerOwnLock(file: string): void {
-  ownLocks.add(path.resolve(file));
+/**
+ * Who in this process holds a lock file: `nodehost` (an operation's fcntl
+ * hold of NodeHostDir/LOCK or WALDir/LOCK), `leveldb` (a partition open for
+ * writing), `nodehost-unlocked` (such a hold without the addon: tracked and
+ * reference-counted, but no lock is held, so probes still look).
+ */
+export type LockOwner = 'nodehost' | 'leveldb' | 'nodehost-unlocked';
+const LOCKING: readonly LockOwner[] = ['nodehost', 'leveldb'];
+
+interface HeldLock {
+  file: string;
+  /** `dev:ino` once the file exists (paths can alias through links). */
+  identity: string | undefined;
+  refs: Map<LockOwner, number>;
+  /** Per-holder bookkeeping (dir-locks keeps its fcntl handle here). */
+  attachments: Map<string, unknown>;
 }
 
-/** Forgets {@link registerOwnLock}. */
-export function unregisterOwnLock(file: string): void {
-  ownLocks.delete(path.resolve(file));
+const held = new Map<string, HeldLock>();
+
+function identityOf(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+    return st ? `${st.dev}:${st.ino}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-/** True when this process registered a lock on `file`. */
-export function isOwnLock(file: string): boolean {
-  return ownLocks.has(path.resolve(file));
+function findHeld(file: string): HeldLock | undefined {
+  const abs = path.resolve(file);
+  const direct = held.get(abs);
+  if (direct) return direct;
+  if (held.size === 0) return undefined;
+  const id = identityOf(abs);
+  if (id === undefined) return undefined;
+  for (const h of held.values()) {
+    h.identity ??= identityOf(h.file);
+    if (h.identity === id) return h;
+  }
+  return undefined;
+}
+
+/** Records that this process holds (or is about to take) a lock on `file`; reference-counted per owner. */
+export function registerOwnLock(file: string, owner: LockOwner = 'nodehost'): void {
+  const abs = path.resolve(file);
+  let h = held.get(abs);
+  if (!h) {
+    h = { file: abs, identity: identityOf(abs), refs: new Map(), attachments: new Map() };
+    held.set(abs, h);
+  }
+  h.refs.set(owner, (h.refs.get(owner) ?? 0) + 1);
+}
+
+/** Undoes one {@link registerOwnLock}; the file leaves the registry with its last reference. */
+export function unregisterOwnLock(file: string, owner: LockOwner = 'nodehost'): void {
+  const abs = path.resolve(file);
+  const h = held.get(abs);
+  if (!h) return;
+  const n = (h.refs.get(owner) ?? 0) - 1;
+  if (n > 0) h.refs.set(owner, n);
+  else h.refs.delete(owner);
+  if (h.refs.size === 0) held.delete(abs);
+}
+
+/** True when this process holds a lock on `file` (by path, or the same file through another path). */
+export function isOwnLock(file: string, owner?: LockOwner): boolean {
+  const h = findHeld(file);
+  if (h === undefined) return false;
+  return owner === undefined ? LOCKING.some((o) => h.refs.has(o)) : h.refs.has(owner);
+}
+
+/** References `owner` has registered on `file` (0 when none). */
+export function lockRefs(file: string, owner: LockOwner): number {
+  return held.get(path.resolve(file))?.refs.get(owner) ?? 0;
+}
+
+/** Every lock file this process holds, as registered. */
+export function heldLockFiles(): string[] {
+  return [...held.values()].filter((h) => LOCKING.some((o) => h.refs.has(o))).map((h) => h.file);
+}
+
+/** Bookkeeping a holder keeps with a registered file (undefined when the file is not held). */
+export function lockAttachment<T>(file: string, key: string): T | undefined {
+  return held.get(path.resolve(file))?.attachments.get(key) as T | undefined;
+}
+
+/** Sets (or, with undefined, removes) a holder's bookkeeping on a registered file. */
+export function setLockAttachment(file: string, key: string, value: unknown): void {
+  const h = held.get(path.resolve(file));
+  if (!h) return;
+  if (value === undefined) h.attachments.delete(key);
+  else h.attachments.set(key, value);
+}
+
+/**
+ * `probe` guarded by the registry: a file this process holds is answered
+ * with this process's pid without calling it (a probe that opens the file
+ * would drop the lock when it closes its descriptor).
+ */
+export function guardProbe(probe: LockHolderProbe): LockHolderProbe {
+  return (file) => (isOwnLock(file) ? { pid: process.pid, kind: 'POSIX', access: 'WRITE' } : probe(file));
 }
 
 /** Finds every lock held on `file`. A missing file has no locks. */
@@ -203,10 +300,11 @@ export async function lockStatus(file: string, opts: LockCheckOptions = {}): Pro
       });
     }
   }
-  if (ownLocks.has(abs) && !holders.some((h) => h.ownProcess)) {
+  const own = isOwnLock(abs);
+  if (own && !holders.some((h) => h.ownProcess)) {
     holders.push({ pid: process.pid, kind: 'POSIX', access: 'WRITE', ownProcess: true, source: 'registry' });
   }
-  if (opts.lockHolder && !ownLocks.has(abs)) {
+  if (opts.lockHolder && !own) {
     methods.push('probe');
     let probed: ProbedLock | null | undefined;
     try {

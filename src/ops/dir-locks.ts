@@ -8,9 +8,10 @@
  * fcntl locks belong to the process, and closing any descriptor of a locked
  * file drops the process's lock. So each LOCK file is locked at most once per
  * process and shared by reference count between the operations that need it
- * (several imports of one host run concurrently in `importMany`), and every
- * held file is registered as this process's own (`registerOwnLock`), so the
- * lock checks never open it.
+ * (several imports of one host run concurrently in `importMany`). The count
+ * and the hold's bookkeeping live in the process-wide registry of held locks
+ * (nodehost/lock.ts), which every probe consults: a held file is never
+ * opened by a lock check.
  *
  * LOCK files are created where missing, as a NodeHost's first start would,
  * with or without the addon, so that the resulting tree does not depend on
@@ -29,7 +30,7 @@ import { ioError } from '../errors.js';
 import { fsyncDir, mkdirDurable, removeCreatedDirs } from '../files/durable.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import type { ResolvedNodeHostConfig } from '../nodehost/config.js';
-import { registerOwnLock, unregisterOwnLock } from '../nodehost/lock.js';
+import { lockAttachment, lockRefs, registerOwnLock, setLockAttachment, unregisterOwnLock, type LockOwner } from '../nodehost/lock.js';
 import { dataDirs, lockFilePath } from '../nodehost/paths.js';
 import { nativeAcquireLock, nativeUnavailableReason } from './native-hooks.js';
 
@@ -72,7 +73,6 @@ interface Entry {
   file: string;
   /** The fcntl lock; null without the addon. */
   lock: FileLock | null;
-  refs: number;
   /** The file did not exist before this entry. */
   created: boolean;
   /** Directories created for the file, outermost first. */
@@ -81,7 +81,16 @@ interface Entry {
   keep: boolean;
 }
 
-const entries = new Map<string, Entry>();
+/** Key of this module's bookkeeping in the registry. */
+const ATTACHMENT = 'dir-locks';
+
+function ownerOf(e: Entry): LockOwner {
+  return e.lock ? 'nodehost' : 'nodehost-unlocked';
+}
+
+function entryOf(file: string): Entry | undefined {
+  return lockAttachment<Entry>(file, ATTACHMENT);
+}
 
 // Acquisitions and releases run one at a time: two holds must never both
 // find a file unlocked and lock it twice (the second fcntl would succeed).
@@ -119,7 +128,7 @@ async function openEntry(file: string, create: boolean): Promise<Entry | undefin
   if (!create && !(await statOrUndefined(file))) return undefined;
   const createdDirs = create ? await mkdirDurable(path.dirname(file)) : [];
   try {
-    if (!acquire) return { file, lock: null, refs: 0, created: create && (await touch(file)), createdDirs, keep: false };
+    if (!acquire) return { file, lock: null, created: create && (await touch(file)), createdDirs, keep: false };
     const lock = acquire(file);
     if (lock.created && !create) {
       // Removed between the check and the lock: this mode writes nothing.
@@ -127,8 +136,7 @@ async function openEntry(file: string, create: boolean): Promise<Entry | undefin
       lock.release();
       return undefined;
     }
-    registerOwnLock(file);
-    return { file, lock, refs: 0, created: lock.created, createdDirs, keep: false };
+    return { file, lock, created: lock.created, createdDirs, keep: false };
   } catch (err) {
     await removeCreatedDirs(createdDirs);
     throw err;
@@ -139,10 +147,7 @@ async function closeEntry(e: Entry): Promise<void> {
   const remove = e.created && !e.keep;
   // Unlinked while still locked, so nobody locks the old file meanwhile.
   if (remove) await removeFile(e.file);
-  if (e.lock) {
-    unregisterOwnLock(e.file);
-    e.lock.release();
-  }
+  if (e.lock) e.lock.release();
   if (!e.keep) await removeCreatedDirs(e.createdDirs);
 }
 
@@ -178,13 +183,15 @@ class Hold implements NodeHostLocks {
       try {
         for (const file of this.wanted()) {
           if (this.mine.some((e) => e.file === file)) continue;
-          let e = entries.get(file);
+          let e = entryOf(file);
           if (!e) {
             e = await openEntry(file, create);
             if (!e) continue;
-            entries.set(file, e);
+            registerOwnLock(file, ownerOf(e));
+            setLockAttachment(file, ATTACHMENT, e);
+          } else {
+            registerOwnLock(file, ownerOf(e));
           }
-          e.refs++;
           taken.push(e);
         }
       } catch (err) {
@@ -202,9 +209,18 @@ class Hold implements NodeHostLocks {
 
   private async drop(e: Entry, failed: boolean): Promise<void> {
     if (!failed) e.keep = true;
-    if (--e.refs > 0) return;
-    entries.delete(e.file);
-    await closeEntry(e);
+    if (lockRefs(e.file, ownerOf(e)) > 1) {
+      unregisterOwnLock(e.file, ownerOf(e));
+      return;
+    }
+    // The last hold: unlocked (and what was created for nothing removed) while still registered,
+    // so no probe in this process opens the file before the lock is gone.
+    setLockAttachment(e.file, ATTACHMENT, undefined);
+    try {
+      await closeEntry(e);
+    } finally {
+      unregisterOwnLock(e.file, ownerOf(e));
+    }
   }
 
   release(options: ReleaseOptions = {}): Promise<void> {

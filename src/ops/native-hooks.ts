@@ -5,16 +5,17 @@
  * /proc/locks, and locks cannot be taken at all.
  */
 import { acquireLock, loadNative, lockHolder, nativeLoadError, type FileLock } from '../engines/native.js';
-import type { LockHolderProbe } from '../nodehost/lock.js';
+import { guardProbe, type LockHolderProbe } from '../nodehost/lock.js';
 
-/** The native lock probe, or undefined without the addon. */
+/** The native lock probe (guarded by the held-lock registry), or undefined without the addon. */
 export function nativeLockHolder(): LockHolderProbe | undefined {
   if (!loadNative()) return undefined;
-  return (file) => {
+  // F_GETLK needs a descriptor; a file this process holds (the registry in nodehost/lock.ts) is never opened.
+  return guardProbe((file) => {
     const pid = lockHolder(file);
     if (pid === 0) return null;
     return { kind: 'POSIX', access: 'WRITE', ...(pid > 0 ? { pid } : {}) };
-  };
+  });
 }
 
 /**

@@ -4,6 +4,7 @@
  * payload size at the 2 MiB block edges and every corruption class, and the
  * same copy for copy-and-verify.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -105,5 +106,25 @@ describe.each([1, MiB2 - 1, MiB2 + 1, 3 * MiB2 + 1, 5 * MiB2 + 7])('v1 payload o
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
     expect(results[0]).toEqual(name === 'intact' ? { ok: true } : expect.objectContaining({ ok: false, check: 'v1-payload-checksum' }));
+  });
+});
+
+describe('SHA-256 computed in the copy pass', () => {
+  const dirs = tempDirs('nht-diff-sha-');
+  it.each(SIZES)('payload of %i bytes: every engine gives node:crypto\'s digest of the file', async (size) => {
+    const dir = dirs.make();
+    const written = await writeV2(dir, payload(size, size + 3));
+    const file = join(dir, 'snapshot-0000000000000001.gbsnap');
+    const bytes = readFileSync(file);
+    const want = createHash('sha256').update(bytes).digest('hex');
+    for (const name of ENGINES) {
+      const engine = getEngine(name);
+      const layout = { path: file, version: 2 as const, payloadOffset: 1024, fileSize: bytes.length };
+      const scanned = await engine.scanPayload(layout, { sha256: true });
+      expect(scanned, name).toMatchObject({ ok: true, sha256: want });
+      const copied = await engine.copyAndScan(layout, join(dir, `copy-${name}`), 0o600, { sha256: true });
+      expect(copied, name).toMatchObject({ ok: true, sha256: want });
+    }
+    void written;
   });
 });

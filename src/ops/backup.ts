@@ -827,30 +827,48 @@ async function restoreHeld(
   const root = snapshotRootDir(cfg, s, r);
   await removeOwnTemps(root);
   const staged: string[] = [];
-  for (const name of backup.snapshotDirs) {
-    throwIfAborted(opts.signal, 'restore (staging snapshot directories)');
-    const target = join(root, name);
-    const st = await lstatOrUndefined(target);
-    if (st?.isDirectory() && (await matchesSaved(backup, name, target))) continue;
-    if (staged.length === 0) await mkdirDurable(root);
-    await copySaved(backup, name, join(root, `.${name}.restoring`));
-    staged.push(name);
-  }
-  await fsyncDirIfExists(root);
-  step('staged');
-
-  // 2. Each into place: what is there now is renamed aside first, never removed before its replacement is in.
-  const asides: string[] = [];
-  for (const name of staged) {
-    const target = join(root, name);
-    if (await lstatOrUndefined(target)) {
-      await renameDurable(target, join(root, `.${name}.aside`));
-      asides.push(join(root, `.${name}.aside`));
+  const createdDirs: string[] = [];
+  // Swaps made so far (target renamed aside, or nothing there): undone if the run fails before its commit.
+  const placed: { name: string; aside: string | undefined }[] = [];
+  const rollback = async (): Promise<void> => {
+    for (const { name, aside } of placed.reverse()) {
+      await removeTreeDurable(join(root, name)).catch(() => undefined);
+      if (aside) await renameDurable(aside, join(root, name)).catch(() => undefined);
     }
-    await renameDurable(join(root, `.${name}.restoring`), target);
+    await removeOwnTemps(root).catch(() => undefined);
+    await removeCreatedDirs(createdDirs);
+  };
+  try {
+    for (const name of backup.snapshotDirs) {
+      throwIfAborted(opts.signal, 'restore (staging snapshot directories)');
+      const target = join(root, name);
+      const st = await lstatOrUndefined(target);
+      if (st?.isDirectory() && (await matchesSaved(backup, name, target))) continue;
+      if (staged.length === 0) createdDirs.push(...(await mkdirDurable(root)));
+      await copySaved(backup, name, join(root, `.${name}.restoring`));
+      staged.push(name);
+    }
+    await fsyncDirIfExists(root);
+    step('staged');
+
+    // 2. Each into place: what is there now is renamed aside first, never removed before its replacement is in.
+    for (const name of staged) {
+      const target = join(root, name);
+      let aside: string | undefined;
+      if (await lstatOrUndefined(target)) {
+        aside = join(root, `.${name}.aside`);
+        await renameDurable(target, aside);
+      }
+      placed.push({ name, aside });
+      await renameDurable(join(root, `.${name}.restoring`), target);
+    }
+    step('placed');
+    throwIfAborted(opts.signal, 'restore (before commit)');
+  } catch (err) {
+    // A failure before the commit (a full disk, an abort) puts every directory back as it was.
+    await rollback();
+    throw err;
   }
-  step('placed');
-  throwIfAborted(opts.signal, 'restore (before commit)');
 
   // 3. ONE atomic batch: every current key of the replica out, the saved pairs (entries included) in.
   const db = await LogDB.open(cfg, { lock });

@@ -31,9 +31,10 @@
  * one; a rerun after a crash at any point converges on the uninterrupted
  * result. Nothing is written before step 4, and bad input fails before it.
  */
-import { readFile, readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { ErrAborted, ErrAlreadyExists, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
+import { constants as fsConstants } from 'node:fs';
+import { access, readFile, readdir, statfs } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ErrAborted, ErrAlreadyExists, ErrIO, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import {
@@ -50,7 +51,10 @@ import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { holdNodeHostLocks, type NodeHostLocks } from './dir-locks.js';
 import { ensureNodeHostDirs } from '../nodehost/layout.js';
-import { SNAPSHOT_FLAG_FILENAME, SNAPSHOT_METADATA_FILENAME, dataDirs, dataStatusPath, snapshotPaths, type SnapshotPaths } from '../nodehost/paths.js';
+import {
+  SNAPSHOT_FLAG_FILENAME, SNAPSHOT_METADATA_FILENAME, dataDirs, dataStatusPath, logdbPartition, logdbPartitionDirByIndex, snapshotPaths,
+  walPartitionDirByIndex, type SnapshotPaths,
+} from '../nodehost/paths.js';
 import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
 import { encodeSnapshot } from '../records/codec.js';
 import { StateMachineType, type Bootstrap, type RaftState, type Snapshot } from '../records/types.js';
@@ -352,6 +356,67 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** The nearest existing directory at or above `p` (what a mkdir -p of `p` would write into). */
+async function existingAncestor(p: string): Promise<string> {
+  for (let cur = resolve(p); ; cur = dirname(cur)) {
+    if ((await statOrUndefined(cur))?.isDirectory()) return cur;
+    if (dirname(cur) === cur) return cur;
+  }
+}
+
+/** Room the log store's commit and the small files need beyond the snapshot's own bytes. */
+const SPACE_MARGIN = 1024 * 1024;
+
+/**
+ * The blockers a run would meet only halfway, checked before anything is
+ * written: every directory the import writes into (the snapshot root, the
+ * log store partition and its WAL directory, NodeHostDir for dragonboat.ds
+ * and LOCK; their nearest existing ancestor when missing) must be writable
+ * (`read-only`: a read-only file system, `not-writable`: permissions), and
+ * the snapshot root's file system must have room for the copy (`free-space`:
+ * free bytes against the snapshot's size, plus a margin). ErrIO naming the
+ * directory; nothing is written.
+ */
+async function checkWritable(p: ImportInputs, kind: 'leveldb' | 'pebble', noCopy: boolean): Promise<void> {
+  const part = logdbPartitionDirByIndex(p.cfg, logdbPartition(p.shardId, p.cfg.execShards, p.cfg.logDBShards));
+  const wal = kind === 'pebble' ? walPartitionDirByIndex(p.cfg, logdbPartition(p.shardId, p.cfg.execShards, p.cfg.logDBShards)) : undefined;
+  const targets = [p.paths.root, part, ...(wal ? [wal] : []), ...dataDirs(p.cfg)];
+  const seen = new Set<string>();
+  for (const t of targets) {
+    const dir = await existingAncestor(t);
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    try {
+      await access(dir, fsConstants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const ro = code === 'EROFS';
+      throw new ErrIO(
+        `${dir} is ${ro ? 'on a read-only file system' : 'not writable'} (${code}): the import writes ${t}; ` +
+          (ro ? 'remount it read-write' : 'run as the NodeHost\'s user') + ' and rerun',
+        { path: dir, check: ro ? 'read-only' : 'not-writable', errno: code, target: t },
+      );
+    }
+  }
+  if (noCopy) return;
+  const needed = p.exp.snapshotFileSize + p.exp.externalFiles.reduce((n, f) => n + f.size, 0n) + BigInt(SPACE_MARGIN);
+  const dir = await existingAncestor(p.paths.root);
+  let available: bigint;
+  try {
+    const st = await statfs(dir, { bigint: true });
+    available = st.bavail * st.bsize;
+  } catch {
+    return; // no statfs here: the copy itself reports a full disk (and rolls back)
+  }
+  if (available < needed) {
+    throw new ErrIO(
+      `${dir} has ${available} bytes free; the import copies ${needed - BigInt(SPACE_MARGIN)} bytes of snapshot there ` +
+        `(and needs about ${SPACE_MARGIN} more): free space or move the NodeHost directory to a bigger disk, then rerun`,
+      { path: dir, check: 'free-space', errno: 'ENOSPC', needed, available },
+    );
+  }
+}
+
 /**
  * Step 1, the export side: the arguments, the member map, the export's
  * layout, manifest and record, the snapshot file's header, size and tail, the
@@ -468,6 +533,8 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
   const toRemove = (await listSnapshotDirs(paths.root))
     .filter((d) => d.kind !== 'other' && d.path !== paths.finalDir)
     .map((d) => d.path);
+  // What would fail halfway is refused here, before the first write (and reported by a dry run and plan).
+  await checkWritable(inputs, db.kind, reuseFinal || orphan === 'reuse');
   return { ...inputs, store: db.store, before, binVer, dataStatus, reuseFinal, orphan, toRemove };
 }
 

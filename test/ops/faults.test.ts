@@ -221,3 +221,55 @@ describe.skipIf(!MOUNT_OK)(`blockers reported before anything is written${SKIP}`
     expect(await treeHash(base)).toBe(before);
   });
 });
+
+/** Whether a child can run as user nobody (root with setpriv): permission bits then apply to it. */
+const AS_NOBODY = ((): boolean => {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', '0'], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!AS_NOBODY)(`an unreadable source${AS_NOBODY ? '' : ' — SKIPPED: needs root and setpriv to run the CLI as an unprivileged user'}`, () => {
+  it('import, --dry-run and plan (CLI, as an unprivileged user) refuse with ErrIO naming the file; nothing changed', async () => {
+    const base = path.join(root, 'unreadable');
+    const m1 = await makeRunningNode({ root: base, entries: 30, snapshotIndex: 10n });
+    const made = await makeExport(path.join(base, 'backup'));
+    await fsp.chmod(made.file, 0o000);
+    // Everything else belongs to the unprivileged user, so only the snapshot file is unreadable.
+    execFileSync('chown', ['-R', '65534:65534', base]);
+    await fsp.chmod(made.file, 0o000);
+    for (let d = root; d !== path.dirname(d); d = path.dirname(d)) if (d.startsWith(root)) await fsp.chmod(d, 0o755);
+    const { BIN, writeConfig } = await import('../cli/run.js');
+    const config = writeConfig(base, m1.config);
+    execFileSync('chown', ['65534:65534', config]);
+    const before = await treeHash(base);
+    const members = '1=m1:63001,4=m4:63001,5=m5:63001';
+    const run = (args: string[]): { status: number; out: Record<string, any> } => {
+      try {
+        const stdout = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args, '--json'],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: '/tmp' } });
+        return { status: 0, out: JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any> };
+      } catch (err) {
+        const e = err as { status: number; stdout: string };
+        return { status: e.status, out: JSON.parse(e.stdout.trim().split('\n').pop()!) as Record<string, any> };
+      }
+    };
+    for (const args of [
+      ['import', '--config', config, '--src', made.dir, '--members', members, '--replica-id', '1', '--yes'],
+      ['import', '--config', config, '--src', made.dir, '--members', members, '--replica-id', '1', '--dry-run'],
+    ]) {
+      const r = run(args);
+      expect(r.status, JSON.stringify(r.out)).toBe(1);
+      expect(r.out.error.code).toBe('ErrIO');
+      expect(r.out.error.details.path).toBe(made.file);
+    }
+    const plan = run(['plan', '--src', made.dir, '--members', members, '--config', config]);
+    expect(plan.status).toBe(1);
+    expect(JSON.stringify(plan.out)).toContain('ErrIO');
+    expect(await treeHash(base)).toBe(before);
+  });
+});

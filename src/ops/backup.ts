@@ -60,6 +60,7 @@ import { decodeRaftState, decodeSnapshot, encodeBootstrap, encodeRaftState, enco
 import type { Bootstrap, RaftState, Snapshot } from '../records/types.js';
 import { holdNodeHostLocks } from './dir-locks.js';
 import { nativeLockHolder } from './native-hooks.js';
+import { asWriter, withInterrupt } from './interrupt.js';
 
 /** File name of a backup's description. */
 export const BACKUP_META_FILENAME = 'nodehost-backup.json';
@@ -632,7 +633,13 @@ export interface RestoreResult {
  * node while it is rewritten.
  */
 export async function restoreBackup(backupDir: string, nhConfig: NodeHostConfig, options: RestoreOptions | AbortSignal = {}): Promise<RestoreResult> {
-  const opts: RestoreOptions = options instanceof AbortSignal ? { signal: options } : options;
+  const given: RestoreOptions = options instanceof AbortSignal ? { signal: options } : options;
+  // In the CLI, SIGINT/SIGTERM abort the restore at its next safe point (interrupt.ts).
+  const signal = withInterrupt(given.signal);
+  return asWriter(() => restoreRun(backupDir, nhConfig, { ...given, ...(signal ? { signal } : {}) }));
+}
+
+async function restoreRun(backupDir: string, nhConfig: NodeHostConfig, opts: RestoreOptions): Promise<RestoreResult> {
   const backup = await readBackup(backupDir);
   const cfg = resolveNodeHostConfig(nhConfig);
   const differs = ([

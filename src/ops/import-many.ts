@@ -17,6 +17,7 @@ import {
 } from './import.js';
 import { nativeLockHolder } from './native-hooks.js';
 import { parseMemberList, toReplicaId, type ConfigChangeIdPolicy, type MemberNodes } from './members.js';
+import { asWriter, withInterrupt } from './interrupt.js';
 
 /** One import of a manifest. */
 export interface ImportJob {
@@ -127,6 +128,13 @@ function failure(err: unknown): { code: string; message: string } {
  * with bounded concurrency.
  */
 export async function importMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: ManyOptions = {}): Promise<ManyResult> {
+  // In the CLI, SIGINT/SIGTERM abort every job at its next safe point (interrupt.ts).
+  const signal = withInterrupt(options.signal);
+  const opts: ManyOptions = { ...options, ...(signal ? { signal } : {}) };
+  return opts.dryRun ? runMany(nhConfig, jobs, opts) : asWriter(() => runMany(nhConfig, jobs, opts));
+}
+
+async function runMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: ManyOptions): Promise<ManyResult> {
   const cfg = resolveNodeHostConfig(nhConfig);
   const outcomes: JobOutcome[] = new Array(jobs.length);
   const finish = (o: JobOutcome): void => {

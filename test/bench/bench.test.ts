@@ -128,7 +128,7 @@ describe('bench targets and table', () => {
     const report: BenchReport = {
       format: 'nodehost-tools-bench/1', startedAt: new Date(0).toISOString(), durationSeconds: 1,
       machine: { cpus: 2, cpuModel: 'cpu', memoryBytes: 1024 ** 3, node: 'v20', platform: 'linux x64', nativeCrcKernel: null },
-      options: { size: 1000, entries: [5], repetitions: 1, engines: ['native'], rssSizes: [1000, 4000], cold: false },
+      options: { size: 1000, entries: [5], repetitions: 1, engines: ['native'], rssSizes: [1000, 4000], cold: false, pebbleEntries: 0 },
       cache: 'warm', groups, targets: evaluateTargets(groups), notes: ['a note'],
     };
     const text = renderBenchTable(report);

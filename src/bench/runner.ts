@@ -214,23 +214,28 @@ function verifyRatios(engines: EngineName[]): RatioSpec[] {
   ];
 }
 
+/** The import groups' baseline: `cp -r` of the export and a whole-system `sync`, as an operator would copy it. */
+function cpSyncBaseline(id: string, exp: BenchExport, cpDir: (n: number) => string): CaseSpec {
+  return {
+    id,
+    label: 'cp -r + sync (baseline)',
+    role: 'baseline',
+    bytes: exp.fileSize,
+    prepare: async (n) => { await mkdir(cpDir(n)); },
+    run: async (n) => {
+      const cp = await runCommand('cp', ['-r', exp.dir, cpDir(n)]);
+      const sync = await runCommand('sync', []);
+      return { seconds: cp.seconds + sync.seconds, peakRssBytes: maxOf([cp.peakRssBytes, sync.peakRssBytes]), peakAnonBytes: null, peakFileBytes: null };
+    },
+    cleanup: (n) => rm(cpDir(n), { recursive: true, force: true }),
+  };
+}
+
 function importSpecs(ctx: Ctx, exp: BenchExport, tag: string): CaseSpec[] {
   const cpDir = (n: number): string => join(ctx.root, `cp-${tag}-${n}`);
   const nhDir = (n: number): string => join(ctx.root, `import-${tag}-${n}`);
   return [
-    {
-      id: 'import.cp',
-      label: 'cp -r + sync (baseline)',
-      role: 'baseline',
-      bytes: exp.fileSize,
-      prepare: async (n) => { await mkdir(cpDir(n)); },
-      run: async (n) => {
-        const cp = await runCommand('cp', ['-r', exp.dir, cpDir(n)]);
-        const sync = await runCommand('sync', []);
-        return { seconds: cp.seconds + sync.seconds, peakRssBytes: maxOf([cp.peakRssBytes, sync.peakRssBytes]), peakAnonBytes: null, peakFileBytes: null };
-      },
-      cleanup: (n) => rm(cpDir(n), { recursive: true, force: true }),
-    },
+    cpSyncBaseline('import.cp', exp, cpDir),
     {
       id: 'import.import',
       label: 'importSnapshot (engine auto)',
@@ -298,19 +303,7 @@ function pebbleImportSpecs(ctx: Ctx, exp: BenchExport, store: string, preload: s
   const config = (n: number) => ({ nodeHostDir: join(hostRoot(n), 'nodehost'), raftAddress: EXPORT_ADDRESS, hostname: 'bench-host', logdbType: 'sharded-pebble' as const });
   const cli = cliScript(ctx.script);
   return [
-    {
-      id: 'import-pebble.cp',
-      label: 'cp -r + sync (baseline)',
-      role: 'baseline',
-      bytes: exp.fileSize,
-      prepare: async (n) => { await mkdir(cpDir(n)); },
-      run: async (n) => {
-        const cp = await runCommand('cp', ['-r', exp.dir, cpDir(n)]);
-        const sync = await runCommand('sync', []);
-        return { seconds: cp.seconds + sync.seconds, peakRssBytes: maxOf([cp.peakRssBytes, sync.peakRssBytes]), peakAnonBytes: null, peakFileBytes: null };
-      },
-      cleanup: (n) => rm(cpDir(n), { recursive: true, force: true }),
-    },
+    cpSyncBaseline('import-pebble.cp', exp, cpDir),
     {
       id: 'import-pebble.cli',
       label: `nodehost import (CLI process), partition holding ${formatCount(storeEntries)} other entries`,

@@ -9,7 +9,7 @@ import { ErrUsage, NodeHostToolsError } from '../errors.js';
 import { CommandContext, helpText, parseInvocation, type CliIO, type Command } from './command.js';
 import { commands } from './commands/index.js';
 import { plainJson } from './present.js';
-import { installInterruptHandlers } from '../ops/interrupt.js';
+import { installInterruptHandlers } from './interrupt.js';
 
 /** The package's version, from its package.json (read only for --version). */
 function version(): string {
@@ -66,7 +66,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 }
 
 /**
- * SIGINT / SIGTERM (src/ops/interrupt.ts): a writing command stops at its
+ * SIGINT / SIGTERM (./interrupt.ts): a writing command stops at its
  * next safe point, a read-only one at once (its clones removed, the --json
  * line printed); exit 130 / 143. In-process callers keep their own signals.
  */

@@ -60,7 +60,6 @@ import { decodeRaftState, decodeSnapshot, encodeBootstrap, encodeRaftState, enco
 import type { Bootstrap, RaftState, Snapshot } from '../records/types.js';
 import { holdNodeHostLocks } from './dir-locks.js';
 import { nativeLockHolder } from './native-hooks.js';
-import { asWriter, withInterrupt } from './interrupt.js';
 
 /** File name of a backup's description. */
 export const BACKUP_META_FILENAME = 'nodehost-backup.json';
@@ -634,9 +633,7 @@ export interface RestoreResult {
  */
 export async function restoreBackup(backupDir: string, nhConfig: NodeHostConfig, options: RestoreOptions | AbortSignal = {}): Promise<RestoreResult> {
   const given: RestoreOptions = options instanceof AbortSignal ? { signal: options } : options;
-  // In the CLI, SIGINT/SIGTERM abort the restore at its next safe point (interrupt.ts).
-  const signal = withInterrupt(given.signal);
-  return asWriter(() => restoreRun(backupDir, nhConfig, { ...given, ...(signal ? { signal } : {}) }));
+  return restoreRun(backupDir, nhConfig, given);
 }
 
 async function restoreRun(backupDir: string, nhConfig: NodeHostConfig, opts: RestoreOptions): Promise<RestoreResult> {

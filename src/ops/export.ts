@@ -16,7 +16,6 @@ import { statOrUndefined } from '../files/fsutil.js';
 import { LogDB } from '../logdb/logdb.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { holdNodeHostLocks } from './dir-locks.js';
-import { asWriter, withInterrupt } from './interrupt.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { SNAPSHOT_METADATA_FILENAME, snapshotDirName, snapshotPaths } from '../nodehost/paths.js';
 import { encodeSnapshot } from '../records/codec.js';
@@ -75,7 +74,7 @@ export async function exportSnapshot(
   // Held (fcntl, as a NodeHost holds them) while the node is read: a NodeHost started meanwhile refuses to start.
   const locks = await holdNodeHostLocks(cfg, { create: false });
   try {
-    return await asWriter(() => exportHeld(cfg, shardId, replicaId, destDir, { ...options, signal: withInterrupt(options.signal) }));
+    return await exportHeld(cfg, shardId, replicaId, destDir, options);
   } finally {
     await locks.release();
   }

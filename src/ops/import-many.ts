@@ -17,7 +17,6 @@ import {
 } from './import.js';
 import { nativeLockHolder } from './native-hooks.js';
 import { parseMemberList, toReplicaId, type ConfigChangeIdPolicy, type MemberNodes } from './members.js';
-import { asWriter, withInterrupt } from './interrupt.js';
 
 /** One import of a manifest. */
 export interface ImportJob {
@@ -128,10 +127,7 @@ function failure(err: unknown): { code: string; message: string } {
  * with bounded concurrency.
  */
 export async function importMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: ManyOptions = {}): Promise<ManyResult> {
-  // In the CLI, SIGINT/SIGTERM abort every job at its next safe point (interrupt.ts).
-  const signal = withInterrupt(options.signal);
-  const opts: ManyOptions = { ...options, ...(signal ? { signal } : {}) };
-  return opts.dryRun ? runMany(nhConfig, jobs, opts) : asWriter(() => runMany(nhConfig, jobs, opts));
+  return runMany(nhConfig, jobs, options);
 }
 
 async function runMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: ManyOptions): Promise<ManyResult> {

@@ -77,7 +77,6 @@ import {
   type MemberNodes,
 } from './members.js';
 import { nativeLockHolder } from './native-hooks.js';
-import { asWriter, withInterrupt } from './interrupt.js';
 
 /** Step boundaries of an import, in order; reported through {@link ImportOptions.onStep}. */
 export const IMPORT_STEPS = [
@@ -658,17 +657,12 @@ export async function importSnapshot(
   replicaId: bigint | number | string,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
-  // In the CLI, SIGINT/SIGTERM abort the import at its next safe point (interrupt.ts).
-  const opts: ImportOptions = { ...options, signal: withInterrupt(options.signal) };
-  if (opts.dryRun) return runImport(nhConfig, srcDir, memberNodes, replicaId, opts, { committed: false });
-  return asWriter(async () => {
-    const progress = { committed: false };
-    try {
-      return await runImport(nhConfig, srcDir, memberNodes, replicaId, opts, progress);
-    } catch (err) {
-      throw err instanceof ErrAborted ? abortedAt(err, progress.committed) : err;
-    }
-  });
+  const progress = { committed: false };
+  try {
+    return await runImport(nhConfig, srcDir, memberNodes, replicaId, options, progress);
+  } catch (err) {
+    throw err instanceof ErrAborted ? abortedAt(err, progress.committed) : err;
+  }
 }
 
 /** An abort's error, saying what state the node is in. */

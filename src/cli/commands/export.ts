@@ -1,5 +1,6 @@
 /** `nodehost export --config <file> --shard-id N --replica-id N --dest <dir>` */
 import { exportSnapshot } from '../../ops/export.js';
+import { asWriter, interruptSignal } from '../interrupt.js';
 import { parseId, requireString, type Command, type CommandContext, type Invocation } from '../command.js';
 import { plainJson, snapshotJson } from '../present.js';
 import { formatBytes } from '../progress.js';
@@ -12,10 +13,12 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
   const replicaId = parseId(requireString(inv, 'replica-id', cmd), '--replica-id');
   const dest = requireString(inv, 'dest', cmd);
   const progress = progressFor(inv, ctx);
-  const res = await exportSnapshot(config, shardId, replicaId, dest, {
+  const signal = interruptSignal();
+  const res = await asWriter(() => exportSnapshot(config, shardId, replicaId, dest, {
     engine: engineChoice(inv),
+    ...(signal ? { signal } : {}),
     onProgress: (phase, d, t) => progress.update(phase, d, t),
-  });
+  }));
   progress.finishLine();
   noteDegraded(ctx, res.degraded);
   ctx.print(`Exported shard ${res.shardId} replica ${res.replicaId}: snapshot index ${res.index}, term ${res.term}`);

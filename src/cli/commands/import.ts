@@ -1,7 +1,8 @@
 /** `nodehost import --config <file> --src <dir> --members "1=a,4=b" --replica-id N` */
 import { ErrInvalidMembers, ErrUsage } from '../../errors.js';
 import { MEMBER_SYNTAX_CHECKS, parseMemberList } from '../../ops/members.js';
-import { importMany, loadImportManifest } from '../../ops/import-many.js';
+import { importMany, loadImportManifest, type ManyResult } from '../../ops/import-many.js';
+import { asWriter, interruptSignal } from '../interrupt.js';
 import { importSnapshot, type ImportPhase, type ImportResult, type NodeRecordsView } from '../../ops/import.js';
 import { parseId, requireString, type Command, type CommandContext, type Invocation } from '../command.js';
 import { bootstrapJson, plainJson, raftStateJson, snapshotJson, stateMachineTypeJson } from '../present.js';
@@ -129,7 +130,11 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
         }
       }
     }
-    const res = await importSnapshot(config, src, members, replicaId, { ...base, dryRun, onProgress: onProgress(dryRun ? 'verify' : 'copy') });
+    // SIGINT/SIGTERM stop a writing import at its next safe point (../interrupt.ts).
+    const signal = interruptSignal();
+    const options = { ...base, dryRun, ...(signal ? { signal } : {}), onProgress: onProgress(dryRun ? 'verify' : 'copy') };
+    const res = await (dryRun ? importSnapshot(config, src, members, replicaId, options)
+      : asWriter(() => importSnapshot(config, src, members, replicaId, options)));
     progress.finishLine();
     for (const w of res.warnings) ctx.warn(`warning: ${w.message}`);
     describe(res, ctx);
@@ -232,8 +237,10 @@ async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number
     if (ended < jobs.length && sd >= st) return;
     progress.update(`${dryRun ? 'verify' : 'copy'} (${jobs.length} imports)`, sd, st);
   };
-  const res = await importMany(config, jobs, {
-    engine, concurrency, dryRun,
+  // SIGINT/SIGTERM stop a writing run at every job's next safe point (../interrupt.ts).
+  const signal = interruptSignal();
+  const many = (): Promise<ManyResult> => importMany(config, jobs, {
+    engine, concurrency, dryRun, ...(signal ? { signal } : {}),
     onProgress: (job, phase, d, t) => {
       if (phase !== 'copy' && phase !== 'verify') return;
       done.set(job, d);
@@ -250,6 +257,7 @@ async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number
         (o.error ? `: ${o.error.code}: ${o.error.message}` : ''));
     },
   });
+  const res = await (dryRun ? many() : asWriter(many));
   progress.finishLine();
   const ok = res.outcomes.filter((o) => o.ok).length;
   ctx.print(`${dryRun ? 'Dry run: ' : ''}${ok} of ${jobs.length} import(s) succeeded.`);

@@ -1,7 +1,9 @@
 /**
  * SIGINT and SIGTERM for the CLI process. The library never installs signal
- * handlers by itself: the CLI calls {@link installInterruptHandlers} around
- * one command.
+ * handlers and never reads process state: the CLI calls
+ * {@link installInterruptHandlers} around one command, and each command
+ * hands {@link interruptSignal} to the library as an ordinary AbortSignal
+ * (a writing one inside {@link asWriter}).
  *
  * - While an operation that writes (import, export, restore-backup) runs,
  *   the first signal aborts it through {@link interruptSignal}: it stops at

@@ -76,7 +76,7 @@ run_tests() {
   # reports to files (log_path), so one in any process is seen. UBSan, when
   # linked with ASan, ignores log_path and prints to stderr: the run's output
   # is kept and searched as well. The addon's sanitizer build is named by
-  # NODEHOST_TOOLS_NATIVE_PATH (src/engines/native.ts).
+  # NODEHOST_TOOLS_NATIVE_PATH (src/native/binding.ts).
   set +e
   env LD_PRELOAD="$preload" \
     ASAN_OPTIONS="detect_leaks=0:log_path=$logdir/asan" \

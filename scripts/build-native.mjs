@@ -12,7 +12,7 @@
 // The install script (no flags) builds nothing when the package carries a
 // prebuild for this platform (prebuilds/<platform>-<arch>/*.node, put there by
 // `npm pack`'s prepack step, scripts/prebuild.mjs) and it loads: the loader
-// (src/engines/native.ts) finds it by the same rules. A local build in
+// (src/native/binding.ts) finds it by the same rules. A local build in
 // build/Release wins over it; npm's --build-from-source
 // (npm_config_build_from_source) or NODEHOST_TOOLS_BUILD_FROM_SOURCE=1 forces
 // the source build.
@@ -155,7 +155,7 @@ function runGyp(nodeGyp, command, extra) {
 
 /**
  * The prebuild matching this platform, by node-gyp-build's tag rules (the
- * same as findPrebuild in src/engines/native.ts): `napi` or this ABI, this
+ * same as findPrebuild in src/native/binding.ts): `napi` or this ABI, this
  * libc, the most specific first. Undefined when there is none.
  */
 function matchingPrebuild(dir = root) {

@@ -165,7 +165,7 @@ try {
   });
 
   check('the native engine is active, loaded from the prebuild', () => {
-    const native = path.join(project, 'node_modules', 'nodehost-tools', 'dist', 'engines', 'native.js');
+    const native = path.join(project, 'node_modules', 'nodehost-tools', 'dist', 'native', 'binding.js');
     const r = run('node', ['--input-type=module', '-e', `
       const { selectEngine } = await import('nodehost-tools');
       const { NATIVE_ADDON_PATH, nativeLoadError } = await import(${JSON.stringify(native)});

@@ -9,7 +9,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { removeEntries } from '../engines/native.js';
+import { removeEntries } from '../logdb/native-bulk.js';
 import { ErrLogDB } from '../errors.js';
 import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../logdb/keys.js';
 import { LogDBPartition } from '../logdb/partition.js';

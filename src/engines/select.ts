@@ -5,7 +5,8 @@
  */
 import { ErrEngineUnavailable, ErrInvalidConfig } from '../errors.js';
 import { createJsEngine } from './js.js';
-import { createNativeEngine, loadNative, nativeLoadError } from './native.js';
+import { loadNative, nativeLoadError } from '../native/binding.js';
+import { createNativeEngine } from './native.js';
 import type { ChecksumEngine, EngineName } from './types.js';
 import { createWasmEngine } from './wasm.js';
 

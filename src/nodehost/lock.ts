@@ -147,7 +147,7 @@ async function pidHasFileOpen(procRoot: string, pid: number, dev: bigint, ino: b
 // fcntl lock), and a LevelDB partition's LOCK while classic-level has it open
 // for writing (src/logdb/partition.ts, registered BEFORE LevelDB opens it, so
 // no probe can run in between). Every probe consults it first (lockStatus,
-// the native F_GETLK probe in src/ops/native-hooks.ts): fcntl locks belong
+// the native F_GETLK probe in src/nodehost/native-lock.ts): fcntl locks belong
 // to the process and closing any descriptor of the file drops them, so a
 // file held here is never opened by a probe.
 

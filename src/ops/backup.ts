@@ -59,7 +59,7 @@ import { listSnapshotDirs, parseSnapshotDirName } from '../nodehost/snapshotdirs
 import { decodeRaftState, decodeSnapshot, encodeBootstrap, encodeRaftState, encodeSnapshot } from '../records/codec.js';
 import type { Bootstrap, RaftState, Snapshot } from '../records/types.js';
 import { holdNodeHostLocks } from './dir-locks.js';
-import { nativeLockHolder } from './native-hooks.js';
+import { nativeLockHolder } from '../nodehost/native-lock.js';
 
 /** File name of a backup's description. */
 export const BACKUP_META_FILENAME = 'nodehost-backup.json';

@@ -25,14 +25,14 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { FileLock } from '../engines/native.js';
+import type { FileLock } from '../nodehost/native-lock.js';
 import { ioError } from '../errors.js';
 import { fsyncDir, mkdirDurable, removeCreatedDirs } from '../files/durable.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import type { ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { lockAttachment, lockRefs, registerOwnLock, setLockAttachment, unregisterOwnLock, type LockOwner } from '../nodehost/lock.js';
 import { dataDirs, lockFilePath } from '../nodehost/paths.js';
-import { nativeAcquireLock, nativeUnavailableReason } from './native-hooks.js';
+import { nativeAcquireLock, nativeUnavailableReason } from '../nodehost/native-lock.js';
 
 /** How a hold ends: a success keeps the LOCK files it created, a failure removes them. */
 export interface ReleaseOptions {

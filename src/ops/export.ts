@@ -26,7 +26,7 @@ import { externalFilesOf } from './export-dir.js';
 import { copySnapshotInto } from './snapshot-copy.js';
 import { encodeManifest, MANIFEST_FILENAME, type ManifestFile } from './manifest.js';
 import { toReplicaId } from './members.js';
-import { nativeLockHolder } from './native-hooks.js';
+import { nativeLockHolder } from '../nodehost/native-lock.js';
 
 /** Options of {@link exportSnapshot}. */
 export interface ExportOptions {

@@ -15,7 +15,7 @@ import {
   cleanUp, commitImports, dryRunReport, noteLocks, readInputs, readNode, rollbackUncommitted, stageSnapshot,
   type ImportInputs, type ImportOptions, type ImportPhase, type ImportResult, type NodeImport, type StagedSnapshot,
 } from './import.js';
-import { nativeLockHolder } from './native-hooks.js';
+import { nativeLockHolder } from '../nodehost/native-lock.js';
 import { parseMemberList, toReplicaId, type ConfigChangeIdPolicy, type MemberNodes } from './members.js';
 
 /** One import of a manifest. */

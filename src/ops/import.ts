@@ -76,7 +76,7 @@ import {
   type ConfigChangeIdPolicy,
   type MemberNodes,
 } from './members.js';
-import { nativeLockHolder } from './native-hooks.js';
+import { nativeLockHolder } from '../nodehost/native-lock.js';
 
 /** Step boundaries of an import, in order; reported through {@link ImportOptions.onStep}. */
 export const IMPORT_STEPS = [

@@ -4,7 +4,7 @@
  * enable it, and still works.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import { GOLDEN_V1_PATH } from '../helpers/snapshots.js';
 import { importArgs, workedExample, type WorkedExample } from './fixture.js';
 import { expectError, expectOk, runCli } from './run.js';

@@ -1,7 +1,7 @@
 /** `nodehost verify` as a user runs it: a child process, real files. */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import { samplePayload, writeSampleExport } from '../../src/ops/sample-node.js';
 import { emptySnapshot } from '../../src/records/codec.js';
 import { StateMachineType } from '../../src/records/types.js';

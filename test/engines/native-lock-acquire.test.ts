@@ -10,7 +10,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { acquireLock, loadNative, lockHolder, type FileLock } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
+import { acquireLock, lockHolder, type FileLock } from '../../src/nodehost/native-lock.js';
 import { ErrDirLocked, ErrIO } from '../../src/errors.js';
 import { hasPython3, holdFcntlLock } from '../native/children.js';
 import { tempDir } from '../native/v2file.js';

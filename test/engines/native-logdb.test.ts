@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrAborted, ErrDirLocked, ErrInvalidConfig, ErrLogDB, ErrPathNotExist } from '../../src/errors.js';
-import { copyEntries, moveEntries, removeEntries } from '../../src/engines/native.js';
+import { copyEntries, moveEntries, removeEntries } from '../../src/logdb/native-bulk.js';
 import { holdLevelDb } from '../native/children.js';
 import { dump, H, hex, key, openDb, range, seed, type Replica } from '../native/logdb-fixture.js';
 import { tempDir } from '../native/v2file.js';

@@ -6,7 +6,8 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrAborted, ErrInvalidConfig, ErrIO } from '../../src/errors.js';
-import { createNativeEngine, loadNative } from '../../src/engines/native.js';
+import { createNativeEngine } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import type { ChecksumEngine, PayloadLayout } from '../../src/engines/types.js';
 import {
   BLOCK,

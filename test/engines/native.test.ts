@@ -6,13 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrEngineUnavailable } from '../../src/errors.js';
 import {
   createNativeEngine,
-  DISABLE_NATIVE_ENV,
-  loadNative,
-  NATIVE_ADDON_PATH,
   nativeCrcKernel,
-  nativeLoadError,
-  type NativeBinding,
 } from '../../src/engines/native.js';
+import { DISABLE_NATIVE_ENV, loadNative, NATIVE_ADDON_PATH, nativeLoadError, type NativeBinding } from '../../src/native/binding.js';
 import { pseudoRandom } from '../native/v2file.js';
 
 function binding(): NativeBinding {

@@ -11,14 +11,14 @@ import { spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import { ErrDirLocked } from '../../src/errors.js';
 import { LogDB } from '../../src/logdb/logdb.js';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { checkNotLocked, heldLockFiles, isOwnLock } from '../../src/nodehost/lock.js';
 import { LOCK_FILENAME, lockFilePath, logdbPartitionDirByIndex } from '../../src/nodehost/paths.js';
 import { holdNodeHostLocks } from '../../src/ops/dir-locks.js';
-import { nativeLockHolder } from '../../src/ops/native-hooks.js';
+import { nativeLockHolder } from '../../src/nodehost/native-lock.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 
 /** 0: another process could lock `file` (nobody holds it); 3: it is locked. */

@@ -7,7 +7,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import { ErrDirLocked } from '../../src/errors.js';
 import { importSnapshot } from '../../src/ops/import.js';
 import { inspectNode } from '../../src/ops/inspect.js';

@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadNative } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { deploymentDir, lockFilePath } from '../../src/nodehost/paths.js';
 import { exportSnapshot } from '../../src/ops/export.js';

@@ -11,7 +11,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrIncompleteSnapshot, ErrManifestMismatch } from '../../src/errors.js';
-import { loadNative } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import { exportSnapshot } from '../../src/ops/export.js';
 import { importSnapshot } from '../../src/ops/import.js';
 import { MANIFEST_FILENAME, buildManifest, encodeManifest } from '../../src/ops/manifest.js';

@@ -6,7 +6,7 @@ import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import { ErrAborted, ErrDirLocked } from '../../src/errors.js';
 import type { NodeHostConfig } from '../../src/nodehost/config.js';
 import { importSnapshot } from '../../src/ops/import.js';

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadNative } from '../../src/engines/native.js';
+import { loadNative } from '../../src/native/binding.js';
 import { logdbPartitionDir } from '../../src/nodehost/paths.js';
 import { exportSnapshot } from '../../src/ops/export.js';
 import { importSnapshot } from '../../src/ops/import.js';

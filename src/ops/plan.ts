@@ -6,6 +6,7 @@
  * snapshot, the replicas removed, conflicts with the snapshot's membership.
  * Nothing is written anywhere.
  */
+import * as path from 'node:path';
 import { NodeHostToolsError } from '../errors.js';
 import type { EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
@@ -85,6 +86,15 @@ function quote(s: string): string {
   return /^[\w./:=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * What a host with state to overwrite adds to its command line: a backup
+ * first (the undo, beside the export) and `--yes`, since on a terminal the
+ * import would otherwise stop to ask.
+ */
+function overwriteFlags(exportDir: string, shardId: bigint, replicaId: bigint): string {
+  return ` --backup ${quote(path.join(path.dirname(exportDir), `undo-shard-${shardId}-replica-${replicaId}`))} --yes`;
+}
+
 function membersArg(m: Map<bigint, string>): string {
   return [...m].map(([id, a]) => `${id}=${a}`).join(',');
 }
@@ -158,6 +168,7 @@ export async function planRecovery(
           plan.discardedEntries = { first, last: b.maxIndex, ...(await entryTerms(cfg, record.shardId, replicaId, first, b.maxIndex)) };
         }
         if (b.snapshot && b.snapshot.index > index) plan.discardedSnapshotIndex = b.snapshot.index;
+        if (plan.hasState) plan.command += overwriteFlags(verified.target, record.shardId, replicaId);
         // Discarded entries and snapshots are stated by the plan itself.
         plan.warnings = dry.warnings
           .filter((w) => !['degraded-engine', 'entries-discarded', 'newer-state-discarded'].includes(w.code))
@@ -197,6 +208,7 @@ export async function planRecovery(
       }
       if (v.snapshot && BigInt(v.snapshot.index) > index) plan.discardedSnapshotIndex = BigInt(v.snapshot.index);
       plan.command = `nodehost import --config ${quote(`<config of ${plan.host}>`)} --src ${quote(verified.target)} --members ${quote(membersArg(members))} --replica-id ${replicaId}`;
+      if (plan.hasState) plan.command += overwriteFlags(verified.target, record.shardId, replicaId);
       plans.push(plan);
     }
   }

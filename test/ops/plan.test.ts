@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
+import * as path from 'node:path';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exportSnapshot } from '../../src/ops/export.js';
@@ -56,7 +57,11 @@ describe('planRecovery', () => {
     expect(h1!.status).toBe('ready');
     expect(h1!.hasState).toBe(true);
     expect(h1!.discardedEntries).toEqual({ first: 11n, last: 20n, term: 3n, lastTerm: 3n });
-    expect(h1!.command).toBe("nodehost import --config /etc/m1.json --src " + exportDir + " --members 1=m1:63001,4=m4:63001,5=m5:63001 --replica-id 1");
+    // A host with state to overwrite gets a backup first (the undo) and --yes (the prompt would otherwise ask).
+    const undo = path.join(path.dirname(exportDir), 'undo-shard-100-replica-1');
+    expect(h1!.command).toBe("nodehost import --config /etc/m1.json --src " + exportDir +
+      " --members 1=m1:63001,4=m4:63001,5=m5:63001 --replica-id 1 --backup " + undo + " --yes");
+    expect(h4!.command).not.toMatch(/--backup|--yes/);
     expect(h4!.replicaId).toBe(4n);
     expect(h4!.hasState).toBe(false);
     expect(h4!.discardedEntries).toBeUndefined();

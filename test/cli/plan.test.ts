@@ -144,8 +144,10 @@ describe('nodehost plan: the worked example', () => {
     for (const [i, h] of [ex.m1, ex.m4, ex.m5].entries()) {
       // Only m5, planned from its inspect output, needs its configuration filled in.
       const line = h === ex.m5 ? lines[i]!.replace("'<config of m5:63001>'", shq(h.configFile)) : lines[i]!;
-      expect(line).toMatch(new RegExp(`--replica-id ${h.replicaId}$`));
+      // m1 has state to overwrite: its line takes a backup first and says --yes; the fresh hosts' lines do not.
+      expect(line).toMatch(new RegExp(`--replica-id ${h.replicaId}${h === ex.m1 ? " --backup '?[^ ]+'? --yes" : ''}$`));
       const res = expectOk(await runShell(`${line} --json`, shim, elsewhere));
+      if (h === ex.m1) expect(res.backup?.dir).toMatch(/undo-shard-100-replica-1$/);
       expect(res.replicaId).toBe(h.replicaId);
       expect(res.after.snapshot.index).toBe(String(SNAPSHOT_INDEX));
       expect(res.fingerprint).toBe(fingerprint);

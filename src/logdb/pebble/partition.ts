@@ -14,7 +14,7 @@ import { Kind } from '../../pebble/internal-key.js';
 import type { BatchOp } from '../../pebble/batch.js';
 import type { KeyRange } from '../keys.js';
 import type { IterateOptions, KvOp, LogStoreKind, PartitionStore } from '../store.js';
-import { closeStore, loadStore, type PebbleDirs } from './state.js';
+import { loadStore, type PebbleDirs } from './state.js';
 import { MergedView } from './view.js';
 import { writeBatch, type PebbleWriteReport } from './writer.js';
 
@@ -87,10 +87,8 @@ export class PebblePartition implements PartitionStore {
   }
 
   async exists(): Promise<boolean> {
-    await this.checkLock();
-    const state = await loadStore(this.dirs);
-    await closeStore(state);
-    return state.exists;
+    // The view loads the store once; the reads that usually follow reuse it.
+    return (await this.openView()).state.exists;
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {

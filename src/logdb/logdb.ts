@@ -155,15 +155,25 @@ export function hasNodeState(rec: NodeRecords): boolean {
 }
 
 /** The records an import replaces and writes. */
-export interface ImportBatch {
+export interface ImportWrite {
   shardId: bigint;
   replicaId: bigint;
   partition: number;
   partitionDir: string;
-  before: NodeRecords;
   after: { bootstrap: Bootstrap; raftState: RaftState; maxIndex: bigint; snapshot: Snapshot };
   /** The exact write batch, deletes first. */
   ops: KvOp[];
+  /**
+   * The batch also removes the replica's entries (a range tombstone where the
+   * store has cheap range deletions): nothing is left for
+   * {@link LogDB.removeStaleEntries} after it commits.
+   */
+  entriesRemoved: boolean;
+}
+
+/** An import's write batch and the records it replaces. */
+export interface ImportBatch extends ImportWrite {
+  before: NodeRecords;
 }
 
 /** Result of {@link LogDB.removeStaleEntries}. */
@@ -723,6 +733,12 @@ export class LogDB {
    * ({@link ErrUnknownStateMachineType}) or index 0.
    */
   async planImport(snapshot: Snapshot, replicaId: Id): Promise<ImportBatch> {
+    const write = this.importWrite(snapshot, replicaId);
+    return { ...write, before: await this.nodeRecords(write.shardId, write.replicaId) };
+  }
+
+  /** The batch of an import, built without reading the store (the range deletions cover what is there). */
+  private importWrite(snapshot: Snapshot, replicaId: Id): ImportWrite {
     if (snapshot.type === StateMachineType.Unknown) {
       throw new ErrUnknownStateMachineType(
         `the snapshot of shard ${snapshot.shardId} at index ${snapshot.index} has state machine type Unknown (0); ` +
@@ -739,8 +755,7 @@ export class LogDB {
     }
     const s = toU64(snapshot.shardId, 'shardId');
     const r = toU64(replicaId, 'replicaId');
-    const before = await this.nodeRecords(s, r);
-    const part = this.partition(before.partition);
+    const partition = this.partitionOf(s);
     const after = {
       bootstrap: { addresses: new Map<bigint, string>(), join: true, type: snapshot.type } satisfies Bootstrap,
       raftState: { term: snapshot.term, vote: 0n, commit: snapshot.index } satisfies RaftState,
@@ -756,14 +771,15 @@ export class LogDB {
     // Where a range deletion is one tombstone (Pebble), the replica's entries go
     // in the same atomic batch; LevelDB would need a delete per entry in it, so
     // there {@link removeStaleEntries} removes them after the commit.
-    if (this.kind === 'pebble') ops.push(delRangeOf(allEntriesRange(s, r)), delRangeOf(allEntryBatchesRange(s, r)));
+    const entriesRemoved = this.kind === 'pebble';
+    if (entriesRemoved) ops.push(delRangeOf(allEntriesRange(s, r)), delRangeOf(allEntryBatchesRange(s, r)));
     ops.push(
       { type: 'put', key: bootstrapKey(s, r), value: encodeBootstrap(after.bootstrap) },
       { type: 'put', key: raftStateKey(s, r), value: encodeRaftState(after.raftState) },
       { type: 'put', key: snapshotKey(s, r, snapshot.index), value: encodeSnapshot(snapshot) },
       { type: 'put', key: maxIndexKey(s, r), value: encodeMaxIndex(snapshot.index) },
     );
-    return { shardId: s, replicaId: r, partition: before.partition, partitionDir: part.dir, before, after, ops };
+    return { shardId: s, replicaId: r, partition, partitionDir: this.partition(partition).dir, after, ops, entriesRemoved };
   }
 
   /**
@@ -776,7 +792,9 @@ export class LogDB {
    * replaced and written.
    */
   async importSnapshot(snapshot: Snapshot, replicaId: Id): Promise<ImportBatch> {
-    return (await this.importSnapshots([{ snapshot, replicaId }]))[0]!;
+    const batch = await this.planImport(snapshot, replicaId);
+    await this.partition(batch.partition).write(batch.ops);
+    return batch;
   }
 
   /**
@@ -784,10 +802,10 @@ export class LogDB {
    * partition goes in ONE atomic batch (on Pebble, one drop-in WAL: Pebble
    * turns every replayed WAL into its own L0 table, and Dragonboat's options
    * stop writes at 24 of them). Partitions are written one after the other.
+   * Nothing is read first: the batches' deletions cover whatever is there.
    */
-  async importSnapshots(imports: readonly { snapshot: Snapshot; replicaId: Id }[]): Promise<ImportBatch[]> {
-    const batches: ImportBatch[] = [];
-    for (const { snapshot, replicaId } of imports) batches.push(await this.planImport(snapshot, replicaId));
+  async importSnapshots(imports: readonly { snapshot: Snapshot; replicaId: Id }[]): Promise<ImportWrite[]> {
+    const batches = imports.map(({ snapshot, replicaId }) => this.importWrite(snapshot, replicaId));
     const seen = new Set<string>();
     for (const b of batches) {
       const id = `${b.shardId}/${b.replicaId}`;

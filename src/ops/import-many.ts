@@ -15,6 +15,7 @@ import {
   cleanUp, commitImports, dryRunReport, noteLocks, readInputs, readNode, rollbackUncommitted, stageSnapshot,
   type ImportInputs, type ImportOptions, type ImportPhase, type ImportResult, type NodeImport, type StagedSnapshot,
 } from './import.js';
+import type { ImportWrite } from '../logdb/logdb.js';
 import { nativeLockHolder } from '../nodehost/native-lock.js';
 import { parseMemberList, toReplicaId, type ConfigChangeIdPolicy, type MemberNodes } from './members.js';
 
@@ -233,8 +234,9 @@ async function runMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: Man
       }
     }
     // 6. One commit for the partition.
+    let written: ImportWrite[];
     try {
-      await commitImports(staged.map((s) => s.node), {});
+      written = await commitImports(staged.map((s) => s.node), {});
       anyCommitted ||= staged.length > 0;
     } catch (err) {
       // What the runs created is removed where the commit certainly did not happen.
@@ -243,9 +245,9 @@ async function runMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: Man
       return;
     }
     // 7. Each job's clean-up.
-    for (const { i, node, st } of staged) {
+    for (const [k, { i, node, st }] of staged.entries()) {
       try {
-        const result = await cleanUp(node, st, jobOptions(i));
+        const result = await cleanUp(node, st, written[k]!, jobOptions(i));
         finish({ job: i, src: jobs[i]!.src, shardId: node.shardId, replicaId: node.replicaId, ok: true, result });
       } catch (err) {
         failed(i, err, node.shardId);

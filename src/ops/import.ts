@@ -44,7 +44,7 @@ import {
 import { readFlagFileIfExists, writeFlagFile } from '../files/flagfile.js';
 import { sha256File } from '../files/hash.js';
 import { statOrUndefined } from '../files/fsutil.js';
-import { LogDB, hasNodeState, latestSnapshot, type NodeRecords } from '../logdb/logdb.js';
+import { LogDB, hasNodeState, latestSnapshot, type ImportWrite, type NodeRecords } from '../logdb/logdb.js';
 import type { LogStoreChoice } from '../logdb/store-kind.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { checkOrCreateDataStatusFiles, type BinVer, type DataStatusResult } from '../nodehost/datastatus.js';
@@ -704,8 +704,9 @@ async function runImport(
     const staged = await stageSnapshot(node, options);
     // 6. One atomic log store batch: from here the node owns the snapshot. A commit that
     //    failed (and certainly did not happen) removes what the run created too.
+    let written: ImportWrite;
     try {
-      await commitImports([node], options);
+      [written] = (await commitImports([node], options)) as [ImportWrite];
     } catch (err) {
       await rollbackUncommitted([{ node, staged }]);
       throw err;
@@ -713,7 +714,7 @@ async function runImport(
     progress.committed = true;
     failed = false;
     // 7. What the commit made stale: old snapshot directories, old entries.
-    return await cleanUp(node, staged, options);
+    return await cleanUp(node, staged, written, options);
   } finally {
     await locks?.release({ failed });
   }
@@ -879,21 +880,23 @@ function afterRecords(node: NodeImport): ImportResult['after'] {
  * Pebble one drop-in WAL, so many shards repaired at once leave one L0 table
  * per partition after the restart, not one per shard).
  */
-export async function commitImports(nodes: readonly NodeImport[], options: Pick<ImportOptions, 'onProgress' | 'onStep'>): Promise<void> {
-  if (nodes.length === 0) return;
+export async function commitImports(nodes: readonly NodeImport[], options: Pick<ImportOptions, 'onProgress' | 'onStep'>): Promise<ImportWrite[]> {
+  if (nodes.length === 0) return [];
   options.onProgress?.('commit', 0, 1);
   const db = await LogDB.open(nodes[0]!.cfg, { store: nodes[0]!.store, lock: { lockHolder: nativeLockHolder() } });
+  let written: ImportWrite[];
   try {
-    await db.importSnapshots(nodes.map((n) => ({ snapshot: n.record, replicaId: n.replicaId })));
+    written = await db.importSnapshots(nodes.map((n) => ({ snapshot: n.record, replicaId: n.replicaId })));
   } finally {
     await db.close();
   }
   options.onStep?.('committed');
   options.onProgress?.('commit', 1, 1);
+  return written;
 }
 
 /** After the commit: the old snapshot directories (a restart would delete them too) and the stale entries. */
-export async function cleanUp(node: NodeImport, staged: StagedSnapshot, options: ImportOptions): Promise<ImportResult> {
+export async function cleanUp(node: NodeImport, staged: StagedSnapshot, written: ImportWrite, options: ImportOptions): Promise<ImportResult> {
   const step = (s: ImportStep): void => options.onStep?.(s);
   throwIfAborted(options.signal, 'import (after commit)');
   options.onProgress?.('cleanup', 0, node.toRemove.length);
@@ -904,19 +907,17 @@ export async function cleanUp(node: NodeImport, staged: StagedSnapshot, options:
   step('old-snapshots-removed');
   throwIfAborted(options.signal, 'import (before removing stale entries)');
   // Right after the commit max index equals the snapshot index: every entry
-  // of the replica is stale (on Pebble the commit batch already removed them).
-  const db = await LogDB.open(node.cfg, { store: node.store, lock: { lockHolder: nativeLockHolder() } });
-  let stale: ImportResult['staleEntries'];
-  try {
-    const removal = await db.removeStaleEntries(node.shardId, node.replicaId);
-    stale = {
-      plainEntriesRemoved: removal.plainEntriesRemoved,
-      entryBatchesRemoved: removal.entryBatchesRemoved,
-      plainEntries: node.before.plainEntries,
-      entryBatches: node.before.entryBatches,
-    };
-  } finally {
-    await db.close();
+  // of the replica is stale, unless the commit's own batch removed them.
+  const spans = { plainEntries: node.before.plainEntries, entryBatches: node.before.entryBatches };
+  let stale: ImportResult['staleEntries'] = { plainEntriesRemoved: undefined, entryBatchesRemoved: undefined, ...spans };
+  if (!written.entriesRemoved) {
+    const db = await LogDB.open(node.cfg, { store: node.store, lock: { lockHolder: nativeLockHolder() } });
+    try {
+      const removal = await db.removeStaleEntries(node.shardId, node.replicaId);
+      stale = { plainEntriesRemoved: removal.plainEntriesRemoved, entryBatchesRemoved: removal.entryBatchesRemoved, ...spans };
+    } finally {
+      await db.close();
+    }
   }
   step('stale-entries-removed');
   const dataStatus = node.dataStatus.map((d) => (d.outcome === 'would-create' ? { ...d, outcome: 'created' as const } : d));

@@ -120,6 +120,18 @@ export interface KeyRange {
   lte?: Uint8Array;
 }
 
+/**
+ * The exclusive upper end of `range` (an `lte` bound becomes `lte || 0x00`, its
+ * immediate successor in bytewise order): what a range deletion needs.
+ */
+export function exclusiveEnd(range: KeyRange): Uint8Array {
+  if (range.lt !== undefined) return range.lt;
+  if (range.lte === undefined) throw new ErrLogDB('a key range needs an upper bound (lt or lte)', { check: 'range-bound' });
+  const end = new Uint8Array(range.lte.length + 1);
+  end.set(range.lte);
+  return end;
+}
+
 /** Plain entries of (s, r) with `low <= index < high` (high may be 2^64: then up to and including MAX). */
 export function entryRange(s: number | bigint, r: number | bigint, low: bigint, high: bigint): KeyRange {
   if (high > MAX_U64) return { gte: entryKey(s, r, low), lte: entryKey(s, r, MAX_U64) };

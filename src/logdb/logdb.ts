@@ -40,6 +40,7 @@ import {
   entryBatchRange,
   entryKey,
   entryRange,
+  exclusiveEnd,
   keyHex,
   keySuffix,
   KeyKind,
@@ -205,12 +206,9 @@ async function* keysOf(part: PartitionStore, range: KeyRange): AsyncGenerator<Ui
   for await (const [k] of part.iterate(range)) yield k;
 }
 
-/** An inclusive or half-open key range as one range deletion (`lte` becomes the exclusive end `lte || 0x00`). */
+/** An inclusive or half-open key range as one range deletion. */
 export function delRangeOf(range: KeyRange): KvOp {
-  if (range.lt !== undefined) return { type: 'delRange', start: range.gte, end: range.lt };
-  const end = new Uint8Array(range.lte!.length + 1);
-  end.set(range.lte!);
-  return { type: 'delRange', start: range.gte, end };
+  return { type: 'delRange', start: range.gte, end: exclusiveEnd(range) };
 }
 
 function isEmptyState(s: RaftState): boolean {

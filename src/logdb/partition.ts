@@ -27,7 +27,7 @@ import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { checkNotLocked, isOwnLock, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
 import { LOCK_FILENAME } from '../nodehost/paths.js';
 import type { KeyRange } from './keys.js';
-import { checkPartitionFiles } from './store-kind.js';
+import { checkLevelDBPartitionFiles } from './store-kind.js';
 import type { IterateOptions, KvOp, PartitionStore } from './store.js';
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
@@ -223,7 +223,7 @@ export class LogDBPartition implements PartitionStore {
   async exists(): Promise<boolean> {
     if (this.db) return true;
     this.assertUsable();
-    await checkPartitionFiles(this.dir, 'leveldb');
+    await checkLevelDBPartitionFiles(this.dir);
     return databaseExists(this.dir);
   }
 
@@ -232,7 +232,7 @@ export class LogDBPartition implements PartitionStore {
     if (this.db) return true;
     this.assertUsable();
     // A directory another engine wrote is refused even where LevelDB would see "no database" and read nothing.
-    await checkPartitionFiles(this.dir, 'leveldb');
+    await checkLevelDBPartitionFiles(this.dir);
     if (!(await databaseExists(this.dir))) return false;
     await this.openLevel(false);
     return true;
@@ -265,7 +265,7 @@ export class LogDBPartition implements PartitionStore {
       );
     }
     // Never let LevelDB open what another engine wrote: it would "recover" a Pebble WAL by deleting it.
-    await checkPartitionFiles(this.dir, 'leveldb');
+    await checkLevelDBPartitionFiles(this.dir);
     // Refuse before LevelDB touches anything: its own lock failure comes after it rotated LOG.
     await checkNotLocked(lockFile, { ...this.opts.lock, refuseOwnProcess: !this.readOnly });
     if (!this.readOnly) {

@@ -4,7 +4,8 @@
  * one whose data is only in its WAL, then rewrites the MANIFEST and deletes
  * the WAL: so the kind comes from what the directory records (`dragonboat.ds`
  * `logdb_type`), then each partition's own files are checked against it before
- * its engine reads a byte (see {@link checkPartitionFiles}).
+ * its engine reads a byte (LevelDB: {@link checkLevelDBPartitionFiles}; the
+ * Pebble reader refuses LevelDB's files itself).
  */
 import { readdir } from 'node:fs/promises';
 import { ErrUnsupportedLogStore, ioError } from '../errors.js';
@@ -44,19 +45,19 @@ export async function resolveLogStore(cfg: ResolvedNodeHostConfig): Promise<LogS
   return { kind: logStoreEngineOf(logdbType)!, logdbType, source: cfg.logdbType === undefined ? 'default' : 'config' };
 }
 
-// Files only one engine writes. LevelDB: its info log and tables; Pebble (and
-// RocksDB): OPTIONS files, format markers and .sst tables.
-const LEVELDB_ONLY = [/^LOG(\.old)?$/, /\.ldb$/];
+// Files Pebble (and RocksDB) write and LevelDB never does: OPTIONS files, format
+// markers, .sst tables, temporary files. (The Pebble reader refuses LevelDB's own
+// files, LOG and *.ldb, itself: src/logdb/pebble/names.ts.)
 const PEBBLE_ONLY = [/^OPTIONS-\d+$/, /^marker\./, /\.sst$/, /^temporary\.\d+\.dbtmp$/];
 
 /**
- * Refuses with ErrUnsupportedLogStore a partition directory whose files say
- * another engine wrote it than `kind`. For LevelDB also a directory that has
- * files but no CURRENT (a Pebble store whose data is only in its WAL looks
- * like that; LevelDB would "recover" it by deleting the WAL). A missing
- * directory passes (nothing to confuse).
+ * Refuses with ErrUnsupportedLogStore a partition directory LevelDB must not
+ * open: one holding a file only Pebble writes, or files but no CURRENT (a
+ * Pebble store whose data is only in its WAL looks like that; LevelDB would
+ * "recover" it by deleting the WAL). A missing directory passes (nothing to
+ * confuse).
  */
-export async function checkPartitionFiles(dir: string, kind: LogStoreKind): Promise<void> {
+export async function checkLevelDBPartitionFiles(dir: string): Promise<void> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -64,17 +65,15 @@ export async function checkPartitionFiles(dir: string, kind: LogStoreKind): Prom
     if (isNotFound(err)) return;
     throw ioError(err, 'cannot list log store partition', dir);
   }
-  const foreign = kind === 'leveldb' ? PEBBLE_ONLY : LEVELDB_ONLY;
-  const hit = names.find((n) => foreign.some((re) => re.test(n)));
-  const other = kind === 'leveldb' ? 'Pebble' : 'LevelDB';
+  const hit = names.find((n) => PEBBLE_ONLY.some((re) => re.test(n)));
   if (hit !== undefined) {
     throw new ErrUnsupportedLogStore(
-      `log store partition ${dir} holds ${hit}, a file ${other} writes, but the NodeHost directory records a ${kind === 'leveldb' ? 'LevelDB' : 'Pebble'} store: ` +
+      `log store partition ${dir} holds ${hit}, a file Pebble writes, but the NodeHost directory records a LevelDB store: ` +
         'the partition was written by another engine than dragonboat.ds says; nothing was opened or changed. Check logdbType and dragonboat.ds',
-      { path: `${dir}/${hit}`, check: 'foreign-engine-file', expected: kind, actual: other.toLowerCase() },
+      { path: `${dir}/${hit}`, check: 'foreign-engine-file', expected: 'leveldb', actual: 'pebble' },
     );
   }
-  if (kind === 'leveldb' && !names.includes('CURRENT') && names.some((n) => n !== 'LOCK' && n !== 'LOG' && n !== 'LOG.old')) {
+  if (!names.includes('CURRENT') && names.some((n) => n !== 'LOCK' && n !== 'LOG' && n !== 'LOG.old')) {
     throw new ErrUnsupportedLogStore(
       `log store partition ${dir} has files but no CURRENT: it is not a LevelDB database (a Pebble store whose data is only in its WAL looks like this), ` +
         'and opening it with LevelDB would delete that WAL; nothing was opened or changed',

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrLogDBType, ErrUnsupportedLogStore } from '../../src/errors.js';
 import { LogDB } from '../../src/logdb/logdb.js';
 import { LogDBPartition } from '../../src/logdb/partition.js';
-import { checkPartitionFiles, resolveLogStore } from '../../src/logdb/store-kind.js';
+import { checkLevelDBPartitionFiles, resolveLogStore } from '../../src/logdb/store-kind.js';
+import { PebblePartition } from '../../src/logdb/pebble/partition.js';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { copyPebbleHost, type PebbleHostCopy } from '../helpers/pebble-fixture.js';
 import { treeSnapshot } from '../helpers/tree.js';
@@ -99,8 +100,12 @@ describe('LevelDB never opens a Pebble partition', () => {
     const h = await host();
     const dir = h.partitionDir(4);
     await fsp.writeFile(path.join(dir, 'LOG'), '');
-    await expect(checkPartitionFiles(dir, 'pebble')).rejects.toMatchObject({ code: 'ErrUnsupportedLogStore', details: { actual: 'leveldb' } });
-    await expect(checkPartitionFiles(path.join(h.root, 'missing'), 'leveldb')).resolves.toBeUndefined();
+    const part = new PebblePartition({ dataDir: dir, walDir: dir }, { readOnly: true });
+    await expect(part.get(new Uint8Array([2, 2]))).rejects.toMatchObject({
+      code: 'ErrUnsupportedLogStore', details: { check: 'leveldb-file', path: path.join(dir, 'LOG') },
+    });
+    await part.close();
+    await expect(checkLevelDBPartitionFiles(path.join(h.root, 'missing'))).resolves.toBeUndefined();
   });
 });
 

@@ -12,7 +12,7 @@ import { checkNotLocked, type LockCheckOptions } from '../../nodehost/lock.js';
 import { LOCK_FILENAME } from '../../nodehost/paths.js';
 import { Kind } from '../../pebble/internal-key.js';
 import type { BatchOp } from '../../pebble/batch.js';
-import type { KeyRange } from '../keys.js';
+import { exclusiveEnd, type KeyRange } from '../keys.js';
 import type { IterateOptions, KvOp, LogStoreKind, PartitionStore } from '../store.js';
 import { loadStore, type PebbleDirs } from './state.js';
 import { MergedView } from './view.js';
@@ -26,17 +26,6 @@ export interface PebblePartitionOptions {
   lock?: LockCheckOptions;
 }
 
-/** The exclusive end that makes a KeyRange's upper bound a range-deletion end. */
-function rangeEnd(r: KeyRange): Uint8Array {
-  if (r.lt !== undefined) return r.lt;
-  if (r.lte !== undefined) {
-    // The immediate successor of `lte` in bytewise order.
-    const out = new Uint8Array(r.lte.length + 1);
-    out.set(r.lte, 0);
-    return out;
-  }
-  throw new ErrLogDB('a range to remove needs an upper bound (lt or lte)', { check: 'range-bound' });
-}
 
 /** A Pebble partition behind the {@link PartitionStore} seam. */
 export class PebblePartition implements PartitionStore {
@@ -127,7 +116,7 @@ export class PebblePartition implements PartitionStore {
   async removeRanges(ranges: readonly KeyRange[], signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     if (ranges.length === 0) return;
-    await this.writeOps(ranges.map((r) => ({ kind: Kind.RangeDelete, key: r.gte, value: rangeEnd(r) })));
+    await this.writeOps(ranges.map((r) => ({ kind: Kind.RangeDelete, key: r.gte, value: exclusiveEnd(r) })));
   }
 
   private async writeOps(batch: BatchOp[]): Promise<PebbleWriteReport> {

@@ -37,7 +37,11 @@ if (goPath && existsSync(goPath)) {
   for (const line of readFileSync(goPath, 'utf8').split('\n')) {
     if (!line.startsWith('{')) continue;
     let ev;
-    try { ev = JSON.parse(line); } catch { continue; }
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      continue;
+    }
     // Count leaf tests only (sub-tests have a "/" in their name; their parents summarize them).
     if (!ev.Test || ev.Test.includes('/')) continue;
     if (ev.Action === 'pass') passed++;

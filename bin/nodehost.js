@@ -27,10 +27,12 @@ let main;
 try {
   ({ main } = await import(entry.href));
 } catch (err) {
-  if (!err || err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  notBuilt(String(err.message).includes(`'${fileURLToPath(entry)}'`)
-    ? `nodehost-tools is not built: ${fileURLToPath(entry)} is missing. Run \`npm install\` (or \`npm run build\`) in ${root}.`
-    : `a module nodehost-tools needs is missing (${String(err.message).split('\n')[0]}). Run \`npm install\` (or \`npm run build\`) in ${root}.`);
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+  notBuilt(
+    String(err.message).includes(`'${fileURLToPath(entry)}'`)
+      ? `nodehost-tools is not built: ${fileURLToPath(entry)} is missing. Run \`npm install\` (or \`npm run build\`) in ${root}.`
+      : `a module nodehost-tools needs is missing (${String(err.message).split('\n')[0]}). Run \`npm install\` (or \`npm run build\`) in ${root}.`,
+  );
 }
 // An interrupted build can leave main.js empty: say so rather than "main is not a function".
 if (typeof main !== 'function') {

@@ -22,12 +22,27 @@
 // library's asynchronous exports.
 
 const ASYNC_EXPORTS = [
-  'checkManifest', 'copySnapshotFile', 'createBackup', 'exportSnapshot', 'importMany', 'importSnapshot',
-  'inspectNode', 'loadImportManifest', 'loadNodeHostConfigFile', 'planRecovery', 'readBackup', 'readExportDir',
-  'readManifest', 'restoreBackup', 'verifySnapshot', 'verifySnapshotFile', 'writeV1SnapshotFile', 'writeV2SnapshotFile',
+  'checkManifest',
+  'copySnapshotFile',
+  'createBackup',
+  'exportSnapshot',
+  'importMany',
+  'importSnapshot',
+  'inspectNode',
+  'loadImportManifest',
+  'loadNodeHostConfigFile',
+  'planRecovery',
+  'readBackup',
+  'readExportDir',
+  'readManifest',
+  'restoreBackup',
+  'verifySnapshot',
+  'verifySnapshotFile',
+  'writeV1SnapshotFile',
+  'writeV2SnapshotFile',
 ];
 
-if (process.features && process.features.require_module) {
+if (process.features?.require_module) {
   const lib = require('../dist/index.js');
   module.exports = Object.freeze({ ...lib, load: () => Promise.resolve(lib), ASYNC_EXPORTS });
 } else {
@@ -40,8 +55,12 @@ if (process.features && process.features.require_module) {
   module.exports = new Proxy(Object.freeze(api), {
     get(target, prop, receiver) {
       if (typeof prop === 'string' && !(prop in target) && prop !== 'then' && prop !== '__esModule' && prop !== 'default') {
-        throw new Error(`nodehost-tools: "${prop}" is not available from require() on Node.js ${process.versions.node}, ` +
-          'which cannot require() an ES module: use `(await require(\'nodehost-tools\').load()).' + prop + '` or `import`.');
+        throw new Error(
+          `nodehost-tools: "${prop}" is not available from require() on Node.js ${process.versions.node}, ` +
+            "which cannot require() an ES module: use `(await require('nodehost-tools').load())." +
+            prop +
+            '` or `import`.',
+        );
       }
       return Reflect.get(target, prop, receiver);
     },

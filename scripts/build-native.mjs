@@ -85,7 +85,8 @@ function findNodeGyp() {
   }
   for (const c of candidates) if (c && exists(c)) return c;
   throw new BuildError(
-    'cannot find node-gyp (looked for npm\'s bundled copy next to ' + process.execPath +
+    "cannot find node-gyp (looked for npm's bundled copy next to " +
+      process.execPath +
       '); run through npm, or set npm_config_node_gyp to node-gyp.js',
   );
 }
@@ -97,7 +98,8 @@ function findNodeDir() {
     if (c && exists(path.join(c, 'include', 'node', 'node_api.h'))) return c;
   }
   throw new BuildError(
-    'cannot find Node.js headers (include/node/node_api.h) under ' + candidates.filter(Boolean).join(' or ') +
+    'cannot find Node.js headers (include/node/node_api.h) under ' +
+      candidates.filter(Boolean).join(' or ') +
       '; install them (e.g. the nodejs-dev / node headers package) or set npm_config_nodedir',
   );
 }
@@ -175,9 +177,13 @@ function matchingPrebuild(dir = root) {
     let specificity = 0;
     for (const tag of parts) {
       if (tag === 'napi') specificity++;
-      else if (/^abi\d+$/.test(tag)) { ok &&= tag.slice(3) === process.versions.modules; specificity++; }
-      else if (tag === 'glibc' || tag === 'musl') { ok &&= tag === libc; specificity++; }
-      else if (tag === 'electron' || tag === 'node-webkit') ok = false;
+      else if (/^abi\d+$/.test(tag)) {
+        ok &&= tag.slice(3) === process.versions.modules;
+        specificity++;
+      } else if (tag === 'glibc' || tag === 'musl') {
+        ok &&= tag === libc;
+        specificity++;
+      } else if (tag === 'electron' || tag === 'node-webkit') ok = false;
     }
     if (ok && (!best || specificity > best.specificity)) best = { name, specificity };
   }
@@ -199,7 +205,10 @@ function build() {
     log('native build skipped (NODEHOST_TOOLS_SKIP_NATIVE_BUILD=1)');
     return;
   }
-  const fromSource = required || rebuild || process.env.NODEHOST_TOOLS_BUILD_FROM_SOURCE === '1' ||
+  const fromSource =
+    required ||
+    rebuild ||
+    process.env.NODEHOST_TOOLS_BUILD_FROM_SOURCE === '1' ||
     ['true', '1'].includes(String(process.env.npm_config_build_from_source));
   const prebuild = fromSource || exists(addonPath) ? undefined : matchingPrebuild();
   if (prebuild) {
@@ -207,7 +216,13 @@ function build() {
       log(`using the prebuilt native addon ${path.relative(root, prebuild)} (CRC kernel ${smokeTest(prebuild)}); no build needed`);
       return;
     } catch (err) {
-      log(`the prebuilt addon ${path.relative(root, prebuild)} does not load here (${String(err.output ?? err.message).trim().split('\n')[0]}); building from source`);
+      log(
+        `the prebuilt addon ${path.relative(root, prebuild)} does not load here (${
+          String(err.output ?? err.message)
+            .trim()
+            .split('\n')[0]
+        }); building from source`,
+      );
     }
   }
   if (process.platform === 'win32') throw new BuildError('the native addon supports POSIX systems only');

@@ -77,8 +77,14 @@ function consumerLock(spec) {
   const packages = {
     '': { name: 'consumer', version: '1.0.0', dependencies: { 'nodehost-tools': spec } },
     'node_modules/nodehost-tools': {
-      version: pkg.version, resolved: spec, integrity: tarballIntegrity, license: pkg.license,
-      dependencies: pkg.dependencies, bin: pkg.bin, engines: pkg.engines, hasInstallScript: true,
+      version: pkg.version,
+      resolved: spec,
+      integrity: tarballIntegrity,
+      license: pkg.license,
+      dependencies: pkg.dependencies,
+      bin: pkg.bin,
+      engines: pkg.engines,
+      hasInstallScript: true,
     },
   };
   for (const [key, entry] of Object.entries(lock.packages)) {
@@ -103,13 +109,33 @@ fs.mkdirSync(bin);
 const nodeDir = path.dirname(process.execPath);
 const npmCli = [path.join(nodeDir, 'npm'), '/usr/bin/npm', '/usr/local/bin/npm'].find((p) => fs.existsSync(p));
 const npxCli = [path.join(nodeDir, 'npx'), '/usr/bin/npx', '/usr/local/bin/npx'].find((p) => fs.existsSync(p));
-for (const [name, target] of [['node', process.execPath], ['npm', npmCli], ['npx', npxCli], ['sh', '/bin/sh'], ['env', '/usr/bin/env']]) {
+for (const [name, target] of [
+  ['node', process.execPath],
+  ['npm', npmCli],
+  ['npx', npxCli],
+  ['sh', '/bin/sh'],
+  ['env', '/usr/bin/env'],
+]) {
   if (target) fs.symlinkSync(target, path.join(bin, name));
 }
-const env = { ...process.env, PATH: bin, npm_config_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+const env = {
+  ...process.env,
+  PATH: bin,
+  npm_config_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_update_notifier: 'false',
+};
 for (const k of Object.keys(env)) {
   // No lifecycle context of an npm run that started this script, and the addon switched on.
-  if (k.startsWith('npm_lifecycle') || k.startsWith('npm_package') || k === 'NODEHOST_TOOLS_DISABLE_NATIVE' || k === 'NODEHOST_TOOLS_NATIVE_PATH' || k === 'INIT_CWD') delete env[k];
+  if (
+    k.startsWith('npm_lifecycle') ||
+    k.startsWith('npm_package') ||
+    k === 'NODEHOST_TOOLS_DISABLE_NATIVE' ||
+    k === 'NODEHOST_TOOLS_NATIVE_PATH' ||
+    k === 'INIT_CWD'
+  )
+    delete env[k];
 }
 const inProject = { cwd: project, env };
 
@@ -122,25 +148,53 @@ try {
     tarball = path.join(work, info.filename);
     tarballIntegrity = info.integrity;
     files = info.files.map((f) => f.path);
-    process.stdout.write(`        ${info.filename}: ${(info.size / 1024).toFixed(0)} KiB packed, ${(info.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${files.length} files\n`);
+    process.stdout.write(
+      `        ${info.filename}: ${(info.size / 1024).toFixed(0)} KiB packed, ${(info.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${files.length} files\n`,
+    );
     assert(fs.existsSync(tarball), `no tarball at ${tarball}`);
     assert(!fs.existsSync(path.join(root, 'prebuilds')), 'postpack left prebuilds/ in the checkout');
   });
 
   check('the tarball ships what the package needs', () => {
-    const need = ['package.json', 'README.md', 'LICENSE', 'bin/nodehost.js', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js',
-      'cjs/index.cjs', 'cjs/index.d.cts', 'assembly/build/nodehost.wasm', 'binding.gyp', 'scripts/build-native.mjs', 'native/src/addon.cc'];
+    const need = [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'bin/nodehost.js',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'cjs/index.cjs',
+      'cjs/index.d.cts',
+      'assembly/build/nodehost.wasm',
+      'binding.gyp',
+      'scripts/build-native.mjs',
+      'native/src/addon.cc',
+    ];
     const missing = need.filter((f) => !files.includes(f));
     assert(missing.length === 0, `missing: ${missing.join(', ')}`);
-    assert(files.some((f) => f.startsWith('docs/') && f.endsWith('.md')), 'no docs/*.md');
-    assert(files.some((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f)) || process.platform !== 'linux' || process.arch !== 'x64',
-      'no prebuilds/linux-x64/*.node');
+    assert(
+      files.some((f) => f.startsWith('docs/') && f.endsWith('.md')),
+      'no docs/*.md',
+    );
+    assert(
+      files.some((f) => /^prebuilds\/linux-x64\/[^/]+\.node$/.test(f)) || process.platform !== 'linux' || process.arch !== 'x64',
+      'no prebuilds/linux-x64/*.node',
+    );
   });
 
   check('the tarball ships nothing it does not need', () => {
-    const bad = files.filter((f) => /^(test|src|build|\.ci|test-results|node_modules|dist\.)/.test(f) || f.endsWith('.map') ||
-      f === 'dist/.built-from' || /\.(test|spec)\.[cm]?[jt]s$/.test(f) || /\.(gbsnap|kv)$/.test(f) || f.startsWith('assembly/') && f !== 'assembly/build/nodehost.wasm' ||
-      /^(tsconfig|vitest)/.test(f) || f === 'CMakeLists.txt');
+    const bad = files.filter(
+      (f) =>
+        /^(test|src|build|\.ci|test-results|node_modules|dist\.)/.test(f) ||
+        f.endsWith('.map') ||
+        f === 'dist/.built-from' ||
+        /\.(test|spec)\.[cm]?[jt]s$/.test(f) ||
+        /\.(gbsnap|kv)$/.test(f) ||
+        (f.startsWith('assembly/') && f !== 'assembly/build/nodehost.wasm') ||
+        /^(tsconfig|vitest)/.test(f) ||
+        f === 'CMakeLists.txt',
+    );
     assert(bad.length === 0, `should not ship: ${bad.slice(0, 20).join(', ')}${bad.length > 20 ? ', ...' : ''}`);
   });
 
@@ -154,37 +208,59 @@ try {
   check('npm ci --offline of the tarball into a fresh project, no compiler on PATH: the prebuild, no build', () => {
     fs.mkdirSync(project);
     const spec = `file:../${path.basename(tarball)}`;
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { 'nodehost-tools': spec } }, null, 2));
+    fs.writeFileSync(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, dependencies: { 'nodehost-tools': spec } }, null, 2),
+    );
     fs.writeFileSync(path.join(project, 'package-lock.json'), JSON.stringify(consumerLock(spec), null, 2));
     const r = run('npm', ['ci', '--offline', '--foreground-scripts'], inProject);
     installLog = `${r.stdout}\n${r.stderr}`;
     const installed = path.join(project, 'node_modules', 'nodehost-tools');
     assert(fs.existsSync(path.join(installed, 'package.json')), 'nodehost-tools is not in node_modules');
-    assert(/using the prebuilt native addon/.test(installLog), `the install script did not report the prebuild:\n${installLog.slice(-2000)}`);
+    assert(
+      /using the prebuilt native addon/.test(installLog),
+      `the install script did not report the prebuild:\n${installLog.slice(-2000)}`,
+    );
     assert(!fs.existsSync(path.join(installed, 'build')), 'the install built something (build/ exists)');
   });
 
   check('the native engine is active, loaded from the prebuild', () => {
     const native = path.join(project, 'node_modules', 'nodehost-tools', 'dist', 'native', 'binding.js');
-    const r = run('node', ['--input-type=module', '-e', `
+    const r = run(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `
       const { selectEngine } = await import('nodehost-tools');
       const { NATIVE_ADDON_PATH, nativeLoadError } = await import(${JSON.stringify(native)});
       const s = selectEngine('auto');
-      console.log(JSON.stringify({ engine: s.engine.name, degraded: s.degraded ?? null, path: NATIVE_ADDON_PATH, error: nativeLoadError() ?? null }));`], inProject);
+      console.log(JSON.stringify({ engine: s.engine.name, degraded: s.degraded ?? null, path: NATIVE_ADDON_PATH, error: nativeLoadError() ?? null }));`,
+      ],
+      inProject,
+    );
     const got = JSON.parse(r.stdout.trim().split('\n').pop());
     assert(got.engine === 'native' && got.degraded === null, `engine ${got.engine}: ${got.degraded ?? got.error}`);
     assert(/[/\\]prebuilds[/\\]linux-x64[/\\]/.test(got.path) || process.platform !== 'linux', `loaded from ${got.path}`);
   });
 
   check('ESM: import of the public API', () => {
-    run('node', ['--input-type=module', '-e', `
+    run(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `
       import * as nh from 'nodehost-tools';
       import { verifySnapshot, importSnapshot, inspectNode, NodeHostToolsError, ErrUsage, encodeSnapshot, decodeSnapshot, emptySnapshot } from 'nodehost-tools';
       for (const f of [verifySnapshot, importSnapshot, inspectNode, encodeSnapshot]) if (typeof f !== 'function') throw new Error('not a function');
       if (!(new ErrUsage('x') instanceof NodeHostToolsError)) throw new Error('error classes');
       const s = decodeSnapshot(encodeSnapshot({ ...emptySnapshot(), index: 400n }));
       if (s.index !== 400n) throw new Error('codec round trip');
-      if (Object.keys(nh).length < 50) throw new Error('few exports: ' + Object.keys(nh).length);`], inProject);
+      if (Object.keys(nh).length < 50) throw new Error('few exports: ' + Object.keys(nh).length);`,
+      ],
+      inProject,
+    );
   });
 
   const cjsScript = `
@@ -211,18 +287,33 @@ try {
   });
 
   check('CJS: require on a Node.js without require(esm) (load() and the async functions)', () => {
-    const probe = spawnSync(process.execPath, ['--no-experimental-require-module', '-e', 'process.exit(process.features.require_module ? 1 : 0)'], { env });
+    const probe = spawnSync(
+      process.execPath,
+      ['--no-experimental-require-module', '-e', 'process.exit(process.features.require_module ? 1 : 0)'],
+      { env },
+    );
     if (probe.status !== 0) {
       process.stdout.write('        (this Node.js cannot switch require(esm) off: the load() path is what it runs anyway)\n');
     }
-    const r = run('node', [...(probe.status === 0 ? ['--no-experimental-require-module'] : []), '-e', cjsScript + `
+    const r = run(
+      'node',
+      [
+        ...(probe.status === 0 ? ['--no-experimental-require-module'] : []),
+        '-e',
+        cjsScript +
+          `
       try { void require('nodehost-tools').LogDB; if (!process.features.require_module) { console.error('no error for LogDB'); process.exit(1); } }
-      catch (e) { if (!/await require\\('nodehost-tools'\\)\\.load\\(\\)/.test(e.message)) { console.error(e.message); process.exit(1); } }`], inProject);
+      catch (e) { if (!/await require\\('nodehost-tools'\\)\\.load\\(\\)/.test(e.message)) { console.error(e.message); process.exit(1); } }`,
+      ],
+      inProject,
+    );
     assert(r.stdout.trim() === (probe.status === 0 ? 'load()' : 'require(esm)') || probe.status !== 0, `ran the ${r.stdout.trim()} path`);
   });
 
   check('TypeScript: a consumer file using the public types passes tsc --strict', () => {
-    fs.writeFileSync(path.join(project, 'consumer.ts'), `
+    fs.writeFileSync(
+      path.join(project, 'consumer.ts'),
+      `
 import {
   verifySnapshot, inspectNode, importSnapshot, planRecovery, NodeHostToolsError, ErrUsage, selectEngine,
   type VerifySnapshotResult, type NodeView, type ImportResult, type NodeHostConfig, type Snapshot, type Membership,
@@ -248,14 +339,28 @@ export async function check(src: string): Promise<string> {
   }
   return [v.engine, m?.configChangeId.toString(), res.fingerprint, String(plan.ok), new ErrUsage('x').code].join(' ');
 }
-`);
-    fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true, skipLibCheck: false,
-        types: ['node'], typeRoots: [path.join(root, 'node_modules', '@types')],
-      },
-      files: ['consumer.ts'],
-    }, null, 2));
+`,
+    );
+    fs.writeFileSync(
+      path.join(project, 'tsconfig.json'),
+      JSON.stringify(
+        {
+          compilerOptions: {
+            strict: true,
+            module: 'nodenext',
+            moduleResolution: 'nodenext',
+            target: 'es2022',
+            noEmit: true,
+            skipLibCheck: false,
+            types: ['node'],
+            typeRoots: [path.join(root, 'node_modules', '@types')],
+          },
+          files: ['consumer.ts'],
+        },
+        null,
+        2,
+      ),
+    );
     // The consumer is an ES module project (type module), as the import above needs.
     const p = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ ...p, type: 'module' }, null, 2));
@@ -278,17 +383,33 @@ export async function check(src: string): Promise<string> {
   process.stdout.write(`consumer: ${passed} passed, ${failed} failed\n`);
   if (jsonOut) {
     fs.mkdirSync(path.dirname(jsonOut), { recursive: true });
-    fs.writeFileSync(jsonOut, JSON.stringify({
-      numTotalTests: results.length, numPassedTests: passed, numFailedTests: failed,
-      startTime: started, success: failed === 0,
-      testResults: [{
-        name: path.join(root, 'scripts', 'consumer-test.mjs'), status: failed === 0 ? 'passed' : 'failed',
-        assertionResults: results.map((r) => ({
-          title: r.name, fullName: `consumer: ${r.name}`, status: r.ok ? 'passed' : 'failed', duration: r.ms,
-          failureMessages: r.ok ? [] : [r.message],
-        })),
-      }],
-    }, null, 2));
+    fs.writeFileSync(
+      jsonOut,
+      JSON.stringify(
+        {
+          numTotalTests: results.length,
+          numPassedTests: passed,
+          numFailedTests: failed,
+          startTime: started,
+          success: failed === 0,
+          testResults: [
+            {
+              name: path.join(root, 'scripts', 'consumer-test.mjs'),
+              status: failed === 0 ? 'passed' : 'failed',
+              assertionResults: results.map((r) => ({
+                title: r.name,
+                fullName: `consumer: ${r.name}`,
+                status: r.ok ? 'passed' : 'failed',
+                duration: r.ms,
+                failureMessages: r.ok ? [] : [r.message],
+              })),
+            },
+          ],
+        },
+        null,
+        2,
+      ),
+    );
   }
   if (keep) process.stdout.write(`kept ${work}\n`);
   else fs.rmSync(work, { recursive: true, force: true });

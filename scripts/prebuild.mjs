@@ -41,12 +41,19 @@ fs.rmSync(prebuilds, { recursive: true, force: true });
 fs.mkdirSync(dir, { recursive: true });
 fs.copyFileSync(path.join(root, 'build', 'Release', 'nodehost_native.node'), file);
 
-const check = spawnSync(process.execPath, ['-e',
-  `const b = require(${JSON.stringify(file)}); if (b.crc32(Buffer.from('123456789')) !== 0xcbf43926) throw new Error('crc32 self-test failed'); process.stdout.write(b.crcKernel);`,
-], { encoding: 'utf8' });
+const check = spawnSync(
+  process.execPath,
+  [
+    '-e',
+    `const b = require(${JSON.stringify(file)}); if (b.crc32(Buffer.from('123456789')) !== 0xcbf43926) throw new Error('crc32 self-test failed'); process.stdout.write(b.crcKernel);`,
+  ],
+  { encoding: 'utf8' },
+);
 if (check.status !== 0) {
   fs.rmSync(prebuilds, { recursive: true, force: true });
   process.stderr.write(`nodehost-tools: prebuild: ${path.relative(root, file)} does not load:\n${check.stderr}`);
   process.exit(1);
 }
-process.stderr.write(`nodehost-tools: prebuild ${path.relative(root, file)} (${(fs.statSync(file).size / 1024).toFixed(0)} KiB, CRC kernel ${check.stdout})\n`);
+process.stderr.write(
+  `nodehost-tools: prebuild ${path.relative(root, file)} (${(fs.statSync(file).size / 1024).toFixed(0)} KiB, CRC kernel ${check.stdout})\n`,
+);

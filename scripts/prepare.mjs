@@ -57,7 +57,10 @@ if (!force && existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= src) {
   const next = join(root, `dist.next-${process.pid}`);
   const prev = join(root, `dist.prev-${process.pid}`);
   try {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', next], { cwd: root, stdio: 'inherit' });
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', next], {
+      cwd: root,
+      stdio: 'inherit',
+    });
     writeFileSync(join(next, '.built-from'), String(src));
     if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), prev);
     renameSync(next, join(root, 'dist'));

@@ -92,6 +92,22 @@ export class ErrBackupMismatch extends NodeHostToolsError {}
 export class ErrAlreadyExists extends NodeHostToolsError {}
 /** The snapshot's state machine type is Unknown (0). */
 export class ErrUnknownStateMachineType extends NodeHostToolsError {}
+/**
+ * A log suffix (the survivor's entries past the snapshot, `log-suffix.nhlog`)
+ * cannot be used: the file is truncated, a frame fails its CRC, indexes skip
+ * or go back, a term goes backwards, it names another shard or snapshot, or
+ * the state machine type cannot carry it; `details.check` names the failed
+ * check, `details.offset` the byte where it looked. Nothing was changed.
+ */
+export class ErrLogSuffix extends NodeHostToolsError {}
+/**
+ * The survivor's log does not continue the snapshot's history: it holds
+ * neither an entry nor a snapshot record at the snapshot's index with the
+ * snapshot's term (Raft's log matching rule), so its later entries may
+ * belong to another history. Take the log from a host that holds it, or
+ * repair without the log. Nothing was changed.
+ */
+export class ErrLogDiverged extends NodeHostToolsError {}
 /** The operation was cancelled through its AbortSignal. */
 export class ErrAborted extends NodeHostToolsError {}
 
@@ -132,9 +148,13 @@ export function throwIfAborted(signal: AbortSignal | undefined, where: string): 
 export function ioError(err: unknown, what: string, path: string): NodeHostToolsError {
   if (err instanceof NodeHostToolsError) return err;
   const e = err as NodeJS.ErrnoException;
-  return new ErrIO(`${what} ${path}: ${e?.message ?? String(err)}`, {
-    path,
-    syscall: e?.syscall,
-    errno: e?.code,
-  }, { cause: err });
+  return new ErrIO(
+    `${what} ${path}: ${e?.message ?? String(err)}`,
+    {
+      path,
+      syscall: e?.syscall,
+      errno: e?.code,
+    },
+    { cause: err },
+  );
 }

@@ -49,7 +49,8 @@ Napi::Value Crc32cJs(const Napi::CallbackInfo& info) {
     seed = info[1].As<Napi::Number>().Uint32Value();
   }
   const bool portable = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
-  return Napi::Number::New(env, portable ? Crc32cPortable(seed, bytes.data, bytes.len) : Crc32c(seed, bytes.data, bytes.len));
+  return Napi::Number::New(
+      env, portable ? Crc32cPortable(seed, bytes.data, bytes.len) : Crc32c(seed, bytes.data, bytes.len));
 }
 
 // ---- Payload scan / verified copy -----------------------------------------
@@ -172,7 +173,8 @@ Napi::Value ScanPayloadJs(const Napi::CallbackInfo& info) {
 
 // ---- Log store bulk work ---------------------------------------------------
 
-// removeEntries(dbPath, shardId, replicaId, {fromIndex?, toIndex?, entriesPerBatch?, deletesPerWrite?, compact?}, token?)
+// removeEntries(dbPath, shardId, replicaId, {fromIndex?, toIndex?, entriesPerBatch?, deletesPerWrite?, compact?},
+// token?)
 Napi::Value RemoveEntriesJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RemoveEntriesRequest req;
@@ -272,6 +274,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace nodehost
 
 // NODE_API_MODULE pastes the name into identifiers: it must be unqualified.
-static Napi::Object InitNodehostNative(Napi::Env env, Napi::Object exports) { return nodehost::Init(env, exports); }
+static Napi::Object InitNodehostNative(Napi::Env env, Napi::Object exports) {
+  return nodehost::Init(env, exports);
+}
 
 NODE_API_MODULE(nodehost_native, InitNodehostNative)

@@ -62,12 +62,16 @@ constexpr uint64_t Reverse(uint64_t v, int bits) {
   return out;
 }
 
-constexpr uint64_t Rev64(uint32_t r) { return Reverse(r, 64); }
+constexpr uint64_t Rev64(uint32_t r) {
+  return Reverse(r, 64);
+}
 
 struct FoldConst {
   uint64_t lo, hi;
 };
-constexpr FoldConst Fold(unsigned bits) { return {Rev64(XPowModP(bits + 63)), Rev64(XPowModP(bits - 1))}; }
+constexpr FoldConst Fold(unsigned bits) {
+  return {Rev64(XPowModP(bits + 63)), Rev64(XPowModP(bits - 1))};
+}
 
 constexpr FoldConst kFold128 = Fold(128);
 constexpr FoldConst kFold512 = Fold(512);
@@ -156,7 +160,9 @@ NH_TARGET_VCLMUL inline __m512i Fold512Lanes(__m512i x, __m512i k, __m512i next)
                                    0x96);
 }
 
-NH_TARGET_VCLMUL inline __m512i Load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+NH_TARGET_VCLMUL inline __m512i Load512(const uint8_t* p) {
+  return _mm512_loadu_si512(p);
+}
 
 NH_TARGET_VCLMUL inline __m512i Broadcast(FoldConst c) {
   return _mm512_broadcast_i32x4(_mm_set_epi64x(static_cast<long long>(c.hi), static_cast<long long>(c.lo)));

@@ -14,7 +14,9 @@ extern "C" unsigned long crc32_z(unsigned long crc, const unsigned char* buf, si
 
 namespace nodehost {
 
-bool HostZlibAvailable() { return crc32_z != nullptr; }
+bool HostZlibAvailable() {
+  return crc32_z != nullptr;
+}
 
 uint32_t Crc32HostZlib(uint32_t state, const uint8_t* data, size_t len) {
   // zlib's crc32 takes and returns the finished CRC; kernels speak raw state.

@@ -43,8 +43,8 @@ uint32_t Slice8(uint32_t state, const uint8_t* p, size_t len) {
     std::memcpy(&lo, p, 4);
     std::memcpy(&hi, p + 4, 4);
     lo ^= state;  // little-endian hosts only (x86-64, arm64)
-    state = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
-            t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+    state = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^ t[3][hi & 0xff] ^
+            t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
     p += 8;
     len -= 8;
   }
@@ -113,10 +113,16 @@ const Choice& choice() {
 
 }  // namespace
 
-uint32_t Crc32c(uint32_t seed, const uint8_t* data, size_t len) { return ~choice().fn(~seed, data, len); }
+uint32_t Crc32c(uint32_t seed, const uint8_t* data, size_t len) {
+  return ~choice().fn(~seed, data, len);
+}
 
-const char* Crc32cKernelName() { return choice().name; }
+const char* Crc32cKernelName() {
+  return choice().name;
+}
 
-uint32_t Crc32cPortable(uint32_t seed, const uint8_t* data, size_t len) { return ~Slice8(~seed, data, len); }
+uint32_t Crc32cPortable(uint32_t seed, const uint8_t* data, size_t len) {
+  return ~Slice8(~seed, data, len);
+}
 
 }  // namespace nodehost

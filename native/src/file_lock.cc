@@ -103,9 +103,10 @@ AcquiredLock AcquireLock(const std::string& path, unsigned mode) {
     if (::fcntl(fd.fd, F_GETLK, &probe) != 0) throw fail(NativeError::Sys("fcntl", path));
     if (probe.l_type == F_UNLCK && attempt < 3) continue;
     long pid = probe.l_type != F_UNLCK && probe.l_pid > 0 ? static_cast<long>(probe.l_pid) : -1;
-    NativeError e(ErrorKind::kLocked,
-                  path + " is locked by " + (pid > 0 ? "process " + std::to_string(pid) : std::string("another process")),
-                  path, "fcntl");
+    NativeError e(
+        ErrorKind::kLocked,
+        path + " is locked by " + (pid > 0 ? "process " + std::to_string(pid) : std::string("another process")), path,
+        "fcntl");
     e.pid = pid;
     throw e;
   }

@@ -72,9 +72,9 @@ ByteView RequireBytes(Napi::Env env, const Napi::Value& v, const char* what) {
 }
 
 Napi::Function CancelToken::Define(Napi::Env env) {
-  return DefineClass(env, "CancelToken",
-                     {InstanceMethod<&CancelToken::Cancel>("cancel"),
-                      InstanceAccessor<&CancelToken::Cancelled>("cancelled")});
+  return DefineClass(
+      env, "CancelToken",
+      {InstanceMethod<&CancelToken::Cancel>("cancel"), InstanceAccessor<&CancelToken::Cancelled>("cancelled")});
 }
 
 CancelToken::CancelToken(const Napi::CallbackInfo& info)

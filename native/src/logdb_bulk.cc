@@ -226,8 +226,7 @@ CopyEntriesResult CopyEntries(const CopyEntriesRequest& req, const std::atomic<b
   ThrowIfCancelled(cancel);
   RequireExistingDb(req.srcPath);
   if (RealPath(req.srcPath) == RealPath(req.dstPath)) {
-    throw NativeError(ErrorKind::kInvalid, "source and destination are the same database: " + req.srcPath,
-                      req.srcPath);
+    throw NativeError(ErrorKind::kInvalid, "source and destination are the same database: " + req.srcPath, req.srcPath);
   }
   std::unique_ptr<leveldb::DB> src = OpenDb(req.srcPath, false);
   std::unique_ptr<leveldb::DB> dst = OpenDb(req.dstPath, true);

@@ -22,21 +22,27 @@ enum class ErrorKind {
 
 inline const char* ErrorKindName(ErrorKind k) {
   switch (k) {
-    case ErrorKind::kIO: return "io";
-    case ErrorKind::kAborted: return "aborted";
-    case ErrorKind::kInvalid: return "invalid";
-    case ErrorKind::kLocked: return "locked";
-    case ErrorKind::kPathNotExist: return "path-not-exist";
-    case ErrorKind::kNotADb: return "not-a-db";
-    case ErrorKind::kLogDb: return "logdb";
+    case ErrorKind::kIO:
+      return "io";
+    case ErrorKind::kAborted:
+      return "aborted";
+    case ErrorKind::kInvalid:
+      return "invalid";
+    case ErrorKind::kLocked:
+      return "locked";
+    case ErrorKind::kPathNotExist:
+      return "path-not-exist";
+    case ErrorKind::kNotADb:
+      return "not-a-db";
+    case ErrorKind::kLogDb:
+      return "logdb";
   }
   return "io";
 }
 
 class NativeError : public std::runtime_error {
  public:
-  NativeError(ErrorKind kind, const std::string& message, std::string path = {}, std::string syscall = {},
-              int err = 0)
+  NativeError(ErrorKind kind, const std::string& message, std::string path = {}, std::string syscall = {}, int err = 0)
       : std::runtime_error(message), kind(kind), path(std::move(path)), syscall(std::move(syscall)), err(err) {}
 
   // A failed system call; reads errno.
@@ -48,7 +54,7 @@ class NativeError : public std::runtime_error {
   ErrorKind kind;
   std::string path;
   std::string syscall;
-  int err;   // errno, 0 when not a system call failure
+  int err;       // errno, 0 when not a system call failure
   long pid = 0;  // holder of a lock, when known (kLocked)
 };
 

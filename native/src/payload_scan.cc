@@ -176,7 +176,7 @@ ScanOutcome ScanSplit(const ScanRequest& req, int fd, uint64_t blocks, uint64_t 
 
   ScanOutcome failure;
   uint64_t block = 0;
-  uint32_t checksum = 0;          // v1: CRC of the payload so far
+  uint32_t checksum = 0;             // v1: CRC of the payload so far
   uint32_t crcOfCrcs = 0xFFFFFFFFu;  // v2: register state
   SplitScan(fd, req.path, plan, cancel, [&](const UnitResult& u) {
     if (u.got < u.len) {

@@ -16,7 +16,9 @@ PieceReader::PieceReader(int fd, std::string path, uint64_t start, uint64_t end,
   thread_ = std::thread(&PieceReader::Run, this);
 }
 
-PieceReader::~PieceReader() { Stop(); }
+PieceReader::~PieceReader() {
+  Stop();
+}
 
 void PieceReader::Stop() {
   {

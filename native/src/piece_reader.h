@@ -21,9 +21,9 @@ namespace nodehost {
 
 struct Piece {
   const uint8_t* data = nullptr;
-  size_t len = 0;          // bytes actually read
-  size_t wanted = 0;       // bytes asked for; len < wanted means the file ended early
-  uint64_t offset = 0;     // file offset of data[0]
+  size_t len = 0;       // bytes actually read
+  size_t wanted = 0;    // bytes asked for; len < wanted means the file ended early
+  uint64_t offset = 0;  // file offset of data[0]
   int slot = -1;
 };
 

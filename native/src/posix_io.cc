@@ -51,7 +51,9 @@ void WriteFull(int fd, const uint8_t* buf, size_t len, const std::string& path) 
 #ifdef __linux__
 namespace {
 // The file system or kernel cannot do it: give up pacing, fsync still works.
-bool Unsupported(int err) { return err == ENOSYS || err == EINVAL || err == ESPIPE || err == EOPNOTSUPP; }
+bool Unsupported(int err) {
+  return err == ENOSYS || err == EINVAL || err == ESPIPE || err == EOPNOTSUPP;
+}
 }  // namespace
 
 void WriteBehind::Wrote(size_t len) {
@@ -90,7 +92,9 @@ void WriteBehind::Await(const Range& r) {
   ::posix_fadvise(fd_, static_cast<off_t>(r.off), static_cast<off_t>(r.len), POSIX_FADV_DONTNEED);
 }
 #else
-void WriteBehind::Wrote(size_t len) { end_ += len; }
+void WriteBehind::Wrote(size_t len) {
+  end_ += len;
+}
 void WriteBehind::Await(const Range&) {}
 #endif
 
@@ -100,6 +104,8 @@ AlignedBuffer::AlignedBuffer(size_t size) : size_(size) {
   data_ = static_cast<uint8_t*>(p);
 }
 
-AlignedBuffer::~AlignedBuffer() { std::free(data_); }
+AlignedBuffer::~AlignedBuffer() {
+  std::free(data_);
+}
 
 }  // namespace nodehost

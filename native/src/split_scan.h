@@ -16,10 +16,10 @@ namespace nodehost {
 
 // What one unit of the region yielded.
 struct UnitResult {
-  uint64_t start = 0;     // file offset of the unit
-  uint64_t len = 0;       // bytes in the unit (data, plus the stored CRC for v2)
-  uint64_t got = 0;       // bytes read; got < len means the file ended early
-  uint32_t crc = 0;       // zlib-style CRC32 of the unit's first `dataLen` bytes
+  uint64_t start = 0;                // file offset of the unit
+  uint64_t len = 0;                  // bytes in the unit (data, plus the stored CRC for v2)
+  uint64_t got = 0;                  // bytes read; got < len means the file ended early
+  uint32_t crc = 0;                  // zlib-style CRC32 of the unit's first `dataLen` bytes
   uint8_t stored[4] = {0, 0, 0, 0};  // the bytes after the data (v2 block CRC)
   bool cancelled = false;
   std::exception_ptr error;

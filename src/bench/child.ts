@@ -127,7 +127,13 @@ async function main(): Promise<void> {
       memory = sampler.stop();
     }
     // maxRSS is in KiB (getrusage); it covers the whole process, start-up included.
-    answer = { ok: true, seconds: out.seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, ...memory, ...(out.detail ? { detail: out.detail } : {}) };
+    answer = {
+      ok: true,
+      seconds: out.seconds,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      ...memory,
+      ...(out.detail ? { detail: out.detail } : {}),
+    };
   } catch (err) {
     const e = err as { code?: unknown; message?: unknown; details?: unknown; stack?: unknown };
     answer = {

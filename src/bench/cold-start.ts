@@ -37,10 +37,38 @@ export interface ColdStartContext {
 
 /** The cold-start targets, in the form targets.ts evaluates. */
 export const COLD_START_TARGETS = [
-  { id: 'startup-help', label: 'nodehost --help / node -e 0 (whole process, time)', caseId: 'startup.help', baseline: 'startup.node', op: '<=', threshold: 1.5 },
-  { id: 'startup-verify-help', label: 'nodehost verify --help / node -e 0 (whole process, time)', caseId: 'startup.verify-help', baseline: 'startup.node', op: '<=', threshold: 1.5 },
-  { id: 'verify-cli-vs-zlib', label: 'nodehost verify of the export / plain zlib.crc32 Node loop (whole process, speed)', caseId: 'verify-cli.verify', baseline: 'verify-cli.zlib', op: '>=', threshold: 2.5 },
-  { id: 'inspect-cli', label: 'nodehost inspect / (2 × node -e 0 + the store\'s own open time) (whole process, time)', caseId: 'inspect-cli.inspect', baseline: 'inspect-cli.bound', op: '<=', threshold: 1.0 },
+  {
+    id: 'startup-help',
+    label: 'nodehost --help / node -e 0 (whole process, time)',
+    caseId: 'startup.help',
+    baseline: 'startup.node',
+    op: '<=',
+    threshold: 1.5,
+  },
+  {
+    id: 'startup-verify-help',
+    label: 'nodehost verify --help / node -e 0 (whole process, time)',
+    caseId: 'startup.verify-help',
+    baseline: 'startup.node',
+    op: '<=',
+    threshold: 1.5,
+  },
+  {
+    id: 'verify-cli-vs-zlib',
+    label: 'nodehost verify of the export / plain zlib.crc32 Node loop (whole process, speed)',
+    caseId: 'verify-cli.verify',
+    baseline: 'verify-cli.zlib',
+    op: '>=',
+    threshold: 2.5,
+  },
+  {
+    id: 'inspect-cli',
+    label: "nodehost inspect / (2 × node -e 0 + the store's own open time) (whole process, time)",
+    caseId: 'inspect-cli.inspect',
+    baseline: 'inspect-cli.bound',
+    op: '<=',
+    threshold: 1.0,
+  },
 ] as const;
 
 interface Spec {
@@ -67,9 +95,17 @@ async function timeGroup(ctx: ColdStartContext, title: string, specs: Spec[], ro
     const seconds = median(ms.map((m) => m.seconds));
     const rss = ms.map((m) => m.rss).filter((v): v is number => v !== null);
     return {
-      id: s.id, label: s.label, role: s.role, runs: ms.map((m) => m.seconds), seconds, bytes: s.bytes,
+      id: s.id,
+      label: s.label,
+      role: s.role,
+      runs: ms.map((m) => m.seconds),
+      seconds,
+      bytes: s.bytes,
       ...(s.bytes > 0 ? { gbPerSecond: gbPerSecond(s.bytes, seconds) } : {}),
-      ratios: [], peakRssBytes: rss.length ? Math.max(...rss) : null, peakAnonBytes: null, peakFileBytes: null,
+      ratios: [],
+      peakRssBytes: rss.length ? Math.max(...rss) : null,
+      peakAnonBytes: null,
+      peakFileBytes: null,
     };
   });
 }
@@ -82,11 +118,16 @@ function timeRatio(c: BenchCase, base: BenchCase, label: string): void {
 export async function startupGroup(ctx: ColdStartContext): Promise<BenchGroup> {
   const node = process.execPath;
   const cli = cliPath(ctx.script);
-  const cases = await timeGroup(ctx, 'startup', [
-    { id: 'startup.node', label: 'node -e 0 (baseline)', role: 'baseline', bytes: 0, argv: [node, '-e', '0'] },
-    { id: 'startup.help', label: 'nodehost --help', role: 'subject', bytes: 0, argv: [node, cli, '--help'] },
-    { id: 'startup.verify-help', label: 'nodehost verify --help', role: 'subject', bytes: 0, argv: [node, cli, 'verify', '--help'] },
-  ], startupRounds(ctx));
+  const cases = await timeGroup(
+    ctx,
+    'startup',
+    [
+      { id: 'startup.node', label: 'node -e 0 (baseline)', role: 'baseline', bytes: 0, argv: [node, '-e', '0'] },
+      { id: 'startup.help', label: 'nodehost --help', role: 'subject', bytes: 0, argv: [node, cli, '--help'] },
+      { id: 'startup.verify-help', label: 'nodehost verify --help', role: 'subject', bytes: 0, argv: [node, cli, 'verify', '--help'] },
+    ],
+    startupRounds(ctx),
+  );
   for (const c of cases.slice(1)) timeRatio(c, cases[0]!, 'node -e 0');
   return { id: 'startup', title: 'startup (whole process)', input: 'no input', cases };
 }
@@ -94,15 +135,38 @@ export async function startupGroup(ctx: ColdStartContext): Promise<BenchGroup> {
 /** `nodehost verify <dir>` against a plain zlib.crc32 loop over the same file, whole process. */
 export async function verifyCliGroup(ctx: ColdStartContext, exportDir: string, file: string, fileSize: number): Promise<BenchGroup> {
   const node = process.execPath;
-  const loop = "const fs=require('node:fs'),zlib=require('node:zlib');const fd=fs.openSync(process.argv[1],'r');" +
+  const loop =
+    "const fs=require('node:fs'),zlib=require('node:zlib');const fd=fs.openSync(process.argv[1],'r');" +
     'const b=Buffer.allocUnsafe(2*1024*1024);let c=0,n;while((n=fs.readSync(fd,b,0,b.length,null))>0)c=zlib.crc32(b.subarray(0,n),c);';
-  const cases = await timeGroup(ctx, 'verify, whole process', [
-    { id: 'verify-cli.zlib', label: 'node: zlib.crc32 loop, 2 MiB reads (baseline)', role: 'baseline', bytes: fileSize, argv: [node, '-e', loop, file] },
-    { id: 'verify-cli.verify', label: 'nodehost verify <export>', role: 'subject', bytes: fileSize, argv: [node, cliPath(ctx.script), 'verify', exportDir, '--no-progress'] },
-  ], Math.max(ctx.repetitions, 5));
+  const cases = await timeGroup(
+    ctx,
+    'verify, whole process',
+    [
+      {
+        id: 'verify-cli.zlib',
+        label: 'node: zlib.crc32 loop, 2 MiB reads (baseline)',
+        role: 'baseline',
+        bytes: fileSize,
+        argv: [node, '-e', loop, file],
+      },
+      {
+        id: 'verify-cli.verify',
+        label: 'nodehost verify <export>',
+        role: 'subject',
+        bytes: fileSize,
+        argv: [node, cliPath(ctx.script), 'verify', exportDir, '--no-progress'],
+      },
+    ],
+    Math.max(ctx.repetitions, 5),
+  );
   const [zlib, verify] = cases as [BenchCase, BenchCase];
   verify.ratios.push({ to: zlib.id, label: 'zlib loop', kind: 'speed', value: zlib.seconds / verify.seconds });
-  return { id: 'verify-cli', title: 'verify (whole process)', input: 'the verify group\'s export, `nodehost verify <dir>` (no manifest in it)', cases };
+  return {
+    id: 'verify-cli',
+    title: 'verify (whole process)',
+    input: "the verify group's export, `nodehost verify <dir>` (no manifest in it)",
+    cases,
+  };
 }
 
 /** `nodehost inspect` of one replica against `node -e 0` and the store's own open time. */
@@ -112,33 +176,63 @@ export async function inspectCliGroup(ctx: ColdStartContext): Promise<BenchGroup
   const host = join(ctx.root, 'inspect-m1');
   const config = join(ctx.root, 'inspect-m1.json');
   // The worked example's m1, written by a child so this process never loads the log store.
-  const setup = `const { writeSampleNode, samplePayload } = await import(${JSON.stringify(distUrl('ops/sample-node.js'))});` +
+  const setup =
+    `const { writeSampleNode, samplePayload } = await import(${JSON.stringify(distUrl('ops/sample-node.js'))});` +
     `await writeSampleNode({ config: { nodeHostDir: ${JSON.stringify(join(host, 'nodehost'))}, raftAddress: 'm1:63001', hostname: 'm1', logdbType: 'sharded-pebble' },` +
     " shardId: 100n, replicaId: 1n, members: new Map([[1n, 'm1:63001'], [2n, 'm2:63001'], [3n, 'm3:63001']])," +
     ' lastIndex: 620n, snapshotIndex: 400n, term: 5n, payload: samplePayload(1024 * 1024) });';
   await runCommand(process.execPath, ['--input-type=module', '-e', setup]);
   await writeFile(config, JSON.stringify({ nodeHostDir: join(host, 'nodehost'), raftAddress: 'm1:63001', hostname: 'm1' }));
-  const open = `const { loadNodeHostConfigFile, resolveNodeHostConfig } = await import(${JSON.stringify(distUrl('nodehost/config.js'))});` +
+  const open =
+    `const { loadNodeHostConfigFile, resolveNodeHostConfig } = await import(${JSON.stringify(distUrl('nodehost/config.js'))});` +
     `const { LogDB } = await import(${JSON.stringify(distUrl('logdb/logdb.js'))});` +
     `const db = await LogDB.open(resolveNodeHostConfig(await loadNodeHostConfigFile(${JSON.stringify(config)})), { readOnly: true });` +
     'const rec = await db.nodeRecords(100n, 1n); await db.getEntryRange(100n, 1n, 400n); await db.close();';
   const node = process.execPath;
-  const cases = await timeGroup(ctx, 'inspect, whole process', [
-    { id: 'inspect-cli.node', label: 'node -e 0 (baseline)', role: 'baseline', bytes: 0, argv: [node, '-e', '0'] },
-    { id: 'inspect-cli.open', label: 'store open: load the log store, open, read the records, close (baseline)', role: 'baseline', bytes: 0, argv: [node, '--input-type=module', '-e', open] },
-    { id: 'inspect-cli.inspect', label: 'nodehost inspect (one replica)', role: 'subject', bytes: 0, argv: [node, cliPath(ctx.script), 'inspect', '--config', config, '--shard-id', '100', '--replica-id', '1'] },
-  ], startupRounds(ctx));
+  const cases = await timeGroup(
+    ctx,
+    'inspect, whole process',
+    [
+      { id: 'inspect-cli.node', label: 'node -e 0 (baseline)', role: 'baseline', bytes: 0, argv: [node, '-e', '0'] },
+      {
+        id: 'inspect-cli.open',
+        label: 'store open: load the log store, open, read the records, close (baseline)',
+        role: 'baseline',
+        bytes: 0,
+        argv: [node, '--input-type=module', '-e', open],
+      },
+      {
+        id: 'inspect-cli.inspect',
+        label: 'nodehost inspect (one replica)',
+        role: 'subject',
+        bytes: 0,
+        argv: [node, cliPath(ctx.script), 'inspect', '--config', config, '--shard-id', '100', '--replica-id', '1'],
+      },
+    ],
+    startupRounds(ctx),
+  );
   const [nodeCase, openCase, inspect] = cases as [BenchCase, BenchCase, BenchCase];
   const openTime = Math.max(0, openCase.seconds - nodeCase.seconds);
   const bound: BenchCase = {
     id: 'inspect-cli.bound',
     label: `2 × node -e 0 + store open time (${(openTime * 1000).toFixed(0)} ms = store open − node -e 0; computed)`,
-    role: 'baseline', runs: [], seconds: 2 * nodeCase.seconds + openTime, bytes: 0, ratios: [],
-    peakRssBytes: null, peakAnonBytes: null, peakFileBytes: null,
+    role: 'baseline',
+    runs: [],
+    seconds: 2 * nodeCase.seconds + openTime,
+    bytes: 0,
+    ratios: [],
+    peakRssBytes: null,
+    peakAnonBytes: null,
+    peakFileBytes: null,
   };
   timeRatio(inspect, nodeCase, 'node -e 0');
   timeRatio(inspect, bound, 'bound');
-  return { id: 'inspect-cli', title: 'inspect (whole process)', input: 'a Pebble NodeHost directory, shard 100 replica 1: 620 entries, snapshot at 400', cases: [...cases, bound] };
+  return {
+    id: 'inspect-cli',
+    title: 'inspect (whole process)',
+    input: 'a Pebble NodeHost directory, shard 100 replica 1: 620 entries, snapshot at 400',
+    cases: [...cases, bound],
+  };
 }
 
 /** Every cold-start group; the verify row runs on the runner's export. */

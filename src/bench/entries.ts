@@ -28,8 +28,14 @@ function putU64(out: Uint8Array, at: number, v: number): void {
   // Values here are < 2^53: split into two 32-bit halves, big-endian.
   const hi = Math.floor(v / 0x1_0000_0000);
   const lo = v >>> 0;
-  out[at] = hi >>> 24; out[at + 1] = hi >>> 16; out[at + 2] = hi >>> 8; out[at + 3] = hi;
-  out[at + 4] = lo >>> 24; out[at + 5] = lo >>> 16; out[at + 6] = lo >>> 8; out[at + 7] = lo;
+  out[at] = hi >>> 24;
+  out[at + 1] = hi >>> 16;
+  out[at + 2] = hi >>> 8;
+  out[at + 3] = hi;
+  out[at + 4] = lo >>> 24;
+  out[at + 5] = lo >>> 16;
+  out[at + 6] = lo >>> 8;
+  out[at + 7] = lo;
 }
 
 /** Writes the plain entry key of (shard, replica, index) at `at`; returns the end offset. */

@@ -82,7 +82,15 @@ export async function buildPebbleStore(dir: string, opts: PebbleStoreOptions): P
   const flush = async (t: FinishedTable): Promise<void> => {
     const name = path.join(dir, `${fileNum(num)}.sst`);
     await writeDurable(name, t.pieces);
-    added.push({ level: 6, fileNum: num, size: t.size, smallest: t.smallest!, largest: t.largest!, smallestSeq: t.smallestSeq, largestSeq: t.largestSeq });
+    added.push({
+      level: 6,
+      fileNum: num,
+      size: t.size,
+      smallest: t.smallest!,
+      largest: t.largest!,
+      smallestSeq: t.smallestSeq,
+      largestSeq: t.largestSeq,
+    });
     if (t.indexPartitions > 0) twoLevel++;
     storeBytes += t.size;
     num++;

@@ -41,17 +41,21 @@ export function cliScript(childScript: string): string {
  */
 export async function writeRssPreload(root: string): Promise<string> {
   const file = join(root, 'rss-preload.mjs');
-  await writeFile(file,
+  await writeFile(
+    file,
     "import { writeFileSync } from 'node:fs';\n" +
-    "process.on('exit', () => { const f = process.env.NODEHOST_BENCH_RSS_FILE; " +
-    'if (f) writeFileSync(f, String(process.resourceUsage().maxRSS * 1024)); });\n');
+      "process.on('exit', () => { const f = process.env.NODEHOST_BENCH_RSS_FILE; " +
+      'if (f) writeFileSync(f, String(process.resourceUsage().maxRSS * 1024)); });\n',
+  );
   return new URL(`file://${file}`).href;
 }
 
 /** Throws {@link ErrInvalidConfig} when the child script is missing. */
 export function checkChildScript(script: string): void {
   if (!existsSync(script)) {
-    throw new ErrInvalidConfig(`the benchmark child script ${script} is missing: build the package first (\`npm run build\`)`, { path: script });
+    throw new ErrInvalidConfig(`the benchmark child script ${script} is missing: build the package first (\`npm run build\`)`, {
+      path: script,
+    });
   }
 }
 
@@ -79,9 +83,16 @@ export function runChild(script: string, task: BenchTask, timeoutMs = CHILD_TIME
     let err = '';
     let timedOut = false;
     // A child that never answers (a hung native call) must not hang the whole suite.
-    const watchdog = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const watchdog = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     child.once('error', (e) => {
       clearTimeout(watchdog);
       reject(new ErrIO(`cannot start a benchmark child: ${e.message}`, { path: process.execPath, task: task.kind }, { cause: e }));
@@ -90,15 +101,22 @@ export function runChild(script: string, task: BenchTask, timeoutMs = CHILD_TIME
       clearTimeout(watchdog);
       const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
       if (timedOut) {
-        reject(new ErrIO(`benchmark task ${task.kind} did not finish within ${timeoutMs / 1000} s and was killed`, { task: task.kind, timeoutMs }));
+        reject(
+          new ErrIO(`benchmark task ${task.kind} did not finish within ${timeoutMs / 1000} s and was killed`, {
+            task: task.kind,
+            timeoutMs,
+          }),
+        );
         return;
       }
       if (!line) {
-        reject(new ErrIO(
-          `benchmark task ${task.kind} ended (${signal ?? `exit code ${code}`}) without an answer` +
-            (err ? `:\n${err.trim().split('\n').slice(-8).join('\n')}` : ''),
-          { task: task.kind, exitCode: code, signal },
-        ));
+        reject(
+          new ErrIO(
+            `benchmark task ${task.kind} ended (${signal ?? `exit code ${code}`}) without an answer` +
+              (err ? `:\n${err.trim().split('\n').slice(-8).join('\n')}` : ''),
+            { task: task.kind, exitCode: code, signal },
+          ),
+        );
         return;
       }
       let answer: ChildAnswer;
@@ -149,7 +167,9 @@ export function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.Pro
     };
     const timer = setInterval(sample, 5);
     sample();
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     child.once('error', (e) => {
       clearInterval(timer);
       reject(new ErrIO(`cannot run ${cmd}: ${e.message}`, { path: cmd }, { cause: e }));
@@ -158,7 +178,9 @@ export function runCommand(cmd: string, args: string[], opts: { env?: NodeJS.Pro
       const seconds = (performance.now() - t0) / 1000;
       clearInterval(timer);
       if (code !== 0) {
-        reject(new ErrIO(`${cmd} ${args.join(' ')} failed (${signal ?? `exit code ${code}`}): ${err.trim()}`, { path: cmd, exitCode: code }));
+        reject(
+          new ErrIO(`${cmd} ${args.join(' ')} failed (${signal ?? `exit code ${code}`}): ${err.trim()}`, { path: cmd, exitCode: code }),
+        );
         return;
       }
       resolvePromise({ seconds, peakRssBytes: peak });

@@ -51,14 +51,14 @@ export type BenchTask =
 /** A child's answer. */
 export type ChildAnswer =
   | {
-    ok: true;
-    /** Seconds the task itself took (process start-up and module loading excluded). */
-    seconds: number;
-    /** process.resourceUsage().maxRSS of the child, in bytes. */
-    peakRssBytes: number;
-    /** Sampled peaks of anonymous and file-backed (mmap'ed files) resident memory; null where /proc does not tell. */
-    peakAnonBytes: number | null;
-    peakFileBytes: number | null;
-    detail?: Record<string, string | number | boolean | null>;
-  }
+      ok: true;
+      /** Seconds the task itself took (process start-up and module loading excluded). */
+      seconds: number;
+      /** process.resourceUsage().maxRSS of the child, in bytes. */
+      peakRssBytes: number;
+      /** Sampled peaks of anonymous and file-backed (mmap'ed files) resident memory; null where /proc does not tell. */
+      peakAnonBytes: number | null;
+      peakFileBytes: number | null;
+      detail?: Record<string, string | number | boolean | null>;
+    }
   | { ok: false; code: string | null; message: string; details?: Record<string, unknown> };

@@ -123,13 +123,16 @@ function checkOptions(o: BenchOptions): void {
   if (!Array.isArray(o.entries) || o.entries.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 0xffff_ffff)) {
     bad('entries must be a list of counts between 1 and 2^32-1', { entries: o.entries });
   }
-  if (!Number.isSafeInteger(o.repetitions) || o.repetitions < 1) bad(`repetitions must be a positive integer, not ${o.repetitions}`, { repetitions: o.repetitions });
+  if (!Number.isSafeInteger(o.repetitions) || o.repetitions < 1)
+    bad(`repetitions must be a positive integer, not ${o.repetitions}`, { repetitions: o.repetitions });
   if (!Array.isArray(o.engines) || o.engines.some((e) => !ENGINE_NAMES.includes(e))) {
     bad(`engines must be a list of ${ENGINE_NAMES.join(', ')}`, { engines: o.engines });
   }
   const pe = o.pebbleEntries ?? 0;
-  if (!Number.isSafeInteger(pe) || pe < 0 || pe > 0xffff_ffff) bad(`pebbleEntries must be a count between 0 and 2^32-1, not ${pe}`, { pebbleEntries: pe });
-  for (const s of o.rssSizes ?? []) if (!Number.isSafeInteger(s) || s < 17) bad(`rssSizes must be sizes in bytes >= 17, not ${s}`, { rssSizes: o.rssSizes });
+  if (!Number.isSafeInteger(pe) || pe < 0 || pe > 0xffff_ffff)
+    bad(`pebbleEntries must be a count between 0 and 2^32-1, not ${pe}`, { pebbleEntries: pe });
+  for (const s of o.rssSizes ?? [])
+    if (!Number.isSafeInteger(s) || s < 17) bad(`rssSizes must be sizes in bytes >= 17, not ${s}`, { rssSizes: o.rssSizes });
 }
 
 /** Runs `specs` in alternating rounds; returns the cases (ratios still empty). */
@@ -185,7 +188,10 @@ function applyRatios(cases: BenchCase[], specs: RatioSpec[]): void {
 async function child(ctx: Ctx, task: BenchTask): Promise<Measured> {
   const r = await runChild(ctx.script, task);
   return {
-    seconds: r.seconds, peakRssBytes: r.peakRssBytes, peakAnonBytes: r.peakAnonBytes, peakFileBytes: r.peakFileBytes,
+    seconds: r.seconds,
+    peakRssBytes: r.peakRssBytes,
+    peakAnonBytes: r.peakAnonBytes,
+    peakFileBytes: r.peakFileBytes,
     ...(r.detail ? { detail: r.detail } : {}),
   };
 }
@@ -193,15 +199,29 @@ async function child(ctx: Ctx, task: BenchTask): Promise<Measured> {
 function verifySpecs(ctx: Ctx, exp: BenchExport, engines: EngineName[]): CaseSpec[] {
   const bytes = exp.fileSize;
   return [
-    { id: 'verify.read', label: 'read only, 8 MiB aligned reads (limit)', role: 'baseline', bytes, run: () => child(ctx, { kind: 'read-only', file: exp.file, readSize: READ_ONLY_PIECE }) },
-    { id: 'verify.zlib', label: 'zlib.crc32 per 2 MiB block (baseline)', role: 'baseline', bytes, run: () => child(ctx, { kind: 'zlib-blocks', file: exp.file }) },
-    ...engines.map((engine): CaseSpec => ({
-      id: `verify.${engine}`,
-      label: `verify, ${engine} engine`,
-      role: 'subject',
+    {
+      id: 'verify.read',
+      label: 'read only, 8 MiB aligned reads (limit)',
+      role: 'baseline',
       bytes,
-      run: () => child(ctx, { kind: 'verify', file: exp.file, engine }),
-    })),
+      run: () => child(ctx, { kind: 'read-only', file: exp.file, readSize: READ_ONLY_PIECE }),
+    },
+    {
+      id: 'verify.zlib',
+      label: 'zlib.crc32 per 2 MiB block (baseline)',
+      role: 'baseline',
+      bytes,
+      run: () => child(ctx, { kind: 'zlib-blocks', file: exp.file }),
+    },
+    ...engines.map(
+      (engine): CaseSpec => ({
+        id: `verify.${engine}`,
+        label: `verify, ${engine} engine`,
+        role: 'subject',
+        bytes,
+        run: () => child(ctx, { kind: 'verify', file: exp.file, engine }),
+      }),
+    ),
   ];
 }
 
@@ -222,11 +242,18 @@ function cpSyncBaseline(id: string, exp: BenchExport, cpDir: (n: number) => stri
     label: 'cp -r + sync (baseline)',
     role: 'baseline',
     bytes: exp.fileSize,
-    prepare: async (n) => { await mkdir(cpDir(n)); },
+    prepare: async (n) => {
+      await mkdir(cpDir(n));
+    },
     run: async (n) => {
       const cp = await runCommand('cp', ['-r', exp.dir, cpDir(n)]);
       const sync = await runCommand('sync', []);
-      return { seconds: cp.seconds + sync.seconds, peakRssBytes: maxOf([cp.peakRssBytes, sync.peakRssBytes]), peakAnonBytes: null, peakFileBytes: null };
+      return {
+        seconds: cp.seconds + sync.seconds,
+        peakRssBytes: maxOf([cp.peakRssBytes, sync.peakRssBytes]),
+        peakAnonBytes: null,
+        peakFileBytes: null,
+      };
     },
     cleanup: (n) => rm(cpDir(n), { recursive: true, force: true }),
   };
@@ -242,9 +269,14 @@ function importSpecs(ctx: Ctx, exp: BenchExport, tag: string): CaseSpec[] {
       label: 'importSnapshot (engine auto)',
       role: 'subject',
       bytes: exp.fileSize,
-      run: (n) => child(ctx, {
-        kind: 'import', exportDir: exp.dir, nodeHostDir: join(nhDir(n), 'nodehost'), raftAddress: EXPORT_ADDRESS, replicaId: EXPORT_REPLICA,
-      }),
+      run: (n) =>
+        child(ctx, {
+          kind: 'import',
+          exportDir: exp.dir,
+          nodeHostDir: join(nhDir(n), 'nodehost'),
+          raftAddress: EXPORT_ADDRESS,
+          replicaId: EXPORT_REPLICA,
+        }),
       cleanup: (n) => rm(nhDir(n), { recursive: true, force: true }),
     },
   ];
@@ -252,8 +284,12 @@ function importSpecs(ctx: Ctx, exp: BenchExport, tag: string): CaseSpec[] {
 
 function removalSpecs(ctx: Ctx, store: string, entries: number, native: boolean): CaseSpec[] {
   const runDir = (id: string, n: number): string => join(ctx.root, `store-run-${id}-${n}`);
-  const spec = (id: 'classic' | 'native' | 'fallback', label: string, role: 'baseline' | 'subject',
-    kind: 'remove-classic' | 'remove-native' | 'remove-fallback'): CaseSpec => ({
+  const spec = (
+    id: 'classic' | 'native' | 'fallback',
+    label: string,
+    role: 'baseline' | 'subject',
+    kind: 'remove-classic' | 'remove-native' | 'remove-fallback',
+  ): CaseSpec => ({
     id: `remove.${entries}.${id}`,
     label,
     role,
@@ -287,8 +323,22 @@ function pebbleRemovalSpec(ctx: Ctx, store: string, entries: number): CaseSpec {
 
 function readSpecs(ctx: Ctx, levelStore: string, pebbleStore: string, entries: number): CaseSpec[] {
   return [
-    { id: `read.${entries}.classic`, label: 'classic-level iterator on the LevelDB store (baseline)', role: 'baseline', bytes: 0, items: entries, run: () => child(ctx, { kind: 'read-classic', dbDir: levelStore }) },
-    { id: `read.${entries}.pebble`, label: 'this package\'s Pebble reader', role: 'subject', bytes: 0, items: entries, run: () => child(ctx, { kind: 'read-pebble', dir: pebbleStore }) },
+    {
+      id: `read.${entries}.classic`,
+      label: 'classic-level iterator on the LevelDB store (baseline)',
+      role: 'baseline',
+      bytes: 0,
+      items: entries,
+      run: () => child(ctx, { kind: 'read-classic', dbDir: levelStore }),
+    },
+    {
+      id: `read.${entries}.pebble`,
+      label: "this package's Pebble reader",
+      role: 'subject',
+      bytes: 0,
+      items: entries,
+      run: () => child(ctx, { kind: 'read-pebble', dir: pebbleStore }),
+    },
   ];
 }
 
@@ -301,7 +351,12 @@ function pebbleImportSpecs(ctx: Ctx, exp: BenchExport, store: string, preload: s
   const cpDir = (n: number): string => join(ctx.root, `pcp-${n}`);
   const hostRoot = (n: number): string => join(ctx.root, `phost-${n}`);
   const configFile = (n: number): string => join(hostRoot(n), 'config.json');
-  const config = (n: number) => ({ nodeHostDir: join(hostRoot(n), 'nodehost'), raftAddress: EXPORT_ADDRESS, hostname: 'bench-host', logdbType: 'sharded-pebble' as const });
+  const config = (n: number) => ({
+    nodeHostDir: join(hostRoot(n), 'nodehost'),
+    raftAddress: EXPORT_ADDRESS,
+    hostname: 'bench-host',
+    logdbType: 'sharded-pebble' as const,
+  });
   const cli = cliScript(ctx.script);
   return [
     cpSyncBaseline('import-pebble.cp', exp, cpDir),
@@ -318,16 +373,38 @@ function pebbleImportSpecs(ctx: Ctx, exp: BenchExport, store: string, preload: s
       },
       run: async (n) => {
         const rssFile = join(hostRoot(n), 'maxrss');
-        const r = await runCommand(process.execPath, [
-          '--import', preload, cli, 'import', '--config', configFile(n), '--src', exp.dir,
-          '--members', `${EXPORT_REPLICA}=${EXPORT_ADDRESS}`, '--replica-id', String(EXPORT_REPLICA), '--yes', '--json',
-        ], { env: { ...process.env, NODEHOST_BENCH_RSS_FILE: rssFile } });
+        const r = await runCommand(
+          process.execPath,
+          [
+            '--import',
+            preload,
+            cli,
+            'import',
+            '--config',
+            configFile(n),
+            '--src',
+            exp.dir,
+            '--members',
+            `${EXPORT_REPLICA}=${EXPORT_ADDRESS}`,
+            '--replica-id',
+            String(EXPORT_REPLICA),
+            '--yes',
+            '--json',
+          ],
+          { env: { ...process.env, NODEHOST_BENCH_RSS_FILE: rssFile } },
+        );
         const peak = Number(await readFile(rssFile, 'utf8'));
         // Untimed check: the import added a WAL to the partition.
         const part = logdbPartitionDir(resolveNodeHostConfig(config(n)), EXPORT_SHARD);
         const wals = (await readdir(part)).filter((f) => f.endsWith('.log'));
         if (wals.length < 2) throw new ErrInvalidConfig(`the Pebble import left no WAL in ${part}`, { path: part });
-        return { seconds: r.seconds, peakRssBytes: Number.isFinite(peak) && peak > 0 ? peak : r.peakRssBytes, peakAnonBytes: null, peakFileBytes: null, detail: { storeEntries } };
+        return {
+          seconds: r.seconds,
+          peakRssBytes: Number.isFinite(peak) && peak > 0 ? peak : r.peakRssBytes,
+          peakAnonBytes: null,
+          peakFileBytes: null,
+          detail: { storeEntries },
+        };
       },
       cleanup: (n) => rm(hostRoot(n), { recursive: true, force: true }),
     },
@@ -351,7 +428,8 @@ function availableEngines(wanted: EngineName[], notes: string[]): EngineName[] {
 async function checkDisk(root: string, o: BenchOptions, sizes: number[]): Promise<void> {
   const pebble = o.pebbleEntries ?? 0;
   // The Pebble store (~120 bytes an entry, tables hard-linked into every run's copy) lives through the whole run.
-  const needed = Math.max(2.1 * Math.max(...sizes), STORE_BYTES_PER_ENTRY * Math.max(0, pebble, ...o.entries)) + 150 * pebble + 64 * 1024 * 1024;
+  const needed =
+    Math.max(2.1 * Math.max(...sizes), STORE_BYTES_PER_ENTRY * Math.max(0, pebble, ...o.entries)) + 150 * pebble + 64 * 1024 * 1024;
   const free = await freeBytes(root);
   if (free < needed) {
     throw new ErrInvalidConfig(
@@ -373,7 +451,9 @@ function rssNotes(groups: BenchGroup[], notes: string[]): void {
     if (!worst || grow > worst.grow) worst = { label: c.label, from: first.size, to: last.size, grow };
   }
   if (worst) {
-    notes.push(`peak RSS from ${formatBytes(worst.from)} to ${formatBytes(worst.to)}: grew at most ${formatBytes(Math.max(0, worst.grow))} (${worst.label})`);
+    notes.push(
+      `peak RSS from ${formatBytes(worst.from)} to ${formatBytes(worst.to)}: grew at most ${formatBytes(Math.max(0, worst.grow))} (${worst.label})`,
+    );
   }
 }
 
@@ -409,11 +489,21 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     await checkDisk(root, options, rssSizes);
     if (pebbleEntries > 0) {
       line(`building a Pebble partition with ${formatCount(pebbleEntries)} entries of one replica (sstables written without Pebble)...`);
-      const built = await runChild(script, { kind: 'build-pebble-store', dir: pebbleStore, entries: pebbleEntries, valueSize: ENTRY_VALUE_SIZE, neighbourEntries: NEIGHBOUR_ENTRIES });
+      const built = await runChild(script, {
+        kind: 'build-pebble-store',
+        dir: pebbleStore,
+        entries: pebbleEntries,
+        valueSize: ENTRY_VALUE_SIZE,
+        neighbourEntries: NEIGHBOUR_ENTRIES,
+      });
       const d = built.detail ?? {};
-      line(`built in ${built.seconds.toFixed(1)} s (${formatBytes(Number(d.storeBytes ?? 0))}, ${String(d.tables)} tables, ${String(d.twoLevelTables)} with two-level indexes)`);
-      notes.push(`Pebble store: ${formatCount(Number(d.pairs ?? 0))} pairs in ${String(d.tables)} L6 tables (${formatBytes(Number(d.storeBytes ?? 0))}, ` +
-        `${String(d.twoLevelTables)} with two-level indexes), written by this package's sstable encoder; the same pairs as the LevelDB store of ${formatCount(pebbleEntries)} entries`);
+      line(
+        `built in ${built.seconds.toFixed(1)} s (${formatBytes(Number(d.storeBytes ?? 0))}, ${String(d.tables)} tables, ${String(d.twoLevelTables)} with two-level indexes)`,
+      );
+      notes.push(
+        `Pebble store: ${formatCount(Number(d.pairs ?? 0))} pairs in ${String(d.tables)} L6 tables (${formatBytes(Number(d.storeBytes ?? 0))}, ` +
+          `${String(d.twoLevelTables)} with two-level indexes), written by this package's sstable encoder; the same pairs as the LevelDB store of ${formatCount(pebbleEntries)} entries`,
+      );
     }
 
     // 1 and 2: verify and import at the main size.
@@ -424,7 +514,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     const verifyCases = await runGroup(ctx, 'verify', verifySpecs(ctx, exp, engines));
     applyRatios(verifyCases, verifyRatios(engines));
     groups.push({ id: 'verify', title: 'verify', input, cases: verifyCases });
-    groups.push(...await coldStartGroups(ctx, exp));
+    groups.push(...(await coldStartGroups(ctx, exp)));
     const importCases = await runGroup(ctx, 'import', importSpecs(ctx, exp, 'main'));
     applyRatios(importCases, [{ caseId: 'import.import', to: 'import.cp', label: 'cp', kind: 'time' }]);
     groups.push({ id: 'import', title: 'import', input, cases: importCases });
@@ -464,7 +554,13 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     for (const entries of counts) {
       const store = join(root, `store-${entries}`);
       line(`building a log store with ${formatCount(entries)} entries of one replica...`);
-      const built = await runChild(script, { kind: 'build-store', dbDir: store, entries, valueSize: ENTRY_VALUE_SIZE, neighbourEntries: NEIGHBOUR_ENTRIES });
+      const built = await runChild(script, {
+        kind: 'build-store',
+        dbDir: store,
+        entries,
+        valueSize: ENTRY_VALUE_SIZE,
+        neighbourEntries: NEIGHBOUR_ENTRIES,
+      });
       const storeBytes = Number(built.detail?.storeBytes ?? 0);
       line(`built in ${built.seconds.toFixed(1)} s (${formatBytes(storeBytes)})`);
       const id = `remove.${entries}`;
@@ -475,7 +571,8 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
         const readCases = await runGroup(readCtx, `read ${formatCount(entries)}`, readSpecs(readCtx, store, pebbleStore, entries));
         applyRatios(readCases, [{ caseId: `read.${entries}.pebble`, to: `read.${entries}.classic`, label: 'classic-level', kind: 'time' }]);
         const [a, b] = readCases.map((c) => `${String(c.detail?.pairs)} pairs, ${String(c.detail?.bytes)} bytes`);
-        if (a !== b) throw new ErrInvalidConfig(`the two stores read differently: classic-level ${a}, Pebble reader ${b}`, { check: 'bench-read' });
+        if (a !== b)
+          throw new ErrInvalidConfig(`the two stores read differently: classic-level ${a}, Pebble reader ${b}`, { check: 'bench-read' });
         groups.push({
           id: `read.${entries}`,
           title: `read a replica's records and its ${formatCount(entries)} entries`,
@@ -503,10 +600,14 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     await rm(root, { recursive: true, force: true });
   }
 
-  notes.push(cold
-    ? 'cold cache: the page cache was dropped before every timed run'
-    : 'warm cache: inputs were read once before the runs and `sync` ran before each (the page cache was not dropped)');
-  notes.push('peak RSS: maxRSS of the child process running the case (Node.js runtime included; anon and mmap parts sampled from /proc/self/status); cp and sync: VmHWM sampled from /proc');
+  notes.push(
+    cold
+      ? 'cold cache: the page cache was dropped before every timed run'
+      : 'warm cache: inputs were read once before the runs and `sync` ran before each (the page cache was not dropped)',
+  );
+  notes.push(
+    'peak RSS: maxRSS of the child process running the case (Node.js runtime included; anon and mmap parts sampled from /proc/self/status); cp and sync: VmHWM sampled from /proc',
+  );
   const importCase = groups.find((g) => g.id === 'import')?.cases.find((c) => c.id === 'import.import');
   if (importCase?.detail?.engine) notes.push(`import used the ${String(importCase.detail.engine)} engine (auto)`);
   rssNotes(groups, notes);

@@ -40,8 +40,14 @@ export function commandLength(valueSize: number): number {
 /** The replica's records (bootstrap, raft state, max index), in no particular order. */
 export function replicaRecords(entries: number): { key: Uint8Array; value: Uint8Array }[] {
   return [
-    { key: bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA), value: encodeBootstrap({ addresses: new Map([[1n, 'bench-1:63001']]), join: false, type: StateMachineType.Regular }) },
-    { key: raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA), value: encodeRaftState({ term: BigInt(STORE_TERM), vote: 1n, commit: BigInt(entries) }) },
+    {
+      key: bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+      value: encodeBootstrap({ addresses: new Map([[1n, 'bench-1:63001']]), join: false, type: StateMachineType.Regular }),
+    },
+    {
+      key: raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+      value: encodeRaftState({ term: BigInt(STORE_TERM), vote: 1n, commit: BigInt(entries) }),
+    },
     { key: maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA), value: encodeMaxIndex(BigInt(entries)) },
   ];
 }

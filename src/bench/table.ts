@@ -34,7 +34,9 @@ function layout(rows: (string[] | string)[]): string[] {
   const widths: number[] = [];
   for (const r of rows) {
     if (typeof r === 'string') continue;
-    r.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+    r.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
   }
   return rows.map((r) => (typeof r === 'string' ? r : `  ${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`.trimEnd()));
 }
@@ -61,13 +63,23 @@ export function renderBenchTable(report: BenchReport): string {
     rows.push(`${g.title}: ${g.input}`);
     for (const c of g.cases) {
       const extra = extraSizes.map((s) => (c.rssBySize ? rssText(c.rssBySize.find((r) => r.size === s)?.peakRssBytes) : ''));
-      rows.push([c.label, formatSeconds(c.seconds), speedText(c), ratioText(c), rssText(c.peakRssBytes), rssText(c.peakAnonBytes),
-        rssText(c.peakFileBytes), ...extra]);
+      rows.push([
+        c.label,
+        formatSeconds(c.seconds),
+        speedText(c),
+        ratioText(c),
+        rssText(c.peakRssBytes),
+        rssText(c.peakAnonBytes),
+        rssText(c.peakFileBytes),
+        ...extra,
+      ]);
     }
   }
   out.push(...layout(rows));
   out.push('', 'speed ratios: case speed / baseline speed (higher is better); time ratios: case time / baseline time (lower is better)');
-  out.push('peak RSS: whole child process; anon: its anonymous memory; mmap: file pages mapped into it (node binary, LevelDB tables: page cache, droppable)');
+  out.push(
+    'peak RSS: whole child process; anon: its anonymous memory; mmap: file pages mapped into it (node binary, LevelDB tables: page cache, droppable)',
+  );
   if (report.targets.length > 0) {
     out.push('', 'targets:');
     const met = report.targets.filter((t) => t.met).length;
@@ -77,7 +89,10 @@ export function renderBenchTable(report: BenchReport): string {
   if (report.notes.length > 0) {
     out.push('', 'notes:', ...report.notes.map((n) => `  - ${n}`));
   }
-  out.push('', `took ${formatSeconds(report.durationSeconds)}; started ${report.startedAt}; entries: ${o.entries.map(formatCount).join(', ') || 'none'}`);
+  out.push(
+    '',
+    `took ${formatSeconds(report.durationSeconds)}; started ${report.startedAt}; entries: ${o.entries.map(formatCount).join(', ') || 'none'}`,
+  );
   return `${out.join('\n')}\n`;
 }
 

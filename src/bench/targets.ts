@@ -20,13 +20,41 @@ interface RatioTarget {
 
 function ratioTargets(groups: readonly BenchGroup[]): RatioTarget[] {
   const out: RatioTarget[] = [
-    { id: 'verify-native-vs-zlib', label: 'verify native / zlib.crc32 baseline', caseId: 'verify.native', baseline: 'verify.zlib', op: '>=', threshold: 2.0 },
-    { id: 'verify-native-vs-read', label: 'verify native / read-only bandwidth', caseId: 'verify.native', baseline: 'verify.read', op: '>=', threshold: 0.8 },
-    { id: 'verify-wasm-vs-zlib', label: 'verify wasm / zlib.crc32 baseline', caseId: 'verify.wasm', baseline: 'verify.zlib', op: '>=', threshold: 0.5 },
+    {
+      id: 'verify-native-vs-zlib',
+      label: 'verify native / zlib.crc32 baseline',
+      caseId: 'verify.native',
+      baseline: 'verify.zlib',
+      op: '>=',
+      threshold: 2.0,
+    },
+    {
+      id: 'verify-native-vs-read',
+      label: 'verify native / read-only bandwidth',
+      caseId: 'verify.native',
+      baseline: 'verify.read',
+      op: '>=',
+      threshold: 0.8,
+    },
+    {
+      id: 'verify-wasm-vs-zlib',
+      label: 'verify wasm / zlib.crc32 baseline',
+      caseId: 'verify.wasm',
+      baseline: 'verify.zlib',
+      op: '>=',
+      threshold: 0.5,
+    },
     { id: 'import-vs-cp', label: 'import time / cp -r + sync', caseId: 'import.import', baseline: 'import.cp', op: '<=', threshold: 1.15 },
     ...COLD_START_TARGETS,
   ];
-  out.push({ id: 'import-pebble-vs-cp', label: 'import on a Pebble host with 10M other entries (CLI process) / cp -r + sync', caseId: 'import-pebble.cli', baseline: 'import-pebble.cp', op: '<=', threshold: 1.15 });
+  out.push({
+    id: 'import-pebble-vs-cp',
+    label: 'import on a Pebble host with 10M other entries (CLI process) / cp -r + sync',
+    caseId: 'import-pebble.cli',
+    baseline: 'import-pebble.cp',
+    op: '<=',
+    threshold: 1.15,
+  });
   for (const g of groups) {
     if (g.id.startsWith('read.')) {
       const n = g.id.slice('read.'.length);
@@ -85,7 +113,10 @@ export function evaluateTargets(groups: readonly BenchGroup[]): BenchTarget[] {
     targets.push({ id: t.id, label: t.label, op: t.op, threshold: t.threshold, value: ratio.value, unit: 'ratio', met });
   }
   // The issue bounds RSS "at any snapshot size": the cases that read a snapshot.
-  const subjects = groups.filter((g) => g.id === 'verify' || g.id === 'import').flatMap((g) => g.cases).filter((c) => c.role === 'subject');
+  const subjects = groups
+    .filter((g) => g.id === 'verify' || g.id === 'import')
+    .flatMap((g) => g.cases)
+    .filter((c) => c.role === 'subject');
   let worst: { c: BenchCase; v: number } | undefined;
   for (const c of subjects) {
     const v = casePeakRss(c);

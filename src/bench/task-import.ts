@@ -8,7 +8,10 @@ import { importSnapshot } from '../ops/import.js';
 
 /** Runs one import; returns what the child reports. */
 export async function runImport(
-  exportDir: string, nodeHostDir: string, raftAddress: string, replicaId: number,
+  exportDir: string,
+  nodeHostDir: string,
+  raftAddress: string,
+  replicaId: number,
 ): Promise<{ engine: string; warnings: number; staleEntriesRemoved: number }> {
   const result = await importSnapshot(
     { nodeHostDir, raftAddress, hostname: 'bench-host' },

@@ -42,7 +42,15 @@ export async function dirBytes(dir: string): Promise<number> {
   return total;
 }
 
-async function putEntries(db: Level, shard: number, replica: number, first: number, count: number, valueSize: number, noise: Uint8Array): Promise<void> {
+async function putEntries(
+  db: Level,
+  shard: number,
+  replica: number,
+  first: number,
+  count: number,
+  valueSize: number,
+  noise: Uint8Array,
+): Promise<void> {
   const cmd = new Uint8Array(commandLength(valueSize));
   for (let lo = first; lo < first + count; lo += PUTS_PER_BATCH) {
     const n = Math.min(PUTS_PER_BATCH, first + count - lo);
@@ -71,13 +79,21 @@ async function putEntries(db: Level, shard: number, replica: number, first: numb
  * are unsynced except the last; the database is then reopened once, so the
  * write-ahead log is already in a table and no run pays for replaying it.
  */
-export async function buildStore(dbDir: string, entries: number, valueSize: number, neighbourEntries: number): Promise<{ storeBytes: number }> {
+export async function buildStore(
+  dbDir: string,
+  entries: number,
+  valueSize: number,
+  neighbourEntries: number,
+): Promise<{ storeBytes: number }> {
   const noise = benchNoise();
   const db = level(dbDir);
   await db.open({ createIfMissing: true, errorIfExists: true });
   try {
     for (const r of entryRuns(entries, neighbourEntries)) await putEntries(db, r.shard, r.replica, r.first, r.count, valueSize, noise);
-    await db.batch(replicaRecords(entries).map((r) => ({ type: 'put' as const, key: r.key, value: r.value })), { sync: true });
+    await db.batch(
+      replicaRecords(entries).map((r) => ({ type: 'put' as const, key: r.key, value: r.value })),
+      { sync: true },
+    );
   } finally {
     await db.close();
   }
@@ -107,13 +123,20 @@ async function after(dbDir: string): Promise<{ diskAfterBytes: number; remaining
   const diskAfterBytes = await dirBytes(dbDir);
   const remaining = await remainingEntries(dbDir);
   if (remaining !== 0) {
-    throw new ErrLogDB(`${dbDir}: ${remaining} entries of the replica are left after removal`, { path: dbDir, check: 'bench-remaining', actual: remaining });
+    throw new ErrLogDB(`${dbDir}: ${remaining} entries of the replica are left after removal`, {
+      path: dbDir,
+      check: 'bench-remaining',
+      actual: remaining,
+    });
   }
   return { diskAfterBytes, remaining };
 }
 
 /** Times one removal (`run`, from open to close), then checks its outcome. */
-export async function timedRemoval(dbDir: string, run: () => Promise<number | undefined>): Promise<{ seconds: number; detail: Record<string, number> }> {
+export async function timedRemoval(
+  dbDir: string,
+  run: () => Promise<number | undefined>,
+): Promise<{ seconds: number; detail: Record<string, number> }> {
   const t0 = performance.now();
   const removed = await run();
   const seconds = (performance.now() - t0) / 1000;

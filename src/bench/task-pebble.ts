@@ -9,7 +9,15 @@
 import { ClassicLevel } from 'classic-level';
 import { crc32cFunction } from '../engines/native.js';
 import { ErrLogDB } from '../errors.js';
-import { allEntriesRange, allEntryBatchesRange, bootstrapKey, maxIndexKey, raftStateKey, snapshotsRange, type KeyRange } from '../logdb/keys.js';
+import {
+  allEntriesRange,
+  allEntryBatchesRange,
+  bootstrapKey,
+  maxIndexKey,
+  raftStateKey,
+  snapshotsRange,
+  type KeyRange,
+} from '../logdb/keys.js';
 import { PebblePartition } from '../logdb/pebble/partition.js';
 import { buildPebbleStore } from './pebble-store.js';
 import { REMOVAL_REPLICA, REMOVAL_SHARD } from './protocol.js';
@@ -23,7 +31,12 @@ function partition(dir: string, readOnly: boolean): PebblePartition {
 }
 
 /** Builds the bench's Pebble partition (the native CRC-32C when the addon has one). */
-export async function buildPebble(dir: string, entries: number, valueSize: number, neighbourEntries: number): Promise<Record<string, number>> {
+export async function buildPebble(
+  dir: string,
+  entries: number,
+  valueSize: number,
+  neighbourEntries: number,
+): Promise<Record<string, number>> {
   const crc = crc32cFunction();
   const b = await buildPebbleStore(dir, { entries, valueSize, neighbourEntries, ...(crc ? { writer: { crc32c: crc } } : {}) });
   return { storeBytes: b.storeBytes, tables: b.tables, twoLevelTables: b.twoLevelTables, pairs: b.pairs };
@@ -45,7 +58,10 @@ export async function timedPebbleRemoval(dir: string): Promise<{ seconds: number
   try {
     for (const r of replicaRanges()) {
       for await (const [k] of check.iterate(r, { limit: 1 })) {
-        throw new ErrLogDB(`${dir}: key ${Buffer.from(k).toString('hex')} of the replica is visible after removal`, { path: dir, check: 'bench-remaining' });
+        throw new ErrLogDB(`${dir}: key ${Buffer.from(k).toString('hex')} of the replica is visible after removal`, {
+          path: dir,
+          check: 'bench-remaining',
+        });
       }
     }
   } finally {
@@ -65,7 +81,11 @@ export async function readPebble(dir: string): Promise<ReadCount> {
   const part = partition(dir, true);
   const out: ReadCount = { pairs: 0, bytes: 0 };
   try {
-    for (const key of [bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA), raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA), maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA)]) {
+    for (const key of [
+      bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+      raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+      maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+    ]) {
       const v = await part.get(key);
       if (v !== undefined) {
         out.pairs++;
@@ -90,7 +110,11 @@ export async function readClassic(dbDir: string): Promise<ReadCount> {
   await db.open({ createIfMissing: false });
   const out: ReadCount = { pairs: 0, bytes: 0 };
   try {
-    for (const key of [bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA), raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA), maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA)]) {
+    for (const key of [
+      bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+      raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+      maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+    ]) {
       const v = await db.get(key);
       if (v !== undefined) {
         out.pairs++;

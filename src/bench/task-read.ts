@@ -31,7 +31,8 @@ function readFull(fd: number, buf: Uint8Array, length: number, position: number)
  */
 function alignedBuffer(size: number): Uint8Array {
   // Neither lib ES2022 nor @types/node 20 declare the WebAssembly global.
-  const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
+  const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } })
+    .WebAssembly;
   return new Uint8Array(new Memory({ initial: Math.ceil(size / 65_536) }).buffer, 0, size);
 }
 
@@ -74,13 +75,23 @@ export function zlibBlocks(file: string): { bytes: number; blocks: number } {
       const want = Math.min(BLOCK + CRC, end - pos);
       const got = readFull(fd, buf, want, pos);
       if (got !== want || got <= CRC) {
-        throw new ErrIncompleteSnapshot(`${file}: short block ${blocks} at byte ${pos}`, { path: file, check: 'block-layout', offset: pos, block: blocks });
+        throw new ErrIncompleteSnapshot(`${file}: short block ${blocks} at byte ${pos}`, {
+          path: file,
+          check: 'block-layout',
+          offset: pos,
+          block: blocks,
+        });
       }
       const actual = zlib.crc32(buf.subarray(0, got - CRC)) >>> 0;
       const expected = buf.readUInt32BE(got - CRC);
       if (actual !== expected) {
         throw new ErrIncompleteSnapshot(`${file}: block ${blocks} does not match its CRC`, {
-          path: file, check: 'block-crc', offset: pos, block: blocks, expected, actual,
+          path: file,
+          check: 'block-crc',
+          offset: pos,
+          block: blocks,
+          expected,
+          actual,
         });
       }
       pos += got;

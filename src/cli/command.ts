@@ -54,7 +54,10 @@ export class CommandContext {
   /** Notes said so far (shared with nested runs through {@link CliIO.notes}). */
   readonly notes: Set<string>;
 
-  constructor(readonly io: CliIO, readonly json: boolean) {
+  constructor(
+    readonly io: CliIO,
+    readonly json: boolean,
+  ) {
     this.notes = io.notes ?? new Set();
   }
 
@@ -102,7 +105,9 @@ export function parseInvocation(cmd: Command, argv: string[]): Invocation & { he
   const help = values.help === true;
   const [min, max] = cmd.positionals ?? [0, 0];
   if (!help && (parsed.positionals.length < min || parsed.positionals.length > max)) {
-    throw new ErrUsage(`${cmd.name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}\nUsage: ${cmd.usage}`);
+    throw new ErrUsage(
+      `${cmd.name}: expected ${min === max ? min : `${min} to ${max}`} argument(s), got ${parsed.positionals.length}\nUsage: ${cmd.usage}`,
+    );
   }
   return { values, positionals: parsed.positionals, json: values.json === true, help };
 }
@@ -113,7 +118,9 @@ export function helpText(cmd: Command): string {
     const flag = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.arg ? ` ${spec.arg}` : ''}`;
     return `  ${flag.padEnd(30)} ${spec.help}`;
   });
-  return [`Usage: ${cmd.usage}`, '', cmd.summary, ...(cmd.description ? ['', cmd.description] : []), '', 'Options:', ...rows, ''].join('\n');
+  return [`Usage: ${cmd.usage}`, '', cmd.summary, ...(cmd.description ? ['', cmd.description] : []), '', 'Options:', ...rows, ''].join(
+    '\n',
+  );
 }
 
 /** Returns a required string option or throws {@link ErrUsage}. */

@@ -26,7 +26,7 @@ function topHelp(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `nodehost <command> --help` for a command\'s options; `nodehost --version` prints the version.',
+    "Run `nodehost <command> --help` for a command's options; `nodehost --version` prints the version.",
     '',
   ].join('\n');
 }

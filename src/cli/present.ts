@@ -4,14 +4,7 @@
  * by decimal IDs, enums by name, and (our one departure, for checksums)
  * byte strings as lowercase hex.
  */
-import {
-  type StateMachineType,
-  type Bootstrap,
-  type Membership,
-  type RaftState,
-  type Snapshot,
-  type SnapshotHeader,
-} from '../records/types.js';
+import type { StateMachineType, Bootstrap, Membership, RaftState, Snapshot, SnapshotHeader } from '../records/types.js';
 
 // Enum value names as the .proto declares them (protobuf's JSON form of enums).
 const STATE_MACHINE_TYPE_NAMES = ['UnknownStateMachine', 'RegularStateMachine', 'ConcurrentStateMachine', 'OnDiskStateMachine'];

@@ -57,7 +57,11 @@ export class ProgressDisplay {
   private readonly redrawEveryMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly io: CliIO, private readonly enabled: boolean, options: ProgressDisplayOptions = {}) {
+  constructor(
+    private readonly io: CliIO,
+    private readonly enabled: boolean,
+    options: ProgressDisplayOptions = {},
+  ) {
     this.tty = io.stderr.isTTY === true;
     this.plainEveryMs = options.plainEveryMs ?? 5000;
     this.redrawEveryMs = options.redrawEveryMs ?? 100;
@@ -98,15 +102,20 @@ export class ProgressDisplay {
       const stats = [`${formatBytes(done)}/${formatBytes(total)}`, rateText, tail].filter(Boolean).join('  ');
       const width = Math.max(10, Math.min(40, (this.io.stderr.columns ?? 80) - this.phase.length - stats.length - 12));
       const filled = Math.round((pct / 100) * width);
-      this.io.stderr.write(`\r${this.phase} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}%  ${stats}\x1b[K`);
+      this.io.stderr.write(
+        `\r${this.phase} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}%  ${stats}\x1b[K`,
+      );
       this.drawn = true;
       if (complete) this.finishLine();
     } else if (complete) {
-      this.io.stderr.write(`${this.phase}: done, ${formatBytes(total)} in ${elapsed.toFixed(1)} s` +
-        `${rate === undefined ? '' : ` (${rateText})`}\n`);
+      this.io.stderr.write(
+        `${this.phase}: done, ${formatBytes(total)} in ${elapsed.toFixed(1)} s` + `${rate === undefined ? '' : ` (${rateText})`}\n`,
+      );
     } else {
       const tail = rate ? `${formatDuration((total - done) / rate)} left` : '';
-      this.io.stderr.write(`${[`${this.phase}: ${pct.toFixed(1)}%`, `${formatBytes(done)}/${formatBytes(total)}`, rateText, tail].filter(Boolean).join('  ')}\n`);
+      this.io.stderr.write(
+        `${[`${this.phase}: ${pct.toFixed(1)}%`, `${formatBytes(done)}/${formatBytes(total)}`, rateText, tail].filter(Boolean).join('  ')}\n`,
+      );
     }
   }
 

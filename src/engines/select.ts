@@ -68,7 +68,9 @@ export function selectEngine(choice: EngineChoice | ChecksumEngine = 'auto'): En
 
 function nativeHint(failures: string[]): string {
   const why = nativeLoadError() ?? failures[0] ?? 'not built';
-  return `native engine unavailable (${why}); using a slower portable engine. ` +
+  return (
+    `native engine unavailable (${why}); using a slower portable engine. ` +
     'To enable it, build the addon (needs a C++ compiler, make and python3): `npm run build:native` in a checkout, ' +
-    'or `npm rebuild nodehost-tools --foreground-scripts` where it is installed as a dependency.';
+    'or `npm rebuild nodehost-tools --foreground-scripts` where it is installed as a dependency.'
+  );
 }

@@ -108,16 +108,19 @@ function readError(err: unknown, path: string): NodeHostToolsError {
   if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') {
     return new ErrEngineUnavailable(
       `WebAssembly binary ${path} is missing; run \`npm run build:wasm\` to build it`,
-      { path, check: 'wasm-missing' }, { cause: err });
+      { path, check: 'wasm-missing' },
+      { cause: err },
+    );
   }
   return ioError(err, 'reading', path);
 }
 
 function compileError(err: unknown, path: string): NodeHostToolsError {
   return new ErrEngineUnavailable(
-    `${path} is not a usable WebAssembly binary (${(err as Error)?.message ?? String(err)}); ` +
-      'rebuild it with `npm run build:wasm`',
-    { path, check: 'wasm-compile' }, { cause: err });
+    `${path} is not a usable WebAssembly binary (${(err as Error)?.message ?? String(err)}); ` + 'rebuild it with `npm run build:wasm`',
+    { path, check: 'wasm-compile' },
+    { cause: err },
+  );
 }
 
 /** Reads and compiles `path` synchronously, or returns the cached module for the same bytes. */
@@ -163,9 +166,12 @@ export async function compileWasm(path: string): Promise<CompiledWasm> {
     stats.cacheHits++;
   } else {
     stats.compiles++;
-    const started = wasmApi.compile(bytes).catch((err: unknown) => {
-      throw compileError(err, path);
-    }).finally(() => compiling.delete(sha256));
+    const started = wasmApi
+      .compile(bytes)
+      .catch((err: unknown) => {
+        throw compileError(err, path);
+      })
+      .finally(() => compiling.delete(sha256));
     compiling.set(sha256, started);
     pending = started;
   }
@@ -197,17 +203,13 @@ export function adoptCompiledWasm(compiled: CompiledWasm): CompiledWasm {
 }
 
 /** Instantiates synchronously; the instance gets its own memory. */
-export function instantiateWasmSync<E = WasmExports>(
-  compiled: CompiledWasm, imports: WasmImports = {},
-): WasmInstance<E> {
+export function instantiateWasmSync<E = WasmExports>(compiled: CompiledWasm, imports: WasmImports = {}): WasmInstance<E> {
   const instance = new wasmApi.Instance(compiled.module, imports);
   return { instance, exports: instance.exports as E, sha256: compiled.sha256 };
 }
 
 /** Instantiates asynchronously; the instance gets its own memory. */
-export async function instantiateWasm<E = WasmExports>(
-  compiled: CompiledWasm, imports: WasmImports = {},
-): Promise<WasmInstance<E>> {
+export async function instantiateWasm<E = WasmExports>(compiled: CompiledWasm, imports: WasmImports = {}): Promise<WasmInstance<E>> {
   const instance = await wasmApi.instantiate(compiled.module, imports);
   return { instance, exports: instance.exports as E, sha256: compiled.sha256 };
 }

@@ -13,7 +13,13 @@ import { ErrEngineUnavailable } from '../errors.js';
 import { copyAndScanWith, scanPayloadWith } from '../snapshot/scan.js';
 import type { ChecksumEngine, CrcKernel } from './types.js';
 import {
-  compileWasmSync, instantiateWasmSync, nodehostWasmPath, wasmApi, type CompiledWasm, type WasmInstance, type WasmMemory,
+  compileWasmSync,
+  instantiateWasmSync,
+  nodehostWasmPath,
+  wasmApi,
+  type CompiledWasm,
+  type WasmInstance,
+  type WasmMemory,
 } from './wasm-loader.js';
 
 /** The exports of `assembly/build/nodehost.wasm` (see assembly/index.ts). */
@@ -67,8 +73,11 @@ function checkExports(inst: WasmInstance<NodehostWasmExports>): void {
     typeof ex.crc32 === 'function' ? undefined : 'crc32',
   ].filter((n) => n !== undefined);
   if (missing.length > 0) {
-    throw unavailable(`the WebAssembly binary lacks export(s) ${missing.join(', ')}; rebuild it with \`npm run build:wasm\``,
-      { check: 'wasm-exports', sha256: inst.sha256, missing });
+    throw unavailable(`the WebAssembly binary lacks export(s) ${missing.join(', ')}; rebuild it with \`npm run build:wasm\``, {
+      check: 'wasm-exports',
+      sha256: inst.sha256,
+      missing,
+    });
   }
 }
 
@@ -166,8 +175,11 @@ function newKernel(compiled: CompiledWasm): Kernel {
   try {
     inst = instantiateWasmSync<NodehostWasmExports>(compiled);
   } catch (err) {
-    throw unavailable(`cannot instantiate the WebAssembly module: ${(err as Error)?.message ?? String(err)}`,
-      { check: 'wasm-instantiate', sha256: compiled.sha256 }, err);
+    throw unavailable(
+      `cannot instantiate the WebAssembly module: ${(err as Error)?.message ?? String(err)}`,
+      { check: 'wasm-instantiate', sha256: compiled.sha256 },
+      err,
+    );
   }
   return new Kernel(inst);
 }
@@ -189,7 +201,10 @@ function acquire(compiled: CompiledWasm): Kernel {
 
 function release(kernel: Kernel): void {
   let list = idle.get(kernel.sha256);
-  if (!list) idle.set(kernel.sha256, (list = []));
+  if (!list) {
+    list = [];
+    idle.set(kernel.sha256, list);
+  }
   if (list.length < MAX_IDLE_KERNELS) list.push(kernel);
 }
 
@@ -204,8 +219,12 @@ export function createWasmEngine(options: WasmEngineOptions = {}): ChecksumEngin
   const utility = newKernel(compiled);
   const check = utility.crc32(CHECK_INPUT, 0);
   if (check !== CHECK_VALUE) {
-    throw unavailable('the WebAssembly CRC-32 self-test failed; rebuild with `npm run build:wasm`',
-      { check: 'wasm-self-test', expected: CHECK_VALUE, actual: check, sha256: compiled.sha256 });
+    throw unavailable('the WebAssembly CRC-32 self-test failed; rebuild with `npm run build:wasm`', {
+      check: 'wasm-self-test',
+      expected: CHECK_VALUE,
+      actual: check,
+      sha256: compiled.sha256,
+    });
   }
   const withKernel = async <T>(run: (kernel: Kernel) => Promise<T>): Promise<T> => {
     const kernel = acquire(compiled);

@@ -25,7 +25,10 @@ export async function readFlagFile<T>(file: string, decode: (payload: Uint8Array
  * the value is decoded from the very bytes hashed (one read), so a digest
  * check against a manifest covers what is used.
  */
-export async function readFlagFileDigested<T>(file: string, decode: (payload: Uint8Array) => T): Promise<{ value: T; size: bigint; sha256: string }> {
+export async function readFlagFileDigested<T>(
+  file: string,
+  decode: (payload: Uint8Array) => T,
+): Promise<{ value: T; size: bigint; sha256: string }> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await fsp.readFile(file));

@@ -61,8 +61,7 @@ export function makeKey(kind: KeyKind, shardId: number | bigint, replicaId: numb
 }
 
 /** `01 01` plain entry key. */
-export const entryKey = (s: number | bigint, r: number | bigint, index: number | bigint): Uint8Array =>
-  makeKey(KeyKind.Entry, s, r, index);
+export const entryKey = (s: number | bigint, r: number | bigint, index: number | bigint): Uint8Array => makeKey(KeyKind.Entry, s, r, index);
 /** `02 02` raft state key. */
 export const raftStateKey = (s: number | bigint, r: number | bigint): Uint8Array => makeKey(KeyKind.RaftState, s, r);
 /** `03 03` max index key. */

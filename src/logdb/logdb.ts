@@ -9,7 +9,14 @@
  * (LevelDB cannot place its write-ahead log elsewhere); WALDir only gets its
  * own `dragonboat.ds`, LOCK and `H/D` tree.
  */
-import { ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrMalformedRecord, ErrUnknownStateMachineType, NodeHostToolsError } from '../errors.js';
+import {
+  ErrIncompatibleData,
+  ErrIncompleteSnapshot,
+  ErrLogDB,
+  ErrMalformedRecord,
+  ErrUnknownStateMachineType,
+  NodeHostToolsError,
+} from '../errors.js';
 import type { ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { BIN_VER_BATCHED, BIN_VER_PLAIN, ENTRY_BATCH_SIZE, type BinVer } from '../nodehost/settings.js';
 import { logdbPartition, logdbPartitionDirByIndex, toU64 } from '../nodehost/paths.js';
@@ -151,8 +158,14 @@ export function latestSnapshot(rec: NodeRecords): Snapshot | undefined {
 
 /** True when the replica has any record or entry in the log store. */
 export function hasNodeState(rec: NodeRecords): boolean {
-  return rec.bootstrap !== undefined || rec.raftState !== undefined || rec.snapshots.length > 0 ||
-    rec.maxIndex !== undefined || rec.plainEntries !== undefined || rec.entryBatches !== undefined;
+  return (
+    rec.bootstrap !== undefined ||
+    rec.raftState !== undefined ||
+    rec.snapshots.length > 0 ||
+    rec.maxIndex !== undefined ||
+    rec.plainEntries !== undefined ||
+    rec.entryBatches !== undefined
+  );
 }
 
 /** The records an import replaces and writes. */
@@ -220,12 +233,16 @@ function decodeValue<T>(decode: (b: Uint8Array) => T, value: Uint8Array, what: s
     return decode(value);
   } catch (err) {
     if (err instanceof NodeHostToolsError) {
-      throw new ErrMalformedRecord(`${what} record ${keyHex(key)} in ${dir} cannot be decoded: ${err.message}`, {
-        ...err.details,
-        path: dir,
-        key: keyHex(key),
-        record: what,
-      }, { cause: err });
+      throw new ErrMalformedRecord(
+        `${what} record ${keyHex(key)} in ${dir} cannot be decoded: ${err.message}`,
+        {
+          ...err.details,
+          path: dir,
+          key: keyHex(key),
+          record: what,
+        },
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -449,7 +466,10 @@ export class LogDB {
       const p = this.partitionOf(s);
       const part = this.partition(p);
       let ops = byPartition.get(p);
-      if (!ops) byPartition.set(p, (ops = []));
+      if (!ops) {
+        ops = [];
+        byPartition.set(p, ops);
+      }
       const put = (key: Uint8Array, value: Uint8Array): void => {
         ops!.push({ type: 'put', key, value });
       };
@@ -623,6 +643,61 @@ export class LogDB {
       if (size > limit) break;
     }
     return { entries, size };
+  }
+
+  /**
+   * Streams the stored entries of a replica with `low <= index <= high`, in
+   * index order, as they are on disk: gaps are not filled and not reported
+   * (the caller decides what a gap means), entries past the max index are
+   * yielded too (the caller bounds `high`). Plain values are yielded as
+   * stored; batched entries are re-encoded one by one (Dragonboat's own
+   * encoding of a single Entry). Memory stays at one batch.
+   */
+  async *streamEntries(shardId: Id, replicaId: Id, low: Id, high: Id): AsyncGenerator<StoredEntry> {
+    const s = toU64(shardId, 'shardId');
+    const r = toU64(replicaId, 'replicaId');
+    const lo = toU64(low, 'low');
+    const hi = toU64(high, 'high');
+    if (lo > hi) return;
+    const part = this.partFor(s);
+    if (!(await part.exists())) return;
+    if (await this.replicaIsBatched(part, s, r)) {
+      const [lowId, highId] = batchIdRange(lo, hi + 1n);
+      for await (const [k, v] of part.iterate(entryBatchRange(s, r, lowId, highId))) {
+        const batch = restoreBatchFields(decodeValue(decodeEntryBatch, v, 'entry batch', k, part.dir));
+        for (const e of batch.entries) {
+          if (e.index < lo || e.index > hi) continue;
+          yield { index: e.index, value: encodeEntry(e), entry: e };
+        }
+      }
+      return;
+    }
+    for await (const [k, v] of part.iterate(entryRange(s, r, lo, hi + 1n))) {
+      let entry: Entry | undefined;
+      try {
+        entry = decodeEntry(v);
+      } catch {
+        entry = undefined;
+      }
+      yield { index: keySuffix(k), value: v, entry };
+    }
+  }
+
+  /**
+   * The term the replica's log holds at `index`: its stored entry's term, or
+   * the term of its snapshot record at exactly that index; undefined when it
+   * holds neither (Raft's log matching rule needs one of the two).
+   */
+  async termAt(shardId: Id, replicaId: Id, index: Id): Promise<{ term: bigint; from: 'entry' | 'snapshot' } | undefined> {
+    const i = toU64(index, 'index');
+    for await (const e of this.streamEntries(shardId, replicaId, i, i)) {
+      if (e.index === i && e.entry !== undefined) return { term: e.entry.term, from: 'entry' };
+    }
+    const part = this.partFor(shardId);
+    const v = await part.get(snapshotKey(shardId, replicaId, i));
+    if (v === undefined) return undefined;
+    const snap = decodeValue(decodeSnapshot, v, 'snapshot', snapshotKey(shardId, replicaId, i), part.dir);
+    return { term: snap.term, from: 'snapshot' };
   }
 
   private entryRangesTo(s: bigint, r: bigint, index: bigint): KeyRange[] {

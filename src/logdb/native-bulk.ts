@@ -14,8 +14,14 @@ import path from 'node:path';
 
 import { ErrInvalidConfig, throwIfAborted } from '../errors.js';
 import {
-  checkCount, checkU64, mapNativeError, requireNative, withCancel,
-  type CopyEntriesResult, type NativeRemoveOptions, type RemoveEntriesResult,
+  checkCount,
+  checkU64,
+  mapNativeError,
+  requireNative,
+  withCancel,
+  type CopyEntriesResult,
+  type NativeRemoveOptions,
+  type RemoveEntriesResult,
 } from '../native/binding.js';
 
 export type { CopyEntriesResult, RemoveEntriesResult } from '../native/binding.js';

@@ -77,11 +77,15 @@ function levelError(err: unknown, dir: string, what: string): NodeHostToolsError
       { cause: err },
     );
   }
-  return new ErrLogDB(`log store partition ${dir}: ${what} failed: ${msg}`, {
-    path: dir,
-    check: code === 'LEVEL_CORRUPTION' ? 'corruption' : what,
-    levelCode: code,
-  }, { cause: err });
+  return new ErrLogDB(
+    `log store partition ${dir}: ${what} failed: ${msg}`,
+    {
+      path: dir,
+      check: code === 'LEVEL_CORRUPTION' ? 'corruption' : what,
+      levelCode: code,
+    },
+    { cause: err },
+  );
 }
 
 const TABLE_FILE = /\.(ldb|sst)$/;
@@ -259,10 +263,11 @@ export class LogDBPartition implements PartitionStore {
   private async openLevel(create: boolean): Promise<void> {
     const lockFile = path.join(this.dir, LOCK_FILENAME);
     if (!this.readOnly && isOwnLock(lockFile, 'leveldb')) {
-      throw new ErrDirLocked(
-        `log store partition ${this.dir} is already open in this process: close the other LogDB first`,
-        { path: path.join(this.dir, LOCK_FILENAME), check: 'lock', pid: process.pid },
-      );
+      throw new ErrDirLocked(`log store partition ${this.dir} is already open in this process: close the other LogDB first`, {
+        path: path.join(this.dir, LOCK_FILENAME),
+        check: 'lock',
+        pid: process.pid,
+      });
     }
     // Never let LevelDB open what another engine wrote: it would "recover" a Pebble WAL by deleting it.
     await checkLevelDBPartitionFiles(this.dir);
@@ -273,7 +278,9 @@ export class LogDBPartition implements PartitionStore {
       // having passed): from here every probe in this process answers "held by us" without opening it.
       if (isOwnLock(lockFile, 'leveldb')) {
         throw new ErrDirLocked(`log store partition ${this.dir} is already open in this process: close the other LogDB first`, {
-          path: lockFile, check: 'lock', pid: process.pid,
+          path: lockFile,
+          check: 'lock',
+          pid: process.pid,
         });
       }
       registerOwnLock(lockFile, 'leveldb');

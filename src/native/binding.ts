@@ -69,9 +69,13 @@ export function findPrebuild(root: string = PACKAGE_ROOT): string | undefined {
     let specificity = 0;
     for (const tag of parts) {
       if (tag === 'napi') specificity++;
-      else if (/^abi\d+$/.test(tag)) { ok &&= tag.slice(3) === process.versions.modules; specificity++; }
-      else if (tag === 'glibc' || tag === 'musl') { ok &&= tag === libc; specificity++; }
-      else if (tag === 'electron' || tag === 'node-webkit') ok = false;
+      else if (/^abi\d+$/.test(tag)) {
+        ok &&= tag.slice(3) === process.versions.modules;
+        specificity++;
+      } else if (tag === 'glibc' || tag === 'musl') {
+        ok &&= tag === libc;
+        specificity++;
+      } else if (tag === 'electron' || tag === 'node-webkit') ok = false;
     }
     if (ok && (!best || specificity > best.specificity)) best = { name, specificity };
   }
@@ -140,11 +144,7 @@ export interface NativeBinding {
   crc32c?(data: ArrayBufferView | ArrayBuffer, crc?: number, portable?: boolean): number;
   /** The CRC-32C kernel: `sse4.2` or `slice8`. */
   readonly crc32cKernel?: string;
-  scanPayload(
-    request: NativeScanRequest,
-    token?: NativeCancelToken | null,
-    onProgress?: ProgressFn | null,
-  ): Promise<PayloadScan>;
+  scanPayload(request: NativeScanRequest, token?: NativeCancelToken | null, onProgress?: ProgressFn | null): Promise<PayloadScan>;
   removeEntries(
     dbPath: string,
     shardId: bigint,
@@ -222,7 +222,8 @@ function tryLoad(): { binding?: NativeBinding; error?: string } {
     const binding = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeBinding;
     if (binding.bindingVersion !== BINDING_VERSION) {
       return {
-        error: `the addon at ${NATIVE_ADDON_PATH} is binding version ${String(binding.bindingVersion)}, ` +
+        error:
+          `the addon at ${NATIVE_ADDON_PATH} is binding version ${String(binding.bindingVersion)}, ` +
           `this code needs ${BINDING_VERSION}; rebuild it with \`npm run build:native\``,
       };
     }
@@ -230,7 +231,9 @@ function tryLoad(): { binding?: NativeBinding; error?: string } {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e?.code === 'MODULE_NOT_FOUND') {
-      return { error: `the addon is not built (${NATIVE_ADDON_PATH} is missing) and no prebuild in prebuilds/${process.platform}-${process.arch}/ matches` };
+      return {
+        error: `the addon is not built (${NATIVE_ADDON_PATH} is missing) and no prebuild in prebuilds/${process.platform}-${process.arch}/ matches`,
+      };
     }
     return { error: `the addon at ${NATIVE_ADDON_PATH} failed to load: ${e?.message ?? String(err)}` };
   }
@@ -297,7 +300,6 @@ function safeErrnoName(errno: number): string | undefined {
     return undefined;
   }
 }
-
 
 const U64_MAX = (1n << 64n) - 1n;
 

@@ -106,7 +106,11 @@ export function parseDeploymentId(value: number | bigint | string | undefined, f
     v = value;
   } else if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) {
-      throw invalid(field, 'must be an integer no larger than 2^53-1 when given as a number (use a decimal string for larger values)', value);
+      throw invalid(
+        field,
+        'must be an integer no larger than 2^53-1 when given as a number (use a decimal string for larger values)',
+        value,
+      );
     }
     v = BigInt(value);
   } else if (typeof value === 'string') {
@@ -219,10 +223,14 @@ export async function loadNodeHostConfigFile(file: string): Promise<NodeHostConf
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ErrInvalidConfig(`NodeHost configuration file ${file} is not valid JSON: ${(err as Error).message}`, {
-      path: file,
-      check: 'json',
-    }, { cause: err });
+    throw new ErrInvalidConfig(
+      `NodeHost configuration file ${file} is not valid JSON: ${(err as Error).message}`,
+      {
+        path: file,
+        check: 'json',
+      },
+      { cause: err },
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ErrInvalidConfig(`NodeHost configuration file ${file} must hold a JSON object`, { path: file, check: 'json' });
@@ -230,10 +238,11 @@ export async function loadNodeHostConfigFile(file: string): Promise<NodeHostConf
   const obj = parsed as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!CONFIG_KEYS.has(key)) {
-      throw new ErrInvalidConfig(
-        `NodeHost configuration file ${file} has unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`,
-        { path: file, field: key, check: 'unknown-key' },
-      );
+      throw new ErrInvalidConfig(`NodeHost configuration file ${file} has unknown key "${key}" (known: ${[...CONFIG_KEYS].join(', ')})`, {
+        path: file,
+        field: key,
+        check: 'unknown-key',
+      });
     }
   }
   const base = path.dirname(path.resolve(file));
@@ -242,7 +251,8 @@ export async function loadNodeHostConfigFile(file: string): Promise<NodeHostConf
     raftAddress: obj.raftAddress as string,
   };
   if (typeof obj.nodeHostDir === 'string' && obj.nodeHostDir !== '') cfg.nodeHostDir = path.resolve(base, obj.nodeHostDir);
-  if (obj.walDir !== undefined) cfg.walDir = typeof obj.walDir === 'string' && obj.walDir !== '' ? path.resolve(base, obj.walDir) : (obj.walDir as string);
+  if (obj.walDir !== undefined)
+    cfg.walDir = typeof obj.walDir === 'string' && obj.walDir !== '' ? path.resolve(base, obj.walDir) : (obj.walDir as string);
   if (obj.deploymentId !== undefined) cfg.deploymentId = obj.deploymentId as number | string;
   if (obj.logDBShards !== undefined) cfg.logDBShards = obj.logDBShards as number;
   if (obj.execShards !== undefined) cfg.execShards = obj.execShards as number;

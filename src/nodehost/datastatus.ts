@@ -37,9 +37,7 @@ export type { BinVer } from './settings.js';
 
 /** Dragonboat's settings.HardHash: `uint64le(md5("<exec>-<logdbShards>-false-4096-48")[0:8])`. */
 export function hardHash(execShards: number, logDBShards: number): bigint {
-  const digest = createHash('md5')
-    .update(`${execShards}-${logDBShards}-false-${MAX_SESSION_COUNT}-${ENTRY_BATCH_SIZE}`)
-    .digest();
+  const digest = createHash('md5').update(`${execShards}-${logDBShards}-false-${MAX_SESSION_COUNT}-${ENTRY_BATCH_SIZE}`).digest();
   return digest.readBigUInt64LE(0);
 }
 
@@ -164,7 +162,7 @@ export function checkDataStatus(
       if (actual !== expected) {
         throw new ErrHardSettingsChanged(
           `${file} records ${name} ${actual}, expected ${expected}: ` +
-            'use the NodeHost\'s Expert.Engine.ExecShards and Expert.LogDB.Shards (the other two are fixed by Dragonboat)',
+            "use the NodeHost's Expert.Engine.ExecShards and Expert.LogDB.Shards (the other two are fixed by Dragonboat)",
           { path: file, check: name, expected, actual },
         );
       }

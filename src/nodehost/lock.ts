@@ -371,10 +371,7 @@ export async function checkNotLocked(file: string, opts: LockCheckOptions = {}):
  * held by another process, i.e. while the NodeHost runs. Partition locks are
  * checked by the LogDB when it opens a partition.
  */
-export async function checkNodeHostNotLocked(
-  cfg: ResolvedNodeHostConfig,
-  opts: LockCheckOptions = {},
-): Promise<LockStatus[]> {
+export async function checkNodeHostNotLocked(cfg: ResolvedNodeHostConfig, opts: LockCheckOptions = {}): Promise<LockStatus[]> {
   const out: LockStatus[] = [];
   for (const dir of dataDirs(cfg)) out.push(await checkNotLocked(lockFilePath(dir), opts));
   return out;

@@ -67,7 +67,11 @@ export function acquireLock(filePath: string, options: { mode?: number } = {}): 
   }
   const refuseOwn = (): never => {
     throw new ErrDirLocked(`${p} is already locked by this process (pid ${process.pid}); release that lock first`, {
-      path: p, pid: process.pid, ownProcess: true, check: 'lock', operation: 'lock acquisition',
+      path: p,
+      pid: process.pid,
+      ownProcess: true,
+      check: 'lock',
+      operation: 'lock acquisition',
     });
   };
   const before = fileIdentity(p);

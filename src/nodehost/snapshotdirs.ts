@@ -8,12 +8,7 @@ import { NodeHostToolsError, ioError } from '../errors.js';
 import { isNotFound, lstatOrUndefined, statOrUndefined } from '../files/fsutil.js';
 import { readFlagFile } from '../files/flagfile.js';
 import { decodeSnapshot } from '../records/codec.js';
-import {
-  DELETED_FLAG_FILENAME,
-  GENERATING_SUFFIX,
-  RECEIVING_SUFFIX,
-  SNAPSHOT_FLAG_FILENAME,
-} from './paths.js';
+import { DELETED_FLAG_FILENAME, GENERATING_SUFFIX, RECEIVING_SUFFIX, SNAPSHOT_FLAG_FILENAME } from './paths.js';
 
 /** What a name in a snapshot root is, by Dragonboat's name patterns. */
 export type SnapshotDirKind = 'final' | 'generating' | 'receiving' | 'other';
@@ -21,7 +16,7 @@ export type SnapshotDirKind = 'final' | 'generating' | 'receiving' | 'other';
 /** A parsed snapshot-root entry name. */
 export type ParsedSnapshotDirName =
   | { kind: 'final'; index: bigint }
-  | { kind: 'generating' | 'receiving'; index: bigint; /** Decimal replica ID when the name holds one. */ from: bigint | undefined }
+  | { kind: 'generating' | 'receiving'; index: bigint /** Decimal replica ID when the name holds one. */; from: bigint | undefined }
   | { kind: 'other' };
 
 // Dragonboat's own patterns (SnapshotDirNameRe, GenSnapshotDirNameRe, RecvSnapshotDirNameRe):

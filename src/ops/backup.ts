@@ -32,7 +32,15 @@ import { createHash } from 'node:crypto';
 import { chmod, lstat, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrAlreadyExists, ErrBackupMismatch, ioError, throwIfAborted } from '../errors.js';
-import { copyFileDurable, fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
+import {
+  copyFileDurable,
+  fsyncDir,
+  mkdirDurable,
+  removeCreatedDirs,
+  removeTreeDurable,
+  renameDurable,
+  writeFileDurable,
+} from '../files/durable.js';
 import { isNotFound, lstatOrUndefined, statOrUndefined } from '../files/fsutil.js';
 import { sha256File } from '../files/hash.js';
 import {
@@ -145,7 +153,10 @@ class KvWriter {
   pairs = 0;
   bytes = 0;
 
-  private constructor(private readonly fh: Awaited<ReturnType<typeof open>>, readonly path: string) {}
+  private constructor(
+    private readonly fh: Awaited<ReturnType<typeof open>>,
+    readonly path: string,
+  ) {}
 
   static async create(path: string): Promise<KvWriter> {
     try {
@@ -224,14 +235,28 @@ function isSnapshotDirName(name: string): boolean {
  * Symlinks and special files are refused: a backup holds only what it can
  * verify byte for byte.
  */
-async function copyListed(src: string, dst: string, rel: string, files: BackupFile[], dirs: { path: string; mode: number }[], signal?: AbortSignal): Promise<void> {
-  const st = await lstat(src).catch((err: unknown) => { throw ioError(err, 'cannot stat', src); });
+async function copyListed(
+  src: string,
+  dst: string,
+  rel: string,
+  files: BackupFile[],
+  dirs: { path: string; mode: number }[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const st = await lstat(src).catch((err: unknown) => {
+    throw ioError(err, 'cannot stat', src);
+  });
   const mode = st.mode & 0o7777;
-  await mkdir(dst, { mode }).catch((err: unknown) => { throw ioError(err, 'cannot create directory', dst); });
+  await mkdir(dst, { mode }).catch((err: unknown) => {
+    throw ioError(err, 'cannot create directory', dst);
+  });
   await chmod(dst, mode);
   dirs.push({ path: rel, mode });
-  const entries = (await readdir(src, { withFileTypes: true }).catch((err: unknown) => { throw ioError(err, 'cannot list', src); }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (
+    await readdir(src, { withFileTypes: true }).catch((err: unknown) => {
+      throw ioError(err, 'cannot list', src);
+    })
+  ).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     throwIfAborted(signal, 'backup of the snapshot directories');
     const s = join(src, e.name);
@@ -240,11 +265,19 @@ async function copyListed(src: string, dst: string, rel: string, files: BackupFi
       await copyListed(s, d, `${rel}/${e.name}`, files, dirs, signal);
     } else if (e.isFile()) {
       // The digest of the bytes copied, in the copy's own pass (streamed: any size).
-      const { sha256, size } = await copyFileDurable(s, d, { exclusive: true, syncDir: false, sha256: true, ...(signal ? { signal } : {}) });
+      const { sha256, size } = await copyFileDurable(s, d, {
+        exclusive: true,
+        syncDir: false,
+        sha256: true,
+        ...(signal ? { signal } : {}),
+      });
       files.push({ path: `${rel}/${e.name}`, size: Number(size), sha256: sha256!, mode: (await lstat(d)).mode & 0o7777 });
     } else {
-      throw mismatch(`cannot back up ${s}: only regular files and directories are saved (a symlink or special file cannot be verified)`,
-        e.isSymbolicLink() ? 'symlink' : 'file-type', { path: s });
+      throw mismatch(
+        `cannot back up ${s}: only regular files and directories are saved (a symlink or special file cannot be verified)`,
+        e.isSymbolicLink() ? 'symlink' : 'file-type',
+        { path: s },
+      );
     }
   }
   await fsyncDir(dst);
@@ -283,12 +316,20 @@ function importedRecords(s: bigint, r: bigint, after: ImportedRecords, nodeInfo:
 
 function metaJson(info: BackupInfo): Uint8Array {
   const j = {
-    format: FORMAT, version: VERSION,
-    shardId: info.shardId.toString(), replicaId: info.replicaId.toString(),
-    nodeHostDir: info.nodeHostDir, raftAddress: info.raftAddress, hostname: info.hostname,
-    deploymentId: info.deploymentId.toString(), createdAt: info.createdAt,
-    records: info.records, plainEntries: info.plainEntries, entryBatches: info.entryBatches,
-    snapshotDirs: info.snapshotDirs, snapshotIndex: info.snapshotIndex.toString(),
+    format: FORMAT,
+    version: VERSION,
+    shardId: info.shardId.toString(),
+    replicaId: info.replicaId.toString(),
+    nodeHostDir: info.nodeHostDir,
+    raftAddress: info.raftAddress,
+    hostname: info.hostname,
+    deploymentId: info.deploymentId.toString(),
+    createdAt: info.createdAt,
+    records: info.records,
+    plainEntries: info.plainEntries,
+    entryBatches: info.entryBatches,
+    snapshotDirs: info.snapshotDirs,
+    snapshotIndex: info.snapshotIndex.toString(),
     logStore: info.logStore,
     dirs: info.dirs,
     files: info.files,
@@ -304,7 +345,12 @@ function metaJson(info: BackupInfo): Uint8Array {
  * "just imported" from "ran since" byte for byte.
  */
 export async function createBackup(
-  cfg: ResolvedNodeHostConfig, shardId: bigint, replicaId: bigint, backupDir: string, signal?: AbortSignal, after?: ImportedRecords,
+  cfg: ResolvedNodeHostConfig,
+  shardId: bigint,
+  replicaId: bigint,
+  backupDir: string,
+  signal?: AbortSignal,
+  after?: ImportedRecords,
 ): Promise<BackupInfo> {
   const dir = resolve(backupDir);
   if (await lstatOrUndefined(dir)) {
@@ -358,16 +404,32 @@ export async function createBackup(
     throwIfAborted(signal, 'backup (before snapshot directories)');
 
     const root = snapshotRootDir(cfg, s, r);
-    const names = (await listSnapshotDirs(root)).filter((d) => d.kind !== 'other').map((d) => d.name).sort();
+    const names = (await listSnapshotDirs(root))
+      .filter((d) => d.kind !== 'other')
+      .map((d) => d.name)
+      .sort();
     await mkdirDurable(join(tmp, SNAPSHOTS));
     const files: BackupFile[] = [];
     const dirs: { path: string; mode: number }[] = [];
     for (const name of names) await copyListed(join(root, name), join(tmp, SNAPSHOTS, name), `${SNAPSHOTS}/${name}`, files, dirs, signal);
     await syncTree(join(tmp, SNAPSHOTS));
     const info: BackupInfo = {
-      dir, shardId: s, replicaId: r, nodeHostDir: cfg.nodeHostDir, raftAddress: cfg.raftAddress, hostname: cfg.hostname,
-      deploymentId: cfg.deploymentId, createdAt: new Date().toISOString(), records, plainEntries, entryBatches,
-      snapshotDirs: names, snapshotIndex, logStore, files, dirs,
+      dir,
+      shardId: s,
+      replicaId: r,
+      nodeHostDir: cfg.nodeHostDir,
+      raftAddress: cfg.raftAddress,
+      hostname: cfg.hostname,
+      deploymentId: cfg.deploymentId,
+      createdAt: new Date().toISOString(),
+      records,
+      plainEntries,
+      entryBatches,
+      snapshotDirs: names,
+      snapshotIndex,
+      logStore,
+      files,
+      dirs,
       ...(after ? { after: importedRecords(s, r, after, nodeInfo) } : {}),
     };
     await writeFileDurable(join(tmp, BACKUP_META_FILENAME), metaJson(info));
@@ -415,7 +477,8 @@ export async function readBackup(backupDir: string): Promise<BackupInfo> {
       j.version === 1
         ? `${dir} was taken by an earlier nodehost-tools (its log store keys are a LevelDB database); restore it with that version`
         : `${path} has backup format version ${String(j.version)}; this nodehost-tools reads version ${VERSION}`,
-      'backup-format', { path, expected: VERSION, actual: j.version },
+      'backup-format',
+      { path, expected: VERSION, actual: j.version },
     );
   }
   const bad = (k: string, what: string): ErrBackupMismatch => mismatch(`${path}: ${k} ${what}`, 'backup-meta', { path, field: k });
@@ -437,17 +500,27 @@ export async function readBackup(backupDir: string): Promise<BackupInfo> {
   const names = new Set<string>();
   for (const n of snapshotDirs) {
     if (typeof n !== 'string' || !isSnapshotDirName(n) || names.has(n)) {
-      throw mismatch(`${path}: snapshotDirs holds ${JSON.stringify(n)}, which is not the name of a snapshot directory ` +
-        '(one path component: snapshot-<INDEX> or a temporary snapshot-<INDEX>-<ID>.generating/.receiving), or is listed twice',
-      'snapshot-dir-name', { path, actual: n });
+      throw mismatch(
+        `${path}: snapshotDirs holds ${JSON.stringify(n)}, which is not the name of a snapshot directory ` +
+          '(one path component: snapshot-<INDEX> or a temporary snapshot-<INDEX>-<ID>.generating/.receiving), or is listed twice',
+        'snapshot-dir-name',
+        { path, actual: n },
+      );
     }
     names.add(n);
   }
   // Every listed path is snapshots/<a saved directory>[/<component>...], each component a plain name.
   const listedPath = (p: unknown, what: string): string => {
     const parts = typeof p === 'string' ? p.split('/') : [];
-    if (parts.length < 2 || parts[0] !== SNAPSHOTS || parts.some((c) => c === '' || c === '.' || c === '..' || c.includes('\0') || c.includes('\\'))) {
-      throw mismatch(`${path}: ${what} path ${JSON.stringify(p)} is not a plain path under ${SNAPSHOTS}/`, 'file-path', { path, actual: p });
+    if (
+      parts.length < 2 ||
+      parts[0] !== SNAPSHOTS ||
+      parts.some((c) => c === '' || c === '.' || c === '..' || c.includes('\0') || c.includes('\\'))
+    ) {
+      throw mismatch(`${path}: ${what} path ${JSON.stringify(p)} is not a plain path under ${SNAPSHOTS}/`, 'file-path', {
+        path,
+        actual: p,
+      });
     }
     if (!names.has(parts[1]!)) {
       throw mismatch(`${path}: ${what} ${p as string} is in a directory snapshotDirs does not list`, 'snapshot-dirs', { path, actual: p });
@@ -475,18 +548,26 @@ export async function readBackup(backupDir: string): Promise<BackupInfo> {
   if (new Set(all).size !== all.length) throw mismatch(`${path}: a path is listed twice`, 'file-path', { path });
   for (const p of all) {
     const parent = p.slice(0, p.lastIndexOf('/'));
-    if (parent !== SNAPSHOTS && !dirPaths.has(parent)) throw mismatch(`${path}: ${p} is listed without its directory`, 'file-path', { path, actual: p });
+    if (parent !== SNAPSHOTS && !dirPaths.has(parent))
+      throw mismatch(`${path}: ${p} is listed without its directory`, 'file-path', { path, actual: p });
   }
   const ls = (j.logStore ?? {}) as Record<string, unknown>;
-  if (ls.file !== LOGSTORE_FILENAME || typeof ls.sha256 !== 'string' || !HEX64.test(ls.sha256)) throw bad('logStore', 'is not a description of logstore.kv');
-  const logStore = { file: LOGSTORE_FILENAME, pairs: count(ls.pairs, 'logStore.pairs'), bytes: count(ls.bytes, 'logStore.bytes'), sha256: ls.sha256 };
+  if (ls.file !== LOGSTORE_FILENAME || typeof ls.sha256 !== 'string' || !HEX64.test(ls.sha256))
+    throw bad('logStore', 'is not a description of logstore.kv');
+  const logStore = {
+    file: LOGSTORE_FILENAME,
+    pairs: count(ls.pairs, 'logStore.pairs'),
+    bytes: count(ls.bytes, 'logStore.bytes'),
+    sha256: ls.sha256,
+  };
   const records = count(j.records, 'records');
   const plainEntries = count(j.plainEntries, 'plainEntries');
   const entryBatches = count(j.entryBatches, 'entryBatches');
   if (records + plainEntries + entryBatches !== logStore.pairs) {
     throw mismatch(
       `${path}: ${records} records, ${plainEntries} entries and ${entryBatches} entry batches do not add up to the ${logStore.pairs} pairs of ${LOGSTORE_FILENAME}`,
-      'logstore-count', { path, expected: logStore.pairs, actual: records + plainEntries + entryBatches },
+      'logstore-count',
+      { path, expected: logStore.pairs, actual: records + plainEntries + entryBatches },
     );
   }
   let after: Map<string, Uint8Array> | undefined;
@@ -494,15 +575,29 @@ export async function readBackup(backupDir: string): Promise<BackupInfo> {
     if (typeof j.after !== 'object' || Array.isArray(j.after)) throw bad('after', 'is not an object');
     after = new Map();
     for (const [k, v] of Object.entries(j.after as Record<string, unknown>)) {
-      if (!/^([0-9a-f]{2})+$/.test(k) || typeof v !== 'string' || !/^([0-9a-f]{2})*$/.test(v)) throw bad('after', 'holds a pair that is not hex');
+      if (!/^([0-9a-f]{2})+$/.test(k) || typeof v !== 'string' || !/^([0-9a-f]{2})*$/.test(v))
+        throw bad('after', 'holds a pair that is not hex');
       after.set(k, new Uint8Array(Buffer.from(v, 'hex')));
     }
   }
   return {
-    dir, shardId: dec('shardId'), replicaId: dec('replicaId'), nodeHostDir: str('nodeHostDir'),
-    raftAddress: str('raftAddress'), hostname: str('hostname'), deploymentId: dec('deploymentId'),
-    createdAt: str('createdAt'), records, plainEntries, entryBatches, snapshotDirs: [...names],
-    snapshotIndex: dec('snapshotIndex'), logStore, files, dirs, ...(after ? { after } : {}),
+    dir,
+    shardId: dec('shardId'),
+    replicaId: dec('replicaId'),
+    nodeHostDir: str('nodeHostDir'),
+    raftAddress: str('raftAddress'),
+    hostname: str('hostname'),
+    deploymentId: dec('deploymentId'),
+    createdAt: str('createdAt'),
+    records,
+    plainEntries,
+    entryBatches,
+    snapshotDirs: [...names],
+    snapshotIndex: dec('snapshotIndex'),
+    logStore,
+    files,
+    dirs,
+    ...(after ? { after } : {}),
   };
 }
 
@@ -513,7 +608,11 @@ export async function readBackup(backupDir: string): Promise<BackupInfo> {
  * counts by kind, and that every key is the replica's own. Returns the pairs.
  */
 export async function verifyBackup(b: BackupInfo, signal?: AbortSignal): Promise<[Uint8Array, Uint8Array][]> {
-  const expected = new Map<string, 'file' | 'dir'>([[BACKUP_META_FILENAME, 'file'], [LOGSTORE_FILENAME, 'file'], [SNAPSHOTS, 'dir']]);
+  const expected = new Map<string, 'file' | 'dir'>([
+    [BACKUP_META_FILENAME, 'file'],
+    [LOGSTORE_FILENAME, 'file'],
+    [SNAPSHOTS, 'dir'],
+  ]);
   for (const d of b.dirs) expected.set(d.path, 'dir');
   for (const f of b.files) expected.set(f.path, 'file');
   const found = new Set<string>();
@@ -528,7 +627,8 @@ export async function verifyBackup(b: BackupInfo, signal?: AbortSignal): Promise
     for (const e of entries) {
       const r = rel === '' ? e.name : `${rel}/${e.name}`;
       const p = join(b.dir, r);
-      if (e.isSymbolicLink()) throw mismatch(`${p} is a symlink; a backup holds only regular files and directories`, 'symlink', { path: p });
+      if (e.isSymbolicLink())
+        throw mismatch(`${p} is a symlink; a backup holds only regular files and directories`, 'symlink', { path: p });
       const want = expected.get(r);
       if (want === undefined) throw mismatch(`${p} is in the backup but not in its description`, 'extra-file', { path: p });
       if ((want === 'dir') !== e.isDirectory() || (want === 'file' && !e.isFile())) {
@@ -540,13 +640,16 @@ export async function verifyBackup(b: BackupInfo, signal?: AbortSignal): Promise
   };
   await walk('');
   for (const [r] of expected) {
-    if (!found.has(r)) throw mismatch(`${join(b.dir, r)} is listed in the backup's description but missing`, 'missing-file', { path: join(b.dir, r) });
+    if (!found.has(r))
+      throw mismatch(`${join(b.dir, r)} is listed in the backup's description but missing`, 'missing-file', { path: join(b.dir, r) });
   }
   for (const f of b.files) {
     const p = join(b.dir, f.path);
     const { sha256, size } = await sha256File(p, signal);
-    if (size !== BigInt(f.size)) throw mismatch(`${p} is ${size} bytes; the backup recorded ${f.size}`, 'file-size', { path: p, expected: f.size, actual: size });
-    if (sha256 !== f.sha256) throw mismatch(`${p} does not have the SHA-256 the backup recorded`, 'file-sha256', { path: p, expected: f.sha256, actual: sha256 });
+    if (size !== BigInt(f.size))
+      throw mismatch(`${p} is ${size} bytes; the backup recorded ${f.size}`, 'file-size', { path: p, expected: f.size, actual: size });
+    if (sha256 !== f.sha256)
+      throw mismatch(`${p} does not have the SHA-256 the backup recorded`, 'file-sha256', { path: p, expected: f.sha256, actual: sha256 });
   }
   const kvPath = join(b.dir, LOGSTORE_FILENAME);
   let bytes: Buffer;
@@ -556,11 +659,19 @@ export async function verifyBackup(b: BackupInfo, signal?: AbortSignal): Promise
     throw ioError(err, 'cannot read', kvPath);
   }
   if (bytes.length !== b.logStore.bytes) {
-    throw mismatch(`${kvPath} is ${bytes.length} bytes; the backup recorded ${b.logStore.bytes}`, 'logstore-size', { path: kvPath, expected: b.logStore.bytes, actual: bytes.length });
+    throw mismatch(`${kvPath} is ${bytes.length} bytes; the backup recorded ${b.logStore.bytes}`, 'logstore-size', {
+      path: kvPath,
+      expected: b.logStore.bytes,
+      actual: bytes.length,
+    });
   }
   const digest = createHash('sha256').update(bytes).digest('hex');
   if (digest !== b.logStore.sha256) {
-    throw mismatch(`${kvPath} does not have the SHA-256 the backup recorded`, 'logstore-sha256', { path: kvPath, expected: b.logStore.sha256, actual: digest });
+    throw mismatch(`${kvPath} does not have the SHA-256 the backup recorded`, 'logstore-sha256', {
+      path: kvPath,
+      expected: b.logStore.sha256,
+      actual: digest,
+    });
   }
   const pairs = parseFrames(bytes, kvPath);
   const counts = { records: 0, plainEntries: 0, entryBatches: 0 };
@@ -572,7 +683,8 @@ export async function verifyBackup(b: BackupInfo, signal?: AbortSignal): Promise
       throw mismatch(
         `${kvPath} holds key ${kh}, which is ${d === undefined ? 'not a log store key' : seen.has(kh) ? 'listed twice' : `of shard ${d.shardId} replica ${d.replicaId}`}; ` +
           `the backup says it is of shard ${b.shardId} replica ${b.replicaId}`,
-        'logstore-key', { path: kvPath, key: kh },
+        'logstore-key',
+        { path: kvPath, key: kh },
       );
     }
     seen.add(kh);
@@ -584,16 +696,29 @@ export async function verifyBackup(b: BackupInfo, signal?: AbortSignal): Promise
         try {
           decodeSnapshot(v);
         } catch (err) {
-          throw mismatch(`${kvPath}: the snapshot record ${kh} does not decode: ${(err as Error).message}`, 'logstore-record', { path: kvPath, key: kh });
+          throw mismatch(`${kvPath}: the snapshot record ${kh} does not decode: ${(err as Error).message}`, 'logstore-record', {
+            path: kvPath,
+            key: kh,
+          });
         }
       }
     }
   }
-  if (pairs.length !== b.logStore.pairs || counts.records !== b.records || counts.plainEntries !== b.plainEntries || counts.entryBatches !== b.entryBatches) {
+  if (
+    pairs.length !== b.logStore.pairs ||
+    counts.records !== b.records ||
+    counts.plainEntries !== b.plainEntries ||
+    counts.entryBatches !== b.entryBatches
+  ) {
     throw mismatch(
       `${kvPath} holds ${counts.records} records, ${counts.plainEntries} entries and ${counts.entryBatches} entry batches; ` +
         `the backup recorded ${b.records}, ${b.plainEntries} and ${b.entryBatches}`,
-      'logstore-count', { path: kvPath, expected: { ...b.logStore, records: b.records, plainEntries: b.plainEntries, entryBatches: b.entryBatches }, actual: counts },
+      'logstore-count',
+      {
+        path: kvPath,
+        expected: { ...b.logStore, records: b.records, plainEntries: b.plainEntries, entryBatches: b.entryBatches },
+        actual: counts,
+      },
     );
   }
   return pairs;
@@ -631,7 +756,11 @@ export interface RestoreResult {
  * WALDir/LOCK throughout (`dir-locks.ts`), so a NodeHost cannot start on the
  * node while it is rewritten.
  */
-export async function restoreBackup(backupDir: string, nhConfig: NodeHostConfig, options: RestoreOptions | AbortSignal = {}): Promise<RestoreResult> {
+export async function restoreBackup(
+  backupDir: string,
+  nhConfig: NodeHostConfig,
+  options: RestoreOptions | AbortSignal = {},
+): Promise<RestoreResult> {
   const given: RestoreOptions = options instanceof AbortSignal ? { signal: options } : options;
   return restoreRun(backupDir, nhConfig, given);
 }
@@ -639,12 +768,14 @@ export async function restoreBackup(backupDir: string, nhConfig: NodeHostConfig,
 async function restoreRun(backupDir: string, nhConfig: NodeHostConfig, opts: RestoreOptions): Promise<RestoreResult> {
   const backup = await readBackup(backupDir);
   const cfg = resolveNodeHostConfig(nhConfig);
-  const differs = ([
-    ['nodeHostDir', backup.nodeHostDir, cfg.nodeHostDir],
-    ['raftAddress', backup.raftAddress, cfg.raftAddress],
-    ['hostname', backup.hostname, cfg.hostname],
-    ['deploymentId', backup.deploymentId, cfg.deploymentId],
-  ] as [string, unknown, unknown][]).filter(([, a, b]) => a !== b);
+  const differs = (
+    [
+      ['nodeHostDir', backup.nodeHostDir, cfg.nodeHostDir],
+      ['raftAddress', backup.raftAddress, cfg.raftAddress],
+      ['hostname', backup.hostname, cfg.hostname],
+      ['deploymentId', backup.deploymentId, cfg.deploymentId],
+    ] as [string, unknown, unknown][]
+  ).filter(([, a, b]) => a !== b);
   if (differs.length > 0) {
     const [field, a, b] = differs[0]!;
     throw new ErrBackupMismatch(
@@ -722,17 +853,26 @@ function checkNotMovedOn(backup: BackupInfo, saved: Map<string, Uint8Array>, cur
       snap = undefined;
     }
     if (snap?.imported) {
-      expected = importedRecords(s, r, {
-        bootstrap: { addresses: new Map(), join: true, type: snap.type },
-        raftState: { term: snap.term, vote: 0n, commit: snap.index },
-        maxIndex: snap.index,
-        snapshot: snap,
-      }, current.get(keyHex(nodeInfoKey(s, r))));
+      expected = importedRecords(
+        s,
+        r,
+        {
+          bootstrap: { addresses: new Map(), join: true, type: snap.type },
+          raftState: { term: snap.term, vote: 0n, commit: snap.index },
+          maxIndex: snap.index,
+          snapshot: snap,
+        },
+        current.get(keyHex(nodeInfoKey(s, r))),
+      );
     }
   }
   if (expected !== undefined && sameRecords(current, expected)) return;
   const diffs: string[] = [];
-  for (const [kind, key] of [['raft state', raftStateKey(s, r)], ['max index', maxIndexKey(s, r)], ['bootstrap', bootstrapKey(s, r)]] as const) {
+  for (const [kind, key] of [
+    ['raft state', raftStateKey(s, r)],
+    ['max index', maxIndexKey(s, r)],
+    ['bootstrap', bootstrapKey(s, r)],
+  ] as const) {
     const want = expected?.get(keyHex(key));
     const have = current.get(keyHex(key));
     if (want === undefined || have === undefined || !Buffer.from(want).equals(Buffer.from(have))) {
@@ -784,9 +924,13 @@ async function copySaved(backup: BackupInfo, name: string, target: string): Prom
   const prefix = `${SNAPSHOTS}/${name}`;
   const at = (p: string): string => join(target, ...p.slice(prefix.length).split('/').filter(Boolean));
   const depth = (p: string): number => p.split('/').length;
-  const dirs = backup.dirs.filter((x) => x.path === prefix || x.path.startsWith(`${prefix}/`)).sort((a, b) => depth(a.path) - depth(b.path));
+  const dirs = backup.dirs
+    .filter((x) => x.path === prefix || x.path.startsWith(`${prefix}/`))
+    .sort((a, b) => depth(a.path) - depth(b.path));
   for (const d of dirs) {
-    await mkdir(at(d.path), { mode: d.mode }).catch((err: unknown) => { throw ioError(err, 'cannot create directory', at(d.path)); });
+    await mkdir(at(d.path), { mode: d.mode }).catch((err: unknown) => {
+      throw ioError(err, 'cannot create directory', at(d.path));
+    });
     await chmod(at(d.path), d.mode);
   }
   for (const f of backup.files.filter((x) => x.path.startsWith(`${prefix}/`))) {
@@ -798,7 +942,10 @@ async function copySaved(backup: BackupInfo, name: string, target: string): Prom
 
 /** {@link restoreBackup} once the backup is verified and the node's LOCK files are held. */
 async function restoreHeld(
-  backup: BackupInfo, pairs: [Uint8Array, Uint8Array][], cfg: ResolvedNodeHostConfig, opts: RestoreOptions,
+  backup: BackupInfo,
+  pairs: [Uint8Array, Uint8Array][],
+  cfg: ResolvedNodeHostConfig,
+  opts: RestoreOptions,
 ): Promise<RestoreResult> {
   const s = backup.shardId;
   const r = backup.replicaId;
@@ -824,6 +971,7 @@ async function restoreHeld(
   const fromSnapshotIndex = [...current.keys()]
     .map((k) => decodeKey(Buffer.from(k, 'hex'))!)
     .filter((d) => d.kind === 'snapshot')
+    // biome-ignore lint/complexity/useMathMinMax: bigints; Math.max takes numbers only
     .reduce((m, d) => (d.suffix! > m ? d.suffix! : m), 0n);
   step('verified');
 
@@ -902,7 +1050,10 @@ async function restoreHeld(
   await removeOwnTemps(root);
   step('cleaned');
   return {
-    backup, fromSnapshotIndex, toSnapshotIndex: backup.snapshotIndex, removedSnapshotDirs: removed,
+    backup,
+    fromSnapshotIndex,
+    toSnapshotIndex: backup.snapshotIndex,
+    removedSnapshotDirs: removed,
     restoredSnapshotDirs: staged.map((n) => join(root, n)),
   };
 }

@@ -13,7 +13,6 @@ import { decodeSnapshotLite as decodeSnapshot } from '../records/lite.js';
 import type { Snapshot } from '../records/types.js';
 import { SNAPSHOT_FLAG_FILENAME, SNAPSHOT_METADATA_FILENAME } from '../nodehost/paths.js';
 
-
 export { SNAPSHOT_METADATA_FILENAME };
 
 /** An external file of an on-disk state machine snapshot, as found in an export. */
@@ -64,7 +63,10 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
     throw ioError(err, 'cannot read export directory', dir);
   }
   // Like the reference: regular files whose name ends in "gbsnap".
-  const snaps = entries.filter((e) => e.isFile() && e.name.endsWith('gbsnap')).map((e) => e.name).sort();
+  const snaps = entries
+    .filter((e) => e.isFile() && e.name.endsWith('gbsnap'))
+    .map((e) => e.name)
+    .sort();
   if (snaps.length !== 1) {
     throw new ErrIncompleteSnapshot(
       snaps.length === 0
@@ -111,7 +113,8 @@ export async function externalFilesOf(dir: string, record: Snapshot, recordName:
     if (name === '' || name === '.' || name === '..' || name.includes('\0') || taken.has(name)) {
       throw new ErrIncompleteSnapshot(
         `${recordName} lists external file ${JSON.stringify(f.filepath)}, whose name ${JSON.stringify(name)} ` +
-          (taken.has(name) ? 'is already used in the snapshot directory (by the snapshot file, its metadata, its flag file or another external file)'
+          (taken.has(name)
+            ? 'is already used in the snapshot directory (by the snapshot file, its metadata, its flag file or another external file)'
             : 'is not a file name'),
         { path: dir, check: 'external-file-name', actual: f.filepath },
       );
@@ -124,7 +127,8 @@ export async function externalFilesOf(dir: string, record: Snapshot, recordName:
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new ErrIncompleteSnapshot(`external file ${name} listed in ${recordName} is missing from ${dir}`, {
-          path, check: 'external-file-missing',
+          path,
+          check: 'external-file-missing',
         });
       }
       throw ioError(err, 'cannot stat external file', path);
@@ -134,7 +138,10 @@ export async function externalFilesOf(dir: string, record: Snapshot, recordName:
     }
     if (st.size !== f.fileSize) {
       throw new ErrIncompleteSnapshot(`external file ${name} is ${st.size} bytes but the record says ${f.fileSize}`, {
-        path, check: 'external-file-size', expected: f.fileSize, actual: st.size,
+        path,
+        check: 'external-file-size',
+        expected: f.fileSize,
+        actual: st.size,
       });
     }
     externalFiles.push({ name, path, size: st.size, recordSize: f.fileSize, mode: Number(st.mode & 0o7777n) });

@@ -81,7 +81,11 @@ export async function exportSnapshot(
 }
 
 async function exportHeld(
-  cfg: ResolvedNodeHostConfig, shardId: bigint, replicaId: bigint, destDir: string, options: ExportOptions,
+  cfg: ResolvedNodeHostConfig,
+  shardId: bigint,
+  replicaId: bigint,
+  destDir: string,
+  options: ExportOptions,
 ): Promise<ExportResult> {
   const db = await LogDB.open(cfg, { readOnly: true, lock: { lockHolder: nativeLockHolder() } });
   let record: Snapshot | undefined;
@@ -92,7 +96,9 @@ async function exportHeld(
   }
   if (!record) {
     throw new ErrNoSnapshot(`the log store of ${cfg.nodeHostDir} records no snapshot for shard ${shardId} replica ${replicaId}`, {
-      path: cfg.nodeHostDir, shardId, replicaId,
+      path: cfg.nodeHostDir,
+      shardId,
+      replicaId,
     });
   }
   const { engine, degraded } = selectEngine(options.engine);
@@ -108,7 +114,6 @@ async function exportHeld(
   // The node's own directory must hold every external file the record lists, at its recorded size.
   const externals = await externalFilesOf(source, record, `the log store's snapshot record`);
 
-
   await removeTreeDurable(tmpDir); // leftover of an interrupted export
   const created = await mkdirDurable(tmpDir);
   try {
@@ -117,14 +122,18 @@ async function exportHeld(
     if (!srcSt) {
       throw new ErrIncompleteSnapshot(`the node's snapshot file ${srcFile} is missing`, { path: srcFile, check: 'snapshot-file-missing' });
     }
-    const copied = await copySnapshotInto({
-      file: srcFile,
-      mode: srcSt.mode & 0o7777,
-      size: srcSt.size,
-      recordFileSize: record.fileSize,
-      recordChecksum: record.checksum,
-      externals: externals.map((f) => ({ path: f.path, size: Number(f.size), recordSize: f.recordSize })),
-    }, tmpDir, { engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) });
+    const copied = await copySnapshotInto(
+      {
+        file: srcFile,
+        mode: srcSt.mode & 0o7777,
+        size: srcSt.size,
+        recordFileSize: record.fileSize,
+        recordChecksum: record.checksum,
+        externals: externals.map((f) => ({ path: f.path, size: Number(f.size), recordSize: f.recordSize })),
+      },
+      tmpDir,
+      { engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) },
+    );
     const exported: Snapshot = {
       ...record,
       filepath: join(finalDir, snapName),
@@ -144,8 +153,15 @@ async function exportHeld(
     throwIfAborted(options.signal, 'export (before finalizing)');
     await renameDurable(tmpDir, finalDir);
     return {
-      shardId, replicaId, index: record.index, term: record.term, exportDir: finalDir, record: exported,
-      files: manifest.files, engine: engine.name, ...(degraded ? { degraded } : {}),
+      shardId,
+      replicaId,
+      index: record.index,
+      term: record.term,
+      exportDir: finalDir,
+      record: exported,
+      files: manifest.files,
+      engine: engine.name,
+      ...(degraded ? { degraded } : {}),
     };
   } catch (err) {
     await removeTreeDurable(tmpDir).catch(() => undefined);

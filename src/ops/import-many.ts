@@ -12,8 +12,20 @@ import { logdbPartition } from '../nodehost/paths.js';
 import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { holdNodeHostLocks, type NodeHostLocks } from './dir-locks.js';
 import {
-  cleanUp, commitImports, dryRunReport, noteLocks, readInputs, readNode, rollbackUncommitted, stageSnapshot,
-  type ImportInputs, type ImportOptions, type ImportPhase, type ImportResult, type NodeImport, type StagedSnapshot,
+  cleanUp,
+  commitImports,
+  dryRunReport,
+  noteLocks,
+  readInputs,
+  readNode,
+  rollbackUncommitted,
+  stageSnapshot,
+  type ImportInputs,
+  type ImportOptions,
+  type ImportPhase,
+  type ImportResult,
+  type NodeImport,
+  type StagedSnapshot,
 } from './import.js';
 import type { ImportWrite } from '../logdb/logdb.js';
 import { nativeLockHolder } from '../nodehost/native-lock.js';
@@ -71,7 +83,9 @@ function membersOf(v: unknown, where: string): MemberNodes {
     }
   }
   if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, string>;
-  throw new ErrInvalidConfig(`${where}: members must be an object {"1": "m1:63001", ...} or a string "1=m1:63001,..."`, { check: 'members' });
+  throw new ErrInvalidConfig(`${where}: members must be an object {"1": "m1:63001", ...} or a string "1=m1:63001,..."`, {
+    check: 'members',
+  });
 }
 
 /**
@@ -163,20 +177,30 @@ async function runMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: Man
       const inp = await readInputs(nhConfig, job.src, job.members, job.replicaId, jobOptions(i));
       if (job.shardId !== undefined && job.shardId !== inp.shardId) {
         throw new ErrInvalidConfig(`the export in ${job.src} is of shard ${inp.shardId}, the manifest says ${job.shardId}`, {
-          check: 'shard-id', expected: job.shardId, actual: inp.shardId,
+          check: 'shard-id',
+          expected: job.shardId,
+          actual: inp.shardId,
         });
       }
       const id = `${inp.shardId}/${inp.replicaId}`;
       const first = replicas.get(id);
       if (first !== undefined) {
-        throw new ErrInvalidConfig(`imports[${i}] imports shard ${inp.shardId} replica ${inp.replicaId} again (first in imports[${first}])`, {
-          check: 'duplicate-job', job: i, expected: 'one import per replica', actual: first,
-        });
+        throw new ErrInvalidConfig(
+          `imports[${i}] imports shard ${inp.shardId} replica ${inp.replicaId} again (first in imports[${first}])`,
+          {
+            check: 'duplicate-job',
+            job: i,
+            expected: 'one import per replica',
+            actual: first,
+          },
+        );
       }
       replicas.set(id, i);
       if (job.backupDir !== undefined && [...inputs.keys()].some((j) => jobs[j]!.backupDir === job.backupDir)) {
         throw new ErrInvalidConfig(`imports[${i}] uses backupDir ${job.backupDir} of another job; give each job its own`, {
-          check: 'duplicate-backup-dir', job: i, path: job.backupDir,
+          check: 'duplicate-backup-dir',
+          job: i,
+          path: job.backupDir,
         });
       }
       inputs.set(i, inp);
@@ -236,7 +260,10 @@ async function runMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: Man
     // 6. One commit for the partition.
     let written: ImportWrite[];
     try {
-      written = await commitImports(staged.map((s) => s.node), {});
+      written = await commitImports(
+        staged.map((s) => s.node),
+        {},
+      );
       anyCommitted ||= staged.length > 0;
     } catch (err) {
       // What the runs created is removed where the commit certainly did not happen.

@@ -38,7 +38,13 @@ import { ErrAborted, ErrAlreadyExists, ErrIO, ErrSnapshotOutOfDate, ErrDirMarked
 import { selectEngine, type EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import {
-  fsyncDir, isTempSiblingName, mkdirDurable, removeCreatedDirs, removeStaleTempSiblings, removeTreeDurable, renameDurable,
+  fsyncDir,
+  isTempSiblingName,
+  mkdirDurable,
+  removeCreatedDirs,
+  removeStaleTempSiblings,
+  removeTreeDurable,
+  renameDurable,
   writeFileDurable,
 } from '../files/durable.js';
 import { readFlagFileIfExists, writeFlagFile } from '../files/flagfile.js';
@@ -52,8 +58,15 @@ import { checkNodeHostNotLocked } from '../nodehost/lock.js';
 import { holdNodeHostLocks, type NodeHostLocks } from './dir-locks.js';
 import { ensureNodeHostDirs } from '../nodehost/layout.js';
 import {
-  SNAPSHOT_FLAG_FILENAME, SNAPSHOT_METADATA_FILENAME, dataDirs, dataStatusPath, logdbPartition, logdbPartitionDirByIndex, snapshotPaths,
-  walPartitionDirByIndex, type SnapshotPaths,
+  SNAPSHOT_FLAG_FILENAME,
+  SNAPSHOT_METADATA_FILENAME,
+  dataDirs,
+  dataStatusPath,
+  logdbPartition,
+  logdbPartitionDirByIndex,
+  snapshotPaths,
+  walPartitionDirByIndex,
+  type SnapshotPaths,
 } from '../nodehost/paths.js';
 import { isMarkedDeleted, listSnapshotDirs } from '../nodehost/snapshotdirs.js';
 import { encodeSnapshot } from '../records/codec.js';
@@ -186,12 +199,14 @@ export interface ImportResult {
    * had, and the counts where the store counted them (LevelDB deletes key by
    * key; Pebble removes the whole span with one range tombstone, uncounted).
    */
-  staleEntries: {
-    plainEntriesRemoved: number | undefined;
-    entryBatchesRemoved: number | undefined;
-    plainEntries: { first: bigint; last: bigint } | undefined;
-    entryBatches: { first: bigint; last: bigint } | undefined;
-  } | undefined;
+  staleEntries:
+    | {
+        plainEntriesRemoved: number | undefined;
+        entryBatchesRemoved: number | undefined;
+        plainEntries: { first: bigint; last: bigint } | undefined;
+        entryBatches: { first: bigint; last: bigint } | undefined;
+      }
+    | undefined;
   dataStatus: DataStatusResult[];
   warnings: ImportWarning[];
   /** Digest of shard, snapshot and member map; equal on every host repaired from the same export and map. */
@@ -272,10 +287,15 @@ async function sameBytes(p: ImportInputs, exported: { name: string; path: string
 /** The export's `.gbsnap`, every block read and its SHA-256 compared with the manifest (nothing is copied on these paths). */
 async function verifyExportSnapshot(p: ImportInputs, options: ImportOptions): Promise<void> {
   const report = await verifySnapshotFile(p.exp.snapshotFile, {
-    engine: p.engine, expectedFileSize: p.exp.record.fileSize, expectedChecksum: p.exp.record.checksum, signal: options.signal,
-    onProgress: (d, t) => options.onProgress?.('verify', d, t), sha256: p.manifest !== undefined,
+    engine: p.engine,
+    expectedFileSize: p.exp.record.fileSize,
+    expectedChecksum: p.exp.record.checksum,
+    signal: options.signal,
+    onProgress: (d, t) => options.onProgress?.('verify', d, t),
+    sha256: p.manifest !== undefined,
   });
-  if (p.manifest) checkDigest(p.manifest, basename(p.exp.snapshotFile), p.exp.snapshotFile, { size: report.fileSize, sha256: report.sha256! });
+  if (p.manifest)
+    checkDigest(p.manifest, basename(p.exp.snapshotFile), p.exp.snapshotFile, { size: report.fileSize, sha256: report.sha256! });
 }
 
 /** Compares what the copy hashed with the manifest: the `.gbsnap`, then every external file. */
@@ -392,7 +412,8 @@ async function checkWritable(p: ImportInputs, kind: 'leveldb' | 'pebble', noCopy
       const ro = code === 'EROFS';
       throw new ErrIO(
         `${dir} is ${ro ? 'on a read-only file system' : 'not writable'} (${code}): the import writes ${t}; ` +
-          (ro ? 'remount it read-write' : 'run as the NodeHost\'s user') + ' and rerun',
+          (ro ? 'remount it read-write' : "run as the NodeHost's user") +
+          ' and rerun',
         { path: dir, check: ro ? 'read-only' : 'not-writable', errno: code, target: t },
       );
     }
@@ -496,8 +517,11 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
   if (old && old.index > source.index) {
     warnings.push({
       code: 'newer-state-discarded',
-      message: `replica ${replicaId} had a newer snapshot (index ${old.index}) than the imported one (index ${source.index}); ` +
-        'its state after index ' + source.index + ' is discarded',
+      message:
+        `replica ${replicaId} had a newer snapshot (index ${old.index}) than the imported one (index ${source.index}); ` +
+        'its state after index ' +
+        source.index +
+        ' is discarded',
     });
   }
   if (before.maxIndex !== undefined && before.maxIndex > source.index) {
@@ -509,7 +533,8 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
   if (source.type === StateMachineType.OnDisk) {
     warnings.push({
       code: 'on-disk-state-machine',
-      message: 'this is an on-disk state machine: its own data lives outside the NodeHost directory and is newer than ' +
+      message:
+        'this is an on-disk state machine: its own data lives outside the NodeHost directory and is newer than ' +
         'the snapshot; the import cannot roll it back (Dragonboat issue 79). Make the application discard or restore ' +
         `its on-disk data to index ${source.index} before restarting the node`,
     });
@@ -529,9 +554,7 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
       { path: paths.finalDir, check: 'final-dir-conflict', index: source.index },
     );
   }
-  const toRemove = (await listSnapshotDirs(paths.root))
-    .filter((d) => d.kind !== 'other' && d.path !== paths.finalDir)
-    .map((d) => d.path);
+  const toRemove = (await listSnapshotDirs(paths.root)).filter((d) => d.kind !== 'other' && d.path !== paths.finalDir).map((d) => d.path);
   // What would fail halfway is refused here, before the first write (and reported by a dry run and plan).
   await checkWritable(inputs, db.kind, reuseFinal || orphan === 'reuse');
   return { ...inputs, store: db.store, before, binVer, dataStatus, reuseFinal, orphan, toRemove };
@@ -620,14 +643,18 @@ class Undo {
 /** Copies the export into the generating directory; returns the files placed. */
 async function copyIntoTemp(p: NodeImport, options: ImportOptions, step: (s: ImportStep) => void): Promise<ImportedFile[]> {
   const tmp = p.paths.generatingDir;
-  const copied = await copySnapshotInto({
-    file: p.exp.snapshotFile,
-    mode: p.exp.snapshotFileMode,
-    size: Number(p.exp.snapshotFileSize),
-    recordFileSize: p.exp.record.fileSize,
-    recordChecksum: p.exp.record.checksum,
-    externals: p.exp.externalFiles.map((f) => ({ path: f.path, size: Number(f.size), recordSize: f.recordSize })),
-  }, tmp, { engine: p.engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) });
+  const copied = await copySnapshotInto(
+    {
+      file: p.exp.snapshotFile,
+      mode: p.exp.snapshotFileMode,
+      size: Number(p.exp.snapshotFileSize),
+      recordFileSize: p.exp.record.fileSize,
+      recordChecksum: p.exp.record.checksum,
+      externals: p.exp.externalFiles.map((f) => ({ path: f.path, size: Number(f.size), recordSize: f.recordSize })),
+    },
+    tmp,
+    { engine: p.engine, signal: options.signal, onProgress: (d, t) => options.onProgress?.('copy', d, t) },
+  );
   // What was installed is what the manifest digests (computed in the copy's own pass).
   checkCopiedDigests(p, copied);
   await fsyncDir(tmp);
@@ -730,7 +757,8 @@ export async function dryRunReport(node: NodeImport, options: ImportOptions): Pr
     }
   }
   return result(node, true, {
-    files: plannedFiles(node, node.reuseFinal || node.orphan === 'reuse' ? 'reused' : 'copied'), removedSnapshotDirs: node.toRemove,
+    files: plannedFiles(node, node.reuseFinal || node.orphan === 'reuse' ? 'reused' : 'copied'),
+    removedSnapshotDirs: node.toRemove,
   });
 }
 
@@ -738,7 +766,8 @@ export function noteLocks(node: NodeImport, locks: NodeHostLocks): void {
   if (locks.held) return;
   node.warnings.push({
     code: 'lock-not-held',
-    message: `NodeHostDir/LOCK was checked but not held during the import: ${locks.notHeldReason ?? 'unknown reason'}. ` +
+    message:
+      `NodeHostDir/LOCK was checked but not held during the import: ${locks.notHeldReason ?? 'unknown reason'}. ` +
       'Make sure no NodeHost starts on this directory until the import has finished',
   });
 }
@@ -880,7 +909,10 @@ function afterRecords(node: NodeImport): ImportResult['after'] {
  * Pebble one drop-in WAL, so many shards repaired at once leave one L0 table
  * per partition after the restart, not one per shard).
  */
-export async function commitImports(nodes: readonly NodeImport[], options: Pick<ImportOptions, 'onProgress' | 'onStep'>): Promise<ImportWrite[]> {
+export async function commitImports(
+  nodes: readonly NodeImport[],
+  options: Pick<ImportOptions, 'onProgress' | 'onStep'>,
+): Promise<ImportWrite[]> {
   if (nodes.length === 0) return [];
   options.onProgress?.('commit', 0, 1);
   const db = await LogDB.open(nodes[0]!.cfg, { store: nodes[0]!.store, lock: { lockHolder: nativeLockHolder() } });
@@ -896,7 +928,12 @@ export async function commitImports(nodes: readonly NodeImport[], options: Pick<
 }
 
 /** After the commit: the old snapshot directories (a restart would delete them too) and the stale entries. */
-export async function cleanUp(node: NodeImport, staged: StagedSnapshot, written: ImportWrite, options: ImportOptions): Promise<ImportResult> {
+export async function cleanUp(
+  node: NodeImport,
+  staged: StagedSnapshot,
+  written: ImportWrite,
+  options: ImportOptions,
+): Promise<ImportResult> {
   const step = (s: ImportStep): void => options.onStep?.(s);
   throwIfAborted(options.signal, 'import (after commit)');
   options.onProgress?.('cleanup', 0, node.toRemove.length);

@@ -98,11 +98,18 @@ const ENTRY_WINDOW = 8192n;
 
 /** The problems a restart of this replica would run into (read-only). */
 async function restartProblems(
-  db: LogDB, cfg: ResolvedNodeHostConfig, s: bigint, r: bigint, rec: NodeRecords, latest: Snapshot | undefined,
+  db: LogDB,
+  cfg: ResolvedNodeHostConfig,
+  s: bigint,
+  r: bigint,
+  rec: NodeRecords,
+  latest: Snapshot | undefined,
   range: { firstIndex: bigint } | undefined,
 ): Promise<NodeProblem[]> {
   const problems: NodeProblem[] = rec.malformed.map((m) => ({
-    code: 'malformed-record', message: `the ${m.kind} record ${m.key} does not decode: ${m.error.message}`, path: rec.partitionDir,
+    code: 'malformed-record',
+    message: `the ${m.kind} record ${m.key} does not decode: ${m.error.message}`,
+    path: rec.partitionDir,
   }));
   if (latest && !latest.dummy && !latest.witness) {
     // Where the snapshotter looks for it: its own directory name, not the record's (possibly foreign) path.
@@ -110,24 +117,39 @@ async function restartProblems(
     const check = async (file: string, size: bigint, what: string, code: string): Promise<void> => {
       const st = await statOrUndefined(file);
       if (!st?.isFile()) {
-        problems.push({ code: `${code}-missing`, message: `${what} ${file} does not exist: the node cannot recover its snapshot on restart`, path: file });
+        problems.push({
+          code: `${code}-missing`,
+          message: `${what} ${file} does not exist: the node cannot recover its snapshot on restart`,
+          path: file,
+        });
       } else if (BigInt(st.size) !== size) {
         problems.push({
-          code: `${code}-size`, message: `${what} ${file} is ${st.size} bytes; the snapshot record says ${size}`,
-          path: file, expected: size, actual: BigInt(st.size),
+          code: `${code}-size`,
+          message: `${what} ${file} is ${st.size} bytes; the snapshot record says ${size}`,
+          path: file,
+          expected: size,
+          actual: BigInt(st.size),
         });
       }
     };
     await check(paths.file, latest.fileSize, `the recorded snapshot's file (index ${latest.index})`, 'snapshot-file');
     for (const f of latest.files) {
-      await check(join(paths.finalDir, basename(f.filepath)), f.fileSize, `external file ${f.fileId} of the recorded snapshot`, 'external-file');
+      await check(
+        join(paths.finalDir, basename(f.filepath)),
+        f.fileSize,
+        `external file ${f.fileId} of the recorded snapshot`,
+        'external-file',
+      );
     }
   }
   const snapIndex = latest?.index ?? 0n;
   if (rec.maxIndex !== undefined && rec.maxIndex < snapIndex) {
     problems.push({
-      code: 'max-index-below-snapshot', message: `max index ${rec.maxIndex} is below the snapshot index ${snapIndex}`,
-      path: rec.partitionDir, expected: snapIndex, actual: rec.maxIndex,
+      code: 'max-index-below-snapshot',
+      message: `max index ${rec.maxIndex} is below the snapshot index ${snapIndex}`,
+      path: rec.partitionDir,
+      expected: snapIndex,
+      actual: rec.maxIndex,
     });
   } else if (range !== undefined && rec.maxIndex !== undefined && rec.maxIndex > snapIndex) {
     // A restart replays every entry after the snapshot up to max index: they must all be there.
@@ -142,7 +164,8 @@ async function restartProblems(
         problems.push({
           code: 'entry-gap',
           message: `entry ${missing} is missing: a restart replays entries ${snapIndex + 1n}..${last} and cannot skip it`,
-          path: rec.partitionDir, index: missing,
+          path: rec.partitionDir,
+          index: missing,
         });
         break;
       }
@@ -156,9 +179,12 @@ function viewStatus(kind: SnapshotDirView['kind'], fate: RestartFate): SnapshotD
   if (kind === 'generating' || kind === 'receiving') return 'leftover-temp';
   if (kind === 'other') return 'other';
   switch (fate) {
-    case 'keep': return 'current';
-    case 'remove-flag': return 'pending-flag';
-    default: return 'stale';
+    case 'keep':
+      return 'current';
+    case 'remove-flag':
+      return 'pending-flag';
+    default:
+      return 'stale';
   }
 }
 
@@ -198,7 +224,9 @@ export async function inspectNode(
       if (!(err instanceof ErrLogDB)) throw err;
       range = { firstIndex: snapIndex, entryCount: 0n };
       rangeProblem = {
-        code: 'entry-gap', path: rec.partitionDir, index: snapIndex + 1n,
+        code: 'entry-gap',
+        path: rec.partitionDir,
+        index: snapIndex + 1n,
         message: `entries ${snapIndex + 1n}..${rec.maxIndex ?? '?'} are missing (${err.message})`,
       };
     }
@@ -253,7 +281,14 @@ export async function inspectNode(
       snapshotDirs,
       malformed: rec.malformed.map((m) => ({ key: m.key, kind: m.kind, message: m.error.message })),
       ...(latest?.imported
-        ? { fingerprint: recoveryFingerprint({ shardId: s, index: latest.index, checksum: latest.checksum, members: latest.membership.addresses }) }
+        ? {
+            fingerprint: recoveryFingerprint({
+              shardId: s,
+              index: latest.index,
+              checksum: latest.checksum,
+              members: latest.membership.addresses,
+            }),
+          }
         : {}),
       hasState: hasNodeState(rec),
       problems,
@@ -262,4 +297,3 @@ export async function inspectNode(
     await db.close();
   }
 }
-

@@ -35,7 +35,10 @@ export interface Manifest {
 
 /** Hashes `names` in `dir` into a manifest. */
 export async function buildManifest(
-  dir: string, names: string[], ids: { shardId: bigint; replicaId: bigint; index: bigint }, signal?: AbortSignal,
+  dir: string,
+  names: string[],
+  ids: { shardId: bigint; replicaId: bigint; index: bigint },
+  signal?: AbortSignal,
 ): Promise<Manifest> {
   const files: ManifestFile[] = [];
   for (const name of [...names].sort()) files.push({ name, ...(await sha256File(join(dir, name), signal)) });
@@ -121,15 +124,24 @@ export function checkDigest(m: Manifest, name: string, path: string, got: { size
   const f = m.files.find((x) => x.name === name);
   if (!f) {
     throw new ErrManifestMismatch(`${path} is not in the export's manifest: the export was changed after it was written`, {
-      path, check: 'manifest-extra-file',
+      path,
+      check: 'manifest-extra-file',
     });
   }
   if (got.size !== f.size) {
-    throw new ErrManifestMismatch(`${path} is ${got.size} bytes; the manifest says ${f.size}`, { path, check: 'manifest-size', expected: f.size, actual: got.size });
+    throw new ErrManifestMismatch(`${path} is ${got.size} bytes; the manifest says ${f.size}`, {
+      path,
+      check: 'manifest-size',
+      expected: f.size,
+      actual: got.size,
+    });
   }
   if (got.sha256 !== f.sha256) {
     throw new ErrManifestMismatch(`${path} does not match its SHA-256 in the export's manifest: the file is corrupt or was changed`, {
-      path, check: 'manifest-sha256', expected: f.sha256, actual: got.sha256,
+      path,
+      check: 'manifest-sha256',
+      expected: f.sha256,
+      actual: got.sha256,
     });
   }
 }
@@ -139,7 +151,12 @@ export function checkDigest(m: Manifest, name: string, path: string, got: { size
  * excluded), each of the recorded size, and the SHA-256 of each file except
  * those in `skipHash`. Throws {@link ErrManifestMismatch} naming the file.
  */
-export async function checkManifest(dir: string, m: Manifest, skipHash: ReadonlySet<string> = new Set(), signal?: AbortSignal): Promise<ManifestCheck> {
+export async function checkManifest(
+  dir: string,
+  m: Manifest,
+  skipHash: ReadonlySet<string> = new Set(),
+  signal?: AbortSignal,
+): Promise<ManifestCheck> {
   let present: string[];
   try {
     present = (await readdir(dir)).filter((n) => n !== MANIFEST_FILENAME).sort();
@@ -150,7 +167,8 @@ export async function checkManifest(dir: string, m: Manifest, skipHash: Readonly
   for (const name of present) {
     if (!listed.has(name)) {
       throw new ErrManifestMismatch(`${join(dir, name)} is not in the export's manifest: the export was changed after it was written`, {
-        path: join(dir, name), check: 'manifest-extra-file',
+        path: join(dir, name),
+        check: 'manifest-extra-file',
       });
     }
   }
@@ -163,18 +181,31 @@ export async function checkManifest(dir: string, m: Manifest, skipHash: Readonly
     if (skipHash.has(f.name)) {
       const size = BigInt((await stat(path)).size);
       if (size !== f.size) {
-        throw new ErrManifestMismatch(`${path} is ${size} bytes; the manifest says ${f.size}`, { path, check: 'manifest-size', expected: f.size, actual: size });
+        throw new ErrManifestMismatch(`${path} is ${size} bytes; the manifest says ${f.size}`, {
+          path,
+          check: 'manifest-size',
+          expected: f.size,
+          actual: size,
+        });
       }
       out.sizeOnly.push(f.name);
       continue;
     }
     const got = await sha256File(path, signal);
     if (got.size !== f.size) {
-      throw new ErrManifestMismatch(`${path} is ${got.size} bytes; the manifest says ${f.size}`, { path, check: 'manifest-size', expected: f.size, actual: got.size });
+      throw new ErrManifestMismatch(`${path} is ${got.size} bytes; the manifest says ${f.size}`, {
+        path,
+        check: 'manifest-size',
+        expected: f.size,
+        actual: got.size,
+      });
     }
     if (got.sha256 !== f.sha256) {
       throw new ErrManifestMismatch(`${path} does not match its SHA-256 in the export's manifest: the file is corrupt or was changed`, {
-        path, check: 'manifest-sha256', expected: f.sha256, actual: got.sha256,
+        path,
+        check: 'manifest-sha256',
+        expected: f.sha256,
+        actual: got.sha256,
       });
     }
     out.hashed.push(f.name);

@@ -104,7 +104,9 @@ export function normalizeMembers(members: MemberNodes): Map<bigint, string> {
     const problem = raftAddressProblem(address);
     if (problem !== undefined) {
       throw new ErrInvalidMembers(`replica ${id} has address "${raw}", which is not a RaftAddress: ${problem}`, {
-        replicaId: id, check: 'address', address: raw,
+        replicaId: id,
+        check: 'address',
+        address: raw,
       });
     }
     const other = byAddress.get(cleanAddress(address));
@@ -130,11 +132,15 @@ export function normalizeMembers(members: MemberNodes): Map<bigint, string> {
 export function parseMemberList(text: string): Map<bigint, string> {
   const entries: [string, string][] = [];
   const seen = new Set<string>();
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const eq = part.indexOf('=');
     if (eq <= 0 || eq === part.length - 1) {
       throw new ErrInvalidMembers(`"${part}" is not <replicaID>=<address>; example: "1=m1:7001,4=m4:7001,5=m5:7001"`, {
-        item: part, check: 'member-list',
+        item: part,
+        check: 'member-list',
       });
     }
     const id = part.slice(0, eq).trim();
@@ -188,28 +194,43 @@ export function checkMembersAgainstSnapshot(members: Map<bigint, string>, old: M
     if (nonVoting !== undefined) {
       if (nonVoting !== address) {
         throw new ErrInvalidMembers(`node address changed: non-voting replica ${id} is "${nonVoting}" in the snapshot, not "${address}"`, {
-          replicaId: id, rule: 'node-address-changed', expected: nonVoting, actual: address,
+          replicaId: id,
+          rule: 'node-address-changed',
+          expected: nonVoting,
+          actual: address,
         });
       }
-      throw new ErrInvalidMembers(`adding a non-voting node as a regular node: replica ${id} is non-voting in the snapshot; use a new replica ID`, {
-        replicaId: id, rule: 'non-voting-as-regular',
-      });
+      throw new ErrInvalidMembers(
+        `adding a non-voting node as a regular node: replica ${id} is non-voting in the snapshot; use a new replica ID`,
+        {
+          replicaId: id,
+          rule: 'non-voting-as-regular',
+        },
+      );
     }
     const witness = old.witnesses.get(id);
     if (witness !== undefined) {
       if (witness !== address) {
         throw new ErrInvalidMembers(`node address changed: witness replica ${id} is "${witness}" in the snapshot, not "${address}"`, {
-          replicaId: id, rule: 'node-address-changed', expected: witness, actual: address,
+          replicaId: id,
+          rule: 'node-address-changed',
+          expected: witness,
+          actual: address,
         });
       }
       throw new ErrInvalidMembers(`adding a witness as a regular node: replica ${id} is a witness in the snapshot; use a new replica ID`, {
-        replicaId: id, rule: 'witness-as-regular',
+        replicaId: id,
+        rule: 'witness-as-regular',
       });
     }
     if (old.removed.has(id)) {
-      throw new ErrInvalidMembers(`adding a removed node: replica ${id} was removed from the shard and must never come back; use a new replica ID`, {
-        replicaId: id, rule: 'removed-node',
-      });
+      throw new ErrInvalidMembers(
+        `adding a removed node: replica ${id} was removed from the shard and must never come back; use a new replica ID`,
+        {
+          replicaId: id,
+          rule: 'removed-node',
+        },
+      );
     }
   }
 }

@@ -21,8 +21,8 @@ import { verifySnapshot } from './verify.js';
 
 /** A host as the operator describes it to `plan`. */
 export type PlanHost =
-  | { kind: 'config'; config: NodeHostConfig; /** Where the config came from, for the command line. */ configPath?: string }
-  | { kind: 'view'; /** An `inspect --json` object taken on that host. */ view: InspectJson; source?: string };
+  | { kind: 'config'; config: NodeHostConfig /** Where the config came from, for the command line. */; configPath?: string }
+  | { kind: 'view' /** An `inspect --json` object taken on that host. */; view: InspectJson; source?: string };
 
 /** The fields of `inspect --json` that planning reads. */
 export interface InspectJson {
@@ -99,8 +99,13 @@ function membersArg(m: Map<bigint, string>): string {
   return [...m].map(([id, a]) => `${id}=${a}`).join(',');
 }
 
-async function entryTerms(cfg: ResolvedNodeHostConfig, shardId: bigint, replicaId: bigint, first: bigint, last: bigint):
-  Promise<{ term?: bigint; lastTerm?: bigint }> {
+async function entryTerms(
+  cfg: ResolvedNodeHostConfig,
+  shardId: bigint,
+  replicaId: bigint,
+  first: bigint,
+  last: bigint,
+): Promise<{ term?: bigint; lastTerm?: bigint }> {
   const db = await LogDB.open(cfg, { readOnly: true });
   try {
     const a = await db.iterateEntries(shardId, replicaId, first, first + 1n);
@@ -121,7 +126,10 @@ async function entryTerms(cfg: ResolvedNodeHostConfig, shardId: bigint, replicaI
  * per-host failures are reported in the plan.
  */
 export async function planRecovery(
-  exportDir: string, memberNodes: MemberNodes, hosts: PlanHost[], options: PlanOptions = {},
+  exportDir: string,
+  memberNodes: MemberNodes,
+  hosts: PlanHost[],
+  options: PlanOptions = {},
 ): Promise<PlanResult> {
   const members = normalizeMembers(memberNodes);
   const verified = await verifySnapshot(exportDir, { engine: options.engine, signal: options.signal });
@@ -143,7 +151,14 @@ export async function planRecovery(
       } catch (err) {
         if (!(err instanceof NodeHostToolsError)) throw err;
         const host = typeof h.config?.raftAddress === 'string' ? h.config.raftAddress : (h.configPath ?? '?');
-        plans.push({ host, replicaId: undefined, status: 'error', error: { code: err.code, message: err.message }, hasState: false, warnings: [] });
+        plans.push({
+          host,
+          replicaId: undefined,
+          status: 'error',
+          error: { code: err.code, message: err.message },
+          hasState: false,
+          warnings: [],
+        });
         continue;
       }
       const entry = [...members].find(([, addr]) => addr === cfg.raftAddress);
@@ -156,10 +171,15 @@ export async function planRecovery(
         plans.push(plan);
         continue;
       }
-      plan.command = `nodehost import --config ${quote(h.configPath ?? '<config of ' + cfg.raftAddress + '>')} --src ${quote(verified.target)} ` +
+      plan.command =
+        `nodehost import --config ${quote(h.configPath ?? '<config of ' + cfg.raftAddress + '>')} --src ${quote(verified.target)} ` +
         `--members ${quote(membersArg(members))} --replica-id ${replicaId}`;
       try {
-        const dry = await importSnapshot(h.config, exportDir, members, replicaId, { dryRun: true, engine: options.engine, signal: options.signal });
+        const dry = await importSnapshot(h.config, exportDir, members, replicaId, {
+          dryRun: true,
+          engine: options.engine,
+          signal: options.signal,
+        });
         plan.dryRun = dry;
         const b = dry.before;
         plan.hasState = b.hasState;
@@ -175,8 +195,10 @@ export async function planRecovery(
           .map((w) => w.message);
         // A mistyped path also looks like a fresh host: say so, so the operator can tell the two apart.
         if (freshHost) {
-          plan.warnings.unshift(`${cfg.nodeHostDir}: directory does not exist (fresh host); the import creates it — ` +
-            'if this host ran the shard before, its nodeHostDir is wrong');
+          plan.warnings.unshift(
+            `${cfg.nodeHostDir}: directory does not exist (fresh host); the import creates it — ` +
+              'if this host ran the shard before, its nodeHostDir is wrong',
+          );
         }
       } catch (err) {
         if (!(err instanceof NodeHostToolsError)) throw err;

@@ -64,7 +64,10 @@ export async function writeSampleNode(spec: SampleNodeSpec): Promise<Snapshot | 
     if (spec.snapshotIndex > 0n) {
       const paths = snapshotPaths(cfg, spec.shardId, spec.replicaId, spec.snapshotIndex);
       await mkdir(paths.finalDir, { recursive: true });
-      const written = await writeV2SnapshotFile(paths.file, spec.payload, { sessionSize: 16n, dataStoreSize: BigInt(spec.payload.length - 16) });
+      const written = await writeV2SnapshotFile(paths.file, spec.payload, {
+        sessionSize: 16n,
+        dataStoreSize: BigInt(spec.payload.length - 16),
+      });
       snapshot = {
         ...emptySnapshot(),
         filepath: paths.file,
@@ -85,16 +88,20 @@ export async function writeSampleNode(spec: SampleNodeSpec): Promise<Snapshot | 
       const entries: Entry[] = [];
       for (let i = lo; i <= hi; i++) entries.push(entry(i, spec.term, spec.entrySize ?? 32));
       const last = hi === spec.lastIndex;
-      await db.saveRaftState([{
-        shardId: spec.shardId,
-        replicaId: spec.replicaId,
-        entries,
-        ...(last ? { state: { term: spec.term, vote: [...spec.members.keys()][0] ?? spec.replicaId, commit: spec.lastIndex } } : {}),
-        ...(last && snapshot ? { snapshot } : {}),
-      }]);
+      await db.saveRaftState([
+        {
+          shardId: spec.shardId,
+          replicaId: spec.replicaId,
+          entries,
+          ...(last ? { state: { term: spec.term, vote: [...spec.members.keys()][0] ?? spec.replicaId, commit: spec.lastIndex } } : {}),
+          ...(last && snapshot ? { snapshot } : {}),
+        },
+      ]);
     }
     if (spec.lastIndex === 0n && snapshot) {
-      await db.saveRaftState([{ shardId: spec.shardId, replicaId: spec.replicaId, snapshot, state: { term: spec.term, vote: 0n, commit: snapshot.index } }]);
+      await db.saveRaftState([
+        { shardId: spec.shardId, replicaId: spec.replicaId, snapshot, state: { term: spec.term, vote: 0n, commit: snapshot.index } },
+      ]);
     }
     return snapshot;
   } finally {

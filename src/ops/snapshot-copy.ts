@@ -77,7 +77,11 @@ export async function copySnapshotInto(
   const externals: CopiedDigest[] = [];
   for (const f of src.externals) {
     const copied = await copyFileDurable(f.path, join(destDir, basename(f.path)), {
-      exclusive: true, syncDir: false, signal: opts.signal, onProgress: (d) => progress(d), sha256: true,
+      exclusive: true,
+      syncDir: false,
+      signal: opts.signal,
+      onProgress: (d) => progress(d),
+      sha256: true,
     });
     if (copied.size !== f.recordSize) {
       throw new ErrIncompleteSnapshot(

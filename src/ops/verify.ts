@@ -65,7 +65,11 @@ export async function verifySnapshot(target: string, options: VerifySnapshotOpti
   const manifest = await readManifest(exp.dir);
   const manifestCheck = manifest ? await checkManifest(exp.dir, manifest, new Set(), options.signal) : undefined;
   return {
-    kind: 'export', ...base, file, record: exp.record, externalFiles: exp.externalFiles,
+    kind: 'export',
+    ...base,
+    file,
+    record: exp.record,
+    externalFiles: exp.externalFiles,
     ...(manifestCheck ? { manifest: manifestCheck } : {}),
   };
 }

@@ -93,7 +93,7 @@ export function encodeBatch(seq: number, ops: readonly BatchOp[]): Uint8Array {
   const lens: number[] = [];
   let size = BATCH_HEADER_SIZE;
   for (const op of ops) {
-    const v = op.kind === Kind.Delete ? undefined : op.value ?? new Uint8Array(0);
+    const v = op.kind === Kind.Delete ? undefined : (op.value ?? new Uint8Array(0));
     size += 1 + varintSize(op.key.length) + op.key.length + (v === undefined ? 0 : varintSize(v.length) + v.length);
   }
   const buf = new Uint8Array(size);

@@ -14,13 +14,25 @@ export interface Where {
 }
 
 /** Data Pebble itself would refuse: a bad checksum, a truncated or malformed structure. */
-export function corrupt(where: Where, offset: number, check: string, message: string, extra: Record<string, unknown> = {}): ErrCorruptLogStore {
+export function corrupt(
+  where: Where,
+  offset: number,
+  check: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): ErrCorruptLogStore {
   const at = (where.base ?? 0) + offset;
   return new ErrCorruptLogStore(`${where.path} at offset ${at}: ${message}`, { path: where.path, offset: at, check, ...extra });
 }
 
 /** Data outside what Dragonboat's Pebble configuration writes (another version, feature or engine). */
-export function unsupported(where: Where, offset: number | undefined, check: string, message: string, extra: Record<string, unknown> = {}): ErrUnsupportedLogStore {
+export function unsupported(
+  where: Where,
+  offset: number | undefined,
+  check: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): ErrUnsupportedLogStore {
   const at = offset === undefined ? undefined : (where.base ?? 0) + offset;
   const loc = at === undefined ? '' : ` at offset ${at}`;
   return new ErrUnsupportedLogStore(`${where.path}${loc}: ${message}`, {

@@ -28,18 +28,30 @@ export const MAX_KIND = 21;
 /** Names for messages. */
 export function kindName(kind: number): string {
   switch (kind) {
-    case 0: return 'DEL';
-    case 1: return 'SET';
-    case 2: return 'MERGE';
-    case 3: return 'LOGDATA';
-    case 7: return 'SINGLEDEL';
-    case 15: return 'RANGEDEL';
-    case 17: return 'SEPARATOR';
-    case 18: return 'SETWITHDEL';
-    case 19: return 'RANGEKEYDEL';
-    case 20: return 'RANGEKEYUNSET';
-    case 21: return 'RANGEKEYSET';
-    default: return `kind ${kind}`;
+    case 0:
+      return 'DEL';
+    case 1:
+      return 'SET';
+    case 2:
+      return 'MERGE';
+    case 3:
+      return 'LOGDATA';
+    case 7:
+      return 'SINGLEDEL';
+    case 15:
+      return 'RANGEDEL';
+    case 17:
+      return 'SEPARATOR';
+    case 18:
+      return 'SETWITHDEL';
+    case 19:
+      return 'RANGEKEYDEL';
+    case 20:
+      return 'RANGEKEYUNSET';
+    case 21:
+      return 'RANGEKEYSET';
+    default:
+      return `kind ${kind}`;
   }
 }
 

@@ -11,18 +11,52 @@ import { corrupt, unsupported, type Where } from './fail.js';
 import { BYTEWISE_COMPARATOR, CONCATENATE_MERGER } from './sstable-meta.js';
 
 const OPTIONS_KEYS = new Set([
-  'bytes_per_sync', 'cache_size', 'cleaner', 'compaction_debt_concurrency', 'comparer', 'disable_wal',
-  'flush_delay_delete_range', 'flush_delay_range_key', 'flush_split_bytes', 'format_major_version',
-  'l0_compaction_concurrency', 'l0_compaction_file_threshold', 'l0_compaction_threshold', 'l0_stop_writes_threshold',
-  'lbase_max_bytes', 'level_multiplier', 'max_concurrent_compactions', 'max_manifest_file_size', 'max_open_files',
-  'mem_table_size', 'mem_table_stop_writes_threshold', 'min_deletion_rate', 'merger', 'point_tombstone_weight',
-  'read_compaction_rate', 'read_sampling_multiplier', 'strict_wal_tail', 'table_cache_shards',
-  'table_property_collectors', 'validate_on_ingest', 'wal_dir', 'wal_bytes_per_sync', 'max_writer_concurrency',
-  'force_writer_parallelism', 'disable_delete_only_compactions', 'disable_elision_only_compactions',
+  'bytes_per_sync',
+  'cache_size',
+  'cleaner',
+  'compaction_debt_concurrency',
+  'comparer',
+  'disable_wal',
+  'flush_delay_delete_range',
+  'flush_delay_range_key',
+  'flush_split_bytes',
+  'format_major_version',
+  'l0_compaction_concurrency',
+  'l0_compaction_file_threshold',
+  'l0_compaction_threshold',
+  'l0_stop_writes_threshold',
+  'lbase_max_bytes',
+  'level_multiplier',
+  'max_concurrent_compactions',
+  'max_manifest_file_size',
+  'max_open_files',
+  'mem_table_size',
+  'mem_table_stop_writes_threshold',
+  'min_deletion_rate',
+  'merger',
+  'point_tombstone_weight',
+  'read_compaction_rate',
+  'read_sampling_multiplier',
+  'strict_wal_tail',
+  'table_cache_shards',
+  'table_property_collectors',
+  'validate_on_ingest',
+  'wal_dir',
+  'wal_bytes_per_sync',
+  'max_writer_concurrency',
+  'force_writer_parallelism',
+  'disable_delete_only_compactions',
+  'disable_elision_only_compactions',
   'disable_lazy_combined_iteration',
 ]);
 const LEVEL_KEYS = new Set([
-  'block_restart_interval', 'block_size', 'compression', 'filter_policy', 'filter_type', 'index_block_size', 'target_file_size',
+  'block_restart_interval',
+  'block_size',
+  'compression',
+  'filter_policy',
+  'filter_type',
+  'index_block_size',
+  'target_file_size',
 ]);
 
 /** What an OPTIONS file says. */
@@ -74,7 +108,8 @@ export function parseOptionsFile(text: string, where: Where): PebbleOptions {
     } else if (section !== undefined) {
       if (!LEVEL_KEYS.has(key)) refuse(lineAt, 'options-key', `unknown level option ${key}`);
       const level = /^Level "(\d+)"$/.exec(section)![1]!;
-      (levels[level] ??= {})[key] = value;
+      levels[level] ??= {};
+      levels[level][key] = value;
       if (key === 'compression' && value !== 'NoCompression') refuse(lineAt, 'compression', `level ${level} compression=${value}`);
       if (key === 'filter_policy' && value !== 'none') refuse(lineAt, 'filter', `level ${level} filter_policy=${value}`);
     } else {
@@ -83,7 +118,11 @@ export function parseOptionsFile(text: string, where: Where): PebbleOptions {
   }
   const versionKeys = Object.keys(version);
   if (versionKeys.length !== 1 || version['pebble_version'] !== '0.1') {
-    refuse(0, 'options-engine', `[Version] is ${JSON.stringify(version)}, not pebble_version=0.1 (another engine or version wrote the store)`);
+    refuse(
+      0,
+      'options-engine',
+      `[Version] is ${JSON.stringify(version)}, not pebble_version=0.1 (another engine or version wrote the store)`,
+    );
   }
   const fmv = options['format_major_version'];
   if (fmv !== '1') refuse(0, 'format-major-version', `format_major_version=${fmv ?? '(missing)'} (only 1 is read and written)`);
@@ -114,19 +153,45 @@ export function parseOptionsFile(text: string, where: Where): PebbleOptions {
  */
 export function dragonboatOptionsText(walDir: string, tableCacheShards = 2): string {
   const options: [string, string | number][] = [
-    ['bytes_per_sync', 524288], ['cache_size', 0], ['cleaner', 'delete'], ['compaction_debt_concurrency', 1073741824],
-    ['comparer', BYTEWISE_COMPARATOR], ['disable_wal', 'false'], ['flush_delay_delete_range', '0s'], ['flush_delay_range_key', '0s'],
-    ['flush_split_bytes', 33554432], ['format_major_version', 1], ['l0_compaction_concurrency', 10], ['l0_compaction_file_threshold', 8],
-    ['l0_compaction_threshold', 4], ['l0_stop_writes_threshold', 24], ['lbase_max_bytes', 4294967296], ['max_concurrent_compactions', 1],
-    ['max_manifest_file_size', 134217728], ['max_open_files', 1000], ['mem_table_size', 134217728], ['mem_table_stop_writes_threshold', 4],
-    ['min_deletion_rate', 0], ['merger', CONCATENATE_MERGER], ['point_tombstone_weight', '1.000000'], ['read_compaction_rate', 16000],
-    ['read_sampling_multiplier', 16], ['strict_wal_tail', 'true'], ['table_cache_shards', tableCacheShards], ['table_property_collectors', '[]'],
-    ['validate_on_ingest', 'false'], ['wal_dir', walDir], ['wal_bytes_per_sync', 0], ['max_writer_concurrency', 0], ['force_writer_parallelism', 'false'],
+    ['bytes_per_sync', 524288],
+    ['cache_size', 0],
+    ['cleaner', 'delete'],
+    ['compaction_debt_concurrency', 1073741824],
+    ['comparer', BYTEWISE_COMPARATOR],
+    ['disable_wal', 'false'],
+    ['flush_delay_delete_range', '0s'],
+    ['flush_delay_range_key', '0s'],
+    ['flush_split_bytes', 33554432],
+    ['format_major_version', 1],
+    ['l0_compaction_concurrency', 10],
+    ['l0_compaction_file_threshold', 8],
+    ['l0_compaction_threshold', 4],
+    ['l0_stop_writes_threshold', 24],
+    ['lbase_max_bytes', 4294967296],
+    ['max_concurrent_compactions', 1],
+    ['max_manifest_file_size', 134217728],
+    ['max_open_files', 1000],
+    ['mem_table_size', 134217728],
+    ['mem_table_stop_writes_threshold', 4],
+    ['min_deletion_rate', 0],
+    ['merger', CONCATENATE_MERGER],
+    ['point_tombstone_weight', '1.000000'],
+    ['read_compaction_rate', 16000],
+    ['read_sampling_multiplier', 16],
+    ['strict_wal_tail', 'true'],
+    ['table_cache_shards', tableCacheShards],
+    ['table_property_collectors', '[]'],
+    ['validate_on_ingest', 'false'],
+    ['wal_dir', walDir],
+    ['wal_bytes_per_sync', 0],
+    ['max_writer_concurrency', 0],
+    ['force_writer_parallelism', 'false'],
   ];
   let text = '[Version]\n  pebble_version=0.1\n\n[Options]\n';
   for (const [k, v] of options) text += `  ${k}=${v}\n`;
   for (let level = 0; level < 7; level++) {
-    text += `\n[Level "${level}"]\n  block_restart_interval=16\n  block_size=32768\n  compression=NoCompression\n  filter_policy=none\n` +
+    text +=
+      `\n[Level "${level}"]\n  block_restart_interval=16\n  block_size=32768\n  compression=NoCompression\n  filter_policy=none\n` +
       `  filter_type=table\n  index_block_size=32768\n  target_file_size=${16777216 * 2 ** level}\n`;
   }
   return text;

@@ -120,7 +120,7 @@ export function readLog(file: Uint8Array, logNum: number): LogReadResult {
           const found = u32le(file, h + 7);
           if (found !== want) {
             if (wantFirst) {
-              const trailer = checksum === 0 && length === 0 && type === ChunkType.RecyclableFull && found === ((want + 1) >>> 0);
+              const trailer = checksum === 0 && length === 0 && type === ChunkType.RecyclableFull && found === (want + 1) >>> 0;
               return finish({ kind: 'clean', reason: trailer ? 'eof-trailer' : 'other-lognum', offset: h, foundLogNum: found });
             }
             return finish({ kind: 'torn', reason: 'lognum-mid-record', offset: h, foundLogNum: found });

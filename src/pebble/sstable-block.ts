@@ -25,7 +25,8 @@ export function checkBlock(raw: Uint8Array, handle: BlockHandle, path: string, c
   if (raw.length !== handle.length + BLOCK_TRAILER_SIZE) {
     throw corrupt(where, 0, 'block-truncated', `block of ${handle.length} bytes at ${handle.offset} runs past the end of the table`);
   }
-  const stored = (raw[handle.length + 1]! | (raw[handle.length + 2]! << 8) | (raw[handle.length + 3]! << 16) | (raw[handle.length + 4]! << 24)) >>> 0;
+  const stored =
+    (raw[handle.length + 1]! | (raw[handle.length + 2]! << 8) | (raw[handle.length + 3]! << 16) | (raw[handle.length + 4]! << 24)) >>> 0;
   const actual = crc32c ? crc32c(raw.subarray(0, handle.length + 1)) : crc32cUpdate(0, raw, 0, handle.length + 1);
   if (unmaskCrc(stored) !== actual) {
     throw corrupt(where, handle.length + 1, 'block-crc', `block checksum mismatch (block at ${handle.offset}, ${handle.length} bytes)`);
@@ -33,7 +34,12 @@ export function checkBlock(raw: Uint8Array, handle: BlockHandle, path: string, c
   const type = raw[handle.length]!;
   if (type !== 0) {
     if (type < COMPRESSION_NAMES.length) {
-      throw unsupported(where, handle.length, 'compression', `block compressed with ${COMPRESSION_NAMES[type]} (Dragonboat writes no compression)`);
+      throw unsupported(
+        where,
+        handle.length,
+        'compression',
+        `block compressed with ${COMPRESSION_NAMES[type]} (Dragonboat writes no compression)`,
+      );
     }
     throw corrupt(where, handle.length, 'block-type', `unknown block type ${type}`);
   }

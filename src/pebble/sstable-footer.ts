@@ -75,11 +75,17 @@ export function decodeFooter(tail: Uint8Array, fileSize: number, where: Where): 
     const dv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
     const version = dv.getUint32(tail.length - 12, true);
     if (version !== 2) {
-      throw unsupported(at(tail.length - 12), 0, 'table-format-version', `RocksDB table format version ${version} (only 2 is read)`, { expected: 2, actual: version });
+      throw unsupported(at(tail.length - 12), 0, 'table-format-version', `RocksDB table format version ${version} (only 2 is read)`, {
+        expected: 2,
+        actual: version,
+      });
     }
     const checksumType = tail[start]!;
     if (checksumType !== CHECKSUM_CRC32C) {
-      throw unsupported(at(start), 0, 'checksum-type', `table checksum type ${checksumType} (only 1, CRC32C, is read)`, { expected: 1, actual: checksumType });
+      throw unsupported(at(start), 0, 'checksum-type', `table checksum type ${checksumType} (only 1, CRC32C, is read)`, {
+        expected: 1,
+        actual: checksumType,
+      });
     }
     footer = { format: 'rocksdb-v2', checksumType, offset: fileSize - ROCKSDB_FOOTER_SIZE };
     f = new Cursor(tail, start + 1, tail.length - 12);

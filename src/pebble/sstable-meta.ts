@@ -97,10 +97,16 @@ export function decodeProperties(data: Uint8Array, where: Where): TablePropertie
 
   const idx = raw.get('rocksdb.block.based.table.index.type');
   if (idx !== undefined) {
-    if (idx.length !== 4) throw corrupt(where, at('rocksdb.block.based.table.index.type'), 'index-type', 'index type property is not 4 bytes');
+    if (idx.length !== 4)
+      throw corrupt(where, at('rocksdb.block.based.table.index.type'), 'index-type', 'index type property is not 4 bytes');
     props.indexType = new DataView(idx.buffer, idx.byteOffset, 4).getUint32(0, true);
     if (props.indexType !== INDEX_BINARY_SEARCH && props.indexType !== INDEX_TWO_LEVEL) {
-      throw unsupported(where, at('rocksdb.block.based.table.index.type'), 'index-type', `index type ${props.indexType} (only 0 and 2 are read)`);
+      throw unsupported(
+        where,
+        at('rocksdb.block.based.table.index.type'),
+        'index-type',
+        `index type ${props.indexType} (only 0 and 2 are read)`,
+      );
     }
   }
   const str = (name: string): string | undefined => {
@@ -120,9 +126,11 @@ export function decodeProperties(data: Uint8Array, where: Where): TablePropertie
     throw unsupported(where, at('rocksdb.compression'), 'compression', `table compression ${JSON.stringify(props.compression)}`);
   }
   const policy = str('rocksdb.filter.policy');
-  if (policy !== undefined && policy !== '') throw unsupported(where, at('rocksdb.filter.policy'), 'filter', `table filter policy ${JSON.stringify(policy)}`);
+  if (policy !== undefined && policy !== '')
+    throw unsupported(where, at('rocksdb.filter.policy'), 'filter', `table filter policy ${JSON.stringify(policy)}`);
   const filterSize = raw.get('rocksdb.filter.size');
-  if (filterSize !== undefined && uvarint(filterSize) !== 0) throw unsupported(where, at('rocksdb.filter.size'), 'filter', 'table has a filter');
+  if (filterSize !== undefined && uvarint(filterSize) !== 0)
+    throw unsupported(where, at('rocksdb.filter.size'), 'filter', 'table has a filter');
   const globalSeq = raw.get('rocksdb.external_sst_file.global_seqno');
   if (globalSeq !== undefined && !isZeroBytes(globalSeq)) {
     throw unsupported(where, at('rocksdb.external_sst_file.global_seqno'), 'global-seqno', 'ingested table with a global sequence number');

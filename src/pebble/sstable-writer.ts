@@ -17,7 +17,15 @@
  */
 import { crc32cUpdate, maskCrc } from './crc32c.js';
 import { Kind, TRAILER_SIZE, writeTrailer } from './internal-key.js';
-import { BYTEWISE_COMPARATOR, CONCATENATE_MERGER, INDEX_BINARY_SEARCH, INDEX_TWO_LEVEL, META_PROPERTIES, META_RANGE_DEL, META_RANGE_DEL_V2 } from './sstable-meta.js';
+import {
+  BYTEWISE_COMPARATOR,
+  CONCATENATE_MERGER,
+  INDEX_BINARY_SEARCH,
+  INDEX_TWO_LEVEL,
+  META_PROPERTIES,
+  META_RANGE_DEL,
+  META_RANGE_DEL_V2,
+} from './sstable-meta.js';
 import type { BlockHandle } from './sstable-footer.js';
 import { BLOCK_TRAILER_SIZE } from './sstable-block.js';
 
@@ -305,7 +313,8 @@ export class SstableWriter {
   /** Adds a point key (internal key) and its value. */
   add(ikey: Uint8Array, value: Uint8Array): void {
     if (this.data.shouldFlush(ikey.length, value.length, this.blockSize)) this.flushData();
-    if (this.pendingHandle) this.addIndexEntry(indexKey(this.pendingLast!, bytewiseSeparator(userOf(this.pendingLast!), userOf(ikey))), this.pendingHandle);
+    if (this.pendingHandle)
+      this.addIndexEntry(indexKey(this.pendingLast!, bytewiseSeparator(userOf(this.pendingLast!), userOf(ikey))), this.pendingHandle);
     this.pendingHandle = undefined;
     this.pendingLast = undefined;
     this.data.add(ikey, value);
@@ -392,7 +401,10 @@ export class SstableWriter {
       const rd = new BlockBuilder(1);
       const key = new Uint8Array(256);
       for (const t of this.rangeDels) {
-        const k = key.length >= t.start.length + TRAILER_SIZE ? key.subarray(0, t.start.length + TRAILER_SIZE) : new Uint8Array(t.start.length + TRAILER_SIZE);
+        const k =
+          key.length >= t.start.length + TRAILER_SIZE
+            ? key.subarray(0, t.start.length + TRAILER_SIZE)
+            : new Uint8Array(t.start.length + TRAILER_SIZE);
         k.set(t.start, 0);
         writeTrailer(k, t.start.length, t.seq, Kind.RangeDelete);
         rd.add(k, t.end);
@@ -433,7 +445,10 @@ export class SstableWriter {
     props.set('rocksdb.column.family.id', vi(0xffff_ffff));
     props.set('rocksdb.comparator', txt(BYTEWISE_COMPARATOR));
     props.set('rocksdb.compression', txt('NoCompression'));
-    props.set('rocksdb.compression_options', txt('window_bits=-14; level=32767; strategy=0; max_dict_bytes=0; zstd_max_train_bytes=0; enabled=0; '));
+    props.set(
+      'rocksdb.compression_options',
+      txt('window_bits=-14; level=32767; strategy=0; max_dict_bytes=0; zstd_max_train_bytes=0; enabled=0; '),
+    );
     props.set('rocksdb.creation.time', vi(0));
     props.set('rocksdb.data.size', vi(this.dataSize));
     props.set('rocksdb.deleted.keys', vi(this.numDeletions + this.rangeDels.length));

@@ -17,7 +17,11 @@ export class Cursor {
   /** Why the last failed read failed (one of the VARINT_* codes). */
   failure = 0;
 
-  constructor(readonly buf: Uint8Array, pos = 0, readonly end = buf.length) {
+  constructor(
+    readonly buf: Uint8Array,
+    pos = 0,
+    readonly end = buf.length,
+  ) {
     this.pos = pos;
   }
 
@@ -42,7 +46,7 @@ export class Cursor {
       }
       const b = this.buf[this.pos++]!;
       // The last allowed byte may only carry the bits left in the width.
-      if (i === maxBytes - 1 && (b > (maxBytes === 10 ? 1 : 0x0f))) {
+      if (i === maxBytes - 1 && b > (maxBytes === 10 ? 1 : 0x0f)) {
         this.pos = start;
         this.failure = VARINT_OVERFLOW;
         return -1;

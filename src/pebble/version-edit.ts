@@ -169,7 +169,12 @@ export function decodeVersionEdit(payload: Uint8Array, where: Where): VersionEdi
         break;
       }
       case Tag.NewFile5:
-        throw unsupported(where, tagAt, 'manifest-range-keys', 'version edit tag 104 (table with range keys) needs format major version 8 or later');
+        throw unsupported(
+          where,
+          tagAt,
+          'manifest-range-keys',
+          'version edit tag 104 (table with range keys) needs format major version 8 or later',
+        );
       case Tag.ColumnFamily:
       case Tag.ColumnFamilyAdd:
       case Tag.ColumnFamilyDrop:

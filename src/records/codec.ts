@@ -48,9 +48,19 @@ export function emptySnapshotFile(): SnapshotFile {
 /** A Snapshot with every field zero (type Unknown, empty membership). */
 export function emptySnapshot(): Snapshot {
   return {
-    filepath: '', fileSize: 0n, index: 0n, term: 0n, membership: emptyMembership(), files: [],
-    checksum: new Uint8Array(0), dummy: false, shardId: 0n, type: StateMachineType.Unknown,
-    imported: false, onDiskIndex: 0n, witness: false,
+    filepath: '',
+    fileSize: 0n,
+    index: 0n,
+    term: 0n,
+    membership: emptyMembership(),
+    files: [],
+    checksum: new Uint8Array(0),
+    dummy: false,
+    shardId: 0n,
+    type: StateMachineType.Unknown,
+    imported: false,
+    onDiskIndex: 0n,
+    witness: false,
   };
 }
 
@@ -77,16 +87,32 @@ export function emptyEntryBatch(): EntryBatch {
 /** A RaftDataStatus of all zeros (also the payload of `DELETED.dragonboat`). */
 export function emptyRaftDataStatus(): RaftDataStatus {
   return {
-    address: '', binVer: 0, hardHash: 0n, logdbType: '', hostname: '', deploymentId: 0n, stepWorkerCount: 0n,
-    logdbShardCount: 0n, maxSessionCount: 0n, entryBatchSize: 0n, addressByNodeHostId: false,
+    address: '',
+    binVer: 0,
+    hardHash: 0n,
+    logdbType: '',
+    hostname: '',
+    deploymentId: 0n,
+    stepWorkerCount: 0n,
+    logdbShardCount: 0n,
+    maxSessionCount: 0n,
+    entryBatchSize: 0n,
+    addressByNodeHostId: false,
   };
 }
 
 /** A SnapshotHeader of all zeros (CRC32IEEE, no compression, version 0). */
 export function emptySnapshotHeader(): SnapshotHeader {
   return {
-    sessionSize: 0n, dataStoreSize: 0n, unreliableTime: 0n, gitVersion: '', headerChecksum: new Uint8Array(0),
-    payloadChecksum: new Uint8Array(0), checksumType: ChecksumType.CRC32IEEE, version: 0n, compressionType: CompressionType.None,
+    sessionSize: 0n,
+    dataStoreSize: 0n,
+    unreliableTime: 0n,
+    gitVersion: '',
+    headerChecksum: new Uint8Array(0),
+    payloadChecksum: new Uint8Array(0),
+    checksumType: ChecksumType.CRC32IEEE,
+    version: 0n,
+    compressionType: CompressionType.None,
   };
 }
 
@@ -112,7 +138,9 @@ function mapToObject<V>(m: Map<bigint, V>): { [key: string]: V } {
 
 /** protobuf-es map object → Map sorted by key. */
 function objectToMap<V>(o: { [key: string]: V }): Map<bigint, V> {
-  const keys = Object.keys(o).map((k) => BigInt(k)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const keys = Object.keys(o)
+    .map((k) => BigInt(k))
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const m = new Map<bigint, V>();
   for (const k of keys) m.set(k, o[k.toString()]!);
   return m;
@@ -162,15 +190,27 @@ function snapshotFileFrom(f: pb.SnapshotFile): SnapshotFile {
 
 function entryInit(e: Entry): Init<pb.Entry> {
   return {
-    term: e.term, index: e.index, type: e.type as number as pb.EntryType, key: e.key, clientId: e.clientId,
-    seriesId: e.seriesId, respondedTo: e.respondedTo, cmd: bytesField(e.cmd),
+    term: e.term,
+    index: e.index,
+    type: e.type as number as pb.EntryType,
+    key: e.key,
+    clientId: e.clientId,
+    seriesId: e.seriesId,
+    respondedTo: e.respondedTo,
+    cmd: bytesField(e.cmd),
   };
 }
 
 function entryFrom(e: pb.Entry): Entry {
   return {
-    term: e.term, index: e.index, type: e.type as number as EntryType, key: e.key, clientId: e.clientId,
-    seriesId: e.seriesId, respondedTo: e.respondedTo, cmd: copy(e.cmd),
+    term: e.term,
+    index: e.index,
+    type: e.type as number as EntryType,
+    key: e.key,
+    clientId: e.clientId,
+    seriesId: e.seriesId,
+    respondedTo: e.respondedTo,
+    cmd: copy(e.cmd),
   };
 }
 
@@ -268,7 +308,9 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot {
 export function encodeBootstrap(b: Bootstrap): Uint8Array {
   checkEnums('Bootstrap', [['type', b.type, StateMachineType]]);
   return encode(pb.BootstrapSchema, 'Bootstrap', {
-    addresses: mapToObject(b.addresses), join: b.join, type: b.type as number as pb.StateMachineType,
+    addresses: mapToObject(b.addresses),
+    join: b.join,
+    type: b.type as number as pb.StateMachineType,
   });
 }
 
@@ -302,7 +344,10 @@ export function decodeEntry(bytes: Uint8Array): Entry {
 
 /** Encodes an EntryBatch record. */
 export function encodeEntryBatch(b: EntryBatch): Uint8Array {
-  checkEnums('EntryBatch', b.entries.map((e, i): EnumCheck => [`entries[${i}].type`, e.type, EntryType]));
+  checkEnums(
+    'EntryBatch',
+    b.entries.map((e, i): EnumCheck => [`entries[${i}].type`, e.type, EntryType]),
+  );
   return encode(pb.EntryBatchSchema, 'EntryBatch', { entries: b.entries.map((e) => create(pb.EntrySchema, entryInit(e))) });
 }
 
@@ -314,9 +359,17 @@ export function decodeEntryBatch(bytes: Uint8Array): EntryBatch {
 /** Encodes a RaftDataStatus record (payload of `dragonboat.ds`). */
 export function encodeRaftDataStatus(s: RaftDataStatus): Uint8Array {
   return encode(pb.RaftDataStatusSchema, 'RaftDataStatus', {
-    address: s.address, binVer: s.binVer, hardHash: s.hardHash, logdbType: s.logdbType, hostname: s.hostname,
-    deploymentId: s.deploymentId, stepWorkerCount: s.stepWorkerCount, logdbShardCount: s.logdbShardCount,
-    maxSessionCount: s.maxSessionCount, entryBatchSize: s.entryBatchSize, addressByNodeHostId: s.addressByNodeHostId,
+    address: s.address,
+    binVer: s.binVer,
+    hardHash: s.hardHash,
+    logdbType: s.logdbType,
+    hostname: s.hostname,
+    deploymentId: s.deploymentId,
+    stepWorkerCount: s.stepWorkerCount,
+    logdbShardCount: s.logdbShardCount,
+    maxSessionCount: s.maxSessionCount,
+    entryBatchSize: s.entryBatchSize,
+    addressByNodeHostId: s.addressByNodeHostId,
   });
 }
 
@@ -324,9 +377,17 @@ export function encodeRaftDataStatus(s: RaftDataStatus): Uint8Array {
 export function decodeRaftDataStatus(bytes: Uint8Array): RaftDataStatus {
   const s = decode(pb.RaftDataStatusSchema, 'RaftDataStatus', bytes);
   return {
-    address: s.address, binVer: s.binVer, hardHash: s.hardHash, logdbType: s.logdbType, hostname: s.hostname,
-    deploymentId: s.deploymentId, stepWorkerCount: s.stepWorkerCount, logdbShardCount: s.logdbShardCount,
-    maxSessionCount: s.maxSessionCount, entryBatchSize: s.entryBatchSize, addressByNodeHostId: s.addressByNodeHostId,
+    address: s.address,
+    binVer: s.binVer,
+    hardHash: s.hardHash,
+    logdbType: s.logdbType,
+    hostname: s.hostname,
+    deploymentId: s.deploymentId,
+    stepWorkerCount: s.stepWorkerCount,
+    logdbShardCount: s.logdbShardCount,
+    maxSessionCount: s.maxSessionCount,
+    entryBatchSize: s.entryBatchSize,
+    addressByNodeHostId: s.addressByNodeHostId,
   };
 }
 
@@ -336,11 +397,19 @@ export function decodeRaftDataStatus(bytes: Uint8Array): RaftDataStatus {
  * `buildHeaderArea` from `src/snapshot` to write a header, not this alone.
  */
 export function encodeSnapshotHeader(h: SnapshotHeader): Uint8Array {
-  checkEnums('SnapshotHeader', [['checksumType', h.checksumType, ChecksumType], ['compressionType', h.compressionType, CompressionType]]);
+  checkEnums('SnapshotHeader', [
+    ['checksumType', h.checksumType, ChecksumType],
+    ['compressionType', h.compressionType, CompressionType],
+  ]);
   return encode(pb.SnapshotHeaderSchema, 'SnapshotHeader', {
-    sessionSize: h.sessionSize, dataStoreSize: h.dataStoreSize, unreliableTime: h.unreliableTime, gitVersion: h.gitVersion,
-    headerChecksum: bytesField(h.headerChecksum), payloadChecksum: bytesField(h.payloadChecksum),
-    checksumType: h.checksumType as number as pb.ChecksumType, version: h.version,
+    sessionSize: h.sessionSize,
+    dataStoreSize: h.dataStoreSize,
+    unreliableTime: h.unreliableTime,
+    gitVersion: h.gitVersion,
+    headerChecksum: bytesField(h.headerChecksum),
+    payloadChecksum: bytesField(h.payloadChecksum),
+    checksumType: h.checksumType as number as pb.ChecksumType,
+    version: h.version,
     compressionType: h.compressionType as number as pb.CompressionType,
   });
 }
@@ -349,9 +418,14 @@ export function encodeSnapshotHeader(h: SnapshotHeader): Uint8Array {
 export function decodeSnapshotHeader(bytes: Uint8Array): SnapshotHeader {
   const h = decode(pb.SnapshotHeaderSchema, 'SnapshotHeader', bytes);
   return {
-    sessionSize: h.sessionSize, dataStoreSize: h.dataStoreSize, unreliableTime: h.unreliableTime, gitVersion: h.gitVersion,
-    headerChecksum: copy(h.headerChecksum), payloadChecksum: copy(h.payloadChecksum),
-    checksumType: h.checksumType as number as ChecksumType, version: h.version,
+    sessionSize: h.sessionSize,
+    dataStoreSize: h.dataStoreSize,
+    unreliableTime: h.unreliableTime,
+    gitVersion: h.gitVersion,
+    headerChecksum: copy(h.headerChecksum),
+    payloadChecksum: copy(h.payloadChecksum),
+    checksumType: h.checksumType as number as ChecksumType,
+    version: h.version,
     compressionType: h.compressionType as number as CompressionType,
   };
 }

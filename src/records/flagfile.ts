@@ -40,10 +40,13 @@ export function decodeFlagFile(bytes: Uint8Array, path?: string): Uint8Array {
   const want = flagFileHash(payload);
   const got = bytes.subarray(0, FLAG_HASH_SIZE);
   if (!want.every((b, i) => b === got[i])) {
-    throw new ErrCorruptFlagFile(
-      `${where} fails its MD5 check: the file is corrupt; restore it from a backup rather than editing it`,
-      { path, check: 'flag-hash', offset: 0, expected: toHex(want), actual: toHex(got) },
-    );
+    throw new ErrCorruptFlagFile(`${where} fails its MD5 check: the file is corrupt; restore it from a backup rather than editing it`, {
+      path,
+      check: 'flag-hash',
+      offset: 0,
+      expected: toHex(want),
+      actual: toHex(got),
+    });
   }
   return payload;
 }

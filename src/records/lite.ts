@@ -41,7 +41,9 @@ type Kind =
 type Fields = ReadonlyMap<number, { name: string; kind: Kind }>;
 
 const enumOf = (name: string, e: object): Kind => ({
-  t: 'enum', name, values: new Set(Object.values(e).filter((v): v is number => typeof v === 'number')),
+  t: 'enum',
+  name,
+  values: new Set(Object.values(e).filter((v): v is number => typeof v === 'number')),
 });
 
 const MEMBERSHIP: Fields = new Map([
@@ -105,7 +107,12 @@ function readString(bytes: Uint8Array, start: number, end: number, what: string,
 }
 
 function decodeMapEntry(
-  bytes: Uint8Array, start: number, end: number, value: 'string' | 'bool', what: string, record: string,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  value: 'string' | 'bool',
+  what: string,
+  record: string,
 ): [bigint, string | boolean] {
   let key = 0n;
   let val: string | boolean = value === 'string' ? '' : false;
@@ -147,7 +154,8 @@ function decodeInto(out: Decoded, fields: Fields, msgName: string, bytes: Uint8A
           break;
         case 'enum': {
           const v = readVarint(bytes, f.valueStart, f.end, record).value;
-          if (v > 0x7fffffffn || !k.values.has(Number(v))) throw malformed(record, f.valueStart, `${what} value ${v} is not a known ${k.name}`);
+          if (v > 0x7fffffffn || !k.values.has(Number(v)))
+            throw malformed(record, f.valueStart, `${what} value ${v} is not a known ${k.name}`);
           out.set(field.name, Number(v));
           break;
         }
@@ -272,15 +280,25 @@ function pushVarint(out: number[], v: bigint): void {
  * outside uint64.
  */
 export function encodeSnapshotHeaderLite(h: SnapshotHeader): Uint8Array {
-  for (const [field, value, allowed] of [['checksumType', h.checksumType, ChecksumType], ['compressionType', h.compressionType, CompressionType]] as const) {
+  for (const [field, value, allowed] of [
+    ['checksumType', h.checksumType, ChecksumType],
+    ['compressionType', h.compressionType, CompressionType],
+  ] as const) {
     if (!Object.values(allowed).includes(value)) {
-      throw new ErrMalformedRecord(`cannot encode SnapshotHeader: ${field} = ${value} is not a known value`, { record: 'SnapshotHeader', field, actual: value });
+      throw new ErrMalformedRecord(`cannot encode SnapshotHeader: ${field} = ${value} is not a known value`, {
+        record: 'SnapshotHeader',
+        field,
+        actual: value,
+      });
     }
   }
   const out: number[] = [];
   const u64Field = (n: number, name: string, v: bigint): void => {
     if (typeof v !== 'bigint' || v < 0n || v >= U64_LIMIT) {
-      throw new ErrMalformedRecord(`cannot encode SnapshotHeader: ${name} = ${String(v)} is not a uint64`, { record: 'SnapshotHeader', field: name });
+      throw new ErrMalformedRecord(`cannot encode SnapshotHeader: ${name} = ${String(v)} is not a uint64`, {
+        record: 'SnapshotHeader',
+        field: name,
+      });
     }
     out.push(n << 3);
     pushVarint(out, v);

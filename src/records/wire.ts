@@ -41,10 +41,10 @@ const Scalar = { DOUBLE: 1, FLOAT: 2, FIXED64: 6, FIXED32: 7, STRING: 9, BYTES: 
 
 /** Builds the error every malformed-input path throws. */
 export function malformed(record: string, offset: number, what: string): ErrMalformedRecord {
-  return new ErrMalformedRecord(
-    `malformed ${record} record at byte ${offset}: ${what}; the record is corrupt or not a ${record}`,
-    { record, offset },
-  );
+  return new ErrMalformedRecord(`malformed ${record} record at byte ${offset}: ${what}; the record is corrupt or not a ${record}`, {
+    record,
+    offset,
+  });
 }
 
 /** A varint read from `bytes` and the position after it. */
@@ -108,7 +108,13 @@ function readTag(bytes: Uint8Array, pos: number, end: number, record: string): {
  * recursively, bounded by {@link MAX_DEPTH}.
  */
 function skipValue(
-  bytes: Uint8Array, pos: number, end: number, fieldNumber: number, wireType: number, record: string, depth: number,
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  fieldNumber: number,
+  wireType: number,
+  record: string,
+  depth: number,
 ): { valueStart: number; end: number } {
   switch (wireType) {
     case WireType.Varint:
@@ -223,7 +229,14 @@ function expectedWireType(k: ValueKind): number {
 
 /** Checks one value (already framed by `skipValue`) against what its field expects. */
 function checkValue(
-  bytes: Uint8Array, wireType: number, valueStart: number, end: number, k: ValueKind, what: string, record: string, tagAt: number,
+  bytes: Uint8Array,
+  wireType: number,
+  valueStart: number,
+  end: number,
+  k: ValueKind,
+  what: string,
+  record: string,
+  tagAt: number,
 ): void {
   const want = expectedWireType(k);
   if (wireType !== want) {
@@ -259,8 +272,10 @@ function checkValue(
 function validateMapEntry(field: DescField & { fieldKind: 'map' }, bytes: Uint8Array, start: number, end: number, record: string): void {
   const keyKind: ValueKind = { kind: 'scalar', scalar: field.mapKey };
   const valueKind: ValueKind =
-    field.mapKind === 'scalar' ? { kind: 'scalar', scalar: field.scalar }
-      : field.mapKind === 'enum' ? { kind: 'enum', name: field.enum.name, values: new Set(field.enum.values.map((v) => v.number)) }
+    field.mapKind === 'scalar'
+      ? { kind: 'scalar', scalar: field.scalar }
+      : field.mapKind === 'enum'
+        ? { kind: 'enum', name: field.enum.name, values: new Set(field.enum.values.map((v) => v.number)) }
         : { kind: 'message', desc: field.message };
   let pos = start;
   while (pos < end) {

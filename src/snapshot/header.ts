@@ -69,13 +69,21 @@ export function parseHeaderArea(area: Uint8Array, path?: string): ParsedHeaderAr
   const where = path ?? 'snapshot file';
   const checks: string[] = ['header-length'];
   if (area.length < HEADER_AREA_SIZE) {
-    fail(`${where} is ${area.length} bytes, shorter than the ${HEADER_AREA_SIZE}-byte header area: the file is truncated`,
-      path, 'header-length', { offset: 0, expected: `>= ${HEADER_AREA_SIZE}`, actual: area.length });
+    fail(
+      `${where} is ${area.length} bytes, shorter than the ${HEADER_AREA_SIZE}-byte header area: the file is truncated`,
+      path,
+      'header-length',
+      { offset: 0, expected: `>= ${HEADER_AREA_SIZE}`, actual: area.length },
+    );
   }
   const n = new DataView(area.buffer, area.byteOffset, area.byteLength).getBigUint64(0, true);
   if (n === 0n || n > BigInt(MAX_HEADER_LENGTH)) {
-    fail(`${where}: header length ${n} is out of range 1..${MAX_HEADER_LENGTH}: the header area is corrupt or this is not a snapshot file`,
-      path, 'header-length', { offset: 0, expected: `1..${MAX_HEADER_LENGTH}`, actual: n });
+    fail(
+      `${where}: header length ${n} is out of range 1..${MAX_HEADER_LENGTH}: the header area is corrupt or this is not a snapshot file`,
+      path,
+      'header-length',
+      { offset: 0, expected: `1..${MAX_HEADER_LENGTH}`, actual: n },
+    );
   }
   const headerLength = Number(n);
   const rawHeader = new Uint8Array(area.subarray(8, 8 + headerLength));
@@ -87,8 +95,11 @@ export function parseHeaderArea(area: Uint8Array, path?: string): ParsedHeaderAr
   if (headerAreaCrcSet) {
     const want = crc32(rawHeader);
     if (readU32be(areaCrc, 0) !== want) {
-      fail(`${where}: the header CRC after the header does not match the header bytes: the header is corrupt`,
-        path, 'header-area-crc', { offset: areaCrcOffset, expected: hex(areaCrc), actual: hex(u32be(want)) });
+      fail(`${where}: the header CRC after the header does not match the header bytes: the header is corrupt`, path, 'header-area-crc', {
+        offset: areaCrcOffset,
+        expected: hex(areaCrc),
+        actual: hex(u32be(want)),
+      });
     }
   }
 
@@ -99,8 +110,13 @@ export function parseHeaderArea(area: Uint8Array, path?: string): ParsedHeaderAr
   } catch (err) {
     if (!(err instanceof ErrMalformedRecord)) throw err;
     const inner = typeof err.details.offset === 'number' ? err.details.offset : 0;
-    fail(`${where}: the snapshot header cannot be decoded (${err.message}): the header is corrupt`,
-      path, 'header-decode', { offset: 8 + inner }, err);
+    fail(
+      `${where}: the snapshot header cannot be decoded (${err.message}): the header is corrupt`,
+      path,
+      'header-decode',
+      { offset: 8 + inner },
+      err,
+    );
   }
 
   // Required, not just checked when present: every Dragonboat writer sets it
@@ -109,38 +125,59 @@ export function parseHeaderArea(area: Uint8Array, path?: string): ParsedHeaderAr
   const headerChecksumPresent = header.headerChecksum.length > 0;
   checks.push('header-checksum');
   if (!headerChecksumPresent) {
-    fail(`${where}: the snapshot header has no header_checksum (every Dragonboat writer sets one): the header is corrupt`,
-      path, 'header-checksum', { offset: 8, expected: 'a 4-byte CRC32', actual: '' });
+    fail(
+      `${where}: the snapshot header has no header_checksum (every Dragonboat writer sets one): the header is corrupt`,
+      path,
+      'header-checksum',
+      { offset: 8, expected: 'a 4-byte CRC32', actual: '' },
+    );
   }
   const want = u32be(headerChecksumOf(rawHeader));
   if (!bytesEqual(header.headerChecksum, want)) {
-    fail(`${where}: header_checksum does not match the header: the header is corrupt`,
-      path, 'header-checksum', { offset: 8, expected: hex(header.headerChecksum), actual: hex(want) });
+    fail(`${where}: header_checksum does not match the header: the header is corrupt`, path, 'header-checksum', {
+      offset: 8,
+      expected: hex(header.headerChecksum),
+      actual: hex(want),
+    });
   }
 
   checks.push('checksum-type');
   if (header.checksumType !== ChecksumType.CRC32IEEE) {
-    fail(`${where}: checksum type ${header.checksumType} is not supported (only CRC32IEEE is ever written)`,
-      path, 'checksum-type', { offset: 8, expected: ChecksumType.CRC32IEEE, actual: header.checksumType });
+    fail(`${where}: checksum type ${header.checksumType} is not supported (only CRC32IEEE is ever written)`, path, 'checksum-type', {
+      offset: 8,
+      expected: ChecksumType.CRC32IEEE,
+      actual: header.checksumType,
+    });
   }
 
   checks.push('version');
   if (header.version !== 1n && header.version !== 2n) {
-    fail(`${where}: snapshot format version ${header.version} is not 1 or 2`,
-      path, 'version', { offset: 8, expected: '1 or 2', actual: header.version });
+    fail(`${where}: snapshot format version ${header.version} is not 1 or 2`, path, 'version', {
+      offset: 8,
+      expected: '1 or 2',
+      actual: header.version,
+    });
   }
 
   checks.push('header-padding');
   for (let i = areaCrcOffset + 4; i < HEADER_AREA_SIZE; i++) {
     if (area[i] !== 0) {
-      fail(`${where}: byte ${i} of the header area should be zero: the header area is corrupt`,
-        path, 'header-padding', { offset: i, expected: 0, actual: area[i] });
+      fail(`${where}: byte ${i} of the header area should be zero: the header area is corrupt`, path, 'header-padding', {
+        offset: i,
+        expected: 0,
+        actual: area[i],
+      });
     }
   }
 
   return {
-    header, headerLength, rawHeader, headerChecksumPresent, headerAreaCrcSet,
-    version: header.version === 1n ? 1 : 2, checks,
+    header,
+    headerLength,
+    rawHeader,
+    headerChecksumPresent,
+    headerAreaCrcSet,
+    version: header.version === 1n ? 1 : 2,
+    checks,
   };
 }
 
@@ -154,8 +191,10 @@ export function parseHeaderArea(area: Uint8Array, path?: string): ParsedHeaderAr
 export function buildHeaderArea(header: SnapshotHeader): Uint8Array {
   const raw = encodeSnapshotHeader({ ...header, headerChecksum: new Uint8Array(4) });
   if (raw.length > MAX_HEADER_LENGTH) {
-    throw new ErrInvalidConfig(`snapshot header is ${raw.length} bytes, more than ${MAX_HEADER_LENGTH}: shorten gitVersion`,
-      { expected: `<= ${MAX_HEADER_LENGTH}`, actual: raw.length });
+    throw new ErrInvalidConfig(`snapshot header is ${raw.length} bytes, more than ${MAX_HEADER_LENGTH}: shorten gitVersion`, {
+      expected: `<= ${MAX_HEADER_LENGTH}`,
+      actual: raw.length,
+    });
   }
   const field = scanFields(raw, 'SnapshotHeader').find((f) => f.fieldNumber === HEADER_CHECKSUM_FIELD)!;
   raw.set(u32be(headerChecksumOf(raw)), field.valueStart);

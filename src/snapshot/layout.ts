@@ -5,9 +5,7 @@
  *
  * Sizes are JS numbers: exact up to 2^53 bytes, far beyond any snapshot.
  */
-import {
-  HEADER_AREA_SIZE, V2_BLOCK_SIZE, V2_TAIL_MAGIC, V2_TAIL_SIZE, type PayloadScanFailure,
-} from '../engines/types.js';
+import { HEADER_AREA_SIZE, V2_BLOCK_SIZE, V2_TAIL_MAGIC, V2_TAIL_SIZE, type PayloadScanFailure } from '../engines/types.js';
 
 export { HEADER_AREA_SIZE, V2_BLOCK_SIZE, V2_TAIL_MAGIC, V2_TAIL_SIZE };
 
@@ -99,7 +97,8 @@ export interface V2Geometry {
  * verifier's precheck so both name failures alike.
  */
 export function checkV2Geometry(fileSize: number, payloadOffset: number, tail: Uint8Array): V2Geometry | PayloadScanFailure {
-  if (fileSize < payloadOffset + V2_TAIL_SIZE || tail.length < V2_TAIL_SIZE) return { ok: false, check: 'tail-size', offset: payloadOffset };
+  if (fileSize < payloadOffset + V2_TAIL_SIZE || tail.length < V2_TAIL_SIZE)
+    return { ok: false, check: 'tail-size', offset: payloadOffset };
   const tailOffset = fileSize - V2_TAIL_SIZE;
   const parsed = parseV2Tail(tail);
   if (!parsed.magicOk) return { ok: false, check: 'tail-magic', offset: fileSize - 8 };

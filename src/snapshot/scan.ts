@@ -27,7 +27,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ioError, throwIfAborted } from '../errors.js';
 import type {
-  ChecksumEngine, CrcKernel, EngineName, PayloadLayout, PayloadScan, PayloadScanFailure, ScanOptions,
+  ChecksumEngine,
+  CrcKernel,
+  EngineName,
+  PayloadLayout,
+  PayloadScan,
+  PayloadScanFailure,
+  ScanOptions,
 } from '../engines/types.js';
 import { BLOCK_CRC_SIZE, V2_BLOCK_SIZE, V2_FULL_BLOCK_SIZE, V2_TAIL_SIZE, checkV2Geometry } from './layout.js';
 
@@ -80,8 +86,13 @@ interface BlockWalk {
   payloadCrc: number;
 }
 
-const fileChanged = (offset: number, expected: number, actual: number): PayloadScanFailure =>
-  ({ ok: false, check: 'file-changed', offset, expected, actual });
+const fileChanged = (offset: number, expected: number, actual: number): PayloadScanFailure => ({
+  ok: false,
+  check: 'file-changed',
+  offset,
+  expected,
+  actual,
+});
 
 /**
  * Reads `plan` pieces of the file with double buffering, handing each to
@@ -89,8 +100,15 @@ const fileChanged = (offset: number, expected: number, actual: number): PayloadS
  * Returns a failure from `consume` or a short read, else null.
  */
 async function streamPieces(
-  fh: FileHandle, path: string, kernel: CrcKernel, plan: Piece[], fileSize: number, options: ScanOptions,
-  sink: CopySink | undefined, consume: (bytes: Uint8Array, piece: Piece) => PayloadScanFailure | null, hash?: Hash,
+  fh: FileHandle,
+  path: string,
+  kernel: CrcKernel,
+  plan: Piece[],
+  fileSize: number,
+  options: ScanOptions,
+  sink: CopySink | undefined,
+  consume: (bytes: Uint8Array, piece: Piece) => PayloadScanFailure | null,
+  hash?: Hash,
 ): Promise<PayloadScanFailure | null> {
   if (plan.length === 0) return null;
   const size = Math.max(...plan.map((p) => p.length));
@@ -131,7 +149,11 @@ async function streamPieces(
 
 /** Scans `fh` per `layout`; writes everything it reads to `sink` when given. */
 async function scanOpen(
-  fh: FileHandle, layout: PayloadLayout, kernel: CrcKernel, options: ScanOptions, sink?: CopySink,
+  fh: FileHandle,
+  layout: PayloadLayout,
+  kernel: CrcKernel,
+  options: ScanOptions,
+  sink?: CopySink,
 ): Promise<PayloadScan> {
   const { path, fileSize, payloadOffset } = layout;
   throwIfAborted(options.signal, `scanning ${path}`);
@@ -162,11 +184,22 @@ async function scanOpen(
   let result: PayloadScan;
   if (layout.version === 1) {
     let crc = 0;
-    const failure = await streamPieces(fh, path, kernel, pieces(payloadOffset, fileSize, SCAN_PIECE_SIZE), fileSize, options, sink,
+    const failure = await streamPieces(
+      fh,
+      path,
+      kernel,
+      pieces(payloadOffset, fileSize, SCAN_PIECE_SIZE),
+      fileSize,
+      options,
+      sink,
       (bytes) => {
         crc = kernel.crc32(bytes, crc);
         return null;
-      }, hash).catch((err: unknown) => { throw ioError(err, 'reading', path); });
+      },
+      hash,
+    ).catch((err: unknown) => {
+      throw ioError(err, 'reading', path);
+    });
     if (failure) return failure;
     result = { ok: true, payloadBytes: fileSize - payloadOffset, blocks: 0, payloadChecksum: crc >>> 0 };
   } else {
@@ -181,9 +214,19 @@ async function scanOpen(
     if (!geometry.ok) return geometry;
 
     const walk: BlockWalk = { block: 0, payloadCrc: 0 };
-    const failure = await streamPieces(fh, path, kernel, pieces(payloadOffset, tailOffset, SCAN_PIECE_SIZE), fileSize, options, sink,
-      (bytes, piece) => checkBlocks(kernel, bytes, piece, walk), hash)
-      .catch((err: unknown) => { throw ioError(err, 'reading', path); });
+    const failure = await streamPieces(
+      fh,
+      path,
+      kernel,
+      pieces(payloadOffset, tailOffset, SCAN_PIECE_SIZE),
+      fileSize,
+      options,
+      sink,
+      (bytes, piece) => checkBlocks(kernel, bytes, piece, walk),
+      hash,
+    ).catch((err: unknown) => {
+      throw ioError(err, 'reading', path);
+    });
     if (failure) return failure;
     hash?.update(tailBytes);
     if (sink) {
@@ -213,11 +256,12 @@ async function scanOpen(
  * hold whole blocks (only the last piece ends with the short last block).
  */
 function checkBlocks(kernel: CrcKernel, bytes: Uint8Array, piece: Piece, walk: BlockWalk): PayloadScanFailure | null {
-  for (let at = 0; at < bytes.length;) {
+  for (let at = 0; at < bytes.length; ) {
     const blockLen = Math.min(V2_FULL_BLOCK_SIZE, bytes.length - at);
     const dataLen = blockLen - BLOCK_CRC_SIZE;
     const data = bytes.subarray(at, at + dataLen);
-    const stored = ((bytes[at + dataLen]! << 24) | (bytes[at + dataLen + 1]! << 16) | (bytes[at + dataLen + 2]! << 8) | bytes[at + dataLen + 3]!) >>> 0;
+    const stored =
+      ((bytes[at + dataLen]! << 24) | (bytes[at + dataLen + 1]! << 16) | (bytes[at + dataLen + 2]! << 8) | bytes[at + dataLen + 3]!) >>> 0;
     const actual = kernel.crc32(data, 0) >>> 0;
     if (actual !== stored) {
       return { ok: false, check: 'block-crc', offset: piece.offset + at + dataLen, block: walk.block, expected: stored, actual };
@@ -251,7 +295,11 @@ export async function scanPayloadWith(kernel: CrcKernel, layout: PayloadLayout, 
  * fsynced; on a failed check, an abort or an I/O error it is removed.
  */
 export async function copyAndScanWith(
-  kernel: CrcKernel, layout: PayloadLayout, destPath: string, mode: number, options: ScanOptions = {},
+  kernel: CrcKernel,
+  layout: PayloadLayout,
+  destPath: string,
+  mode: number,
+  options: ScanOptions = {},
 ): Promise<PayloadScan> {
   throwIfAborted(options.signal, `copying ${layout.path}`);
   let src: FileHandle;

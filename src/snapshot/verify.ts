@@ -137,7 +137,10 @@ function engineFailure(path: string, f: PayloadScanFailure): never {
 
 /** The cheap part: header, sizes, record vs header. Returns the engine's layout. */
 async function precheck(
-  fh: FileHandle, path: string, options: PrecheckOptions, checks: string[],
+  fh: FileHandle,
+  path: string,
+  options: PrecheckOptions,
+  checks: string[],
 ): Promise<{ parsed: ParsedHeaderArea; area: Uint8Array; layout: PayloadLayout }> {
   let size: number;
   let isFile: boolean;
@@ -162,32 +165,44 @@ async function precheck(
   if (options.expectedFileSize !== undefined) {
     checks.push('file-size');
     if (BigInt(size) !== options.expectedFileSize) {
-      fail(path, 'file-size', `the file is ${size} bytes but the snapshot record says ${options.expectedFileSize}: the file is truncated, extended or not the recorded one`,
-        { offset: size, expected: options.expectedFileSize, actual: BigInt(size) });
+      fail(
+        path,
+        'file-size',
+        `the file is ${size} bytes but the snapshot record says ${options.expectedFileSize}: the file is truncated, extended or not the recorded one`,
+        { offset: size, expected: options.expectedFileSize, actual: BigInt(size) },
+      );
     }
   }
 
   if (options.expectedChecksum !== undefined) {
     checks.push('record-checksum');
     if (!bytesEqual(options.expectedChecksum, parsed.header.payloadChecksum)) {
-      fail(path, 'record-checksum', "the snapshot record's checksum differs from the file header's payload checksum: the file is not the recorded one",
-        { offset: 8, expected: hex(options.expectedChecksum), actual: hex(parsed.header.payloadChecksum) });
+      fail(
+        path,
+        'record-checksum',
+        "the snapshot record's checksum differs from the file header's payload checksum: the file is not the recorded one",
+        { offset: 8, expected: hex(options.expectedChecksum), actual: hex(parsed.header.payloadChecksum) },
+      );
     }
   }
 
   checks.push('empty-payload');
   const emptySize = parsed.version === 2 ? HEADER_AREA_SIZE + V2_TAIL_SIZE : HEADER_AREA_SIZE;
   if (size === emptySize) {
-    fail(path, 'empty-payload', 'the snapshot holds no payload byte (not even a session table): it is incomplete',
-      { offset: HEADER_AREA_SIZE });
+    fail(path, 'empty-payload', 'the snapshot holds no payload byte (not even a session table): it is incomplete', {
+      offset: HEADER_AREA_SIZE,
+    });
   }
 
   return { parsed, area, layout: { path, version: parsed.version, payloadOffset: HEADER_AREA_SIZE, fileSize: size } };
 }
 
 /** Opens `abs`, runs {@link precheck} on it and closes it again. */
-async function precheckPath(abs: string, options: PrecheckOptions, checks: string[]):
-  Promise<{ parsed: ParsedHeaderArea; area: Uint8Array; layout: PayloadLayout }> {
+async function precheckPath(
+  abs: string,
+  options: PrecheckOptions,
+  checks: string[],
+): Promise<{ parsed: ParsedHeaderArea; area: Uint8Array; layout: PayloadLayout }> {
   const fh = await openForReading(abs);
   try {
     return await precheck(fh, abs, options, checks);
@@ -236,8 +251,14 @@ export async function precheckSnapshotFile(path: string, options: PrecheckOption
       blocks = g.blocks;
     }
     return {
-      path: abs, fileSize: BigInt(layout.fileSize), version: parsed.version, header: parsed.header, headerLength: parsed.headerLength,
-      payloadBytes, blocks, checks,
+      path: abs,
+      fileSize: BigInt(layout.fileSize),
+      version: parsed.version,
+      header: parsed.header,
+      headerLength: parsed.headerLength,
+      payloadBytes,
+      blocks,
+      checks,
     };
   } finally {
     await fh.close().catch(() => undefined);
@@ -250,19 +271,37 @@ function checkPayloadChecksum(path: string, parsed: ParsedHeaderArea, crc: numbe
   const check = parsed.version === 2 ? 'payload-checksum' : 'v1-payload-checksum';
   checks.push(check);
   if (!bytesEqual(got, parsed.header.payloadChecksum)) {
-    fail(path, check, parsed.version === 2
-      ? "the CRC of the block CRCs differs from the header's payload checksum: the file is corrupt"
-      : "the payload's CRC differs from the header's payload checksum: the payload is corrupt",
-    { offset: 8, expected: hex(parsed.header.payloadChecksum), actual: hex(got) });
+    fail(
+      path,
+      check,
+      parsed.version === 2
+        ? "the CRC of the block CRCs differs from the header's payload checksum: the file is corrupt"
+        : "the payload's CRC differs from the header's payload checksum: the payload is corrupt",
+      { offset: 8, expected: hex(parsed.header.payloadChecksum), actual: hex(got) },
+    );
   }
   return got;
 }
 
-function report(path: string, parsed: ParsedHeaderArea, layout: PayloadLayout, payloadBytes: number, blocks: number,
-  payloadChecksum: Uint8Array, checks: string[]): SnapshotFileReport {
+function report(
+  path: string,
+  parsed: ParsedHeaderArea,
+  layout: PayloadLayout,
+  payloadBytes: number,
+  blocks: number,
+  payloadChecksum: Uint8Array,
+  checks: string[],
+): SnapshotFileReport {
   return {
-    path, fileSize: BigInt(layout.fileSize), version: parsed.version, header: parsed.header, headerLength: parsed.headerLength,
-    payloadBytes, blocks, payloadChecksum, checks,
+    path,
+    fileSize: BigInt(layout.fileSize),
+    version: parsed.version,
+    header: parsed.header,
+    headerLength: parsed.headerLength,
+    payloadBytes,
+    blocks,
+    payloadChecksum,
+    checks,
   };
 }
 
@@ -270,9 +309,14 @@ function report(path: string, parsed: ParsedHeaderArea, layout: PayloadLayout, p
 function withDigest(r: SnapshotFileReport, path: string, options: VerifyOptions, sha256: string | undefined): SnapshotFileReport {
   if (!options.sha256) return r;
   if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new ErrIncompleteSnapshot(`${path}: the ${options.engine.name} engine returned no SHA-256 of the file (rebuild the native addon)`, {
-      path, check: 'sha256-unavailable', engine: options.engine.name,
-    });
+    throw new ErrIncompleteSnapshot(
+      `${path}: the ${options.engine.name} engine returned no SHA-256 of the file (rebuild the native addon)`,
+      {
+        path,
+        check: 'sha256-unavailable',
+        engine: options.engine.name,
+      },
+    );
   }
   return { ...r, sha256 };
 }
@@ -311,7 +355,9 @@ export async function copySnapshotFile(src: string, dest: string, options: CopyO
   const pre = await precheckPath(abs, options, checks);
   const { parsed, layout, area } = pre;
   const scan = await options.engine.copyAndScan(layout, absDest, options.mode, {
-    signal: options.signal, onProgress: options.onProgress, sha256: options.sha256,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    sha256: options.sha256,
   });
   checks.push(...(parsed.version === 2 ? ENGINE_CHECKS_V2 : ENGINE_CHECKS_V1));
   if (!scan.ok) engineFailure(abs, scan);
@@ -320,8 +366,12 @@ export async function copySnapshotFile(src: string, dest: string, options: CopyO
     if (!bytesEqual(await readHeaderBytes(absDest), area)) {
       fail(abs, 'file-changed', 'the header area changed while the file was copied: something is writing it', { offset: 0 });
     }
-    return withDigest({ ...report(abs, parsed, layout, scan.payloadBytes, scan.blocks, payloadChecksum, checks), copiedTo: absDest },
-      abs, options, scan.sha256);
+    return withDigest(
+      { ...report(abs, parsed, layout, scan.payloadBytes, scan.blocks, payloadChecksum, checks), copiedTo: absDest },
+      abs,
+      options,
+      scan.sha256,
+    );
   } catch (err) {
     await unlink(absDest).catch(() => undefined);
     throw err;

@@ -71,7 +71,11 @@ abstract class FileWriter {
   protected position = HEADER_AREA_SIZE;
   private done = false;
 
-  protected constructor(readonly path: string, protected readonly fh: FileHandle, protected readonly opts: SnapshotWriterOptions) {}
+  protected constructor(
+    readonly path: string,
+    protected readonly fh: FileHandle,
+    protected readonly opts: SnapshotWriterOptions,
+  ) {}
 
   protected static async openExclusive(path: string, version: 1n | 2n, opts: SnapshotWriterOptions): Promise<FileHandle> {
     // Fail on an oversized header before creating anything.
@@ -95,7 +99,7 @@ abstract class FileWriter {
 
   /** Writes all of `bytes` at `position` (a write may be partial). */
   private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
-    for (let off = 0; off < bytes.length;) {
+    for (let off = 0; off < bytes.length; ) {
       const { bytesWritten } = await this.fh.write(bytes, off, bytes.length - off, position + off);
       off += bytesWritten;
     }
@@ -167,7 +171,7 @@ export class V2SnapshotWriter extends FileWriter {
   /** Appends payload bytes; full 2 MiB blocks go to disk with their CRC. */
   async write(chunk: Uint8Array): Promise<void> {
     this.assertOpen();
-    for (let at = 0; at < chunk.length;) {
+    for (let at = 0; at < chunk.length; ) {
       const n = Math.min(V2_BLOCK_SIZE - this.fill, chunk.length - at);
       this.block.set(chunk.subarray(at, at + n), this.fill);
       this.fill += n;
@@ -204,8 +208,12 @@ export class V2SnapshotWriter extends FileWriter {
     const header = headerFor(2n, this.opts, payloadChecksum);
     await this.seal(header);
     return {
-      path: this.path, fileSize: BigInt(v2FileSize(this.payloadBytes)), payloadBytes: this.payloadBytes, blocks: this.blocks,
-      payloadChecksum, header,
+      path: this.path,
+      fileSize: BigInt(v2FileSize(this.payloadBytes)),
+      payloadBytes: this.payloadBytes,
+      blocks: this.blocks,
+      payloadChecksum,
+      header,
     };
   }
 }
@@ -215,7 +223,10 @@ export function createV2SnapshotWriter(path: string, opts: SnapshotWriterOptions
   return V2SnapshotWriter.create(path, opts);
 }
 
-async function writeAll(w: { write(c: Uint8Array): Promise<void>; abort(): Promise<void> }, data: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
+async function writeAll(
+  w: { write(c: Uint8Array): Promise<void>; abort(): Promise<void> },
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+): Promise<void> {
   try {
     if (data instanceof Uint8Array) await w.write(data);
     else for await (const chunk of data) await w.write(chunk);
@@ -227,7 +238,9 @@ async function writeAll(w: { write(c: Uint8Array): Promise<void>; abort(): Promi
 
 /** Writes a complete v2 snapshot file from `data`. */
 export async function writeV2SnapshotFile(
-  path: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts: SnapshotWriterOptions = {},
+  path: string,
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+  opts: SnapshotWriterOptions = {},
 ): Promise<SnapshotWriteResult> {
   const w = await createV2SnapshotWriter(path, opts);
   await writeAll(w, data);
@@ -260,7 +273,14 @@ class V1SnapshotWriter extends FileWriter {
     const payloadChecksum = u32be(this.crc);
     const header = headerFor(1n, this.opts, payloadChecksum);
     await this.seal(header);
-    return { path: this.path, fileSize: BigInt(HEADER_AREA_SIZE + this.bytes), payloadBytes: this.bytes, blocks: 0, payloadChecksum, header };
+    return {
+      path: this.path,
+      fileSize: BigInt(HEADER_AREA_SIZE + this.bytes),
+      payloadBytes: this.bytes,
+      blocks: 0,
+      payloadChecksum,
+      header,
+    };
   }
 }
 
@@ -269,7 +289,9 @@ class V1SnapshotWriter extends FileWriter {
  * For tests and completeness; Dragonboat v4 writes v2.
  */
 export async function writeV1SnapshotFile(
-  path: string, data: Uint8Array | AsyncIterable<Uint8Array>, opts: SnapshotWriterOptions = {},
+  path: string,
+  data: Uint8Array | AsyncIterable<Uint8Array>,
+  opts: SnapshotWriterOptions = {},
 ): Promise<SnapshotWriteResult> {
   const w = await V1SnapshotWriter.create(path, opts);
   await writeAll(w, data);

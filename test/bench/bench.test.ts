@@ -13,7 +13,14 @@ import { EntryType } from '../../src/records/types.js';
 import { ErrInvalidConfig, NodeHostToolsError } from '../../src/errors.js';
 import { verifySnapshotFile } from '../../src/snapshot/verify.js';
 import { getEngine } from '../../src/engines/select.js';
-import { benchReportJson, DEFAULT_BENCH_OPTIONS, parseSize, renderBenchTable, runBenchmarks, type BenchReport } from '../../src/bench/index.js';
+import {
+  benchReportJson,
+  DEFAULT_BENCH_OPTIONS,
+  parseSize,
+  renderBenchTable,
+  runBenchmarks,
+  type BenchReport,
+} from '../../src/bench/index.js';
 import { ENTRY_KEY_SIZE, entrySize, fillCommand, writeEntryKey, writeEntryValue } from '../../src/bench/entries.js';
 import { defaultChildScript, runChild } from '../../src/bench/process.js';
 import { alternatingSchedule, median } from '../../src/bench/stats.js';
@@ -72,7 +79,16 @@ describe('bench entry generation', () => {
         fillCommand(cmd, i, noise);
         const buf = new Uint8Array(entrySize(i, 7, len));
         expect(writeEntryValue(buf, 0, i, 7, cmd)).toBe(buf.length);
-        const entry = { term: 7n, index: BigInt(i), type: EntryType.Application, key: BigInt(i), clientId: 0n, seriesId: 0n, respondedTo: 0n, cmd };
+        const entry = {
+          term: 7n,
+          index: BigInt(i),
+          type: EntryType.Application,
+          key: BigInt(i),
+          clientId: 0n,
+          seriesId: 0n,
+          respondedTo: 0n,
+          cmd,
+        };
         expect(buf).toEqual(encodeEntry(entry));
         expect(decodeEntry(buf).index).toBe(BigInt(i));
       }
@@ -86,28 +102,52 @@ describe('bench entry generation', () => {
 
 describe('bench targets and table', () => {
   const c = (id: string, role: 'baseline' | 'subject', seconds: number, ratios: BenchCase['ratios'] = [], rss = 50 * MiB): BenchCase => ({
-    id, label: id, role, runs: [seconds], seconds, bytes: 1000, gbPerSecond: 1000 / seconds / 1e9, ratios,
-    peakRssBytes: rss, peakAnonBytes: rss / 2, peakFileBytes: rss / 2,
+    id,
+    label: id,
+    role,
+    runs: [seconds],
+    seconds,
+    bytes: 1000,
+    gbPerSecond: 1000 / seconds / 1e9,
+    ratios,
+    peakRssBytes: rss,
+    peakAnonBytes: rss / 2,
+    peakFileBytes: rss / 2,
   });
   const groups: BenchGroup[] = [
     {
-      id: 'verify', title: 'verify', input: 'x', cases: [
+      id: 'verify',
+      title: 'verify',
+      input: 'x',
+      cases: [
         c('verify.read', 'baseline', 1),
         c('verify.zlib', 'baseline', 3, [{ to: 'verify.read', label: 'read-only', kind: 'speed', value: 1 / 3 }]),
-        c('verify.native', 'subject', 1.25, [
-          { to: 'verify.read', label: 'read-only', kind: 'speed', value: 0.8 },
-          { to: 'verify.zlib', label: 'zlib', kind: 'speed', value: 2.4 },
-        ], 250 * MiB),
+        c(
+          'verify.native',
+          'subject',
+          1.25,
+          [
+            { to: 'verify.read', label: 'read-only', kind: 'speed', value: 0.8 },
+            { to: 'verify.zlib', label: 'zlib', kind: 'speed', value: 2.4 },
+          ],
+          250 * MiB,
+        ),
       ],
     },
     {
-      id: 'import', title: 'import', input: 'x', cases: [
+      id: 'import',
+      title: 'import',
+      input: 'x',
+      cases: [
         c('import.cp', 'baseline', 1),
         c('import.import', 'subject', 1.2, [{ to: 'import.cp', label: 'cp', kind: 'time', value: 1.2 }]),
       ],
     },
     {
-      id: 'remove.5', title: 'remove 5', input: 'x', cases: [
+      id: 'remove.5',
+      title: 'remove 5',
+      input: 'x',
+      cases: [
         c('remove.5.classic', 'baseline', 2),
         c('remove.5.native', 'subject', 1, [{ to: 'remove.5.classic', label: 'classic-level', kind: 'time', value: 0.5 }], 900 * MiB),
       ],
@@ -126,10 +166,15 @@ describe('bench targets and table', () => {
 
   it('renders met and MISSED, every case and the notes', () => {
     const report: BenchReport = {
-      format: 'nodehost-tools-bench/1', startedAt: new Date(0).toISOString(), durationSeconds: 1,
+      format: 'nodehost-tools-bench/1',
+      startedAt: new Date(0).toISOString(),
+      durationSeconds: 1,
       machine: { cpus: 2, cpuModel: 'cpu', memoryBytes: 1024 ** 3, node: 'v20', platform: 'linux x64', nativeCrcKernel: null },
       options: { size: 1000, entries: [5], repetitions: 1, engines: ['native'], rssSizes: [1000, 4000], cold: false, pebbleEntries: 0 },
-      cache: 'warm', groups, targets: evaluateTargets(groups), notes: ['a note'],
+      cache: 'warm',
+      groups,
+      targets: evaluateTargets(groups),
+      notes: ['a note'],
     };
     const text = renderBenchTable(report);
     for (const g of groups) for (const x of g.cases) expect(text).toContain(x.label);
@@ -194,12 +239,26 @@ describe('runBenchmarks at a tiny size', () => {
 
   it('measures every group and case once', () => {
     expect(report.format).toBe('nodehost-tools-bench/1');
-    expect(report.groups.map((g) => g.id)).toEqual(expect.arrayContaining(
-      ['verify', 'startup', 'verify-cli', 'inspect-cli', 'import', 'import-pebble', 'remove.20000']));
+    expect(report.groups.map((g) => g.id)).toEqual(
+      expect.arrayContaining(['verify', 'startup', 'verify-cli', 'inspect-cli', 'import', 'import-pebble', 'remove.20000']),
+    );
     const ids = report.groups.flatMap((g) => g.cases.map((c) => c.id));
-    expect(ids).toEqual(expect.arrayContaining(['verify.read', 'verify.zlib', 'import.cp', 'import.import',
-      'remove.20000.classic', 'remove.20000.fallback', 'startup.node', 'startup.help', 'verify-cli.verify',
-      'inspect-cli.inspect', 'import-pebble.cp', 'import-pebble.cli']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'verify.read',
+        'verify.zlib',
+        'import.cp',
+        'import.import',
+        'remove.20000.classic',
+        'remove.20000.fallback',
+        'startup.node',
+        'startup.help',
+        'verify-cli.verify',
+        'inspect-cli.inspect',
+        'import-pebble.cp',
+        'import-pebble.cli',
+      ]),
+    );
     for (const engine of ['native', 'wasm', 'js']) {
       const measured = ids.includes(`verify.${engine}`);
       const skipped = report.notes.some((n) => n.startsWith(`engine ${engine} skipped`));
@@ -214,7 +273,7 @@ describe('runBenchmarks at a tiny size', () => {
   it('gives every figure and ratio as a positive finite number', () => {
     for (const c of report.groups.flatMap((g) => g.cases)) {
       expect(isPositiveFinite(c.seconds), c.id).toBe(true);
-      c.runs.forEach((r) => expect(isPositiveFinite(r), c.id).toBe(true));
+      for (const r of c.runs) expect(isPositiveFinite(r), c.id).toBe(true);
       if (c.bytes > 0) expect(isPositiveFinite(c.gbPerSecond), c.id).toBe(true);
       if (c.id.startsWith('remove.')) expect(c.items).toBe(20_000);
       for (const r of c.ratios) expect(isPositiveFinite(r.value), `${c.id} / ${r.to}`).toBe(true);
@@ -226,7 +285,10 @@ describe('runBenchmarks at a tiny size', () => {
       }
     }
     // Peak RSS is measured at every snapshot size for the verify and import subjects.
-    const subjects = report.groups.filter((g) => g.id === 'verify' || g.id === 'import').flatMap((g) => g.cases).filter((c) => c.role === 'subject');
+    const subjects = report.groups
+      .filter((g) => g.id === 'verify' || g.id === 'import')
+      .flatMap((g) => g.cases)
+      .filter((c) => c.role === 'subject');
     expect(subjects.length).toBeGreaterThan(0);
     for (const c of subjects) {
       expect(c.rssBySize?.map((r) => r.size)).toEqual([8 * MiB, 12 * MiB]);

@@ -86,7 +86,7 @@ describe('native CRC-32C', () => {
   });
 });
 
-describe('bytewise separators (Pebble\'s Comparer)', () => {
+describe("bytewise separators (Pebble's Comparer)", () => {
   const b = (...x: number[]): Uint8Array => Uint8Array.from(x);
   it('shortens where it can and keeps the key otherwise', () => {
     expect(bytewiseSeparator(b(1, 2, 3), b(1, 5))).toEqual(b(1, 3));
@@ -104,7 +104,13 @@ describe('benchmark Pebble store', () => {
     const entries = 3000;
     const neighbours = 150;
     // Small blocks and index blocks, so a small store has many tables, two-level indexes among them.
-    const built = await buildPebbleStore(dir, { entries, valueSize: 100, neighbourEntries: neighbours, tableSize: 96 * 1024, writer: { blockSize: 2048, indexBlockSize: 2200 } });
+    const built = await buildPebbleStore(dir, {
+      entries,
+      valueSize: 100,
+      neighbourEntries: neighbours,
+      tableSize: 96 * 1024,
+      writer: { blockSize: 2048, indexBlockSize: 2200 },
+    });
     expect(built.pairs).toBe(entries + 2 * neighbours + 3);
     expect(built.tables).toBeGreaterThan(3);
     expect(built.twoLevelTables).toBeGreaterThan(0);
@@ -148,10 +154,16 @@ describe('benchmark Pebble store', () => {
     }
   });
 
-  it('takes a drop-in removal of the replica\'s entries; the clone is unaffected', async () => {
+  it("takes a drop-in removal of the replica's entries; the clone is unaffected", async () => {
     const root = tmp();
     const dir = path.join(root, 'logdb-4');
-    await buildPebbleStore(dir, { entries: 500, valueSize: 60, neighbourEntries: 20, writer: { blockSize: 1024, indexBlockSize: 128 }, tableSize: 8192 });
+    await buildPebbleStore(dir, {
+      entries: 500,
+      valueSize: 60,
+      neighbourEntries: 20,
+      writer: { blockSize: 1024, indexBlockSize: 128 },
+      tableSize: 8192,
+    });
     const copy = path.join(root, 'copy');
     await clonePebbleStore(dir, copy);
     const part = new PebblePartition({ dataDir: copy, walDir: copy });
@@ -168,7 +180,11 @@ describe('sstable writer', () => {
     const dir = tmp();
     const w = new SstableWriter({ blockSize: 64, indexBlockSize: 64 });
     const key = (s: string, seq: number, kind: number): Uint8Array => makeInternalKey(Buffer.from(s), seq, kind);
-    for (let i = 0; i < 40; i++) w.add(key(`k${String(i).padStart(3, '0')}`, 100 + i, i % 3 === 0 ? Kind.Delete : Kind.Set), i % 3 === 0 ? new Uint8Array(0) : Buffer.from(`v${i}`));
+    for (let i = 0; i < 40; i++)
+      w.add(
+        key(`k${String(i).padStart(3, '0')}`, 100 + i, i % 3 === 0 ? Kind.Delete : Kind.Set),
+        i % 3 === 0 ? new Uint8Array(0) : Buffer.from(`v${i}`),
+      );
     w.addRangeDel(Buffer.from('k010'), 500, Buffer.from('k020'));
     const t = w.finish();
     const file = path.join(dir, '000001.sst');

@@ -38,8 +38,14 @@ describe('nodehost import --backup, then restore-backup', () => {
 
     const imp = expectOk(await runCli(importArgs(ex, ex.m1, '--backup', backup, '--json')));
     expect(imp.backup).toMatchObject({
-      dir: backup, shardId: '100', replicaId: '1', raftAddress: 'm1:63001', plainEntries: Number(LAST_INDEX), entryBatches: 0,
-      snapshotDirs: ['snapshot-0000000000000190'], snapshotIndex: String(SNAPSHOT_INDEX),
+      dir: backup,
+      shardId: '100',
+      replicaId: '1',
+      raftAddress: 'm1:63001',
+      plainEntries: Number(LAST_INDEX),
+      entryBatches: 0,
+      snapshotDirs: ['snapshot-0000000000000190'],
+      snapshotIndex: String(SNAPSHOT_INDEX),
     });
     expect(imp.after.snapshot.imported).toBe(true);
     expect(readdirSync(backup).sort()).toEqual(['logstore.kv', 'nodehost-backup.json', 'snapshots']);
@@ -65,7 +71,7 @@ describe('nodehost import --backup, then restore-backup', () => {
     expect(await nodeState(ex.m1, 1n)).toEqual(before);
   });
 
-  it('restore-backup with another host\'s configuration: exit 1 ErrBackupMismatch, nothing changed', async () => {
+  it("restore-backup with another host's configuration: exit 1 ErrBackupMismatch, nothing changed", async () => {
     const backup = join(ex.root, 'bk');
     expectOk(await runCli(importArgs(ex, ex.m1, '--backup', backup, '--json')));
     const m1Tree = await treeHash(ex.m1.dir);

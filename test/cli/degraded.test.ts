@@ -50,8 +50,11 @@ describe('degraded: no native addon', () => {
   });
 
   it('asking for the native engine explicitly fails (exit 1) and says why', async () => {
-    const err = expectError(await runCli(['verify', GOLDEN_V1_PATH, '--engine', 'native', '--json'], { env: DISABLED }),
-      'ErrEngineUnavailable', 1);
+    const err = expectError(
+      await runCli(['verify', GOLDEN_V1_PATH, '--engine', 'native', '--json'], { env: DISABLED }),
+      'ErrEngineUnavailable',
+      1,
+    );
     expect(err.message).toContain('NODEHOST_TOOLS_DISABLE_NATIVE');
   });
 

@@ -45,7 +45,12 @@ export interface WorkedExample {
 }
 
 function host(root: string, name: string, replicaId: string): Host {
-  const config: NodeHostConfig = { nodeHostDir: join(root, name, 'nodehost'), raftAddress: `${name}:63001`, hostname: name, logdbType: TEST_LOGDB_TYPE };
+  const config: NodeHostConfig = {
+    nodeHostDir: join(root, name, 'nodehost'),
+    raftAddress: `${name}:63001`,
+    hostname: name,
+    logdbType: TEST_LOGDB_TYPE,
+  };
   return { name, replicaId, config, configFile: writeConfig(root, config, `${name}.json`), dir: join(root, name) };
 }
 
@@ -58,7 +63,11 @@ export async function workedExample(payloadBytes = 300 * 1024): Promise<WorkedEx
     config: m1.config,
     shardId: SHARD,
     replicaId: 1n,
-    members: new Map([[1n, 'm1:63001'], [2n, 'm2:63001'], [3n, 'm3:63001']]),
+    members: new Map([
+      [1n, 'm1:63001'],
+      [2n, 'm2:63001'],
+      [3n, 'm3:63001'],
+    ]),
     lastIndex: LAST_INDEX,
     snapshotIndex: SNAPSHOT_INDEX,
     term: TERM,

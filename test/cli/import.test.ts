@@ -12,8 +12,16 @@ import { treeHash } from '../helpers/tree.js';
 import { CONFIG_CHANGE_ID, LAST_INDEX, SNAPSHOT_INDEX, TERM, importArgs, workedExample, type WorkedExample } from './fixture.js';
 import { expectError, expectOk, lastJson, runCli, runInProcess } from './run.js';
 
-const ALL_INSPECT = (_ex: WorkedExample, h: WorkedExample['m1']): string[] =>
-  ['inspect', '--config', h.configFile, '--shard-id', '100', '--replica-id', h.replicaId, '--json'];
+const ALL_INSPECT = (_ex: WorkedExample, h: WorkedExample['m1']): string[] => [
+  'inspect',
+  '--config',
+  h.configFile,
+  '--shard-id',
+  '100',
+  '--replica-id',
+  h.replicaId,
+  '--json',
+];
 
 describe('nodehost import: the worked example on m1, m4, m5', () => {
   let ex: WorkedExample;
@@ -36,7 +44,12 @@ describe('nodehost import: the worked example on m1, m4, m5', () => {
       expect(r.members).toEqual({ 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' });
       expect(r.removedReplicas).toEqual(['2', '3']);
       // Default: the export's config change ID is kept (Dragonboat issue 414); the reference would write the index.
-      expect(r.configChangeId).toEqual({ policy: 'preserve', value: String(CONFIG_CHANGE_ID), source: String(CONFIG_CHANGE_ID), reference: String(SNAPSHOT_INDEX) });
+      expect(r.configChangeId).toEqual({
+        policy: 'preserve',
+        value: String(CONFIG_CHANGE_ID),
+        source: String(CONFIG_CHANGE_ID),
+        reference: String(SNAPSHOT_INDEX),
+      });
       expect(r.after.bootstrap).toEqual({ addresses: {}, join: true, type: 'RegularStateMachine' });
       expect(r.after.raftState).toEqual({ term: String(TERM), vote: '0', commit: String(SNAPSHOT_INDEX) });
       expect(r.after.maxIndex).toBe(String(SNAPSHOT_INDEX));
@@ -47,7 +60,8 @@ describe('nodehost import: the worked example on m1, m4, m5', () => {
         configChangeId: String(CONFIG_CHANGE_ID),
         addresses: { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' },
         removed: { 2: true, 3: true },
-        nonVotings: {}, witnesses: {},
+        nonVotings: {},
+        witnesses: {},
       });
       expect(snap.checksum).toMatch(/^[0-9a-f]{8}$/);
       expect(snap.filepath.startsWith(r.snapshotDir)).toBe(true);
@@ -64,9 +78,11 @@ describe('nodehost import: the worked example on m1, m4, m5', () => {
     expect(r.warnings.map((w: { code: string }) => w.code)).toContain('entries-discarded');
     expect(r.files.map((f: { how: string }) => f.how)).toEqual(['reused']);
     // LevelDB counts the keys it deletes; Pebble drops the span with one range tombstone.
-    expect(r.staleEntries).toMatchObject(TEST_LOGDB_TYPE === 'sharded-leveldb'
-      ? { plainEntriesRemoved: Number(LAST_INDEX), entryBatchesRemoved: 0 }
-      : { plainEntries: { first: '1', last: String(LAST_INDEX) } });
+    expect(r.staleEntries).toMatchObject(
+      TEST_LOGDB_TYPE === 'sharded-leveldb'
+        ? { plainEntriesRemoved: Number(LAST_INDEX), entryBatchesRemoved: 0 }
+        : { plainEntries: { first: '1', last: String(LAST_INDEX) } },
+    );
   });
 
   it('m4 and m5 were empty: nothing before, the snapshot copied, dragonboat.ds created', () => {
@@ -197,7 +213,11 @@ describe('nodehost import: options, validation and failures', () => {
   it('a corrupt export: ErrIncompleteSnapshot naming the check, exit 1, nothing written', async () => {
     flipByte(join(ex.exportDir, 'snapshot-0000000000000190.gbsnap'), blockDataOffset(0) + 100);
     const before = await treeHash(ex.root);
-    for (const args of [importArgs(ex, ex.m4, '--json'), importArgs(ex, ex.m5, '--json', '--dry-run'), importArgs(ex, ex.m1, '--json', '--dry-run')]) {
+    for (const args of [
+      importArgs(ex, ex.m4, '--json'),
+      importArgs(ex, ex.m5, '--json', '--dry-run'),
+      importArgs(ex, ex.m1, '--json', '--dry-run'),
+    ]) {
       const err = expectError(await runCli(args), 'ErrIncompleteSnapshot', 1);
       expect(err.details.check).toBe('block-crc');
     }
@@ -226,16 +246,26 @@ describe('nodehost import: options, validation and failures', () => {
   it.skipIf(!python)('a NodeHost holding its directory lock: ErrDirLocked, exit 1, nothing written', async () => {
     const lockFile = join(ex.m1.config.nodeHostDir, 'LOCK');
     writeFileSync(lockFile, '');
-    const holder = spawn('python3', ['-c', [
-      'import fcntl, sys',
-      "f = open(sys.argv[1], 'a')",
-      'fcntl.lockf(f, fcntl.LOCK_EX)',
-      "print('ready', flush=True)",
-      'sys.stdin.read()',
-    ].join('\n'), lockFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holder = spawn(
+      'python3',
+      [
+        '-c',
+        [
+          'import fcntl, sys',
+          "f = open(sys.argv[1], 'a')",
+          'fcntl.lockf(f, fcntl.LOCK_EX)',
+          "print('ready', flush=True)",
+          'sys.stdin.read()',
+        ].join('\n'),
+        lockFile,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise<void>((ready, fail) => {
-        holder.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) ready(); });
+        holder.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('ready')) ready();
+        });
         holder.once('exit', (code) => fail(new Error(`lock holder exited (${code})`)));
       });
       const before = await treeHash(ex.root);

@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 describe('nodehost inspect on a broken node', () => {
-  it("the recorded .gbsnap deleted: exit 1, the problem on stdout, ok:false with the check in --json", async () => {
+  it('the recorded .gbsnap deleted: exit 1, the problem on stdout, ok:false with the check in --json', async () => {
     const node = await makeRunningNode({ entries: 20, snapshotIndex: 10n });
     nodes.push(node);
     const config = writeConfig(node.root, node.config);

@@ -66,7 +66,13 @@ describe('inspect over a store written by a plain LevelDB client', () => {
     expect(v.snapshot.fileSize).toBe('1100');
     expect(v.snapshot.checksum).toBe('01020304');
     expect(v.snapshot.shardId).toBe('100');
-    expect(v.membership).toEqual({ configChangeId: '5', addresses: { 1: 'a:1', 2: 'b:1' }, removed: { 3: true }, nonVotings: {}, witnesses: {} });
+    expect(v.membership).toEqual({
+      configChangeId: '5',
+      addresses: { 1: 'a:1', 2: 'b:1' },
+      removed: { 3: true },
+      nonVotings: {},
+      witnesses: {},
+    });
     expect(v.entries).toEqual({ firstIndex: '20', count: '11', lastIndex: '30' });
     expect(v.entryFormat).toBe(100);
     expect(v.malformed).toEqual([]);

@@ -43,7 +43,9 @@ describe('nodehost inspect', () => {
     expect(res.membership).toEqual({
       configChangeId: '7',
       addresses: { 1: 'm1:63001', 2: 'm2:63001', 3: 'm3:63001' },
-      removed: {}, nonVotings: {}, witnesses: {},
+      removed: {},
+      nonVotings: {},
+      witnesses: {},
     });
     const byName = Object.fromEntries(res.snapshotDirs.map((d: { name: string }) => [d.name, d]));
     expect(byName['snapshot-000000000000000A']).toMatchObject({ kind: 'final', index: '10', status: 'current', hasFlagFile: false });
@@ -95,9 +97,17 @@ describe('nodehost inspect', () => {
     expectError(await runCli(['inspect', '--shard-id', '1', '--replica-id', '1', '--json']), 'ErrUsage', 2);
     expectError(await runInProcess(['inspect', '--config', config, '--replica-id', '1', '--json']), 'ErrUsage', 2);
     expectError(await runInProcess(['inspect', '--config', config, '--shard-id', 'x', '--replica-id', '1', '--json']), 'ErrUsage', 2);
-    expectError(await runInProcess(['inspect', '--config', config, '--shard-id', '18446744073709551616', '--replica-id', '1', '--json']), 'ErrUsage', 2);
+    expectError(
+      await runInProcess(['inspect', '--config', config, '--shard-id', '18446744073709551616', '--replica-id', '1', '--json']),
+      'ErrUsage',
+      2,
+    );
     // A usage error wins over an unreadable config file: nothing is read before the arguments are checked.
-    expectError(await runInProcess(['inspect', '--config', '/nonexistent.json', '--shard-id', 'x', '--replica-id', '1', '--json']), 'ErrUsage', 2);
+    expectError(
+      await runInProcess(['inspect', '--config', '/nonexistent.json', '--shard-id', 'x', '--replica-id', '1', '--json']),
+      'ErrUsage',
+      2,
+    );
     const root = dirs.make();
     const bad = join(root, 'bad.json');
     writeConfig(root, { nodeHostDir: join(root, 'nh') } as never, 'bad.json');

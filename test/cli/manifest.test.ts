@@ -31,7 +31,12 @@ describe('nodehost import --manifest', () => {
 
   /** A new host with the RaftAddress of replica 4; returns its config file and its directory. */
   function newHost(name: string): { configFile: string; dir: string } {
-    const config: NodeHostConfig = { nodeHostDir: join(root, name, 'nodehost'), raftAddress: 'm4:63001', hostname: name, logdbType: TEST_LOGDB_TYPE };
+    const config: NodeHostConfig = {
+      nodeHostDir: join(root, name, 'nodehost'),
+      raftAddress: 'm4:63001',
+      hostname: name,
+      logdbType: TEST_LOGDB_TYPE,
+    };
     return { configFile: writeConfig(root, config, `${name}.json`), dir: join(root, name) };
   }
 
@@ -42,34 +47,67 @@ describe('nodehost import --manifest', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'nht-cli-manifest-'));
     // The shards' old home, then an export of each through the CLI.
-    const src: NodeHostConfig = { nodeHostDir: join(root, 'm1', 'nodehost'), raftAddress: 'm1:63001', hostname: 'm1', logdbType: TEST_LOGDB_TYPE };
+    const src: NodeHostConfig = {
+      nodeHostDir: join(root, 'm1', 'nodehost'),
+      raftAddress: 'm1:63001',
+      hostname: 'm1',
+      logdbType: TEST_LOGDB_TYPE,
+    };
     const srcFile = writeConfig(root, src, 'm1.json');
     for (const [i, shardId] of SHARDS.entries()) {
       await writeSampleNode({
-        config: src, shardId, replicaId: 1n, lastIndex: 12n, snapshotIndex: 10n, term: 2n, payload: samplePayload((24 + 8 * i) * 1024, i + 1),
-        members: new Map([[1n, 'm1:63001'], [2n, 'm2:63001'], [3n, 'm3:63001']]),
+        config: src,
+        shardId,
+        replicaId: 1n,
+        lastIndex: 12n,
+        snapshotIndex: 10n,
+        term: 2n,
+        payload: samplePayload((24 + 8 * i) * 1024, i + 1),
+        members: new Map([
+          [1n, 'm1:63001'],
+          [2n, 'm2:63001'],
+          [3n, 'm3:63001'],
+        ]),
       });
     }
     for (const shardId of SHARDS) {
-      const r = expectOk(await runCli(['export', '--config', srcFile, '--shard-id', String(shardId), '--replica-id', '1',
-        '--dest', join(root, 'exports', `s${shardId}`), '--json']));
+      const r = expectOk(
+        await runCli([
+          'export',
+          '--config',
+          srcFile,
+          '--shard-id',
+          String(shardId),
+          '--replica-id',
+          '1',
+          '--dest',
+          join(root, 'exports', `s${shardId}`),
+          '--json',
+        ]),
+      );
       exports.set(shardId, { dir: r.exportDir, bytes: Number(r.files[0].size) });
     }
     // Relative paths resolve against the manifest's directory; members as a string or an object.
     mkdirSync(join(root, 'manifests'));
     const entry = (s: bigint, replicaId: number | string = 4) => ({
-      shardId: String(s), src: `../exports/s${s}/snapshot-000000000000000A`, members: MEMBERS, replicaId,
+      shardId: String(s),
+      src: `../exports/s${s}/snapshot-000000000000000A`,
+      members: MEMBERS,
+      replicaId,
     });
     mixed = join(root, 'manifests', 'mixed.json');
-    writeFileSync(mixed, JSON.stringify({
-      imports: [
-        entry(100n),
-        { ...entry(116n), members: { 1: 'm1:63001', 4: 'm4:63001' }, replicaId: '4' },
-        { src: '../exports/missing', members: MEMBERS, replicaId: 4 },
-        entry(101n),
-        entry(116n, 9),
-      ],
-    }));
+    writeFileSync(
+      mixed,
+      JSON.stringify({
+        imports: [
+          entry(100n),
+          { ...entry(116n), members: { 1: 'm1:63001', 4: 'm4:63001' }, replicaId: '4' },
+          { src: '../exports/missing', members: MEMBERS, replicaId: 4 },
+          entry(101n),
+          entry(116n, 9),
+        ],
+      }),
+    );
     good = join(root, 'manifests', 'good.json');
     writeFileSync(good, JSON.stringify({ imports: SHARDS.map((s) => entry(s)) }));
   });
@@ -88,7 +126,11 @@ describe('nodehost import --manifest', () => {
     expect(r.outcomes[2]).toMatchObject({ src: join(root, 'exports', 'missing'), replicaId: '4', error: { code: 'ErrPathNotExist' } });
     expect(r.outcomes[4]).toMatchObject({ replicaId: '9', error: { code: 'ErrInvalidMembers' } });
     expect(r.outcomes[2].result).toBeUndefined();
-    for (const [job, shard] of [[0, 100n], [1, 116n], [3, 101n]] as const) {
+    for (const [job, shard] of [
+      [0, 100n],
+      [1, 116n],
+      [3, 101n],
+    ] as const) {
       const o = r.outcomes[job];
       expect(o.error).toBeUndefined();
       expect(o.src).toBe(exports.get(shard)!.dir);
@@ -115,7 +157,11 @@ describe('nodehost import --manifest', () => {
     const run = await runCli(['import', '--config', host.configFile, '--manifest', mixed]);
     expect(run.status, run.stderr).toBe(1);
     expect(run.stdout).toBe('3 of 5 import(s) succeeded.\nRetry (after fixing each error): manifest entries 2, 4\n');
-    for (const [job, shard] of [[0, 100n], [1, 116n], [3, 101n]] as const) {
+    for (const [job, shard] of [
+      [0, 100n],
+      [1, 116n],
+      [3, 101n],
+    ] as const) {
       expect(run.stderr).toContain(`ok     #${job} shard ${shard} replica 4 from ${exports.get(shard)!.dir}\n`);
     }
     expect(run.stderr).toMatch(/^FAILED #2 shard \? replica 4 from .*missing: ErrPathNotExist: /m);
@@ -143,35 +189,44 @@ describe('nodehost import --manifest', () => {
     for (const c of ['0', 'two', '1.5']) expectError(await runCli([...base, '--concurrency', c]), 'ErrUsage', 2);
     const bad = join(root, 'manifests', 'bad.json');
     writeFileSync(bad, JSON.stringify({ imports: [{ src: 'x', members: MEMBERS }] }));
-    const malformed = expectError(await runCli(['import', '--config', host.configFile, '--manifest', bad, '--json']), 'ErrInvalidConfig', 1);
+    const malformed = expectError(
+      await runCli(['import', '--config', host.configFile, '--manifest', bad, '--json']),
+      'ErrInvalidConfig',
+      1,
+    );
     expect(malformed.message).toMatch(/imports\[0\] needs "src" and "replicaId"/);
     expect(existsSync(host.dir)).toBe(false);
     expect(existsSync(join(root, 'bk'))).toBe(false);
   });
 
-  it.skipIf(!hasScript())('on a terminal without --yes: refused, exit 2, nothing written; --dry-run goes ahead and writes nothing', async () => {
-    const host = newHost('m4-tty');
-    const out = join(root, 'tty-out.txt');
-    const err = join(root, 'tty-err.txt');
-    const redirect = `> ${shq(out)} 2> ${shq(err)}`;
-    const refused = await runInPty(['import', '--config', host.configFile, '--manifest', good], redirect);
-    expect(refused.status, readFileSync(err, 'utf8')).toBe(2);
-    expect(readFileSync(err, 'utf8')).toMatch(/ErrUsage: import --manifest overwrites 3 replica\(s\) on this host: run it with --dry-run first, then rerun with --yes/);
-    expect(readFileSync(out, 'utf8')).toBe('');
-    expect(existsSync(host.dir)).toBe(false);
+  it.skipIf(!hasScript())(
+    'on a terminal without --yes: refused, exit 2, nothing written; --dry-run goes ahead and writes nothing',
+    async () => {
+      const host = newHost('m4-tty');
+      const out = join(root, 'tty-out.txt');
+      const err = join(root, 'tty-err.txt');
+      const redirect = `> ${shq(out)} 2> ${shq(err)}`;
+      const refused = await runInPty(['import', '--config', host.configFile, '--manifest', good], redirect);
+      expect(refused.status, readFileSync(err, 'utf8')).toBe(2);
+      expect(readFileSync(err, 'utf8')).toMatch(
+        /ErrUsage: import --manifest overwrites 3 replica\(s\) on this host: run it with --dry-run first, then rerun with --yes/,
+      );
+      expect(readFileSync(out, 'utf8')).toBe('');
+      expect(existsSync(host.dir)).toBe(false);
 
-    const json = await runInPty(['import', '--config', host.configFile, '--manifest', good, '--json'], redirect);
-    expect(json.status).toBe(2);
-    expect(lastJson(readFileSync(out, 'utf8')).error.code).toBe('ErrUsage');
+      const json = await runInPty(['import', '--config', host.configFile, '--manifest', good, '--json'], redirect);
+      expect(json.status).toBe(2);
+      expect(lastJson(readFileSync(out, 'utf8')).error.code).toBe('ErrUsage');
 
-    const dry = await runInPty(['import', '--config', host.configFile, '--manifest', good, '--dry-run'], redirect);
-    expect(dry.status, readFileSync(err, 'utf8')).toBe(0);
-    expect(readFileSync(out, 'utf8')).toBe('Dry run: 3 of 3 import(s) succeeded.\n');
-    const hostTree = await treeHash(host.dir);
-    expect(hostTree).toBe(await treeHash(join(root, 'nonexistent')));
+      const dry = await runInPty(['import', '--config', host.configFile, '--manifest', good, '--dry-run'], redirect);
+      expect(dry.status, readFileSync(err, 'utf8')).toBe(0);
+      expect(readFileSync(out, 'utf8')).toBe('Dry run: 3 of 3 import(s) succeeded.\n');
+      const hostTree = await treeHash(host.dir);
+      expect(hostTree).toBe(await treeHash(join(root, 'nonexistent')));
 
-    const yes = await runInPty(['import', '--config', host.configFile, '--manifest', good, '--yes'], redirect);
-    expect(yes.status, readFileSync(err, 'utf8')).toBe(0);
-    expect((await inspect(host.configFile, 116n)).snapshot.imported).toBe(true);
-  });
+      const yes = await runInPty(['import', '--config', host.configFile, '--manifest', good, '--yes'], redirect);
+      expect(yes.status, readFileSync(err, 'utf8')).toBe(0);
+      expect((await inspect(host.configFile, 116n)).snapshot.imported).toBe(true);
+    },
+  );
 });

@@ -73,7 +73,9 @@ describe('nodehost export', () => {
     }
     // The manifest on disk says the same.
     const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'));
-    expect(manifest.files).toEqual(r.files.map((f: { name: string; size: string; sha256: string }) => ({ name: f.name, size: f.size, sha256: f.sha256 })));
+    expect(manifest.files).toEqual(
+      r.files.map((f: { name: string; size: string; sha256: string }) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+    );
     expect(await treeHash(ex.m1.dir)).toBe(m1Tree);
   });
 
@@ -87,11 +89,17 @@ describe('nodehost export', () => {
 
     // A replica the log store records no snapshot of, and a host that has no data at all.
     const none = join(ex.root, 'exp-none');
-    const noSnap = expectError(await runCli(['export', '--config', ex.m1.configFile, '--shard-id', '100', '--replica-id', '9', '--dest', none, '--json']),
-      'ErrNoSnapshot', 1);
+    const noSnap = expectError(
+      await runCli(['export', '--config', ex.m1.configFile, '--shard-id', '100', '--replica-id', '9', '--dest', none, '--json']),
+      'ErrNoSnapshot',
+      1,
+    );
     expect(noSnap.message).toMatch(/no snapshot for shard 100 replica 9/);
-    expectError(await runCli(['export', '--config', ex.m4.configFile, '--shard-id', '100', '--replica-id', '4', '--dest', none, '--json']),
-      'ErrNoSnapshot', 1);
+    expectError(
+      await runCli(['export', '--config', ex.m4.configFile, '--shard-id', '100', '--replica-id', '4', '--dest', none, '--json']),
+      'ErrNoSnapshot',
+      1,
+    );
     expect(existsSync(none)).toBe(false);
     expect(existsSync(ex.m4.dir)).toBe(false);
 
@@ -122,7 +130,18 @@ describe('nodehost export', () => {
     expect(human.stderr).toMatch(/ErrManifestMismatch: .*snapshot\.metadata does not match its SHA-256/);
 
     // import checks the manifest before anything is written: the new host stays empty.
-    const imp = await runCli(['import', '--config', ex.m4.configFile, '--src', exportDir, '--members', MEMBERS, '--replica-id', '4', '--json']);
+    const imp = await runCli([
+      'import',
+      '--config',
+      ex.m4.configFile,
+      '--src',
+      exportDir,
+      '--members',
+      MEMBERS,
+      '--replica-id',
+      '4',
+      '--json',
+    ]);
     expectError(imp, 'ErrManifestMismatch', 1);
     expect(existsSync(ex.m4.dir)).toBe(false);
 
@@ -142,7 +161,9 @@ describe('nodehost export', () => {
   it('the export imports: a new host takes it through the CLI', async () => {
     const dest = join(ex.root, 'exp-import');
     const { exportDir } = expectOk(await runCli(exportArgs(ex, dest, '--json')));
-    const r = expectOk(await runCli(['import', '--config', ex.m5.configFile, '--src', exportDir, '--members', MEMBERS, '--replica-id', '5', '--json']));
+    const r = expectOk(
+      await runCli(['import', '--config', ex.m5.configFile, '--src', exportDir, '--members', MEMBERS, '--replica-id', '5', '--json']),
+    );
     expect(r.after.snapshot.index).toBe(String(SNAPSHOT_INDEX));
     expect(r.files.map((f: { how: string }) => f.how)).toEqual(['copied']);
     expect(await treeHash(ex.m1.dir)).toBe(m1Tree);

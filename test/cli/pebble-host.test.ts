@@ -41,10 +41,35 @@ describe('the CLI on a Dragonboat v4 (Pebble) host', () => {
   it.each([
     ['inspect', (c: string) => ['inspect', '--config', c, '--shard-id', '100', '--replica-id', '1', '--json']],
     ['export', (c: string, out: string) => ['export', '--config', c, '--shard-id', '100', '--replica-id', '1', '--dest', out, '--json']],
-    ['import', (c: string) => ['import', '--config', c, '--src', PEBBLE_FIXTURE_EXPORT, '--members',
-      '1=127.0.0.1:26101,4=127.0.0.1:26104,5=127.0.0.1:26105', '--replica-id', '1', '--yes', '--json']],
-    ['plan', (c: string) => ['plan', '--src', PEBBLE_FIXTURE_EXPORT, '--members',
-      '1=127.0.0.1:26101,4=127.0.0.1:26104,5=127.0.0.1:26105', '--config', c, '--json']],
+    [
+      'import',
+      (c: string) => [
+        'import',
+        '--config',
+        c,
+        '--src',
+        PEBBLE_FIXTURE_EXPORT,
+        '--members',
+        '1=127.0.0.1:26101,4=127.0.0.1:26104,5=127.0.0.1:26105',
+        '--replica-id',
+        '1',
+        '--yes',
+        '--json',
+      ],
+    ],
+    [
+      'plan',
+      (c: string) => [
+        'plan',
+        '--src',
+        PEBBLE_FIXTURE_EXPORT,
+        '--members',
+        '1=127.0.0.1:26101,4=127.0.0.1:26104,5=127.0.0.1:26105',
+        '--config',
+        c,
+        '--json',
+      ],
+    ],
   ] as const)('%s with a configuration saying LevelDB: refused (ErrLogDBType), nothing changed', async (_name, args) => {
     const { h, wrong } = await host();
     const before = await treeSnapshot(h.nodeHostDir);

@@ -82,7 +82,12 @@ describe('nodehost plan: the worked example', () => {
     expect(p.fingerprint).toMatch(/^nhr1-[0-9a-f]{16}$/);
     const [h1, h4, h5] = p.hosts;
     expect(h1).toMatchObject({ host: 'm1:63001', replicaId: '1', status: 'ready', hasState: true });
-    expect(h1.discardedEntries).toEqual({ first: String(SNAPSHOT_INDEX + 1n), last: String(LAST_INDEX), term: String(TERM), lastTerm: String(TERM) });
+    expect(h1.discardedEntries).toEqual({
+      first: String(SNAPSHOT_INDEX + 1n),
+      last: String(LAST_INDEX),
+      term: String(TERM),
+      lastTerm: String(TERM),
+    });
     expect(h4).toMatchObject({ host: 'm4:63001', replicaId: '4', status: 'ready', hasState: false });
     expect(h4.discardedEntries).toBeUndefined();
     expect(h5).toMatchObject({ host: 'm5:63001', replicaId: '5', status: 'unverified', hasState: false });
@@ -112,7 +117,11 @@ describe('nodehost plan: the worked example', () => {
   });
 
   it('a wrong host (its RaftAddress is no member), a missing config: exit 1 with the host named', async () => {
-    const other = writeConfig(ex.root, { nodeHostDir: join(ex.root, 'm9', 'nodehost'), raftAddress: 'm9:63001', hostname: 'm9', logdbType: TEST_LOGDB_TYPE }, 'm9.json');
+    const other = writeConfig(
+      ex.root,
+      { nodeHostDir: join(ex.root, 'm9', 'nodehost'), raftAddress: 'm9:63001', hostname: 'm9', logdbType: TEST_LOGDB_TYPE },
+      'm9.json',
+    );
     const run = await plan('--src', ex.exportDir, '--members', MEMBERS, '--config', 'm1.json', '--config', other, '--json');
     expect(expectError(run, 'ErrInvalidMembers', 1).message).toMatch(/RaftAddress m9:63001/);
     const p = lastJson(run.stdout).plan;
@@ -128,7 +137,7 @@ describe('nodehost plan: the worked example', () => {
   });
 
   // Last: it performs the repair.
-  it('the printed commands, run as printed, perform the import; every result and inspect show the plan\'s fingerprint', async () => {
+  it("the printed commands, run as printed, perform the import; every result and inspect show the plan's fingerprint", async () => {
     const run = await plan('--src', ex.exportDir, '--members', MEMBERS, ...hosts);
     expect(run.status, run.stderr).toBe(0);
     const fingerprint = /fingerprint {2}(nhr1-[0-9a-f]{16})/.exec(run.stdout)![1]!;
@@ -151,7 +160,9 @@ describe('nodehost plan: the worked example', () => {
       expect(res.replicaId).toBe(h.replicaId);
       expect(res.after.snapshot.index).toBe(String(SNAPSHOT_INDEX));
       expect(res.fingerprint).toBe(fingerprint);
-      const view = expectOk(await runCli(['inspect', '--config', h.configFile, '--shard-id', String(SHARD), '--replica-id', h.replicaId, '--json']));
+      const view = expectOk(
+        await runCli(['inspect', '--config', h.configFile, '--shard-id', String(SHARD), '--replica-id', h.replicaId, '--json']),
+      );
       expect(view.fingerprint).toBe(fingerprint);
       expect(Object.keys(view.membership.addresses)).toEqual(['1', '4', '5']);
     }

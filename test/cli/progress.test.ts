@@ -101,9 +101,24 @@ describe('ProgressDisplay', () => {
 
 describe('formatting', () => {
   it('bytes in binary units', () => {
-    expect([0, 1023, 1024, 1536, MiB, 5.5 * 1024 * MiB].map(formatBytes)).toEqual(['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '1.0 MiB', '5.5 GiB']);
+    expect([0, 1023, 1024, 1536, MiB, 5.5 * 1024 * MiB].map(formatBytes)).toEqual([
+      '0 B',
+      '1023 B',
+      '1.0 KiB',
+      '1.5 KiB',
+      '1.0 MiB',
+      '5.5 GiB',
+    ]);
   });
   it('durations, unknown ones as --:--', () => {
-    expect([0, 59.4, 61, 3600 + 62, Infinity, NaN, -1].map(formatDuration)).toEqual(['00:00', '00:59', '01:01', '1:01:02', '--:--', '--:--', '--:--']);
+    expect([0, 59.4, 61, 3600 + 62, Infinity, NaN, -1].map(formatDuration)).toEqual([
+      '00:00',
+      '00:59',
+      '01:01',
+      '1:01:02',
+      '--:--',
+      '--:--',
+      '--:--',
+    ]);
   });
 });

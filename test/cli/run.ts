@@ -48,16 +48,21 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliRun> {
 
 function runOnce(args: string[], opts: RunOptions): Promise<CliRun> {
   return new Promise((done, fail) => {
-    const child = execFile(process.execPath, [opts.bin ?? BIN, ...args], {
-      cwd: opts.cwd ?? PROJECT_ROOT,
-      env: childEnv(opts.env),
-      maxBuffer: 64 * 1024 * 1024,
-      encoding: 'utf8',
-    }, (err, stdout, stderr) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : undefined) : 0;
-      if (status === undefined) fail(err);
-      else done({ status, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [opts.bin ?? BIN, ...args],
+      {
+        cwd: opts.cwd ?? PROJECT_ROOT,
+        env: childEnv(opts.env),
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
+      (err, stdout, stderr) => {
+        const status = err ? (typeof err.code === 'number' ? err.code : undefined) : 0;
+        if (status === undefined) fail(err);
+        else done({ status, stdout, stderr });
+      },
+    );
     child.stdin?.end();
   });
 }
@@ -89,16 +94,21 @@ export function runInPty(args: string[], shellTail = '', opts: RunOptions = {}):
 function ptyOnce(args: string[], shellTail: string, opts: RunOptions): Promise<{ status: number; output: string }> {
   const cmd = [process.execPath, opts.bin ?? BIN, ...args].map(shq).join(' ') + (shellTail ? ` ${shellTail}` : '');
   return new Promise((done, fail) => {
-    const child = execFile('script', ['-qec', cmd, '/dev/null'], {
-      cwd: opts.cwd ?? PROJECT_ROOT,
-      env: childEnv({ COLUMNS: '100', ...opts.env }),
-      maxBuffer: 64 * 1024 * 1024,
-      encoding: 'utf8',
-    }, (err, stdout) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : undefined) : 0;
-      if (status === undefined) fail(err);
-      else done({ status, output: stdout.replaceAll('\r\n', '\n') });
-    });
+    const child = execFile(
+      'script',
+      ['-qec', cmd, '/dev/null'],
+      {
+        cwd: opts.cwd ?? PROJECT_ROOT,
+        env: childEnv({ COLUMNS: '100', ...opts.env }),
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+      },
+      (err, stdout) => {
+        const status = err ? (typeof err.code === 'number' ? err.code : undefined) : 0;
+        if (status === undefined) fail(err);
+        else done({ status, output: stdout.replaceAll('\r\n', '\n') });
+      },
+    );
     child.stdin?.end(opts.input ?? '');
   });
 }

@@ -102,9 +102,19 @@ describe('usage errors exit 2', () => {
 
 describe('--members parsing', () => {
   it('accepts the documented form, with spaces and a trailing comma', () => {
-    expect(parseMembers('1=m1:7001,4=m4:7001,5=m5:7001')).toEqual(new Map([[1n, 'm1:7001'], [4n, 'm4:7001'], [5n, 'm5:7001']]));
+    expect(parseMembers('1=m1:7001,4=m4:7001,5=m5:7001')).toEqual(
+      new Map([
+        [1n, 'm1:7001'],
+        [4n, 'm4:7001'],
+        [5n, 'm5:7001'],
+      ]),
+    );
     expect(parseMembers(' 1 = m1:7001 , 18446744073709551615=[::1]:7001,')).toEqual(
-      new Map([[1n, 'm1:7001'], [18446744073709551615n, '[::1]:7001']]));
+      new Map([
+        [1n, 'm1:7001'],
+        [18446744073709551615n, '[::1]:7001'],
+      ]),
+    );
   });
 
   it.each(['', ',', '1', '1=', '=a', 'a=b', '1=a,1=b', '1.5=a', '0x10=a', '18446744073709551616=a'])('rejects %j', (text) => {
@@ -114,9 +124,10 @@ describe('--members parsing', () => {
 
 describe('--members: rules of the membership (issue 10 #7, #13)', () => {
   it.each(['import', 'plan'])('%s --members "": says the list is empty, not that the option is missing', async (cmd) => {
-    const argv = cmd === 'import'
-      ? ['import', '--config', 'c.json', '--src', 'd', '--members', '', '--replica-id', '1', '--json']
-      : ['plan', '--src', 'd', '--members', '', '--config', 'c.json', '--json'];
+    const argv =
+      cmd === 'import'
+        ? ['import', '--config', 'c.json', '--src', 'd', '--members', '', '--replica-id', '1', '--json']
+        : ['plan', '--src', 'd', '--members', '', '--config', 'c.json', '--json'];
     const run = await inProcess(argv);
     expect(run.status).toBe(2);
     const res = lastJson(run.stdout, run.stderr);
@@ -184,7 +195,7 @@ describe('the launcher', () => {
     expect(stderr).not.toContain('is not a function');
   });
 
-  it('a closed stdout (nodehost ... | head) ends quietly, with the command\'s own status', async () => {
+  it("a closed stdout (nodehost ... | head) ends quietly, with the command's own status", async () => {
     const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [BIN, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

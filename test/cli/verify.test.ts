@@ -21,8 +21,14 @@ async function makeExport(root: string): Promise<string> {
     type: StateMachineType.Regular,
     membership: {
       configChangeId: 3n,
-      addresses: new Map([[1n, 'm1:63001'], [2n, 'm2:63001'], [3n, 'm3:63001']]),
-      removed: new Map(), nonVotings: new Map(), witnesses: new Map(),
+      addresses: new Map([
+        [1n, 'm1:63001'],
+        [2n, 'm2:63001'],
+        [3n, 'm3:63001'],
+      ]),
+      removed: new Map(),
+      nonVotings: new Map(),
+      witnesses: new Map(),
     },
   };
   return writeSampleExport(join(root, 'backup'), record, samplePayload(V2_BLOCK_SIZE + 4321));

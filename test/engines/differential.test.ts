@@ -99,9 +99,15 @@ describe.each([1, MiB2 - 1, MiB2 + 1, 3 * MiB2 + 1, 5 * MiB2 + 7])('v1 payload o
     corrupt(file);
     const results: Record<string, unknown>[] = [];
     for (const engine of ENGINES) {
-      results.push(await outcome(() => verifySnapshotFile(file, {
-        engine: getEngine(engine), expectedFileSize: written.fileSize, expectedChecksum: written.payloadChecksum,
-      })));
+      results.push(
+        await outcome(() =>
+          verifySnapshotFile(file, {
+            engine: getEngine(engine),
+            expectedFileSize: written.fileSize,
+            expectedChecksum: written.payloadChecksum,
+          }),
+        ),
+      );
     }
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
@@ -111,7 +117,7 @@ describe.each([1, MiB2 - 1, MiB2 + 1, 3 * MiB2 + 1, 5 * MiB2 + 7])('v1 payload o
 
 describe('SHA-256 computed in the copy pass', () => {
   const dirs = tempDirs('nht-diff-sha-');
-  it.each(SIZES)('payload of %i bytes: every engine gives node:crypto\'s digest of the file', async (size) => {
+  it.each(SIZES)("payload of %i bytes: every engine gives node:crypto's digest of the file", async (size) => {
     const dir = dirs.make();
     const written = await writeV2(dir, payload(size, size + 3));
     const file = join(dir, 'snapshot-0000000000000001.gbsnap');

@@ -5,8 +5,18 @@ import { createJsEngine } from '../../src/engines/js.js';
 import type { PayloadLayout } from '../../src/engines/types.js';
 import { encodeV2Tail } from '../../src/snapshot/layout.js';
 import {
-  GOLDEN_V1_PATH, V2_BLOCK_SIZE, blockCrcOffset, blockDataOffset, flipByte, patchBytes, payload, readAll, sameBytes, tempDirs,
-  writeV1, writeV2,
+  GOLDEN_V1_PATH,
+  V2_BLOCK_SIZE,
+  blockCrcOffset,
+  blockDataOffset,
+  flipByte,
+  patchBytes,
+  payload,
+  readAll,
+  sameBytes,
+  tempDirs,
+  writeV1,
+  writeV2,
 } from '../helpers/snapshots.js';
 
 const engine = createJsEngine();
@@ -33,7 +43,12 @@ describe('js engine', () => {
     for (const size of [1, B, 2 * B + 5]) {
       const w = await writeV2(dir, payload(size), `s${size}.gbsnap`);
       const r = await engine.scanPayload(layoutOf(w.path, 2));
-      expect(r).toEqual({ ok: true, payloadBytes: size, blocks: Math.ceil(size / B), payloadChecksum: Buffer.from(w.payloadChecksum).readUInt32BE(0) });
+      expect(r).toEqual({
+        ok: true,
+        payloadBytes: size,
+        blocks: Math.ceil(size / B),
+        payloadChecksum: Buffer.from(w.payloadChecksum).readUInt32BE(0),
+      });
     }
   });
 
@@ -61,8 +76,13 @@ describe('js engine', () => {
     test('tail-total', async () => {
       const path = await file();
       patchBytes(path, fileSize - 16, encodeV2Tail(size + 11).subarray(0, 8));
-      expect(await engine.scanPayload(layoutOf(path, 2)))
-        .toEqual({ ok: false, check: 'tail-total', offset: fileSize - 16, expected: size + 12, actual: size + 11 });
+      expect(await engine.scanPayload(layoutOf(path, 2))).toEqual({
+        ok: false,
+        check: 'tail-total',
+        offset: fileSize - 16,
+        expected: size + 12,
+        actual: size + 11,
+      });
     });
 
     test('block-layout: a last block with no data byte', async () => {
@@ -70,8 +90,12 @@ describe('js engine', () => {
       const src = readAll(await file());
       const region = 2 * (B + 4) + 4;
       writeFileSync(path, Buffer.concat([src.subarray(0, 1024 + region), encodeV2Tail(region)]));
-      expect(await engine.scanPayload(layoutOf(path, 2)))
-        .toEqual({ ok: false, check: 'block-layout', offset: blockDataOffset(2), block: 2 });
+      expect(await engine.scanPayload(layoutOf(path, 2))).toEqual({
+        ok: false,
+        check: 'block-layout',
+        offset: blockDataOffset(2),
+        block: 2,
+      });
     });
 
     test('block-layout: no block at all', async () => {
@@ -88,14 +112,26 @@ describe('js engine', () => {
       flipByte(path, blockDataOffset(1) + 7, 0x20);
       flipByte(path, blockDataOffset(2) + 1, 0x20); // a later bad block is not the one reported
       const actual = engine.crc32(readAll(path).subarray(blockDataOffset(1), crcAt));
-      expect(await engine.scanPayload(layoutOf(path, 2)))
-        .toEqual({ ok: false, check: 'block-crc', offset: crcAt, block: 1, expected: stored, actual });
+      expect(await engine.scanPayload(layoutOf(path, 2))).toEqual({
+        ok: false,
+        check: 'block-crc',
+        offset: crcAt,
+        block: 1,
+        expected: stored,
+        actual,
+      });
     });
 
     test('file-changed: a read comes up short', async () => {
       const path = await file();
       const layout = { ...layoutOf(path, 1), fileSize: fileSize + 10 };
-      expect(await engine.scanPayload(layout)).toEqual({ ok: false, check: 'file-changed', offset: fileSize, expected: fileSize + 10, actual: fileSize });
+      expect(await engine.scanPayload(layout)).toEqual({
+        ok: false,
+        check: 'file-changed',
+        offset: fileSize,
+        expected: fileSize + 10,
+        actual: fileSize,
+      });
     });
 
     test('file-changed: the size differs after the scan', async () => {
@@ -133,12 +169,16 @@ describe('js engine', () => {
     const w = await writeV2(dir, payload(10));
     const dest = join(dir, 'copy.gbsnap');
     writeFileSync(dest, 'mine');
-    await expect(engine.copyAndScan(layoutOf(w.path, 2), dest, 0o644)).rejects.toMatchObject({ code: 'ErrIO', details: { errno: 'EEXIST' } });
+    await expect(engine.copyAndScan(layoutOf(w.path, 2), dest, 0o644)).rejects.toMatchObject({
+      code: 'ErrIO',
+      details: { errno: 'EEXIST' },
+    });
     expect(readAll(dest)).toEqual(new Uint8Array(Buffer.from('mine')));
   });
 
   test('a missing file is ErrIO', async () => {
-    await expect(engine.scanPayload({ path: '/nonexistent/x.gbsnap', version: 2, payloadOffset: 1024, fileSize: 2000 }))
-      .rejects.toMatchObject({ code: 'ErrIO', details: { path: '/nonexistent/x.gbsnap' } });
+    await expect(
+      engine.scanPayload({ path: '/nonexistent/x.gbsnap', version: 2, payloadOffset: 1024, fileSize: 2000 }),
+    ).rejects.toMatchObject({ code: 'ErrIO', details: { path: '/nonexistent/x.gbsnap' } });
   });
 });

@@ -37,11 +37,15 @@ const cases: Array<[name: string, bytes: () => Buffer, version: 1 | 2, sizeDelta
   ['no block', () => joinParts(v2Parts(Buffer.alloc(0))), 2],
   ['tail-magic', () => corrupt((p) => flip(p.tail, 12, 0x10)), 2],
   ['tail-total', () => corrupt((p) => p.tail.writeBigUInt64LE(123n, 0)), 2],
-  ['block-layout', () => {
-    const p = v2Parts(payload.subarray(0, 2 * BLOCK));
-    p.tail.writeBigUInt64LE(BigInt(2 * (BLOCK + 4) + 2), 0);
-    return Buffer.concat([p.header, ...p.blocks, Buffer.alloc(2), p.tail]);
-  }, 2],
+  [
+    'block-layout',
+    () => {
+      const p = v2Parts(payload.subarray(0, 2 * BLOCK));
+      p.tail.writeBigUInt64LE(BigInt(2 * (BLOCK + 4) + 2), 0);
+      return Buffer.concat([p.header, ...p.blocks, Buffer.alloc(2), p.tail]);
+    },
+    2,
+  ],
   ['block-crc in data', () => corrupt((p) => flip(p.blocks[2]!, 9999, 0x01)), 2],
   ['block-crc in the stored CRC of the last block', () => corrupt((p) => flip(p.blocks[3]!, 101, 0x80)), 2],
   ['v2 longer than stated', () => good, 2, -100],

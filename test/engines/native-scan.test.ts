@@ -9,17 +9,7 @@ import { ErrAborted, ErrInvalidConfig, ErrIO } from '../../src/errors.js';
 import { createNativeEngine } from '../../src/engines/native.js';
 import { loadNative } from '../../src/native/binding.js';
 import type { ChecksumEngine, PayloadLayout } from '../../src/engines/types.js';
-import {
-  BLOCK,
-  flip,
-  HEADER_AREA,
-  joinParts,
-  pseudoRandom,
-  tempDir,
-  v1File,
-  v2Parts,
-  writeSnapshot,
-} from '../native/v2file.js';
+import { BLOCK, flip, HEADER_AREA, joinParts, pseudoRandom, tempDir, v1File, v2Parts, writeSnapshot } from '../native/v2file.js';
 
 const golden = fileURLToPath(new URL('../../../shared/testdata/dragonboat-v1snapshot.gbsnap', import.meta.url));
 
@@ -76,7 +66,6 @@ describe('native scanPayload: v2 valid files', () => {
     expect(await scanSmallPieces(layout, 4099)).toEqual(want);
     expect(layout.fileSize).toBe(1024 + size + 4 * Math.ceil(size / BLOCK) + 16);
   });
-
 });
 
 describe('native scanPayload: every v2 failure, with its offset and block', () => {
@@ -300,9 +289,7 @@ describe('native scan: progress, abort, bad layouts', () => {
   it('an already aborted signal: ErrAborted, nothing created', async () => {
     const layout = file(joinParts(v2Parts(pseudoRandom(1000, 1))), 2);
     const dest = path.join(tmp.dir, 'aborted-early.gbsnap');
-    const err = await engine
-      .copyAndScan(layout, dest, 0o644, { signal: AbortSignal.abort(new Error('stop')) })
-      .catch((e: unknown) => e);
+    const err = await engine.copyAndScan(layout, dest, 0o644, { signal: AbortSignal.abort(new Error('stop')) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ErrAborted);
     expect(fs.existsSync(dest)).toBe(false);
   });

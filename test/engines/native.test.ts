@@ -4,10 +4,7 @@ import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { ErrEngineUnavailable } from '../../src/errors.js';
-import {
-  createNativeEngine,
-  nativeCrcKernel,
-} from '../../src/engines/native.js';
+import { createNativeEngine, nativeCrcKernel } from '../../src/engines/native.js';
 import { DISABLE_NATIVE_ENV, loadNative, NATIVE_ADDON_PATH, nativeLoadError, type NativeBinding } from '../../src/native/binding.js';
 import { pseudoRandom } from '../native/v2file.js';
 
@@ -44,11 +41,10 @@ describe('native addon loading', () => {
   });
 
   it('NODEHOST_TOOLS_CRC_KERNEL picks a slower kernel at load time', () => {
-    const res = spawnSync(
-      process.execPath,
-      ['-e', `process.stdout.write(require(${JSON.stringify(NATIVE_ADDON_PATH)}).crcKernel)`],
-      { env: { ...process.env, NODEHOST_TOOLS_CRC_KERNEL: 'slice8' }, encoding: 'utf8' },
-    );
+    const res = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(NATIVE_ADDON_PATH)}).crcKernel)`], {
+      env: { ...process.env, NODEHOST_TOOLS_CRC_KERNEL: 'slice8' },
+      encoding: 'utf8',
+    });
     expect(res.status).toBe(0);
     expect(res.stdout).toBe('slice8');
   });
@@ -77,7 +73,12 @@ describe('native crc32 matches zlib.crc32', () => {
   it.each(loadNative()?.crcKernels ?? ['(addon missing)'])('kernel %s: a few MiB, unaligned, seeded and chained', (kernel) => {
     const b = binding();
     const big = pseudoRandom(3 * 1024 * 1024 + 4099, 3);
-    for (const [off, len] of [[0, big.length], [1, big.length - 1], [13, 2 * 1024 * 1024 + 77], [255, 4096 * 7 + 5]] as const) {
+    for (const [off, len] of [
+      [0, big.length],
+      [1, big.length - 1],
+      [13, 2 * 1024 * 1024 + 77],
+      [255, 4096 * 7 + 5],
+    ] as const) {
       const view = big.subarray(off, off + len);
       expect(b.crc32WithKernel(kernel, view, 0)).toBe(zlib.crc32(view));
       expect(b.crc32WithKernel(kernel, view, 0xdeadbeef)).toBe(zlib.crc32(view, 0xdeadbeef));

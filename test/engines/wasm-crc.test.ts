@@ -20,9 +20,11 @@ function random(size: number): Uint8Array {
 /** `size` bytes from xorshift32 seeded with `seed` (reproducible when fast-check shrinks). */
 function xorshiftBytes(size: number, seed: number): Uint8Array {
   const out = new Uint8Array(size);
-  let x = (seed >>> 0) || 1;
+  let x = seed >>> 0 || 1;
   for (let i = 0; i < size; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     out[i] = x & 0xff;
   }
   return out;
@@ -80,17 +82,25 @@ describe('wasm crc32', () => {
     const buf = kernel.buffer(70_000, 0);
     // Lengths are drawn explicitly: fast-check's arrays stay short by default,
     // and the interesting paths start at 16 (slicing) and 4096 (SIMD) bytes.
-    fc.assert(fc.property(
-      fc.nat({ max: 69_000 }), fc.nat({ max: 999 }), fc.nat({ max: 0xffffffff }), fc.nat(), fc.nat(),
-      (len, off, seed, cutSeed, dataSeed) => {
-        const data = xorshiftBytes(len, dataSeed);
-        buf.set(data, off);
-        const view = buf.subarray(off, off + len);
-        const want = zlibCrc32(data, seed);
-        expect(kernel.crc32(view, seed)).toBe(want);
-        const cut = len === 0 ? 0 : cutSeed % len;
-        expect(kernel.crc32(view.subarray(cut), kernel.crc32(view.subarray(0, cut), seed))).toBe(want);
-      }), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 69_000 }),
+        fc.nat({ max: 999 }),
+        fc.nat({ max: 0xffffffff }),
+        fc.nat(),
+        fc.nat(),
+        (len, off, seed, cutSeed, dataSeed) => {
+          const data = xorshiftBytes(len, dataSeed);
+          buf.set(data, off);
+          const view = buf.subarray(off, off + len);
+          const want = zlibCrc32(data, seed);
+          expect(kernel.crc32(view, seed)).toBe(want);
+          const cut = len === 0 ? 0 : cutSeed % len;
+          expect(kernel.crc32(view.subarray(cut), kernel.crc32(view.subarray(0, cut), seed))).toBe(want);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

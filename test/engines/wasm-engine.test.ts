@@ -11,8 +11,19 @@ import { createJsEngine } from '../../src/engines/js.js';
 import type { ChecksumEngine, PayloadLayout } from '../../src/engines/types.js';
 import { createWasmEngine } from '../../src/engines/wasm.js';
 import {
-  GOLDEN_V1_PATH, V2_BLOCK_SIZE, blockCrcOffset, blockDataOffset, extendBy, flipByte, patchBytes, payload, readAll,
-  tempDirs, truncateBy, writeV1, writeV2,
+  GOLDEN_V1_PATH,
+  V2_BLOCK_SIZE,
+  blockCrcOffset,
+  blockDataOffset,
+  extendBy,
+  flipByte,
+  patchBytes,
+  payload,
+  readAll,
+  tempDirs,
+  truncateBy,
+  writeV1,
+  writeV2,
 } from '../helpers/snapshots.js';
 
 const dirs = tempDirs('nht-wasm-engine-');

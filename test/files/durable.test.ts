@@ -4,14 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrAborted, ErrIO } from '../../src/errors.js';
-import {
-  copyFileDurable,
-  fsyncDir,
-  mkdirDurable,
-  removeTreeDurable,
-  renameDurable,
-  writeFileDurable,
-} from '../../src/files/durable.js';
+import { copyFileDurable, fsyncDir, mkdirDurable, removeTreeDurable, renameDurable, writeFileDurable } from '../../src/files/durable.js';
 
 let dir: string;
 beforeEach(() => {

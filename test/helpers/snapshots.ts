@@ -18,10 +18,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect } from 'vitest';
-import { ErrIncompleteSnapshot, NodeHostToolsError } from '../../src/errors.js';
+import { ErrIncompleteSnapshot, type NodeHostToolsError } from '../../src/errors.js';
 import { V2_BLOCK_SIZE, V2_FULL_BLOCK_SIZE, v2BlockCount, v2BlockOffset } from '../../src/snapshot/layout.js';
 import {
-  writeV1SnapshotFile, writeV2SnapshotFile, type SnapshotWriteResult, type SnapshotWriterOptions,
+  writeV1SnapshotFile,
+  writeV2SnapshotFile,
+  type SnapshotWriteResult,
+  type SnapshotWriterOptions,
 } from '../../src/snapshot/writer.js';
 
 /** The project root (where package.json is). */
@@ -55,11 +58,13 @@ export function tempDirs(prefix = 'nht-snap-'): { make(): string } {
 export function payload(size: number, seed = 1): Uint8Array {
   const out = new Uint8Array(size);
   const words = new Uint32Array(out.buffer, 0, Math.floor(size / 4));
-  let x = (seed >>> 0) || 0x9e3779b9;
+  let x = seed >>> 0 || 0x9e3779b9;
   for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     words[i] = x;
   }
   for (let i = words.length * 4; i < size; i++) out[i] = (i * 31 + seed) & 0xff;
@@ -67,14 +72,22 @@ export function payload(size: number, seed = 1): Uint8Array {
 }
 
 /** Writes a v2 file named `name` in `dir` with our writer. */
-export async function writeV2(dir: string, data: Uint8Array, name = 'snapshot-0000000000000001.gbsnap',
-  opts: SnapshotWriterOptions = {}): Promise<SnapshotWriteResult> {
+export async function writeV2(
+  dir: string,
+  data: Uint8Array,
+  name = 'snapshot-0000000000000001.gbsnap',
+  opts: SnapshotWriterOptions = {},
+): Promise<SnapshotWriteResult> {
   return writeV2SnapshotFile(join(dir, name), data, opts);
 }
 
 /** Writes a v1 file named `name` in `dir` with our writer. */
-export async function writeV1(dir: string, data: Uint8Array, name = 'snapshot-0000000000000001.gbsnap',
-  opts: SnapshotWriterOptions = {}): Promise<SnapshotWriteResult> {
+export async function writeV1(
+  dir: string,
+  data: Uint8Array,
+  name = 'snapshot-0000000000000001.gbsnap',
+  opts: SnapshotWriterOptions = {},
+): Promise<SnapshotWriteResult> {
   return writeV1SnapshotFile(join(dir, name), data, opts);
 }
 

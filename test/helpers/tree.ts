@@ -30,7 +30,9 @@ async function walk(root: string, rel: string, out: TreeSnapshot): Promise<void>
     } else if (st.isSymbolicLink()) {
       out[r] = `link ${mode} -> ${await fsp.readlink(p)}`;
     } else if (st.isFile()) {
-      const hash = createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+      const hash = createHash('sha256')
+        .update(await fsp.readFile(p))
+        .digest('hex');
       out[r] = `file ${mode} ${st.size} ${hash}`;
     } else {
       out[r] = `other ${mode}`;

@@ -19,7 +19,13 @@ const open: LogDB[] = [];
 
 beforeEach(async () => {
   root = await makeTempDir('nht-logdb-');
-  cfg = resolveNodeHostConfig({ nodeHostDir: path.join(root, 'nh'), raftAddress: 'a:1', hostname: 'h', logDBShards: 4, logdbType: 'sharded-leveldb' });
+  cfg = resolveNodeHostConfig({
+    nodeHostDir: path.join(root, 'nh'),
+    raftAddress: 'a:1',
+    hostname: 'h',
+    logDBShards: 4,
+    logdbType: 'sharded-leveldb',
+  });
 });
 afterEach(async () => {
   for (const db of open.splice(0)) await db.close();
@@ -65,7 +71,9 @@ describe('a store that does not exist', () => {
 describe('saveRaftState and the reads of a restarting node', () => {
   it('saves state, snapshot, entries and max index; readRaftState follows Dragonboat getRange', async () => {
     const db = await openDB();
-    await db.saveRaftState([{ shardId: 5, replicaId: 1, state: { term: 3n, vote: 1n, commit: 20n }, entries: makeEntries(1n, 20n), snapshot: snap(5n, 10n) }]);
+    await db.saveRaftState([
+      { shardId: 5, replicaId: 1, state: { term: 3n, vote: 1n, commit: 20n }, entries: makeEntries(1n, 20n), snapshot: snap(5n, 10n) },
+    ]);
     expect(await db.getRaftState(5, 1)).toEqual({ term: 3n, vote: 1n, commit: 20n });
     expect(await db.getMaxIndex(5, 1)).toBe(20n);
     expect((await db.getSnapshot(5, 1))!.index).toBe(10n);
@@ -95,18 +103,19 @@ describe('saveRaftState and the reads of a restarting node', () => {
     await db.saveRaftState([{ shardId: 5, replicaId: 1, entries: makeEntries(15n, 25n, 4n) }]);
     expect(await db.getMaxIndex(5, 1)).toBe(25n);
     const read = await db.iterateEntries(5, 1, 14, 100);
-    expect(read.entries.map((e) => [e.index, e.entry!.term])).toEqual([
-      [14n, 3n],
-      ...makeEntries(15n, 25n).map((e) => [e.index, 4n]),
-    ]);
+    expect(read.entries.map((e) => [e.index, e.entry!.term])).toEqual([[14n, 3n], ...makeEntries(15n, 25n).map((e) => [e.index, 4n])]);
   });
 
   it('skips an empty hard state and refuses bad updates', async () => {
     const db = await openDB();
     await db.saveRaftState([{ shardId: 5, replicaId: 1, state: { term: 0n, vote: 0n, commit: 0n }, entries: makeEntries(1n, 2n) }]);
     expect(await db.getRaftState(5, 1)).toBeUndefined();
-    await expect(db.saveRaftState([{ shardId: 5, replicaId: 1, entries: [...makeEntries(3n, 4n), ...makeEntries(4n, 4n)] }])).rejects.toBeInstanceOf(ErrLogDB);
-    await expect(db.saveRaftState([{ shardId: 5, replicaId: 1, entries: makeEntries(3n, 4n), snapshot: snap(5n, 9n) }])).rejects.toBeInstanceOf(ErrLogDB);
+    await expect(
+      db.saveRaftState([{ shardId: 5, replicaId: 1, entries: [...makeEntries(3n, 4n), ...makeEntries(4n, 4n)] }]),
+    ).rejects.toBeInstanceOf(ErrLogDB);
+    await expect(
+      db.saveRaftState([{ shardId: 5, replicaId: 1, entries: makeEntries(3n, 4n), snapshot: snap(5n, 9n) }]),
+    ).rejects.toBeInstanceOf(ErrLogDB);
     expect(await db.getMaxIndex(5, 1)).toBe(2n);
   });
 
@@ -183,7 +192,12 @@ describe('batched entries (format 210)', () => {
       expect(b1.entries.slice(1).every((e) => e.index === 0n && e.term === 0n)).toBe(true); // compacted
       const b2 = decodeEntryBatch((await raw.get(entryBatchKey(3, 1, 2)))!);
       expect(b2.entries.map((e) => [e.index, e.term])).toEqual([
-        [96n, 3n], [97n, 3n], [98n, 3n], [99n, 5n], [100n, 5n], [101n, 5n],
+        [96n, 3n],
+        [97n, 3n],
+        [98n, 3n],
+        [99n, 5n],
+        [100n, 5n],
+        [101n, 5n],
       ]); // mixed terms: not compacted
     } finally {
       await raw.close();
@@ -195,7 +209,11 @@ describe('batched entries (format 210)', () => {
     const read = await db2.iterateEntries(3, 1, 45, 1000);
     expect(read.entries.map((e) => e.index)).toEqual(makeEntries(45n, 101n).map((e) => e.index));
     expect(read.entries.find((e) => e.index === 100n)!.entry!.term).toBe(5n);
-    expect(read.entries.find((e) => e.index === 60n)!.entry).toMatchObject({ index: 60n, term: 3n, cmd: new TextEncoder().encode('cmd-60') });
+    expect(read.entries.find((e) => e.index === 60n)!.entry).toMatchObject({
+      index: 60n,
+      term: 3n,
+      cmd: new TextEncoder().encode('cmd-60'),
+    });
     // removeEntriesTo keeps the batch before the one holding the index
     await db2.removeEntriesTo(3, 1, 100); // batch 2 holds 100: remove [0, 1)
     expect((await db2.iterateEntries(3, 1, 0, 1000)).entries).toEqual([]);
@@ -209,7 +227,9 @@ describe('batched entries (format 210)', () => {
     await db.close();
     open.splice(0);
     const plain = await openDB(cfg, { entryFormat: 100 });
-    await expect(plain.saveRaftState([{ shardId: 4, replicaId: 1, entries: makeEntries(1n, 2n) }])).rejects.toBeInstanceOf(ErrIncompatibleData);
+    await expect(plain.saveRaftState([{ shardId: 4, replicaId: 1, entries: makeEntries(1n, 2n) }])).rejects.toBeInstanceOf(
+      ErrIncompatibleData,
+    );
   });
 });
 
@@ -246,11 +266,23 @@ describe('import (docs/import-contract.md step 11)', () => {
 
   it('importSnapshot writes ONE batch that replaces the node records and leaves others alone', async () => {
     const db = await openDB(node.cfg);
-    await db.saveRaftState([{ shardId: node.shardId, replicaId: 2, state: { term: 1n, vote: 0n, commit: 1n }, entries: makeEntries(1n, 3n), snapshot: snap(node.shardId, 2n) }]);
+    await db.saveRaftState([
+      {
+        shardId: node.shardId,
+        replicaId: 2,
+        state: { term: 1n, vote: 0n, commit: 1n },
+        entries: makeEntries(1n, 3n),
+        snapshot: snap(node.shardId, 2n),
+      },
+    ]);
     await db.saveRaftState([{ shardId: node.shardId, replicaId: node.replicaId, snapshot: snap(node.shardId, 20n) }]);
     // two snapshot records for the node: force an old-style second one
     await db.partition(db.partitionOf(node.shardId)).write([
-      { type: 'put', key: new Uint8Array([5, 5, 0, 0, ...new Uint8Array(8), ...new Uint8Array(8), ...new Uint8Array(8)]), value: new Uint8Array(0) },
+      {
+        type: 'put',
+        key: new Uint8Array([5, 5, 0, 0, ...new Uint8Array(8), ...new Uint8Array(8), ...new Uint8Array(8)]),
+        value: new Uint8Array(0),
+      },
     ]);
     const writes = vi.spyOn(LogDBPartition.prototype, 'write');
     const ss = snap(node.shardId, 15n, 4n);
@@ -258,7 +290,11 @@ describe('import (docs/import-contract.md step 11)', () => {
     expect(writes).toHaveBeenCalledTimes(1);
     expect(writes.mock.calls[0]![0]).toEqual(plan.ops);
 
-    expect(await db.getBootstrap(node.shardId, node.replicaId)).toEqual({ addresses: new Map(), join: true, type: StateMachineType.Regular });
+    expect(await db.getBootstrap(node.shardId, node.replicaId)).toEqual({
+      addresses: new Map(),
+      join: true,
+      type: StateMachineType.Regular,
+    });
     expect(await db.getRaftState(node.shardId, node.replicaId)).toEqual({ term: 4n, vote: 0n, commit: 15n });
     expect(await db.getMaxIndex(node.shardId, node.replicaId)).toBe(15n);
     expect(await db.listSnapshots(node.shardId, node.replicaId)).toEqual([ss]); // 10 and 20 are gone
@@ -277,12 +313,16 @@ describe('import (docs/import-contract.md step 11)', () => {
   it('refuses type Unknown and index 0 with nothing written', async () => {
     const before = await treeSnapshot(root);
     const db = await openDB(node.cfg, { readOnly: true });
-    await expect(db.importSnapshot(snap(node.shardId, 40n, 2n, StateMachineType.Unknown), node.replicaId)).rejects.toBeInstanceOf(ErrUnknownStateMachineType);
+    await expect(db.importSnapshot(snap(node.shardId, 40n, 2n, StateMachineType.Unknown), node.replicaId)).rejects.toBeInstanceOf(
+      ErrUnknownStateMachineType,
+    );
     await expect(db.planImport(snap(node.shardId, 0n), node.replicaId)).rejects.toBeInstanceOf(ErrIncompleteSnapshot);
     await db.close();
     expect(await treeSnapshot(root)).toEqual(before);
     const rw = await openDB(node.cfg);
-    await expect(rw.importSnapshot(snap(node.shardId, 40n, 2n, StateMachineType.Unknown), node.replicaId)).rejects.toBeInstanceOf(ErrUnknownStateMachineType);
+    await expect(rw.importSnapshot(snap(node.shardId, 40n, 2n, StateMachineType.Unknown), node.replicaId)).rejects.toBeInstanceOf(
+      ErrUnknownStateMachineType,
+    );
     expect(await rw.getMaxIndex(node.shardId, node.replicaId)).toBe(30n);
   });
 
@@ -290,17 +330,17 @@ describe('import (docs/import-contract.md step 11)', () => {
     const db = await openDB(node.cfg);
     const s = node.shardId;
     const r = node.replicaId;
-    await db.partition(db.partitionOf(s)).write([
-      { type: 'put', key: (await import('../../src/logdb/keys.js')).raftStateKey(s, r), value: new Uint8Array([0x08]) },
-    ]);
+    await db
+      .partition(db.partitionOf(s))
+      .write([{ type: 'put', key: (await import('../../src/logdb/keys.js')).raftStateKey(s, r), value: new Uint8Array([0x08]) }]);
     const plan = await db.importSnapshot(snap(s, 40n), r);
     expect(plan.before.malformed.map((m) => m.kind)).toEqual(['raft state']);
     expect(plan.before.raftState).toBeUndefined();
     expect(await db.getRaftState(s, r)).toEqual({ term: 2n, vote: 0n, commit: 40n });
     await expect(async () => {
-      await db.partition(db.partitionOf(s)).write([
-        { type: 'put', key: (await import('../../src/logdb/keys.js')).bootstrapKey(s, r), value: new Uint8Array([0x0a, 0x09]) },
-      ]);
+      await db
+        .partition(db.partitionOf(s))
+        .write([{ type: 'put', key: (await import('../../src/logdb/keys.js')).bootstrapKey(s, r), value: new Uint8Array([0x0a, 0x09]) }]);
       await db.getBootstrap(s, r);
     }).rejects.toMatchObject({ code: 'ErrMalformedRecord' });
   });
@@ -358,7 +398,14 @@ describe('removeNodeData and locking', () => {
     await db.saveRaftState([{ shardId: node.shardId, replicaId: 2, entries: makeEntries(1n, 3n) }]);
     await db.removeNodeData(node.shardId, node.replicaId);
     const rec = await db.nodeRecords(node.shardId, node.replicaId);
-    expect(rec).toMatchObject({ bootstrap: undefined, raftState: undefined, maxIndex: undefined, snapshots: [], plainEntries: undefined, entryBatches: undefined });
+    expect(rec).toMatchObject({
+      bootstrap: undefined,
+      raftState: undefined,
+      maxIndex: undefined,
+      snapshots: [],
+      plainEntries: undefined,
+      entryBatches: undefined,
+    });
     expect((await db.iterateEntries(node.shardId, 2, 1, 10)).entries.length).toBe(3);
   });
 

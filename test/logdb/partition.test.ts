@@ -106,9 +106,17 @@ describe('LogDBPartition', () => {
     const dbDir = path.join(dir, 'logdb-4');
     await fill(dbDir);
     const lock = path.join(dbDir, 'LOCK');
-    const child = spawn('python3', ['-c', "import fcntl,time,sys; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)", lock], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      'python3',
+      [
+        '-c',
+        "import fcntl,time,sys; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+        lock,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     children.push(child);
     await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
     const before = await treeSnapshot(dbDir);
@@ -123,7 +131,7 @@ describe('LogDBPartition', () => {
     expect(await treeSnapshot(dbDir)).toEqual(before); // LOG not rotated
   });
 
-  it('refuses a second writable open in this process without dropping the first one\'s lock', async () => {
+  it("refuses a second writable open in this process without dropping the first one's lock", async () => {
     const dbDir = path.join(dir, 'logdb-5');
     await fill(dbDir);
     const a = new LogDBPartition(dbDir);

@@ -63,7 +63,9 @@ describe('LogDB bytes seen by a plain classic-level client', () => {
     // Bootstrap{addresses {1: "a"}, join true, type OnDisk}
     expect(val['06060000' + SR]).toBe('0a050801120161' + '1001' + '1803');
     // Entry 1: term 3, index 1, type 0, key 10, client 77, series 1, responded 0, cmd "cmd-1"
-    expect(val['01010000' + SR + u64(1n)]).toBe('0803' + '1001' + '1800' + '200a' + '284d' + '3001' + '3800' + '4205' + Buffer.from('cmd-1').toString('hex'));
+    expect(val['01010000' + SR + u64(1n)]).toBe(
+      '0803' + '1001' + '1800' + '200a' + '284d' + '3001' + '3800' + '4205' + Buffer.from('cmd-1').toString('hex'),
+    );
   });
 });
 

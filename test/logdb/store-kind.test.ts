@@ -37,20 +37,27 @@ describe('which engine holds the store', () => {
     await db.close();
   });
 
-  it('a fresh host gets the configured store, else Dragonboat v4\'s default (Pebble)', async () => {
+  it("a fresh host gets the configured store, else Dragonboat v4's default (Pebble)", async () => {
     const h = await host();
     const fresh = path.join(h.root, 'fresh');
-    expect(await resolveLogStore(resolveNodeHostConfig({ nodeHostDir: fresh, raftAddress: 'm4:1' })))
-      .toEqual({ kind: 'pebble', logdbType: 'sharded-pebble', source: 'default' });
-    expect(await resolveLogStore(resolveNodeHostConfig({ nodeHostDir: fresh, raftAddress: 'm4:1', logdbType: 'sharded-leveldb' })))
-      .toEqual({ kind: 'leveldb', logdbType: 'sharded-leveldb', source: 'config' });
+    expect(await resolveLogStore(resolveNodeHostConfig({ nodeHostDir: fresh, raftAddress: 'm4:1' }))).toEqual({
+      kind: 'pebble',
+      logdbType: 'sharded-pebble',
+      source: 'default',
+    });
+    expect(await resolveLogStore(resolveNodeHostConfig({ nodeHostDir: fresh, raftAddress: 'm4:1', logdbType: 'sharded-leveldb' }))).toEqual(
+      { kind: 'leveldb', logdbType: 'sharded-leveldb', source: 'config' },
+    );
   });
 
   it('a configuration that contradicts dragonboat.ds is refused before any partition is touched', async () => {
     const h = await host();
     const before = await treeSnapshot(h.nodeHostDir);
     const cfg = resolveNodeHostConfig({ ...h.config, logdbType: 'sharded-leveldb' });
-    await expect(LogDB.open(cfg)).rejects.toMatchObject({ code: 'ErrLogDBType', details: { check: 'logdb-type', actual: 'sharded-pebble' } });
+    await expect(LogDB.open(cfg)).rejects.toMatchObject({
+      code: 'ErrLogDBType',
+      details: { check: 'logdb-type', actual: 'sharded-pebble' },
+    });
     await expect(resolveLogStore(cfg)).rejects.toBeInstanceOf(ErrLogDBType);
     expect(await treeSnapshot(h.nodeHostDir)).toEqual(before);
   });
@@ -66,7 +73,9 @@ describe('LevelDB never opens a Pebble partition', () => {
       code: 'ErrUnsupportedLogStore',
       details: { check: 'foreign-engine-file', expected: 'leveldb', actual: 'pebble' },
     });
-    await expect(part.write([{ type: 'put', key: new Uint8Array([1]), value: new Uint8Array([1]) }])).rejects.toBeInstanceOf(ErrUnsupportedLogStore);
+    await expect(part.write([{ type: 'put', key: new Uint8Array([1]), value: new Uint8Array([1]) }])).rejects.toBeInstanceOf(
+      ErrUnsupportedLogStore,
+    );
     await part.close();
     expect(await treeSnapshot(dir)).toEqual(before);
   });
@@ -78,8 +87,13 @@ describe('LevelDB never opens a Pebble partition', () => {
     for (const name of await fsp.readdir(dir)) if (!name.endsWith('.log') && name !== 'LOCK') await fsp.rm(path.join(dir, name));
     const before = await treeSnapshot(dir);
     const part = new LogDBPartition(dir);
-    await expect(part.get(new Uint8Array([2, 2]))).rejects.toMatchObject({ code: 'ErrUnsupportedLogStore', details: { check: 'no-current' } });
-    await expect(part.write([{ type: 'put', key: new Uint8Array([1]), value: new Uint8Array([1]) }])).rejects.toBeInstanceOf(ErrUnsupportedLogStore);
+    await expect(part.get(new Uint8Array([2, 2]))).rejects.toMatchObject({
+      code: 'ErrUnsupportedLogStore',
+      details: { check: 'no-current' },
+    });
+    await expect(part.write([{ type: 'put', key: new Uint8Array([1]), value: new Uint8Array([1]) }])).rejects.toBeInstanceOf(
+      ErrUnsupportedLogStore,
+    );
     await part.close();
     expect(await treeSnapshot(dir)).toEqual(before);
   });
@@ -102,7 +116,8 @@ describe('LevelDB never opens a Pebble partition', () => {
     await fsp.writeFile(path.join(dir, 'LOG'), '');
     const part = new PebblePartition({ dataDir: dir, walDir: dir }, { readOnly: true });
     await expect(part.get(new Uint8Array([2, 2]))).rejects.toMatchObject({
-      code: 'ErrUnsupportedLogStore', details: { check: 'leveldb-file', path: path.join(dir, 'LOG') },
+      code: 'ErrUnsupportedLogStore',
+      details: { check: 'leveldb-file', path: path.join(dir, 'LOG') },
     });
     await part.close();
     await expect(checkLevelDBPartitionFiles(path.join(h.root, 'missing'))).resolves.toBeUndefined();

@@ -112,6 +112,7 @@ describe('loadNodeHostConfigFile', () => {
       [undefined, '{not json'],
       [undefined, '[1,2]'],
       [{ nodeHostDir: '/d' }, undefined],
+      // biome-ignore lint/correctness/noPrecisionLoss: a JSON number past 2^53 is the case under test
       [{ nodeHostDir: '/d', raftAddress: 'a:1', deploymentId: 18446744073709551615 }, undefined],
     ] as const) {
       const f = write(obj, raw);

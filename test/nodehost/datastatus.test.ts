@@ -12,7 +12,7 @@ import {
   ErrIncompatibleData,
   ErrLogDBType,
   ErrNotOwner,
-  NodeHostToolsError,
+  type NodeHostToolsError,
 } from '../../src/errors.js';
 import { readFlagFile, writeFlagFile } from '../../src/files/flagfile.js';
 import { resolveNodeHostConfig, type NodeHostConfig } from '../../src/nodehost/config.js';
@@ -120,8 +120,7 @@ describe('checkOrCreateDataStatus on disk', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  const config = (extra: Partial<NodeHostConfig> = {}) =>
-    resolveNodeHostConfig({ ...base, nodeHostDir: path.join(root, 'nh'), ...extra });
+  const config = (extra: Partial<NodeHostConfig> = {}) => resolveNodeHostConfig({ ...base, nodeHostDir: path.join(root, 'nh'), ...extra });
 
   it('dry run creates nothing, a real run creates the file (and its directory), then checks it', async () => {
     const c = config();
@@ -142,7 +141,10 @@ describe('checkOrCreateDataStatus on disk', () => {
   it('with a WALDir checks both and creates nothing when one check fails', async () => {
     const c = config({ walDir: path.join(root, 'wal') });
     fs.mkdirSync(c.walDir!, { recursive: true });
-    await writeFlagFile(path.join(c.walDir!, 'dragonboat.ds'), encodeRaftDataStatus({ ...newDataStatus(c, BIN_VER_PLAIN), hostname: 'elsewhere' }));
+    await writeFlagFile(
+      path.join(c.walDir!, 'dragonboat.ds'),
+      encodeRaftDataStatus({ ...newDataStatus(c, BIN_VER_PLAIN), hostname: 'elsewhere' }),
+    );
     const before = await treeSnapshot(root);
     await expect(checkOrCreateDataStatusFiles(c, BIN_VER_PLAIN)).rejects.toBeInstanceOf(ErrHostnameChanged);
     expect(await treeSnapshot(root)).toEqual(before);

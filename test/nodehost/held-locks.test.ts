@@ -23,8 +23,11 @@ import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodeh
 
 /** 0: another process could lock `file` (nobody holds it); 3: it is locked. */
 function otherProcessCanLock(file: string): boolean {
-  const r = spawnSync('python3', ['-c',
-    'import fcntl,sys\nf=open(sys.argv[1],"a")\ntry:\n  fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n  sys.exit(3)\n', file]);
+  const r = spawnSync('python3', [
+    '-c',
+    'import fcntl,sys\nf=open(sys.argv[1],"a")\ntry:\n  fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n  sys.exit(3)\n',
+    file,
+  ]);
   if (r.status !== 0 && r.status !== 3) throw new Error(`python3 failed: ${r.stderr.toString()}`);
   return r.status === 0;
 }

@@ -22,7 +22,14 @@ afterEach(() => {
 
 describe('ensureNodeHostDirs', () => {
   it('creates NodeHostDir/H/D and WALDir/H/D once', async () => {
-    const cfg = resolveNodeHostConfig({ nodeHostDir: path.join(root, 'nh'), walDir: path.join(root, 'wal'), raftAddress: 'a:1', hostname: 'h', deploymentId: 3, logdbType: 'sharded-leveldb' });
+    const cfg = resolveNodeHostConfig({
+      nodeHostDir: path.join(root, 'nh'),
+      walDir: path.join(root, 'wal'),
+      raftAddress: 'a:1',
+      hostname: 'h',
+      deploymentId: 3,
+      logdbType: 'sharded-leveldb',
+    });
     const created = await ensureNodeHostDirs(cfg);
     expect(created).toEqual([
       path.join(root, 'nh'),

@@ -93,7 +93,15 @@ describe('listSnapshotDirs and restartFate', () => {
   });
 
   it('judges a flagged directory by the index in its flag file', () => {
-    const e: SnapshotDirEntry = { name: 'snapshot-10', path: '/x', kind: 'final', isDirectory: true, index: 16n, hasFlagFile: true, flagIndex: 17n };
+    const e: SnapshotDirEntry = {
+      name: 'snapshot-10',
+      path: '/x',
+      kind: 'final',
+      isDirectory: true,
+      index: 16n,
+      hasFlagFile: true,
+      flagIndex: 17n,
+    };
     expect(restartFate(e, 16n)).toBe('delete');
     expect(restartFate(e, 17n)).toBe('remove-flag');
   });

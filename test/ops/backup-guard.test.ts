@@ -54,10 +54,14 @@ async function importedSurvivor(): Promise<{ m1: RunningNode; backupDir: string;
 async function run(m1: RunningNode, state: RaftState, entries: [bigint, bigint, bigint] | undefined): Promise<void> {
   const db = await LogDB.open(m1.cfg);
   try {
-    await db.saveRaftState([{
-      shardId: 100n, replicaId: 1n, state,
-      ...(entries ? { entries: makeEntries(entries[0], entries[1], entries[2]) } : {}),
-    }]);
+    await db.saveRaftState([
+      {
+        shardId: 100n,
+        replicaId: 1n,
+        state,
+        ...(entries ? { entries: makeEntries(entries[0], entries[1], entries[2]) } : {}),
+      },
+    ]);
   } finally {
     await db.close();
   }

@@ -11,7 +11,17 @@
  * pair count and digest in nodehost-backup.json.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -65,7 +75,7 @@ function editMeta(backupDir: string, edit: (j: Record<string, any>) => void): vo
 /** Parses logstore.kv's frames. */
 function frames(bytes: Buffer): [Buffer, Buffer][] {
   const out: [Buffer, Buffer][] = [];
-  for (let o = 0; o < bytes.length;) {
+  for (let o = 0; o < bytes.length; ) {
     const kl = bytes.readUInt32BE(o);
     const k = bytes.subarray(o + 4, o + 4 + kl);
     o += 4 + kl;
@@ -83,7 +93,10 @@ describe('the backup format', () => {
     const j = meta(backupDir);
     const kv = readFileSync(join(backupDir, 'logstore.kv'));
     expect(j.logStore).toEqual({
-      file: 'logstore.kv', pairs: 34, bytes: kv.length, sha256: createHash('sha256').update(kv).digest('hex'),
+      file: 'logstore.kv',
+      pairs: 34,
+      bytes: kv.length,
+      sha256: createHash('sha256').update(kv).digest('hex'),
     });
     const pairs = frames(kv);
     expect(pairs.length).toBe(34); // 30 entries, raft state, max index, bootstrap, snapshot
@@ -91,7 +104,10 @@ describe('the backup format', () => {
     expect(pairs.filter(([k]) => decodeKey(k)!.kind === 'entry').length).toBe(30);
     const gbsnap = readFileSync(join(backupDir, GBSNAP));
     expect(j.files).toContainEqual({
-      path: GBSNAP, size: gbsnap.length, sha256: createHash('sha256').update(gbsnap).digest('hex'), mode: expect.any(Number),
+      path: GBSNAP,
+      size: gbsnap.length,
+      sha256: createHash('sha256').update(gbsnap).digest('hex'),
+      mode: expect.any(Number),
     });
   });
 });
@@ -100,33 +116,94 @@ describe('restore-backup verifies the whole backup before its first write', () =
   const cases: [string, string, (b: string) => void][] = [
     ['the .gbsnap deleted', 'missing-file', (b) => rmSync(join(b, GBSNAP))],
     ['the .gbsnap truncated', 'file-size', (b) => truncateSync(join(b, GBSNAP), 100)],
-    ['a bit flipped in the .gbsnap', 'file-sha256', (b) => {
-      const p = join(b, GBSNAP);
-      const bytes = readFileSync(p);
-      bytes[500] = bytes[500]! ^ 0x10;
-      writeFileSync(p, bytes);
-    }],
+    [
+      'a bit flipped in the .gbsnap',
+      'file-sha256',
+      (b) => {
+        const p = join(b, GBSNAP);
+        const bytes = readFileSync(p);
+        bytes[500] = bytes[500]! ^ 0x10;
+        writeFileSync(p, bytes);
+      },
+    ],
     ['a file added to a snapshot directory', 'extra-file', (b) => writeFileSync(join(b, 'snapshots', SNAP_DIR, 'extra'), 'x')],
     ['logstore.kv truncated (a lost tail of entries)', 'logstore-size', (b) => truncateSync(join(b, 'logstore.kv'), 200)],
     ['logstore.kv with a pair appended', 'logstore-size', (b) => appendFileSync(join(b, 'logstore.kv'), Buffer.alloc(8))],
-    ['a bit flipped in logstore.kv', 'logstore-sha256', (b) => {
-      const p = join(b, 'logstore.kv');
-      const bytes = readFileSync(p);
-      bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 1;
-      writeFileSync(p, bytes);
-    }],
-    ['snapshotDirs set to []', 'snapshot-dirs', (b) => editMeta(b, (j) => { j.snapshotDirs = []; })],
-    ['snapshotDirs set to [".."]', 'snapshot-dir-name', (b) => editMeta(b, (j) => { j.snapshotDirs = ['..']; })],
-    ['snapshotDirs set to ["../../x"]', 'snapshot-dir-name', (b) => editMeta(b, (j) => { j.snapshotDirs = ['../../x']; })],
-    ['a file path escaping the backup', 'file-path', (b) => editMeta(b, (j) => { j.files[0].path = 'snapshots/../../../etc/passwd'; })],
-    ['replicaId edited', 'logstore-key', (b) => editMeta(b, (j) => { j.replicaId = '4'; })],
-    ['shardId edited', 'logstore-key', (b) => editMeta(b, (j) => { j.shardId = '101'; })],
-    ['the entry count edited', 'logstore-count', (b) => editMeta(b, (j) => { j.plainEntries = 100000; })],
-    ['the .gbsnap replaced by a symlink to a copy', 'symlink', (b) => {
-      const p = join(b, GBSNAP);
-      renameSync(p, `${b}-copy.gbsnap`);
-      symlinkSync(`${b}-copy.gbsnap`, p);
-    }],
+    [
+      'a bit flipped in logstore.kv',
+      'logstore-sha256',
+      (b) => {
+        const p = join(b, 'logstore.kv');
+        const bytes = readFileSync(p);
+        bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 1;
+        writeFileSync(p, bytes);
+      },
+    ],
+    [
+      'snapshotDirs set to []',
+      'snapshot-dirs',
+      (b) =>
+        editMeta(b, (j) => {
+          j.snapshotDirs = [];
+        }),
+    ],
+    [
+      'snapshotDirs set to [".."]',
+      'snapshot-dir-name',
+      (b) =>
+        editMeta(b, (j) => {
+          j.snapshotDirs = ['..'];
+        }),
+    ],
+    [
+      'snapshotDirs set to ["../../x"]',
+      'snapshot-dir-name',
+      (b) =>
+        editMeta(b, (j) => {
+          j.snapshotDirs = ['../../x'];
+        }),
+    ],
+    [
+      'a file path escaping the backup',
+      'file-path',
+      (b) =>
+        editMeta(b, (j) => {
+          j.files[0].path = 'snapshots/../../../etc/passwd';
+        }),
+    ],
+    [
+      'replicaId edited',
+      'logstore-key',
+      (b) =>
+        editMeta(b, (j) => {
+          j.replicaId = '4';
+        }),
+    ],
+    [
+      'shardId edited',
+      'logstore-key',
+      (b) =>
+        editMeta(b, (j) => {
+          j.shardId = '101';
+        }),
+    ],
+    [
+      'the entry count edited',
+      'logstore-count',
+      (b) =>
+        editMeta(b, (j) => {
+          j.plainEntries = 100000;
+        }),
+    ],
+    [
+      'the .gbsnap replaced by a symlink to a copy',
+      'symlink',
+      (b) => {
+        const p = join(b, GBSNAP);
+        renameSync(p, `${b}-copy.gbsnap`);
+        symlinkSync(`${b}-copy.gbsnap`, p);
+      },
+    ],
   ];
 
   it.each(cases)('%s: ErrBackupMismatch %s, node and backup unchanged', async (_what, check, tamper) => {
@@ -154,7 +231,9 @@ describe('restore-backup verifies the whole backup before its first write', () =
   it('a backup of the previous format (a LevelDB database inside) is refused by name', async () => {
     const { m1, backupDir } = await imported();
     mkdirSync(join(backupDir, 'logdb'));
-    editMeta(backupDir, (j) => { j.version = 1; });
+    editMeta(backupDir, (j) => {
+      j.version = 1;
+    });
     const node = await treeHash(m1.root);
     const e = await expectCodedRejection(restoreBackup(backupDir, m1.config), ErrBackupMismatch);
     expect(e.details.check).toBe('backup-format');

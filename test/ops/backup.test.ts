@@ -61,7 +61,7 @@ describe('import --backup and restoreBackup', () => {
     expect(view.entries.count).toBe(21n);
   });
 
-  it('undoes an import that reused the node\'s own snapshot directory', async () => {
+  it("undoes an import that reused the node's own snapshot directory", async () => {
     const m1 = await makeRunningNode({ entries: 20, snapshotIndex: 10n, batched: true });
     cleanups.push(m1.cleanup);
     const before = await nodeState(m1);
@@ -74,14 +74,15 @@ describe('import --backup and restoreBackup', () => {
     expect(await nodeState(m1)).toEqual(before);
   });
 
-  it('refuses another node\'s backup and an existing backup directory, changing nothing', async () => {
+  it("refuses another node's backup and an existing backup directory, changing nothing", async () => {
     const m1 = await makeRunningNode({ entries: 20, snapshotIndex: 10n });
     cleanups.push(m1.cleanup);
     const { exportDir } = await exportSnapshot(m1.config, 100n, 1n, await tmp(), { engine: 'js' });
     const taken = await tmp();
     const treeBefore = await treeHash(m1.root);
-    await expect(importSnapshot(m1.config, exportDir, MEMBERS, 1, { engine: 'js', backupDir: taken }))
-      .rejects.toBeInstanceOf(ErrAlreadyExists);
+    await expect(importSnapshot(m1.config, exportDir, MEMBERS, 1, { engine: 'js', backupDir: taken })).rejects.toBeInstanceOf(
+      ErrAlreadyExists,
+    );
     expect(await treeHash(m1.root)).toBe(treeBefore);
 
     const backupDir = join(await tmp(), 'b');

@@ -12,7 +12,16 @@ import { ErrDirLocked } from '../../src/errors.js';
 import { importSnapshot } from '../../src/ops/import.js';
 import { inspectNode } from '../../src/ops/inspect.js';
 import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
-import { expectCodedRejection, holdPartition, makeExport, nodeState, partitionDir, payloadBytes, runImportChild, workedMembers } from './fixtures.js';
+import {
+  expectCodedRejection,
+  holdPartition,
+  makeExport,
+  nodeState,
+  partitionDir,
+  payloadBytes,
+  runImportChild,
+  workedMembers,
+} from './fixtures.js';
 
 let root: string;
 let work: string;
@@ -67,7 +76,13 @@ describe('an import while another process holds the partition', () => {
 describe('an import while inspect reads', () => {
   it('every view is the whole old node, the whole new node, or a coded refusal', async () => {
     const m1 = await setupM1();
-    const child = runImportChild({ config: m1.config, srcDir: exportDir, members: workedMembers(), replicaId: '1', options: { engine: 'js' } });
+    const child = runImportChild({
+      config: m1.config,
+      srcDir: exportDir,
+      members: workedMembers(),
+      replicaId: '1',
+      options: { engine: 'js' },
+    });
     let done = false;
     void child.then(() => (done = true));
     const seen: string[] = [];

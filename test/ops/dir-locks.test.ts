@@ -92,7 +92,7 @@ async function freshHost(): Promise<{ base: string; config: NodeHostConfig }> {
 const withLocks = loadNative() !== undefined && hasPython3;
 
 describe.skipIf(!withLocks)('holdNodeHostLocks', () => {
-  it('locks NodeHostDir/LOCK and WALDir/LOCK as this process\'s own, writes nothing, and frees them on release', async () => {
+  it("locks NodeHostDir/LOCK and WALDir/LOCK as this process's own, writes nothing, and frees them on release", async () => {
     const m1 = await runningNode();
     const before = await treeHash(m1.root);
     const hold = await holdNodeHostLocks(m1.cfg);
@@ -104,7 +104,10 @@ describe.skipIf(!withLocks)('holdNodeHostLocks', () => {
       for (const f of hold.files) expect(isOwnLock(f)).toBe(true);
       // The checks the operations make see this process, not a NodeHost, and do not refuse (nor unlock).
       const status = await checkNodeHostNotLocked(m1.cfg, { lockHolder: nativeLockHolder() });
-      expect(status.map((s) => [s.lockedBySelf, s.lockedByOther])).toEqual([[true, false], [true, false]]);
+      expect(status.map((s) => [s.lockedBySelf, s.lockedByOther])).toEqual([
+        [true, false],
+        [true, false],
+      ]);
       expect(probeAll(m1.config)).toEqual(['locked', 'locked']);
     } finally {
       await hold.release();
@@ -140,7 +143,7 @@ describe.skipIf(!withLocks)('holdNodeHostLocks', () => {
     expect(await fsp.readdir(base)).toEqual([]);
   });
 
-  it('a successful hold keeps the LOCK files it created, as a NodeHost\'s first start would', async () => {
+  it("a successful hold keeps the LOCK files it created, as a NodeHost's first start would", async () => {
     const { config } = await freshHost();
     const hold = await holdNodeHostLocks(resolveNodeHostConfig(config));
     await hold.release();
@@ -232,7 +235,10 @@ describe.skipIf(!withLocks)('importSnapshot and restoreBackup hold the locks whi
         ErrIncompleteSnapshot,
       );
       expect(e.details.check).toBe('block-crc');
-      expect(seen).toEqual([['validated', ['locked', 'locked']], ['temp-created', ['locked', 'locked']]]);
+      expect(seen).toEqual([
+        ['validated', ['locked', 'locked']],
+        ['temp-created', ['locked', 'locked']],
+      ]);
       expect(probeAll(config)).toEqual(which === 'm1' ? ['free', 'free'] : ['missing', 'missing']);
       expect(await treeHash(base)).toBe(before);
       if (which === 'fresh') expect(await fsp.readdir(base)).toEqual([]);

@@ -38,8 +38,21 @@ describe.skipIf(!HAS_STRACE)('a new logdb-<p> directory is durable (observed wit
     const cfg = freshConfig(path.join(root, 'm4'), M4);
     const trace = path.join(root, 'strace.txt');
     const spec = { config: cfg, srcDir: exp.dir, members: workedMembers(), replicaId: '4', options: { engine: 'js' } };
-    const run = spawnSync('strace', ['-f', '-y', '-e', 'trace=mkdir,mkdirat,fsync', '-o', trace,
-      process.execPath, path.join(OPS_DIR, 'import-child.mjs'), JSON.stringify(spec)], { encoding: 'utf8' });
+    const run = spawnSync(
+      'strace',
+      [
+        '-f',
+        '-y',
+        '-e',
+        'trace=mkdir,mkdirat,fsync',
+        '-o',
+        trace,
+        process.execPath,
+        path.join(OPS_DIR, 'import-child.mjs'),
+        JSON.stringify(spec),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(run.status, run.stdout + run.stderr).toBe(0);
     const dep = deploymentDir(resolveNodeHostConfig(cfg));
     const part = path.join(dep, `logdb-${PARTITION}`);
@@ -55,12 +68,18 @@ describe.skipIf(!loadNative())('export holds NodeHostDir/LOCK while it reads (ne
   it('another process cannot lock NodeHostDir/LOCK during the export, and can after it', async () => {
     const node = await makeRunningNode({ root: path.join(root, 'm1'), entries: 30, snapshotIndex: 10n, payloadBytes: 3 * 1024 * 1024 });
     const lock = lockFilePath(node.cfg.nodeHostDir);
-    const tryLock = (): number | null => spawnSync('python3', ['-c',
-      'import fcntl,sys\nf=open(sys.argv[1],"a")\ntry:\n  fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n  sys.exit(3)\n', lock]).status;
+    const tryLock = (): number | null =>
+      spawnSync('python3', [
+        '-c',
+        'import fcntl,sys\nf=open(sys.argv[1],"a")\ntry:\n  fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n  sys.exit(3)\n',
+        lock,
+      ]).status;
     let during: number | null | undefined;
     await exportSnapshot(node.config, node.shardId, node.replicaId, path.join(root, 'out'), {
       engine: 'js',
-      onProgress: (phase) => { if (phase === 'copy' && during === undefined) during = tryLock(); },
+      onProgress: (phase) => {
+        if (phase === 'copy' && during === undefined) during = tryLock();
+      },
     });
     expect(during).toBe(3);
     expect(tryLock()).toBe(0);
@@ -83,7 +102,10 @@ describe.skipIf(TEST_LOGDB_TYPE !== 'sharded-leveldb')('a .gbsnap over 2 GiB (st
     }
     const written = await w.finish();
     await fsp.chmod(big, 0o640);
-    await writeFlagFile(path.join(exp.dir, 'snapshot.metadata'), encodeSnapshot({ ...exp.record, fileSize: written.fileSize, checksum: written.payloadChecksum }));
+    await writeFlagFile(
+      path.join(exp.dir, 'snapshot.metadata'),
+      encodeSnapshot({ ...exp.record, fileSize: written.fileSize, checksum: written.payloadChecksum }),
+    );
     expect(written.fileSize > 2n ** 31n).toBe(true);
 
     const cfg = freshConfig(path.join(root, 'm4-big'), M4);

@@ -31,14 +31,17 @@ describe('external file names in an export record', () => {
     ['the flag file name', (dir: string) => join(dir, 'dragonboat.snapshot.message')],
     ['snapshot.metadata', (dir: string) => join(dir, 'snapshot.metadata')],
     ['the .gbsnap name', (dir: string) => join(dir, 'snapshot-0000000000000014.gbsnap')],
-    ['another external file\'s name', (dir: string) => join(dir, 'ext-a')],
+    ["another external file's name", (dir: string) => join(dir, 'ext-a')],
     ['an empty name', () => ''],
   ])('%s: refused by readExportDir, verify and import before any write', async (_what, second) => {
     const root = await makeTempDir('nht-exportdir-');
     cleanups.push(() => rm(root, { recursive: true, force: true }));
     const exp = await makeExport(join(root, 'export'), {
       type: StateMachineType.OnDisk,
-      externals: [{ name: 'ext-a', bytes: new Uint8Array([1, 2, 3]) }, { name: 'ext-b', bytes: new Uint8Array([4, 5]) }],
+      externals: [
+        { name: 'ext-a', bytes: new Uint8Array([1, 2, 3]) },
+        { name: 'ext-b', bytes: new Uint8Array([4, 5]) },
+      ],
     });
     const record = { ...exp.record, files: [exp.record.files[0]!, { ...exp.record.files[1]!, filepath: second(exp.dir) }] };
     await writeFlagFile(join(exp.dir, 'snapshot.metadata'), encodeSnapshot(record));

@@ -2,12 +2,7 @@ import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:f
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ErrAlreadyExists,
-  ErrIncompleteSnapshot,
-  ErrManifestMismatch,
-  ErrNoSnapshot,
-} from '../../src/errors.js';
+import { ErrAlreadyExists, ErrIncompleteSnapshot, ErrManifestMismatch, ErrNoSnapshot } from '../../src/errors.js';
 import { readFlagFile } from '../../src/files/flagfile.js';
 import { exportSnapshot } from '../../src/ops/export.js';
 import { importSnapshot } from '../../src/ops/import.js';
@@ -37,7 +32,7 @@ async function dest(): Promise<string> {
 }
 
 describe('exportSnapshot', () => {
-  it('writes Dragonboat\'s export layout with a manifest, leaves the node untouched, and imports', async () => {
+  it("writes Dragonboat's export layout with a manifest, leaves the node untouched, and imports", async () => {
     const n = await node();
     const before = await treeHash(n.root);
     const out = await dest();
@@ -64,7 +59,10 @@ describe('exportSnapshot', () => {
     const m4 = await dest();
     const imp = await importSnapshot(
       { nodeHostDir: join(m4, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost', logdbType: TEST_LOGDB_TYPE },
-      res.exportDir, { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' }, 4, { engine: 'js' },
+      res.exportDir,
+      { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' },
+      4,
+      { engine: 'js' },
     );
     expect(imp.after.snapshot.index).toBe(10n);
   });

@@ -14,7 +14,7 @@ import { closeSync, fstatSync, ftruncateSync, openSync, rmSync, statfsSync, writ
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ErrIO, NodeHostToolsError } from '../../src/errors.js';
+import { ErrIO, type NodeHostToolsError } from '../../src/errors.js';
 import { exportSnapshot } from '../../src/ops/export.js';
 import { importSnapshot } from '../../src/ops/import.js';
 import { planRecovery } from '../../src/ops/plan.js';
@@ -113,9 +113,15 @@ describe.skipIf(!MOUNT_OK)(`disk full${SKIP}`, () => {
 
     mountTmpfs(mnt, '64m');
     let fill = '';
-    const err = await expectCodedRejection(importSnapshot(cfg, exp, workedMembers(), 4, {
-      engine: 'js', onStep: (s) => { if (s === 'temp-created') fill = fillDisk(mnt); },
-    }), ErrIO);
+    const err = await expectCodedRejection(
+      importSnapshot(cfg, exp, workedMembers(), 4, {
+        engine: 'js',
+        onStep: (s) => {
+          if (s === 'temp-created') fill = fillDisk(mnt);
+        },
+      }),
+      ErrIO,
+    );
     expectNoSpace(err, mnt);
     rmSync(fill);
     expect(await fsp.readdir(mnt)).toEqual([]);
@@ -135,9 +141,15 @@ describe.skipIf(!MOUNT_OK)(`disk full${SKIP}`, () => {
     m1 = await makeRunningNode({ root: mnt, entries: 30, snapshotIndex: 10n });
     const before = await nodeState(mnt, m1.config);
     let fill = '';
-    const err = await expectCodedRejection(importSnapshot(m1.config, exp, workedMembers(), 1, {
-      engine: 'js', onStep: (s) => { if (s === 'temp-created') fill = fillDisk(mnt); },
-    }), ErrIO);
+    const err = await expectCodedRejection(
+      importSnapshot(m1.config, exp, workedMembers(), 1, {
+        engine: 'js',
+        onStep: (s) => {
+          if (s === 'temp-created') fill = fillDisk(mnt);
+        },
+      }),
+      ErrIO,
+    );
     expectNoSpace(err, mnt);
     rmSync(fill);
     expect(await nodeState(mnt, m1.config)).toEqual(before);
@@ -146,7 +158,12 @@ describe.skipIf(!MOUNT_OK)(`disk full${SKIP}`, () => {
   });
 
   it('export: ENOSPC in the destination → ErrIO naming it, nothing left there; a rerun equals the uninterrupted export', async () => {
-    const node = await makeRunningNode({ root: path.join(root, 'exp-node'), entries: 30, snapshotIndex: 10n, payloadBytes: 6 * 1024 * 1024 });
+    const node = await makeRunningNode({
+      root: path.join(root, 'exp-node'),
+      entries: 30,
+      snapshotIndex: 10n,
+      payloadBytes: 6 * 1024 * 1024,
+    });
     mountTmpfs(mnt, '64m');
     await exportSnapshot(node.config, node.shardId, node.replicaId, mnt, { engine: 'js' });
     const want = await treeHash(mnt);
@@ -154,9 +171,15 @@ describe.skipIf(!MOUNT_OK)(`disk full${SKIP}`, () => {
 
     mountTmpfs(mnt, '64m');
     let fill = '';
-    const err = await expectCodedRejection(exportSnapshot(node.config, node.shardId, node.replicaId, mnt, {
-      engine: 'js', onProgress: (phase) => { if (phase === 'copy' && fill === '') fill = fillDisk(mnt); },
-    }), ErrIO);
+    const err = await expectCodedRejection(
+      exportSnapshot(node.config, node.shardId, node.replicaId, mnt, {
+        engine: 'js',
+        onProgress: (phase) => {
+          if (phase === 'copy' && fill === '') fill = fillDisk(mnt);
+        },
+      }),
+      ErrIO,
+    );
     expectNoSpace(err, mnt);
     rmSync(fill);
     expect(await fsp.readdir(mnt)).toEqual([]);
@@ -184,7 +207,7 @@ describe.skipIf(!MOUNT_OK)(`disk full${SKIP}`, () => {
 });
 
 describe.skipIf(!MOUNT_OK)(`blockers reported before anything is written${SKIP}`, () => {
-  it('a disk too small for the copy: --dry-run and plan say so (free space vs the snapshot\'s size), the import refuses before writing', async () => {
+  it("a disk too small for the copy: --dry-run and plan say so (free space vs the snapshot's size), the import refuses before writing", async () => {
     const exp = (await makeExport(path.join(root, 'exp-small'), { payload: payloadBytes(6 * 1024 * 1024) })).dir;
     mountTmpfs(mnt, '64m');
     const m1 = await makeRunningNode({ root: mnt, entries: 30, snapshotIndex: 10n });
@@ -233,43 +256,49 @@ const AS_NOBODY = ((): boolean => {
   }
 })();
 
-describe.skipIf(!AS_NOBODY)(`an unreadable source${AS_NOBODY ? '' : ' — SKIPPED: needs root and setpriv to run the CLI as an unprivileged user'}`, () => {
-  it('import, --dry-run and plan (CLI, as an unprivileged user) refuse with ErrIO naming the file; nothing changed', async () => {
-    const base = path.join(root, 'unreadable');
-    const m1 = await makeRunningNode({ root: base, entries: 30, snapshotIndex: 10n });
-    const made = await makeExport(path.join(base, 'backup'));
-    await fsp.chmod(made.file, 0o000);
-    // Everything else belongs to the unprivileged user, so only the snapshot file is unreadable.
-    execFileSync('chown', ['-R', '65534:65534', base]);
-    await fsp.chmod(made.file, 0o000);
-    for (let d = root; d !== path.dirname(d); d = path.dirname(d)) if (d.startsWith(root)) await fsp.chmod(d, 0o755);
-    const { BIN, writeConfig } = await import('../cli/run.js');
-    const config = writeConfig(base, m1.config);
-    execFileSync('chown', ['65534:65534', config]);
-    const before = await treeHash(base);
-    const members = '1=m1:63001,4=m4:63001,5=m5:63001';
-    const run = (args: string[]): { status: number; out: Record<string, any> } => {
-      try {
-        const stdout = execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args, '--json'],
-          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: '/tmp' } });
-        return { status: 0, out: JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any> };
-      } catch (err) {
-        const e = err as { status: number; stdout: string };
-        return { status: e.status, out: JSON.parse(e.stdout.trim().split('\n').pop()!) as Record<string, any> };
+describe.skipIf(!AS_NOBODY)(
+  `an unreadable source${AS_NOBODY ? '' : ' — SKIPPED: needs root and setpriv to run the CLI as an unprivileged user'}`,
+  () => {
+    it('import, --dry-run and plan (CLI, as an unprivileged user) refuse with ErrIO naming the file; nothing changed', async () => {
+      const base = path.join(root, 'unreadable');
+      const m1 = await makeRunningNode({ root: base, entries: 30, snapshotIndex: 10n });
+      const made = await makeExport(path.join(base, 'backup'));
+      await fsp.chmod(made.file, 0o000);
+      // Everything else belongs to the unprivileged user, so only the snapshot file is unreadable.
+      execFileSync('chown', ['-R', '65534:65534', base]);
+      await fsp.chmod(made.file, 0o000);
+      for (let d = root; d !== path.dirname(d); d = path.dirname(d)) if (d.startsWith(root)) await fsp.chmod(d, 0o755);
+      const { BIN, writeConfig } = await import('../cli/run.js');
+      const config = writeConfig(base, m1.config);
+      execFileSync('chown', ['65534:65534', config]);
+      const before = await treeHash(base);
+      const members = '1=m1:63001,4=m4:63001,5=m5:63001';
+      const run = (args: string[]): { status: number; out: Record<string, any> } => {
+        try {
+          const stdout = execFileSync(
+            'setpriv',
+            ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args, '--json'],
+            { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: '/tmp' } },
+          );
+          return { status: 0, out: JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, any> };
+        } catch (err) {
+          const e = err as { status: number; stdout: string };
+          return { status: e.status, out: JSON.parse(e.stdout.trim().split('\n').pop()!) as Record<string, any> };
+        }
+      };
+      for (const args of [
+        ['import', '--config', config, '--src', made.dir, '--members', members, '--replica-id', '1', '--yes'],
+        ['import', '--config', config, '--src', made.dir, '--members', members, '--replica-id', '1', '--dry-run'],
+      ]) {
+        const r = run(args);
+        expect(r.status, JSON.stringify(r.out)).toBe(1);
+        expect(r.out.error.code).toBe('ErrIO');
+        expect(r.out.error.details.path).toBe(made.file);
       }
-    };
-    for (const args of [
-      ['import', '--config', config, '--src', made.dir, '--members', members, '--replica-id', '1', '--yes'],
-      ['import', '--config', config, '--src', made.dir, '--members', members, '--replica-id', '1', '--dry-run'],
-    ]) {
-      const r = run(args);
-      expect(r.status, JSON.stringify(r.out)).toBe(1);
-      expect(r.out.error.code).toBe('ErrIO');
-      expect(r.out.error.details.path).toBe(made.file);
-    }
-    const plan = run(['plan', '--src', made.dir, '--members', members, '--config', config]);
-    expect(plan.status).toBe(1);
-    expect(JSON.stringify(plan.out)).toContain('ErrIO');
-    expect(await treeHash(base)).toBe(before);
-  });
-});
+      const plan = run(['plan', '--src', made.dir, '--members', members, '--config', config]);
+      expect(plan.status).toBe(1);
+      expect(JSON.stringify(plan.out)).toContain('ErrIO');
+      expect(await treeHash(base)).toBe(before);
+    });
+  },
+);

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { PebblePartition } from '../../src/logdb/pebble/partition.js';
 import { expect } from 'vitest';
-import { NodeHostToolsError } from '../../src/errors.js';
+import type { NodeHostToolsError } from '../../src/errors.js';
 import { writeFlagFile } from '../../src/files/flagfile.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../../src/nodehost/config.js';
 import { deploymentDir, snapshotDirName, snapshotFileName } from '../../src/nodehost/paths.js';
@@ -92,9 +92,11 @@ export function payloadBytes(size: number, seed = 7): Uint8Array {
   const out = new Uint8Array(size);
   let x = seed >>> 0 || 1;
   for (let i = 16; i < size; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;
@@ -123,7 +125,12 @@ export async function makeExport(exportRoot: string, spec: ExportSpec = {}): Pro
     const p = path.join(dir, e.name);
     await fsp.writeFile(p, e.bytes);
     await fsp.chmod(p, e.mode ?? 0o644);
-    files.push({ filepath: p, fileSize: BigInt(e.bytes.length), fileId: BigInt(i + 1), metadata: new TextEncoder().encode(`meta-${e.name}`) });
+    files.push({
+      filepath: p,
+      fileSize: BigInt(e.bytes.length),
+      fileId: BigInt(i + 1),
+      metadata: new TextEncoder().encode(`meta-${e.name}`),
+    });
   }
   const record: Snapshot = {
     ...emptySnapshot(),
@@ -257,7 +264,9 @@ export async function nodeState(root: string, config: NodeHostConfig): Promise<{
 }
 
 export async function sha256File(p: string): Promise<string> {
-  return createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+  return createHash('sha256')
+    .update(await fsp.readFile(p))
+    .digest('hex');
 }
 
 // --- errors ----------------------------------------------------------------------------
@@ -366,7 +375,11 @@ export function spawnHolder(cmd: string, args: string[], ready: string): Promise
 export function holdFcntlLock(file: string): Promise<LockHolderChild> {
   return spawnHolder(
     'python3',
-    ['-c', "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)", file],
+    [
+      '-c',
+      "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+      file,
+    ],
     'locked',
   );
 }

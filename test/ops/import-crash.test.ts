@@ -84,7 +84,15 @@ async function expectOldState(config: NodeHostConfig, old: Snapshot, dirStatus: 
   expect(dir?.status).toBe(dirStatus);
   othersAreDiscarded(view, dir!.name);
   await verifiesAgainst(old);
-  expect(view.bootstrap).toEqual({ addresses: new Map([[1n, M1], [2n, M2], [3n, M3]]), join: false, type: old.type });
+  expect(view.bootstrap).toEqual({
+    addresses: new Map([
+      [1n, M1],
+      [2n, M2],
+      [3n, M3],
+    ]),
+    join: false,
+    type: old.type,
+  });
   expect(view.raftState).toEqual({ term: 3n, vote: 1n, commit: 30n });
   expect(view.maxIndex).toBe(30n);
   expect(view.entries).toEqual({ firstIndex: old.index, count: 30n - old.index + 1n, lastIndex: 30n });
@@ -98,7 +106,11 @@ async function expectNewState(config: NodeHostConfig): Promise<void> {
   expect(rec.index).toBe(INDEX);
   expect(rec.term).toBe(TERM);
   expect(rec.imported).toBe(true);
-  expect([...rec.membership.addresses]).toEqual([[1n, M1], [4n, M4], [5n, M5]]);
+  expect([...rec.membership.addresses]).toEqual([
+    [1n, M1],
+    [4n, M4],
+    [5n, M5],
+  ]);
   expect([...rec.membership.removed.keys()]).toEqual([2n, 3n]);
   expect(rec.membership.configChangeId).toBe(SOURCE_CCID);
   expect(view.snapshotIndexes).toEqual([INDEX]);
@@ -138,7 +150,9 @@ describe('rerunning the same import gives the same state', () => {
     expect(await nodeState(work, m1.config)).toEqual(first);
     // The state really is the imported one (a rerun that did nothing at all would pass the line above too).
     await expectNewState(m1.config);
-    expect(first.tree[`nodehost/testhost/00000000000000000001/snapshot-part-100/snapshot-100-1/${NEW_DIR}/dragonboat.snapshot.message`]).toBeDefined();
+    expect(
+      first.tree[`nodehost/testhost/00000000000000000001/snapshot-part-100/snapshot-100-1/${NEW_DIR}/dragonboat.snapshot.message`],
+    ).toBeDefined();
 
     const m4 = freshConfig(path.join(root, 'm4'), M4);
     await importSnapshot(m4, exportDir, workedMembers(), 4n);
@@ -217,7 +231,7 @@ describe('a crash on a fresh host (m4: nothing on disk before)', () => {
     });
   }
 
-  it("a crash inside the dragonboat.ds write leaves a temporary sibling: a rerun still converges", async () => {
+  it('a crash inside the dragonboat.ds write leaves a temporary sibling: a rerun still converges', async () => {
     await fsp.rm(work, { recursive: true, force: true });
     await fsp.mkdir(work);
     await crashAt4(m4(), 'snapshot-copied');
@@ -245,7 +259,14 @@ describe("a crash in the same-index case (m1's own snapshot at 20 is the export:
     const steps: string[] = [];
     const res = await importSnapshot(m1.config, sameExport, workedMembers(), 1n, { onStep: (s) => steps.push(s) });
     expect(res.files.map((f) => f.how)).toEqual(['reused']);
-    expect(steps).toEqual(['validated', 'flag-written', 'data-status-written', 'committed', 'old-snapshots-removed', 'stale-entries-removed']);
+    expect(steps).toEqual([
+      'validated',
+      'flag-written',
+      'data-status-written',
+      'committed',
+      'old-snapshots-removed',
+      'stale-entries-removed',
+    ]);
     reference = await nodeState(work, m1.config);
   });
 

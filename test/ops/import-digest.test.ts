@@ -34,7 +34,14 @@ const ENGINES: ('js' | 'wasm' | 'native')[] = ['js', 'wasm', ...(loadNative() ? 
 async function exportWithManifest(externals = false): Promise<{ dir: string; gbsnap: string }> {
   const made = await makeExport(path.join(root, `exp-${++n}`), {
     payload: payloadBytes(5 * 1024 * 1024 + 123),
-    ...(externals ? { externals: [{ name: 'ext-a.bin', bytes: payloadBytes(70_000, 3) }, { name: 'ext-b.bin', bytes: payloadBytes(1000, 5) }] } : {}),
+    ...(externals
+      ? {
+          externals: [
+            { name: 'ext-a.bin', bytes: payloadBytes(70_000, 3) },
+            { name: 'ext-b.bin', bytes: payloadBytes(1000, 5) },
+          ],
+        }
+      : {}),
   });
   const names = (await fsp.readdir(made.dir)).sort();
   const m = await buildManifest(made.dir, names, { shardId: SHARD, replicaId: 1n, index: INDEX });
@@ -71,14 +78,22 @@ describe('import checks the manifest SHA-256 of the .gbsnap', () => {
   }
 
   it('the survivor (its own snapshot directory kept in place) checks the export digest', async () => {
-    const node = await makeRunningNode({ root: path.join(root, `m1-${++n}`), entries: 30, snapshotIndex: 10n, payloadBytes: 3 * 1024 * 1024 });
+    const node = await makeRunningNode({
+      root: path.join(root, `m1-${++n}`),
+      entries: 30,
+      snapshotIndex: 10n,
+      payloadBytes: 3 * 1024 * 1024,
+    });
     const out = path.join(root, `out-${n}`);
     const exp = await exportSnapshot(node.config, node.shardId, node.replicaId, out, { engine: 'js' });
     const gbsnap = exp.record.filepath;
     await setDigest(exp.exportDir, path.basename(gbsnap), 'f'.repeat(64));
     const before = await treeHash(node.root);
     for (const engine of ENGINES) {
-      const err = await expectCodedRejection(importSnapshot(node.config, exp.exportDir, workedMembers(), 1, { engine }), ErrManifestMismatch);
+      const err = await expectCodedRejection(
+        importSnapshot(node.config, exp.exportDir, workedMembers(), 1, { engine }),
+        ErrManifestMismatch,
+      );
       expect(err.details.check).toBe('manifest-sha256');
       expect(err.details.path).toBe(gbsnap);
       expect(await treeHash(node.root)).toBe(before);
@@ -99,10 +114,16 @@ describe('external files are hashed while copied (what is verified is what is in
       if (phase === 'copy' && done > 0 && !swapped) {
         swapped = true;
         const p = path.join(dir, 'ext-a.bin');
-        writeFileSync(p, readFileSync(p).map((x) => x ^ 0xff));
+        writeFileSync(
+          p,
+          readFileSync(p).map((x) => x ^ 0xff),
+        );
       }
     };
-    const err = await expectCodedRejection(importSnapshot(cfg, dir, workedMembers(), 4, { engine: 'js', onProgress: sync }), ErrManifestMismatch);
+    const err = await expectCodedRejection(
+      importSnapshot(cfg, dir, workedMembers(), 4, { engine: 'js', onProgress: sync }),
+      ErrManifestMismatch,
+    );
     expect(swapped).toBe(true);
     expect(err.details.check).toBe('manifest-sha256');
     expect(err.details.path).toBe(path.join(dir, 'ext-a.bin'));
@@ -125,16 +146,22 @@ describe('external files are hashed while copied (what is verified is what is in
         appendFileSync(path.join(made.dir, 'ext-a.bin'), Buffer.alloc(100, 1));
       }
     };
-    const err = await expectCodedRejection(importSnapshot(cfg, made.dir, workedMembers(), 4, { engine: 'js', onProgress }), ErrIncompleteSnapshot);
+    const err = await expectCodedRejection(
+      importSnapshot(cfg, made.dir, workedMembers(), 4, { engine: 'js', onProgress }),
+      ErrIncompleteSnapshot,
+    );
     expect(err.details.check).toBe('external-file-size');
     expect(await treeHash(path.dirname(cfg.nodeHostDir))).toBe(before);
   });
 
-  it('a dry run checks the external files\' digests', async () => {
+  it("a dry run checks the external files' digests", async () => {
     const { dir } = await exportWithManifest(true);
     await setDigest(dir, 'ext-b.bin', '1'.repeat(64));
     const cfg = freshConfig(path.join(root, `m4-${++n}`), M4);
-    const err = await expectCodedRejection(importSnapshot(cfg, dir, workedMembers(), 4, { engine: 'js', dryRun: true }), ErrManifestMismatch);
+    const err = await expectCodedRejection(
+      importSnapshot(cfg, dir, workedMembers(), 4, { engine: 'js', dryRun: true }),
+      ErrManifestMismatch,
+    );
     expect(err.details.path).toBe(path.join(dir, 'ext-b.bin'));
   });
 });
@@ -150,10 +177,7 @@ describe('every engine computes the SHA-256 in its own scan and copy pass', () =
     await fsp.mkdir(dir);
     await writeV2(dir, payload(2 * 1024 * 1024 * 5 + 77), 'a.gbsnap');
     await writeV1(dir, payload(3 * 1024 * 1024 + 5), 'b.gbsnap');
-    const files = [
-      path.join(dir, 'a.gbsnap'),
-      path.join(dir, 'b.gbsnap'),
-    ];
+    const files = [path.join(dir, 'a.gbsnap'), path.join(dir, 'b.gbsnap')];
     for (const file of files) {
       const want = createHash('sha256').update(readFileSync(file)).digest('hex');
       for (const name of ENGINES) {

@@ -92,7 +92,11 @@ describe('degraded engines: the worked example in child processes without the na
   async function setup(): Promise<[NodeHostConfig, bigint][]> {
     await fsp.rm(work(), { recursive: true, force: true });
     const m1 = await makeRunningNode({ root: path.join(work(), 'm1'), entries: 30, snapshotIndex: 10n });
-    return [[m1.config, 1n], [freshConfig(path.join(work(), 'm4'), M4), 4n], [freshConfig(path.join(work(), 'm5'), M5), 5n]];
+    return [
+      [m1.config, 1n],
+      [freshConfig(path.join(work(), 'm4'), M4), 4n],
+      [freshConfig(path.join(work(), 'm5'), M5), 5n],
+    ];
   }
 
   async function states(nodes: [NodeHostConfig, bigint][]): Promise<Awaited<ReturnType<typeof nodeState>>[]> {
@@ -127,7 +131,12 @@ describe('degraded engines: the worked example in child processes without the na
         );
         expect(out.code, out.stderr + JSON.stringify(out.out)).toBe(0);
         expect(out.out?.ok).toBe(true);
-        const res = out.out!.result as { engine: string; warnings: { code: string; message: string }[]; index: string; staleEntries: unknown };
+        const res = out.out!.result as {
+          engine: string;
+          warnings: { code: string; message: string }[];
+          index: string;
+          staleEntries: unknown;
+        };
         expect(res.engine).toBe(expected);
         expect(res.index).toBe(String(INDEX));
         const degraded = res.warnings.find((w) => w.code === 'degraded-engine');
@@ -205,7 +214,9 @@ describe('cancellation', () => {
     const e = await expectCodedRejection(
       importSnapshot(config, src, workedMembers(), replica, {
         signal: controller.signal,
-        onStep: (s) => { if (s === 'temp-created') controller.abort(); },
+        onStep: (s) => {
+          if (s === 'temp-created') controller.abort();
+        },
       }),
       ErrAborted,
     );
@@ -219,16 +230,16 @@ describe('cancellation', () => {
     await expectCodedRejection(
       importSnapshot(config, src, workedMembers(), replica, {
         signal: controller.signal,
-        onStep: (s) => { if (s === 'finalized') controller.abort(); },
+        onStep: (s) => {
+          if (s === 'finalized') controller.abort();
+        },
       }),
       ErrAborted,
     );
     const view = await inspectNode(config, SHARD, replica);
     expect(view.snapshot?.index).toBe(10n);
     expect(view.maxIndex).toBe(30n);
-    expect(view.snapshotDirs.map((d) => [d.name, d.status, d.restartFate])).toEqual([
-      ['snapshot-000000000000000A', 'current', 'keep'],
-    ]);
+    expect(view.snapshotDirs.map((d) => [d.name, d.status, d.restartFate])).toEqual([['snapshot-000000000000000A', 'current', 'keep']]);
   });
 
   it('a signal already aborted → ErrAborted before anything is written', async () => {

@@ -15,7 +15,7 @@ import {
   ErrPathNotExist,
   ErrSnapshotOutOfDate,
   ErrUnknownStateMachineType,
-  NodeHostToolsError,
+  type NodeHostToolsError,
 } from '../../src/errors.js';
 import { writeFlagFile } from '../../src/files/flagfile.js';
 import type { NodeHostConfig } from '../../src/nodehost/config.js';
@@ -63,10 +63,7 @@ async function exportDir(spec: ExportSpec = {}): Promise<string> {
  * Runs the import, expects `cls`, and checks that nothing under root (both
  * NodeHost directories and every export) changed by a single byte.
  */
-async function refused<T extends NodeHostToolsError>(
-  cls: abstract new (...a: never[]) => T,
-  run: () => Promise<unknown>,
-): Promise<T> {
+async function refused<T extends NodeHostToolsError>(cls: abstract new (...a: never[]) => T, run: () => Promise<unknown>): Promise<T> {
   const before = await treeHash(root);
   const err = await expectCodedRejection(run(), cls);
   expect(await treeHash(root)).toBe(before);

@@ -43,11 +43,18 @@ describe('importMany on Pebble', () => {
     for (const s of shards.slice(1)) await makeRunningNode({ root: m1.root, shardId: s, entries: 30, snapshotIndex: 10n, config: pebble });
     const p4 = join(m1.cfg.nodeHostDir, 'testhost', '00000000000000000001', 'logdb-4');
     const p5 = join(m1.cfg.nodeHostDir, 'testhost', '00000000000000000001', 'logdb-5');
-    const wals = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+    const wals = (dir: string): string[] =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.log'))
+        .sort();
     const before4 = wals(p4);
     const before5 = wals(p5);
     const members = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
-    const res = await importMany(m1.config, exports.map((src) => ({ src, members, replicaId: 1n })), { engine: 'js' });
+    const res = await importMany(
+      m1.config,
+      exports.map((src) => ({ src, members, replicaId: 1n })),
+      { engine: 'js' },
+    );
     expect(res.retry).toEqual([]);
     expect(wals(p4).length).toBe(before4.length + 1);
     expect(wals(p5).length).toBe(before5.length + 1);
@@ -69,11 +76,15 @@ describe('importMany on Pebble', () => {
     const host = await tmp();
     const m4 = { nodeHostDir: join(host, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost', ...pebble };
     const members = { 1: 'm1:63001', 4: 'm4:63001' };
-    const res = await importMany(m4, [
-      { src: e100, members, replicaId: 4n },
-      { src: e100, members, replicaId: 4n },
-      { src: e100, members: { 1: 'm1:63001' }, replicaId: 4n },
-    ], { engine: 'js' });
+    const res = await importMany(
+      m4,
+      [
+        { src: e100, members, replicaId: 4n },
+        { src: e100, members, replicaId: 4n },
+        { src: e100, members: { 1: 'm1:63001' }, replicaId: 4n },
+      ],
+      { engine: 'js' },
+    );
     expect(res.retry).toEqual([1, 2]);
     expect(res.outcomes[1]!.error).toMatchObject({ code: 'ErrInvalidConfig' });
     expect(res.outcomes[1]!.error!.message).toMatch(/again \(first in imports\[0\]\)/);

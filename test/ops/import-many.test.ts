@@ -37,21 +37,30 @@ describe('importMany', () => {
     const config = { nodeHostDir: join(host, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost', logdbType: TEST_LOGDB_TYPE };
     const members = { 1: 'm1:63001', 4: 'm4:63001' };
     const manifest = join(host, 'imports.json');
-    writeFileSync(manifest, JSON.stringify({
-      imports: [
-        { shardId: '100', src: e100, members, replicaId: 4 },
-        { src: e116, members: '1=m1:63001,4=m4:63001', replicaId: 4 },
-        { shardId: 999, src: e101, members, replicaId: 4 },
-        { src: join(backup, 'missing'), members, replicaId: 4 },
-        { src: e101, members, replicaId: 4 },
-      ],
-    }));
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        imports: [
+          { shardId: '100', src: e100, members, replicaId: 4 },
+          { src: e116, members: '1=m1:63001,4=m4:63001', replicaId: 4 },
+          { shardId: 999, src: e101, members, replicaId: 4 },
+          { src: join(backup, 'missing'), members, replicaId: 4 },
+          { src: e101, members, replicaId: 4 },
+        ],
+      }),
+    );
     const jobs = await loadImportManifest(manifest);
     expect(jobs).toHaveLength(5);
     const done: number[] = [];
     const res = await importMany(config, jobs, { engine: 'js', concurrency: 2, onJobDone: (o) => done.push(o.job) });
     expect(res.ok).toBe(false);
-    expect(res.outcomes.filter((o) => ![2, 3].includes(o.job) && o.error).map((o) => o.error!.message).join("\n").replace(/\/tmp\/nht-many-\w+/g, "T")).toBe("");
+    expect(
+      res.outcomes
+        .filter((o) => ![2, 3].includes(o.job) && o.error)
+        .map((o) => o.error!.message)
+        .join('\n')
+        .replace(/\/tmp\/nht-many-\w+/g, 'T'),
+    ).toBe('');
     expect(res.retry).toEqual([2, 3]);
     expect(res.outcomes[2]!.error?.code).toBe('ErrInvalidConfig');
     expect(res.outcomes[3]!.error?.code).toBe('ErrPathNotExist');

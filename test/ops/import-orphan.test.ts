@@ -41,9 +41,17 @@ async function setupM1(): Promise<Awaited<ReturnType<typeof makeRunningNode>>> {
 /** Aborts the import at step `at`. */
 async function abortAt(config: Parameters<typeof importSnapshot>[0], at: ImportStep, extra: { backupDir?: string } = {}): Promise<void> {
   const ac = new AbortController();
-  await expectCodedRejection(importSnapshot(config, exportDir, workedMembers(), config.raftAddress === M4 ? 4 : 1, {
-    engine: 'js', signal: ac.signal, ...extra, onStep: (s) => { if (s === at) ac.abort(); },
-  }), ErrAborted);
+  await expectCodedRejection(
+    importSnapshot(config, exportDir, workedMembers(), config.raftAddress === M4 ? 4 : 1, {
+      engine: 'js',
+      signal: ac.signal,
+      ...extra,
+      onStep: (s) => {
+        if (s === at) ac.abort();
+      },
+    }),
+    ErrAborted,
+  );
 }
 
 describe('a failed run removes what it created', () => {
@@ -75,7 +83,14 @@ describe('a rerun after a kill past the rename reuses or removes its own orphan'
     const want = await nodeState(work, m1.config);
 
     m1 = await setupM1();
-    const crashed = await runImportChild({ config: m1.config, srcDir: exportDir, members: workedMembers(), replicaId: '1', crashStep: 'finalized', options: { engine: 'js' } });
+    const crashed = await runImportChild({
+      config: m1.config,
+      srcDir: exportDir,
+      members: workedMembers(),
+      replicaId: '1',
+      crashStep: 'finalized',
+      options: { engine: 'js' },
+    });
     expect(crashed.signal).toBe('SIGKILL');
     const orphan = path.join(path.dirname(m1.snapshotDir!), NEW_DIR);
     expect((await fsp.stat(orphan)).isDirectory()).toBe(true);
@@ -83,7 +98,11 @@ describe('a rerun after a kill past the rename reuses or removes its own orphan'
     const steps: string[] = [];
     let copied = 0;
     const res = await importSnapshot(m1.config, exportDir, workedMembers(), 1, {
-      engine: 'js', onStep: (s) => steps.push(s), onProgress: (phase, done) => { if (phase === 'copy') copied = Math.max(copied, done); },
+      engine: 'js',
+      onStep: (s) => steps.push(s),
+      onProgress: (phase, done) => {
+        if (phase === 'copy') copied = Math.max(copied, done);
+      },
     });
     expect(steps).not.toContain('temp-created');
     expect(steps).not.toContain('snapshot-copied');
@@ -98,7 +117,14 @@ describe('a rerun after a kill past the rename reuses or removes its own orphan'
     const want = await nodeState(work, m1.config);
 
     m1 = await setupM1();
-    await runImportChild({ config: m1.config, srcDir: exportDir, members: workedMembers(), replicaId: '1', crashStep: 'finalized', options: { engine: 'js' } });
+    await runImportChild({
+      config: m1.config,
+      srcDir: exportDir,
+      members: workedMembers(),
+      replicaId: '1',
+      crashStep: 'finalized',
+      options: { engine: 'js' },
+    });
     const orphan = path.join(path.dirname(m1.snapshotDir!), NEW_DIR);
     flipByte(path.join(orphan, `${NEW_DIR}.gbsnap`), 1024 + 100);
 

@@ -62,7 +62,11 @@ function expectedMembership(ccid: bigint, removed: bigint[] = [2n, 3n]): Members
   return {
     ...emptyMembership(),
     configChangeId: ccid,
-    addresses: new Map([[1n, M1], [4n, M4], [5n, M5]]),
+    addresses: new Map([
+      [1n, M1],
+      [4n, M4],
+      [5n, M5],
+    ]),
     removed: new Map(removed.map((id) => [id, true])),
   };
 }
@@ -114,12 +118,7 @@ function otherKeys(dump: RawKV[]): string[] {
  * Checks one imported node record by record against docs/import-contract.md steps 9 and 11,
  * through LogDB and raw classic-level keys, plus its snapshot directory.
  */
-async function checkImportedNode(
-  config: NodeHostConfig,
-  replicaId: bigint,
-  exp: ExportMade,
-  membership: Membership,
-): Promise<Snapshot> {
+async function checkImportedNode(config: NodeHostConfig, replicaId: bigint, exp: ExportMade, membership: Membership): Promise<Snapshot> {
   const cfg = resolveNodeHostConfig(config);
   const record = expectedRecord(exp, cfg.nodeHostDir, replicaId, membership);
 
@@ -230,17 +229,28 @@ describe('the worked example: m1 (with history), m4 and m5 (fresh)', () => {
     // Other replicas in the same partition (shard 116: 116 % 16 = 4), and replica 2 of shard 100.
     const db = await LogDB.open(cfg1);
     try {
-      for (const [s, r] of [[116n, 1n], [SHARD, 2n]] as const) {
+      for (const [s, r] of [
+        [116n, 1n],
+        [SHARD, 2n],
+      ] as const) {
         await db.saveBootstrap(s, r, { addresses: new Map([[r, M1]]), join: false, type: StateMachineType.Regular });
-        await db.saveRaftState([{
-          shardId: s,
-          replicaId: r,
-          state: { term: 2n, vote: r, commit: 5n },
-          entries: [1n, 2n, 3n, 4n, 5n].map((i) => ({
-            term: 2n, index: i, type: EntryType.Application, key: i, clientId: 0n, seriesId: 0n, respondedTo: 0n,
-            cmd: new TextEncoder().encode(`other-${s}-${r}-${i}`),
-          })),
-        }]);
+        await db.saveRaftState([
+          {
+            shardId: s,
+            replicaId: r,
+            state: { term: 2n, vote: r, commit: 5n },
+            entries: [1n, 2n, 3n, 4n, 5n].map((i) => ({
+              term: 2n,
+              index: i,
+              type: EntryType.Application,
+              key: i,
+              clientId: 0n,
+              seriesId: 0n,
+              respondedTo: 0n,
+              cmd: new TextEncoder().encode(`other-${s}-${r}-${i}`),
+            })),
+          },
+        ]);
       }
     } finally {
       await db.close();
@@ -252,10 +262,13 @@ describe('the worked example: m1 (with history), m4 and m5 (fresh)', () => {
     othersBefore = otherKeys(await rawDump(partitionDir(cfg1)));
     cmdBytesBefore = await filesContaining(partitionDir(cfg1), 'cmd-');
 
-    results.set(1n, await importSnapshot(m1.config, exp.dir, workedMembers(), 1n, {
-      onStep: (s) => stepsM1.push(s),
-      onProgress: (phase) => progressPhases.add(phase),
-    }));
+    results.set(
+      1n,
+      await importSnapshot(m1.config, exp.dir, workedMembers(), 1n, {
+        onStep: (s) => stepsM1.push(s),
+        onProgress: (phase) => progressPhases.add(phase),
+      }),
+    );
     results.set(4n, await importSnapshot(m4, exp.dir, workedMembers(), 4n));
     results.set(5n, await importSnapshot(m5, exp.dir, workedMembers(), '5'));
   });
@@ -277,7 +290,11 @@ describe('the worked example: m1 (with history), m4 and m5 (fresh)', () => {
       expect(res.index).toBe(INDEX);
       expect(res.term).toBe(TERM);
       expect(res.type).toBe(StateMachineType.Regular);
-      expect([...res.members]).toEqual([[1n, M1], [4n, M4], [5n, M5]]);
+      expect([...res.members]).toEqual([
+        [1n, M1],
+        [4n, M4],
+        [5n, M5],
+      ]);
       expect(res.removedReplicas).toEqual([2n, 3n]);
       expect(res.configChangeId).toEqual({ policy: 'preserve', value: SOURCE_CCID, source: SOURCE_CCID, reference: INDEX });
       expect(res.snapshotDir).toBe(finalDirOf(res.nodeHostDir, r));
@@ -343,7 +360,11 @@ describe('the worked example: m1 (with history), m4 and m5 (fresh)', () => {
   });
 
   it('m4 and m5 got their own dragonboat.ds; m1 kept its own', async () => {
-    for (const [cfg, addr] of [[m4, M4], [m5, M5], [m1.config, M1]] as const) {
+    for (const [cfg, addr] of [
+      [m4, M4],
+      [m5, M5],
+      [m1.config, M1],
+    ] as const) {
       const ds = await readFlagFile(path.join(cfg.nodeHostDir, 'dragonboat.ds'), decodeRaftDataStatus);
       expect(ds.address).toBe(addr);
       expect(ds.binVer).toBe(100);
@@ -398,7 +419,10 @@ describe('an on-disk state machine export with external files', () => {
       expect(exp.record.files.length).toBe(2);
       const m4 = freshConfig(path.join(root, 'm4'), M4);
       const membership = expectedMembership(SOURCE_CCID, [2n, 3n, 6n, 7n, 9n]);
-      for (const [cfg, r] of [[m1.config, 1n], [m4, 4n]] as const) {
+      for (const [cfg, r] of [
+        [m1.config, 1n],
+        [m4, 4n],
+      ] as const) {
         const res = await importSnapshot(cfg, exp.dir, workedMembers(), r);
         const w = res.warnings.find((x) => x.code === 'on-disk-state-machine');
         expect(w?.message).toMatch(/on-disk state machine/);
@@ -493,7 +517,15 @@ describe('a dry run', () => {
       expect(r1.dryRun).toBe(true);
       expect(r1.before.snapshot).toEqual(m1.snapshot);
       expect(r1.before.snapshotIndexes).toEqual([10n]);
-      expect(r1.before.bootstrap).toEqual({ addresses: new Map([[1n, M1], [2n, M2], [3n, M3]]), join: false, type: StateMachineType.Regular });
+      expect(r1.before.bootstrap).toEqual({
+        addresses: new Map([
+          [1n, M1],
+          [2n, M2],
+          [3n, M3],
+        ]),
+        join: false,
+        type: StateMachineType.Regular,
+      });
       expect(r1.before.raftState).toEqual({ term: 3n, vote: 1n, commit: 30n });
       expect(r1.before.maxIndex).toBe(30n);
       expect(r1.before.plainEntries).toEqual({ first: 1n, last: 30n });

@@ -57,31 +57,36 @@ describe('inspect: what a restart needs', () => {
     const n = await node();
     truncateSync(n.snapshotFile!, 100);
     const v = await inspectNode(n.config, 100n, 1n);
-    expect(v.problems).toEqual([expect.objectContaining({ code: 'snapshot-file-size', path: n.snapshotFile, expected: n.snapshot!.fileSize, actual: 100n })]);
+    expect(v.problems).toEqual([
+      expect.objectContaining({ code: 'snapshot-file-size', path: n.snapshotFile, expected: n.snapshot!.fileSize, actual: 100n }),
+    ]);
   });
 
-  it.each([[false], [true]])('a gap in the entries after the snapshot (batched %s): entry-gap naming the first missing index', async (batched) => {
-    const n = await node({ batched });
-    if (batched) {
-      // A whole batch of entries gone: the batch holding index 15.
-      const db = await LogDB.open(n.cfg);
-      try {
-        const part = db.partition(db.partitionOf(100n));
-        const { batchIdOf, entryBatchKey } = await import('../../src/logdb/keys.js');
-        await part.write([{ type: 'del', key: entryBatchKey(100n, 1n, batchIdOf(15n)) }]);
-      } finally {
-        await db.close();
+  it.each([[false], [true]])(
+    'a gap in the entries after the snapshot (batched %s): entry-gap naming the first missing index',
+    async (batched) => {
+      const n = await node({ batched });
+      if (batched) {
+        // A whole batch of entries gone: the batch holding index 15.
+        const db = await LogDB.open(n.cfg);
+        try {
+          const part = db.partition(db.partitionOf(100n));
+          const { batchIdOf, entryBatchKey } = await import('../../src/logdb/keys.js');
+          await part.write([{ type: 'del', key: entryBatchKey(100n, 1n, batchIdOf(15n)) }]);
+        } finally {
+          await db.close();
+        }
+      } else {
+        await deleteEntry(n, 15n);
       }
-    } else {
-      await deleteEntry(n, 15n);
-    }
-    const v = await inspectNode(n.config, 100n, 1n);
-    expect(v.problems.map((p) => p.code)).toEqual(['entry-gap']);
-    const gap = v.problems[0]!;
-    expect(gap.index).toBeLessThanOrEqual(15n);
-    expect(gap.index).toBeGreaterThan(10n);
-    expect(gap.message).toMatch(/missing/);
-  });
+      const v = await inspectNode(n.config, 100n, 1n);
+      expect(v.problems.map((p) => p.code)).toEqual(['entry-gap']);
+      const gap = v.problems[0]!;
+      expect(gap.index).toBeLessThanOrEqual(15n);
+      expect(gap.index).toBeGreaterThan(10n);
+      expect(gap.message).toMatch(/missing/);
+    },
+  );
 
   it('entries missing below the snapshot index are not a problem (compacted)', async () => {
     const n = await node();

@@ -46,9 +46,19 @@ interface Signalled {
 }
 
 /** Runs the CLI; sends `sig` once an entry matching `when` appears in `watchDir`. */
-function runAndSignal(args: string[], watchDir: string, when: RegExp, sig: NodeJS.Signals, env: Record<string, string> = {}): Promise<Signalled> {
+function runAndSignal(
+  args: string[],
+  watchDir: string,
+  when: RegExp,
+  sig: NodeJS.Signals,
+  env: Record<string, string> = {},
+): Promise<Signalled> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let sent = false;
@@ -68,7 +78,10 @@ function runAndSignal(args: string[], watchDir: string, when: RegExp, sig: NodeJ
 }
 
 function lastJson(stdout: string): Record<string, any> {
-  const lines = stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   expect(lines).toHaveLength(1);
   return JSON.parse(lines[0]!) as Record<string, any>;
 }
@@ -79,7 +92,10 @@ async function setupM1(): Promise<Awaited<ReturnType<typeof makeRunningNode>>> {
 }
 
 describe('SIGINT and SIGTERM during a long import (CLI)', () => {
-  for (const [sig, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, status] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`${sig}: stops at the next safe point, exit ${status}, node unchanged, and a rerun converges`, async () => {
       let m1 = await setupM1();
       await importSnapshot(m1.config, exportDir, workedMembers(), 1, { engine: 'js' });
@@ -88,7 +104,21 @@ describe('SIGINT and SIGTERM during a long import (CLI)', () => {
       m1 = await setupM1();
       const before = await nodeState(work, m1.config);
       const config = writeConfig(root, m1.config, `m1-${sig}.json`);
-      const args = ['import', '--config', config, '--src', exportDir, '--members', MEMBERS, '--replica-id', '1', '--yes', '--json', '--engine', 'js'];
+      const args = [
+        'import',
+        '--config',
+        config,
+        '--src',
+        exportDir,
+        '--members',
+        MEMBERS,
+        '--replica-id',
+        '1',
+        '--yes',
+        '--json',
+        '--engine',
+        'js',
+      ];
       const run = await runAndSignal(args, path.dirname(m1.snapshotDir!), /\.generating$/, sig);
       expect(run.sent).toBe(true);
       expect(run.status, run.stderr).toBe(status);
@@ -105,29 +135,32 @@ describe('SIGINT and SIGTERM during a long import (CLI)', () => {
   }
 });
 
-describe.skipIf(TEST_LOGDB_TYPE !== 'sharded-leveldb')('interrupted read-only commands leave no clone (LevelDB: Pebble is read in place)', () => {
-  it('SIGINT during inspect: exit 130, one JSON line, the clone removed; a SIGKILLed run\'s clone goes with the next run', async () => {
-    const base = path.join(root, 'ro');
-    const node = await makeRunningNode({ root: base, entries: 60_000, snapshotIndex: 10n });
-    const config = writeConfig(root, node.config, 'ro.json');
-    const scratch = path.join(root, 'scratch');
-    await fsp.mkdir(scratch);
-    const env = { NODEHOST_TOOLS_SCRATCH_DIR: scratch };
-    const args = ['inspect', '--config', config, '--shard-id', '100', '--replica-id', '1', '--json'];
+describe.skipIf(TEST_LOGDB_TYPE !== 'sharded-leveldb')(
+  'interrupted read-only commands leave no clone (LevelDB: Pebble is read in place)',
+  () => {
+    it("SIGINT during inspect: exit 130, one JSON line, the clone removed; a SIGKILLed run's clone goes with the next run", async () => {
+      const base = path.join(root, 'ro');
+      const node = await makeRunningNode({ root: base, entries: 60_000, snapshotIndex: 10n });
+      const config = writeConfig(root, node.config, 'ro.json');
+      const scratch = path.join(root, 'scratch');
+      await fsp.mkdir(scratch);
+      const env = { NODEHOST_TOOLS_SCRATCH_DIR: scratch };
+      const args = ['inspect', '--config', config, '--shard-id', '100', '--replica-id', '1', '--json'];
 
-    const run = await runAndSignal(args, scratch, /^nodehost-tools-ro-/, 'SIGINT', env);
-    expect(run.sent).toBe(true);
-    expect(run.status, run.stderr).toBe(130);
-    const out = lastJson(run.stdout);
-    expect(out).toMatchObject({ ok: false, error: { code: 'ErrAborted' } });
-    expect(await fsp.readdir(scratch)).toEqual([]);
+      const run = await runAndSignal(args, scratch, /^nodehost-tools-ro-/, 'SIGINT', env);
+      expect(run.sent).toBe(true);
+      expect(run.status, run.stderr).toBe(130);
+      const out = lastJson(run.stdout);
+      expect(out).toMatchObject({ ok: false, error: { code: 'ErrAborted' } });
+      expect(await fsp.readdir(scratch)).toEqual([]);
 
-    const killed = await runAndSignal(args, scratch, /^nodehost-tools-ro-/, 'SIGKILL', env);
-    expect(killed.signal).toBe('SIGKILL');
-    const left = (await fsp.readdir(scratch)).filter((n) => n.startsWith(`nodehost-tools-ro-${killed.pid}-`));
-    expect(left).toHaveLength(1);
-    const again = await runAndSignal(args, scratch, /^never$/, 'SIGINT', env);
-    expect(again.status, again.stdout).toBe(0);
-    expect(existsSync(path.join(scratch, left[0]!))).toBe(false);
-  });
-});
+      const killed = await runAndSignal(args, scratch, /^nodehost-tools-ro-/, 'SIGKILL', env);
+      expect(killed.signal).toBe('SIGKILL');
+      const left = (await fsp.readdir(scratch)).filter((n) => n.startsWith(`nodehost-tools-ro-${killed.pid}-`));
+      expect(left).toHaveLength(1);
+      const again = await runAndSignal(args, scratch, /^never$/, 'SIGINT', env);
+      expect(again.status, again.stdout).toBe(0);
+      expect(existsSync(path.join(scratch, left[0]!))).toBe(false);
+    });
+  },
+);

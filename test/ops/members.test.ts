@@ -54,14 +54,28 @@ function membership(init: {
 
 describe('normalizeMembers', () => {
   it('accepts a Map with bigint, number and string keys and returns Map<bigint,string> sorted by ID', () => {
-    const out = normalizeMembers(new Map<bigint | number | string, string>([[5n, 'm5:1'], [1, 'm1:1'], ['4', 'm4:1']]));
-    expect([...out]).toEqual([[1n, 'm1:1'], [4n, 'm4:1'], [5n, 'm5:1']]);
+    const out = normalizeMembers(
+      new Map<bigint | number | string, string>([
+        [5n, 'm5:1'],
+        [1, 'm1:1'],
+        ['4', 'm4:1'],
+      ]),
+    );
+    expect([...out]).toEqual([
+      [1n, 'm1:1'],
+      [4n, 'm4:1'],
+      [5n, 'm5:1'],
+    ]);
     for (const k of out.keys()) expect(typeof k).toBe('bigint');
   });
 
   it('accepts a plain object keyed by decimal IDs', () => {
     const out = normalizeMembers({ '5': 'm5:1', '1': 'm1:1', '10': 'm10:1' });
-    expect([...out]).toEqual([[1n, 'm1:1'], [5n, 'm5:1'], [10n, 'm10:1']]);
+    expect([...out]).toEqual([
+      [1n, 'm1:1'],
+      [5n, 'm5:1'],
+      [10n, 'm10:1'],
+    ]);
   });
 
   it('accepts the largest uint64 ID and refuses one beyond it', () => {
@@ -79,10 +93,31 @@ describe('normalizeMembers', () => {
   });
 
   it('refuses the same ID given twice in different spellings', () => {
-    const e = invalid(() => normalizeMembers(new Map<bigint | number | string, string>([[1n, 'a'], ['1', 'b']])));
+    const e = invalid(() =>
+      normalizeMembers(
+        new Map<bigint | number | string, string>([
+          [1n, 'a'],
+          ['1', 'b'],
+        ]),
+      ),
+    );
     expect(e.details.replicaId).toBe(1n);
-    invalid(() => normalizeMembers(new Map<bigint | number | string, string>([[2, 'a'], [2n, 'b']])));
-    invalid(() => normalizeMembers(new Map<bigint | number | string, string>([['007', 'a'], [7, 'b']])));
+    invalid(() =>
+      normalizeMembers(
+        new Map<bigint | number | string, string>([
+          [2, 'a'],
+          [2n, 'b'],
+        ]),
+      ),
+    );
+    invalid(() =>
+      normalizeMembers(
+        new Map<bigint | number | string, string>([
+          ['007', 'a'],
+          [7, 'b'],
+        ]),
+      ),
+    );
   });
 
   it('refuses empty and blank addresses', () => {
@@ -99,7 +134,7 @@ describe('normalizeMembers', () => {
     invalid(() => normalizeMembers(new Map([[1.5, 'a']])));
     invalid(() => normalizeMembers(new Map([[2 ** 60, 'a']])));
     invalid(() => normalizeMembers({ '0x10': 'a' }));
-    invalid(() => normalizeMembers({ 'abc': 'a' }));
+    invalid(() => normalizeMembers({ abc: 'a' }));
     invalid(() => normalizeMembers({ '-3': 'a' }));
   });
 
@@ -114,7 +149,10 @@ describe('normalizeMembers', () => {
 });
 
 describe('checkLocalMember (docs/import-contract.md step 2)', () => {
-  const members = new Map([[1n, 'm1:63001'], [4n, 'm4:63001']]);
+  const members = new Map([
+    [1n, 'm1:63001'],
+    [4n, 'm4:63001'],
+  ]);
 
   it('passes when the local replica is present at this RaftAddress', () => {
     expect(() => checkLocalMember(members, 1n, 'm1:63001')).not.toThrow();
@@ -139,7 +177,11 @@ describe('checkLocalMember (docs/import-contract.md step 2)', () => {
 describe('checkMembersAgainstSnapshot (docs/import-contract.md step 6)', () => {
   const old = membership({
     ccid: 7n,
-    addresses: [[1n, 'm1'], [2n, 'm2'], [3n, 'm3']],
+    addresses: [
+      [1n, 'm1'],
+      [2n, 'm2'],
+      [3n, 'm3'],
+    ],
     removed: [6n],
     nonVotings: [[7n, 'm7']],
     witnesses: [[8n, 'm8']],
@@ -150,12 +192,24 @@ describe('checkMembersAgainstSnapshot (docs/import-contract.md step 6)', () => {
   }
 
   it('accepts surviving voters at their address and new IDs', () => {
-    expect(() => checkMembersAgainstSnapshot(new Map([[1n, 'm1'], [4n, 'm4'], [5n, 'm5']]), old)).not.toThrow();
+    expect(() =>
+      checkMembersAgainstSnapshot(
+        new Map([
+          [1n, 'm1'],
+          [4n, 'm4'],
+          [5n, 'm5'],
+        ]),
+        old,
+      ),
+    ).not.toThrow();
     expect(() => checkMembersAgainstSnapshot(new Map([[9n, 'm9']]), old)).not.toThrow();
   });
 
   it('node address changed: a voter with another address', () => {
-    const e = rule([[1n, 'm1'], [2n, 'm2-new']]);
+    const e = rule([
+      [1n, 'm1'],
+      [2n, 'm2-new'],
+    ]);
     expect(e.details.rule).toBe('node-address-changed');
     expect(e.details.replicaId).toBe(2n);
     expect(e.details.expected).toBe('m2');
@@ -171,7 +225,10 @@ describe('checkMembersAgainstSnapshot (docs/import-contract.md step 6)', () => {
   });
 
   it('adding a non-voting node as a regular node', () => {
-    const e = rule([[1n, 'm1'], [7n, 'm7']]);
+    const e = rule([
+      [1n, 'm1'],
+      [7n, 'm7'],
+    ]);
     expect(e.details.rule).toBe('non-voting-as-regular');
     expect(e.details.replicaId).toBe(7n);
     expect(e.message).toContain('adding a non-voting node as a regular node');
@@ -192,7 +249,10 @@ describe('checkMembersAgainstSnapshot (docs/import-contract.md step 6)', () => {
 
   it('adding a removed node, whatever its address', () => {
     for (const addr of ['m6', 'anything']) {
-      const e = rule([[1n, 'm1'], [6n, addr]]);
+      const e = rule([
+        [1n, 'm1'],
+        [6n, addr],
+      ]);
       expect(e.details.rule).toBe('removed-node');
       expect(e.details.replicaId).toBe(6n);
       expect(e.message).toContain('adding a removed node');
@@ -200,18 +260,44 @@ describe('checkMembersAgainstSnapshot (docs/import-contract.md step 6)', () => {
   });
 
   it('an empty old membership accepts anything', () => {
-    expect(() => checkMembersAgainstSnapshot(new Map([[1n, 'x'], [2n, 'y']]), emptyMembership())).not.toThrow();
+    expect(() =>
+      checkMembersAgainstSnapshot(
+        new Map([
+          [1n, 'x'],
+          [2n, 'y'],
+        ]),
+        emptyMembership(),
+      ),
+    ).not.toThrow();
   });
 });
 
 describe('newMembership (docs/import-contract.md step 9)', () => {
   it('the worked example: voters exactly the members, 2 and 3 removed, config change ID as given', () => {
-    const old = membership({ ccid: 7n, addresses: [[1n, 'm1'], [2n, 'm2'], [3n, 'm3']] });
-    const members = new Map([[1n, 'm1'], [4n, 'm4'], [5n, 'm5']]);
+    const old = membership({
+      ccid: 7n,
+      addresses: [
+        [1n, 'm1'],
+        [2n, 'm2'],
+        [3n, 'm3'],
+      ],
+    });
+    const members = new Map([
+      [1n, 'm1'],
+      [4n, 'm4'],
+      [5n, 'm5'],
+    ]);
     const m = newMembership(old, members, 7n);
     expect(m.configChangeId).toBe(7n);
-    expect([...m.addresses]).toEqual([[1n, 'm1'], [4n, 'm4'], [5n, 'm5']]);
-    expect([...m.removed]).toEqual([[2n, true], [3n, true]]);
+    expect([...m.addresses]).toEqual([
+      [1n, 'm1'],
+      [4n, 'm4'],
+      [5n, 'm5'],
+    ]);
+    expect([...m.removed]).toEqual([
+      [2n, true],
+      [3n, true],
+    ]);
     expect(m.nonVotings.size).toBe(0);
     expect(m.witnesses.size).toBe(0);
     expect(m.addresses).not.toBe(members);
@@ -220,21 +306,57 @@ describe('newMembership (docs/import-contract.md step 9)', () => {
 
   it('removed = old voters, non-votings and witnesses not kept, plus every old removed ID, sorted', () => {
     const old = membership({
-      addresses: [[3n, 'm3'], [1n, 'm1'], [2n, 'm2']],
+      addresses: [
+        [3n, 'm3'],
+        [1n, 'm1'],
+        [2n, 'm2'],
+      ],
       removed: [12n, 6n],
-      nonVotings: [[7n, 'm7'], [10n, 'm10']],
+      nonVotings: [
+        [7n, 'm7'],
+        [10n, 'm10'],
+      ],
       witnesses: [[8n, 'm8']],
     });
-    const m = newMembership(old, new Map([[1n, 'm1'], [10n, 'm10'], [20n, 'm20']]), 3n);
-    expect([...m.removed]).toEqual([[2n, true], [3n, true], [6n, true], [7n, true], [8n, true], [12n, true]]);
+    const m = newMembership(
+      old,
+      new Map([
+        [1n, 'm1'],
+        [10n, 'm10'],
+        [20n, 'm20'],
+      ]),
+      3n,
+    );
+    expect([...m.removed]).toEqual([
+      [2n, true],
+      [3n, true],
+      [6n, true],
+      [7n, true],
+      [8n, true],
+      [12n, true],
+    ]);
     expect([...m.addresses.keys()]).toEqual([1n, 10n, 20n]);
     expect(m.nonVotings.size).toBe(0);
     expect(m.witnesses.size).toBe(0);
-    expect(removedByImport(old, new Map([[1n, 'm1'], [10n, 'm10']]))).toEqual([2n, 3n, 7n, 8n]);
+    expect(
+      removedByImport(
+        old,
+        new Map([
+          [1n, 'm1'],
+          [10n, 'm10'],
+        ]),
+      ),
+    ).toEqual([2n, 3n, 7n, 8n]);
   });
 
   it('does not modify the old membership', () => {
-    const old = membership({ addresses: [[1n, 'm1'], [2n, 'm2']], removed: [5n] });
+    const old = membership({
+      addresses: [
+        [1n, 'm1'],
+        [2n, 'm2'],
+      ],
+      removed: [5n],
+    });
     newMembership(old, new Map([[1n, 'm1']]), 1n);
     expect([...old.addresses.keys()]).toEqual([1n, 2n]);
     expect([...old.removed.keys()]).toEqual([5n]);
@@ -268,7 +390,14 @@ describe('importedSnapshotRecord (docs/import-contract.md step 9)', () => {
       onDiskIndex: 15n,
       witness: true,
     };
-    const m = membership({ ccid: 7n, addresses: [[1n, 'm1'], [4n, 'm4']], removed: [2n] });
+    const m = membership({
+      ccid: 7n,
+      addresses: [
+        [1n, 'm1'],
+        [4n, 'm4'],
+      ],
+      removed: [2n],
+    });
     const rec = importedSnapshotRecord(source, '/nh/root/snapshot-0000000000000014', m);
     expect(rec).toEqual({
       filepath: '/nh/root/snapshot-0000000000000014/snapshot-0000000000000014.gbsnap',
@@ -290,7 +419,12 @@ describe('importedSnapshotRecord (docs/import-contract.md step 9)', () => {
 
 describe('parseMemberList', () => {
   it('parses the textual list into a normalized map', () => {
-    expect(parseMemberList(' 4 = m4:1 , 1=m1:1,')).toEqual(new Map([[1n, 'm1:1'], [4n, 'm4:1']]));
+    expect(parseMemberList(' 4 = m4:1 , 1=m1:1,')).toEqual(
+      new Map([
+        [1n, 'm1:1'],
+        [4n, 'm4:1'],
+      ]),
+    );
   });
 
   it.each([
@@ -345,7 +479,14 @@ describe('member addresses, validated like a Dragonboat RaftAddress (issue 10 #7
   });
 
   it.each([
-    'm4:63001', 'M4.example.com:1', '10.0.0.4:65535', 'host-4.internal:7001', '[::1]:7001', '[fe80::1]:63001', '[2001:db8::4]:80', 'localhost:1',
+    'm4:63001',
+    'M4.example.com:1',
+    '10.0.0.4:65535',
+    'host-4.internal:7001',
+    '[::1]:7001',
+    '[fe80::1]:63001',
+    '[2001:db8::4]:80',
+    'localhost:1',
   ])('accepts %j', (address) => {
     expect(normalizeMembers({ '4': address }).get(4n)).toBe(address);
   });

@@ -22,7 +22,7 @@ afterEach(async () => {
 const MEMBERS = { 1: '127.0.0.1:26101', 4: '127.0.0.1:26104', 5: '127.0.0.1:26105' };
 
 describe('import onto a Dragonboat v4 Pebble host', () => {
-  it('m1 (history 200..620): the records a restart reads are the import\'s, every other partition byte-identical', async () => {
+  it("m1 (history 200..620): the records a restart reads are the import's, every other partition byte-identical", async () => {
     const h = await copyPebbleHost(1);
     copies.push(h);
     const others = async () => {
@@ -58,8 +58,19 @@ describe('import onto a Dragonboat v4 Pebble host', () => {
     expect(files.filter((f) => /^(LOG|.*\.ldb)$/.test(f))).toEqual([]);
 
     const view = await inspectNode(h.config, 100n, 1n);
-    expect(view.snapshot?.membership.addresses).toEqual(new Map([[1n, MEMBERS[1]], [4n, MEMBERS[4]], [5n, MEMBERS[5]]]));
-    expect(view.snapshot?.membership.removed).toEqual(new Map([[2n, true], [3n, true]]));
+    expect(view.snapshot?.membership.addresses).toEqual(
+      new Map([
+        [1n, MEMBERS[1]],
+        [4n, MEMBERS[4]],
+        [5n, MEMBERS[5]],
+      ]),
+    );
+    expect(view.snapshot?.membership.removed).toEqual(
+      new Map([
+        [2n, true],
+        [3n, true],
+      ]),
+    );
     expect(view.entries.count).toBe(0n);
 
     // A rerun converges: same records, nothing more to remove.
@@ -67,7 +78,7 @@ describe('import onto a Dragonboat v4 Pebble host', () => {
     expect(again.after.raftState).toEqual({ term: 3n, vote: 0n, commit: 400n });
   });
 
-  it('a fresh host (m4) gets a minimal Pebble store with exactly the import\'s records', async () => {
+  it("a fresh host (m4) gets a minimal Pebble store with exactly the import's records", async () => {
     const h = await copyPebbleHost(1);
     copies.push(h);
     const m4 = { nodeHostDir: path.join(h.root, 'm4'), raftAddress: MEMBERS[4], hostname: 'vm' };

@@ -32,17 +32,27 @@ describe('planRecovery', () => {
     const m4root = await tmp();
     const m4 = { nodeHostDir: join(m4root, 'nh'), raftAddress: 'm4:63001', hostname: 'testhost', logdbType: TEST_LOGDB_TYPE };
     const m5view = {
-      shardId: '100', replicaId: '5', nodeHostDir: '/elsewhere', hasState: false,
-      maxIndex: null, raftState: null, snapshot: null,
+      shardId: '100',
+      replicaId: '5',
+      nodeHostDir: '/elsewhere',
+      hasState: false,
+      maxIndex: null,
+      raftState: null,
+      snapshot: null,
     };
     const before1 = await treeHash(m1.root);
     const before4 = await treeHash(m4root);
 
-    const plan = await planRecovery(exportDir, MEMBERS, [
-      { kind: 'config', config: m1.config, configPath: '/etc/m1.json' },
-      { kind: 'config', config: m4 },
-      { kind: 'view', view: m5view, source: 'm5-inspect.json' },
-    ], { engine: 'js' });
+    const plan = await planRecovery(
+      exportDir,
+      MEMBERS,
+      [
+        { kind: 'config', config: m1.config, configPath: '/etc/m1.json' },
+        { kind: 'config', config: m4 },
+        { kind: 'view', view: m5view, source: 'm5-inspect.json' },
+      ],
+      { engine: 'js' },
+    );
 
     expect(await treeHash(m1.root)).toBe(before1);
     expect(await treeHash(m4root)).toBe(before4);
@@ -59,8 +69,13 @@ describe('planRecovery', () => {
     expect(h1!.discardedEntries).toEqual({ first: 11n, last: 20n, term: 3n, lastTerm: 3n });
     // A host with state to overwrite gets a backup first (the undo) and --yes (the prompt would otherwise ask).
     const undo = path.join(path.dirname(exportDir), 'undo-shard-100-replica-1');
-    expect(h1!.command).toBe("nodehost import --config /etc/m1.json --src " + exportDir +
-      " --members 1=m1:63001,4=m4:63001,5=m5:63001 --replica-id 1 --backup " + undo + " --yes");
+    expect(h1!.command).toBe(
+      'nodehost import --config /etc/m1.json --src ' +
+        exportDir +
+        ' --members 1=m1:63001,4=m4:63001,5=m5:63001 --replica-id 1 --backup ' +
+        undo +
+        ' --yes',
+    );
     expect(h4!.command).not.toMatch(/--backup|--yes/);
     expect(h4!.replicaId).toBe(4n);
     expect(h4!.hasState).toBe(false);
@@ -83,9 +98,12 @@ describe('planRecovery', () => {
     const backup = await tmp();
     const { exportDir } = await exportSnapshot(m1.config, 100n, 1n, backup, { engine: 'js' });
     // Replica 2 keeps its ID but moves to another address: a conflict with the snapshot's membership.
-    const plan = await planRecovery(exportDir, { 1: 'm1:63001', 2: 'm9:63001' }, [
-      { kind: 'config', config: { ...m1.config, raftAddress: 'mX:1' } },
-    ], { engine: 'js' });
+    const plan = await planRecovery(
+      exportDir,
+      { 1: 'm1:63001', 2: 'm9:63001' },
+      [{ kind: 'config', config: { ...m1.config, raftAddress: 'mX:1' } }],
+      { engine: 'js' },
+    );
     expect(plan.ok).toBe(false);
     expect(plan.problems.map((p) => p.code)).toEqual(['ErrInvalidMembers']);
     expect(plan.problems[0]!.message).toMatch(/node address changed/);

@@ -31,18 +31,29 @@ async function tmp(): Promise<string> {
 
 const MEMBERS = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
 
-function runRestoreChild(spec: { backupDir: string; config: NodeHostConfig; crashStep?: string }):
-  Promise<{ signal: NodeJS.Signals | null; steps: string[]; out: { ok: boolean; code?: string } | undefined; stderr: string }> {
+function runRestoreChild(spec: {
+  backupDir: string;
+  config: NodeHostConfig;
+  crashStep?: string;
+}): Promise<{ signal: NodeJS.Signals | null; steps: string[]; out: { ok: boolean; code?: string } | undefined; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(OPS_DIR, 'restore-child.mjs'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(OPS_DIR, 'restore-child.mjs'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('error', reject);
     child.once('close', (_code, signal) => {
-      const steps = stdout.split('\n').filter((l) => l.startsWith('step ')).map((l) => l.slice(5));
-      const last = stdout.split('\n').filter((l) => l.startsWith('{')).pop();
+      const steps = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('step '))
+        .map((l) => l.slice(5));
+      const last = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop();
       resolve({ signal, steps, out: last ? JSON.parse(last) : undefined, stderr });
     });
   });
@@ -63,7 +74,10 @@ describe.each([
   it.each(RESTORE_STEPS.map((s) => [s]))('at %s: restartable, and a rerun converges to the pre-import node', async (step) => {
     const m1 = await makeRunningNode({ entries: 30, snapshotIndex: 10n });
     cleanups.push(m1.cleanup);
-    const src = exportedIndex === 10n ? m1 : await makeRunningNode({ entries: 30, snapshotIndex: 25n, replicaId: 2n, config: { raftAddress: 'm2:63001' } });
+    const src =
+      exportedIndex === 10n
+        ? m1
+        : await makeRunningNode({ entries: 30, snapshotIndex: 25n, replicaId: 2n, config: { raftAddress: 'm2:63001' } });
     if (src !== m1) cleanups.push(src.cleanup);
     const before = await nodeState(m1.root, m1.config);
     const { exportDir } = await exportSnapshot(src.config, 100n, src.replicaId, await tmp(), { engine: 'js' });

@@ -41,12 +41,21 @@ afterAll(async () => {
 });
 
 /** Runs `nodehost inspect` in a child while watching `dirs`; returns the entries created in each during the run. */
-async function inspectWatching(dirs: string[], env: Record<string, string>): Promise<{ status: number | null; created: Map<string, Set<string>>; pid: number; stdout: string }> {
+async function inspectWatching(
+  dirs: string[],
+  env: Record<string, string>,
+): Promise<{ status: number | null; created: Map<string, Set<string>>; pid: number; stdout: string }> {
   const created = new Map<string, Set<string>>(dirs.map((d) => [d, new Set<string>()]));
-  const watchers = dirs.map((d) => watch(d, (_ev, name) => { if (name) created.get(d)!.add(String(name)); }));
+  const watchers = dirs.map((d) =>
+    watch(d, (_ev, name) => {
+      if (name) created.get(d)!.add(String(name));
+    }),
+  );
   try {
     const child = spawn(process.execPath, [BIN, 'inspect', '--config', configFile, '--shard-id', '100', '--replica-id', '1', '--json'], {
-      cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

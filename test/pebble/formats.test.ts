@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crc32c, crc32cUpdate, maskCrc, unmaskCrc } from '../../src/pebble/crc32c.js';
 import { Cursor, encodeUvarint } from '../../src/pebble/varint.js';
-import {
-  Kind, compareInternalKeys, decodeTrailer, isRangeDelSentinel, makeInternalKey,
-} from '../../src/pebble/internal-key.js';
+import { Kind, compareInternalKeys, decodeTrailer, isRangeDelSentinel, makeInternalKey } from '../../src/pebble/internal-key.js';
 import { decodeBatch, encodeBatch } from '../../src/pebble/batch.js';
 import { decodeVersionEdit, encodeVersionEdit } from '../../src/pebble/version-edit.js';
 import { parseOptionsFile } from '../../src/pebble/options-file.js';
@@ -89,7 +87,9 @@ describe('batches', () => {
     count[8] = 2;
     expect(() => decodeBatch(count, W)).toThrow(/inconsistent batch count/);
     expect(() => decodeBatch(new Uint8Array(11), W)).toThrow(ErrCorruptLogStore);
-    expect(() => decodeBatch(encodeBatch(1, [{ kind: Kind.Set, key: b('k'), value: b('v') }]).subarray(0, 15), W)).toThrow(ErrCorruptLogStore);
+    expect(() => decodeBatch(encodeBatch(1, [{ kind: Kind.Set, key: b('k'), value: b('v') }]).subarray(0, 15), W)).toThrow(
+      ErrCorruptLogStore,
+    );
   });
 });
 
@@ -97,7 +97,12 @@ describe('version edits', () => {
   it('the minimal edit of a new store, and refusals', () => {
     const e = encodeVersionEdit({ comparator: 'leveldb.BytewiseComparator', minUnflushedLogNum: 2, nextFileNum: 3, lastSeqNum: 0 });
     expect(Buffer.from(e).toString('hex')).toBe(`011a${Buffer.from('leveldb.BytewiseComparator').toString('hex')}020203030400`);
-    expect(decodeVersionEdit(e, W)).toMatchObject({ comparator: 'leveldb.BytewiseComparator', minUnflushedLogNum: 2, nextFileNum: 3, lastSeqNum: 0 });
+    expect(decodeVersionEdit(e, W)).toMatchObject({
+      comparator: 'leveldb.BytewiseComparator',
+      minUnflushedLogNum: 2,
+      nextFileNum: 3,
+      lastSeqNum: 0,
+    });
     expect(() => decodeVersionEdit(Uint8Array.of(104), W)).toThrow(ErrUnsupportedLogStore);
     expect(() => decodeVersionEdit(Uint8Array.of(200, 1), W)).toThrow(ErrUnsupportedLogStore);
     expect(() => decodeVersionEdit(Uint8Array.of(8), W)).toThrow(ErrCorruptLogStore);
@@ -110,16 +115,26 @@ describe('sstable pieces', () => {
   it('footer magics and versions', () => {
     const tail = new Uint8Array(53);
     tail.set([0xf0, 0x9f, 0xaa, 0xb3, 0xf0, 0x9f, 0xaa, 0xb3], 45);
-    expect(() => decodeFooter(tail, 100, W)).toThrow(expect.objectContaining({ details: expect.objectContaining({ check: 'table-magic-pebble' }) }));
+    expect(() => decodeFooter(tail, 100, W)).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ check: 'table-magic-pebble' }) }),
+    );
     tail.set([0xf7, 0xcf, 0xf4, 0x85, 0xb7, 0x41, 0xe2, 0x88], 45);
     tail.set([3, 0, 0, 0], 41);
-    expect(() => decodeFooter(tail, 100, W)).toThrow(expect.objectContaining({ details: expect.objectContaining({ check: 'table-format-version' }) }));
+    expect(() => decodeFooter(tail, 100, W)).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ check: 'table-format-version' }) }),
+    );
     tail.set([2, 0, 0, 0], 41);
     tail[0] = 3;
-    expect(() => decodeFooter(tail, 100, W)).toThrow(expect.objectContaining({ details: expect.objectContaining({ check: 'checksum-type' }) }));
+    expect(() => decodeFooter(tail, 100, W)).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ check: 'checksum-type' }) }),
+    );
     tail[0] = 1;
     tail.set([10, 5, 20, 5], 1);
-    expect(decodeFooter(tail, 100, W)).toMatchObject({ format: 'rocksdb-v2', metaindex: { offset: 10, length: 5 }, index: { offset: 20, length: 5 } });
+    expect(decodeFooter(tail, 100, W)).toMatchObject({
+      format: 'rocksdb-v2',
+      metaindex: { offset: 10, length: 5 },
+      index: { offset: 20, length: 5 },
+    });
     tail[45] = 0;
     expect(() => decodeFooter(tail, 100, W)).toThrow(ErrCorruptLogStore);
   });
@@ -131,8 +146,9 @@ describe('sstable pieces', () => {
 });
 
 describe('OPTIONS', () => {
-  const good = '[Version]\n  pebble_version=0.1\n\n[Options]\n  comparer=leveldb.BytewiseComparator\n  format_major_version=1\n  merger=pebble.concatenate\n  strict_wal_tail=true\n  table_property_collectors=[]\n\n[Level "0"]\n  compression=NoCompression\n  filter_policy=none\n';
-  it('accepts Dragonboat\'s configuration and reads strict_wal_tail', () => {
+  const good =
+    '[Version]\n  pebble_version=0.1\n\n[Options]\n  comparer=leveldb.BytewiseComparator\n  format_major_version=1\n  merger=pebble.concatenate\n  strict_wal_tail=true\n  table_property_collectors=[]\n\n[Level "0"]\n  compression=NoCompression\n  filter_policy=none\n';
+  it("accepts Dragonboat's configuration and reads strict_wal_tail", () => {
     expect(parseOptionsFile(good, W).strictWalTail).toBe(true);
   });
   for (const [what, text, check] of [
@@ -144,7 +160,9 @@ describe('OPTIONS', () => {
     ['an unknown key', good.replace('[Options]\n', '[Options]\n  surprise=1\n'), 'options-key'],
   ] as const) {
     it(`refuses ${what}`, () => {
-      expect(() => parseOptionsFile(text, W)).toThrow(expect.objectContaining({ code: 'ErrUnsupportedLogStore', details: expect.objectContaining({ check }) }));
+      expect(() => parseOptionsFile(text, W)).toThrow(
+        expect.objectContaining({ code: 'ErrUnsupportedLogStore', details: expect.objectContaining({ check }) }),
+      );
     });
   }
 });
@@ -156,7 +174,10 @@ describe('range tombstones', () => {
       { start: b('d'), end: b('h'), seq: 9 },
       { start: b('x'), end: b('x'), seq: 7 },
     ]);
-    expect(frags.map((f) => [Buffer.from(f.start).toString(), Buffer.from(f.end).toString(), f.seq])).toEqual([['b', 'd', 5], ['d', 'h', 9]]);
+    expect(frags.map((f) => [Buffer.from(f.start).toString(), Buffer.from(f.end).toString(), f.seq])).toEqual([
+      ['b', 'd', 5],
+      ['d', 'h', 9],
+    ]);
     const fwd = new CoverageCursor(frags, false);
     expect(['a', 'b', 'c', 'd', 'g', 'h'].map((k) => fwd.covering(b(k)))).toEqual([-1, 5, 5, 9, 9, -1]);
     const rev = new CoverageCursor(frags, true);

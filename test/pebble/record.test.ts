@@ -29,7 +29,9 @@ describe('log framing', () => {
     const file = w.bytes();
     const r = readLog(file, 12);
     expect(r.records.map((x) => x.payload.length)).toEqual(sizes);
-    r.records.forEach((x, i) => expect(x.payload).toEqual(payload(sizes[i]!, i)));
+    r.records.forEach((x, i) => {
+      expect(x.payload).toEqual(payload(sizes[i]!, i));
+    });
     expect(r.ending).toMatchObject({ kind: 'clean', reason: 'end-of-file' });
     expect(r.goodEnd).toBe(file.length);
     // Another log number: the first chunk ends the log cleanly, as a reused file's stale data.
@@ -43,21 +45,33 @@ describe('log framing', () => {
   });
 
   it('an EOF trailer ends the log; what follows is never read', () => {
-    const f = concat(frameLogRecord(payload(50), { recyclable: true, logNum: 7 }), eofTrailer(7), frameLogRecord(payload(9), { recyclable: true, logNum: 7 }));
+    const f = concat(
+      frameLogRecord(payload(50), { recyclable: true, logNum: 7 }),
+      eofTrailer(7),
+      frameLogRecord(payload(9), { recyclable: true, logNum: 7 }),
+    );
     const r = readLog(f, 7);
     expect(r.records.length).toBe(1);
     expect(r.ending).toMatchObject({ kind: 'clean', reason: 'eof-trailer', foundLogNum: 8 });
   });
 
   it('torn endings: cut mid-record, zeroed header, bad CRC, stray bytes; goodEnd is the last complete record', () => {
-    const two = concat(frameLogRecord(payload(50), { recyclable: true, logNum: 3 }), frameLogRecord(payload(60), { recyclable: true, logNum: 3 }));
+    const two = concat(
+      frameLogRecord(payload(50), { recyclable: true, logNum: 3 }),
+      frameLogRecord(payload(60), { recyclable: true, logNum: 3 }),
+    );
     const first = 50 + 11;
     expect(readLog(two.subarray(0, first + 30), 3)).toMatchObject({ ending: { kind: 'torn', reason: 'chunk-past-block' }, goodEnd: first });
-    expect(readLog(concat(two.subarray(0, first), new Uint8Array(40)), 3)).toMatchObject({ ending: { kind: 'torn', reason: 'zeroed-chunk' }, goodEnd: first });
+    expect(readLog(concat(two.subarray(0, first), new Uint8Array(40)), 3)).toMatchObject({
+      ending: { kind: 'torn', reason: 'zeroed-chunk' },
+      goodEnd: first,
+    });
     const bad = two.slice();
     bad[first + 20]! ^= 1;
     expect(readLog(bad, 3)).toMatchObject({ records: [{}], ending: { kind: 'torn', reason: 'chunk-crc', offset: first } });
-    expect(readLog(concat(two.subarray(0, first), Uint8Array.of(1, 2, 3)), 3)).toMatchObject({ ending: { kind: 'torn', reason: 'stray-bytes' } });
+    expect(readLog(concat(two.subarray(0, first), Uint8Array.of(1, 2, 3)), 3)).toMatchObject({
+      ending: { kind: 'torn', reason: 'stray-bytes' },
+    });
     // Zero padding shorter than a header at a full block's end is skipped.
     const w = new LogWriter({ recyclable: true, logNum: 3 });
     w.append(payload(LOG_BLOCK_SIZE - 11 - 5));
@@ -65,7 +79,11 @@ describe('log framing', () => {
     expect(readLog(w.bytes(), 3).records.length).toBe(2);
     // Cut exactly at a block boundary inside a record: unexpected end.
     const big = frameLogRecord(payload(40_000), { recyclable: true, logNum: 3 });
-    expect(readLog(big.subarray(0, LOG_BLOCK_SIZE), 3)).toMatchObject({ records: [], ending: { kind: 'torn', reason: 'unexpected-eof' }, goodEnd: 0 });
+    expect(readLog(big.subarray(0, LOG_BLOCK_SIZE), 3)).toMatchObject({
+      records: [],
+      ending: { kind: 'torn', reason: 'unexpected-eof' },
+      goodEnd: 0,
+    });
   });
 
   it('valid-CRC chunks Pebble would skip or mis-join are reported as damage', () => {
@@ -86,7 +104,9 @@ describe('log framing', () => {
   it('every single-byte flip of a framed log gives a prefix of its records, never a wrong one', () => {
     const w = new LogWriter({ recyclable: true, logNum: 5 });
     const sizes = [3, 500, 33_000, 1, 200];
-    sizes.forEach((n, i) => w.append(payload(n, i)));
+    sizes.forEach((n, i) => {
+      w.append(payload(n, i));
+    });
     const file = concat(w.bytes(), eofTrailer(5));
     const expected = sizes.map((n, i) => payload(n, i));
     for (let o = 0; o < file.length; o += o < 2000 || o > file.length - 2000 ? 1 : 13) {

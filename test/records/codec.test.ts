@@ -4,8 +4,16 @@ import { describe, expect, test } from 'vitest';
 import { ErrMalformedRecord } from '../../src/errors.js';
 import * as codec from '../../src/records/codec.js';
 import {
-  ChecksumType, CompressionType, EntryType, StateMachineType,
-  type Bootstrap, type Entry, type Membership, type RaftDataStatus, type Snapshot, type SnapshotHeader,
+  ChecksumType,
+  CompressionType,
+  EntryType,
+  StateMachineType,
+  type Bootstrap,
+  type Entry,
+  type Membership,
+  type RaftDataStatus,
+  type Snapshot,
+  type SnapshotHeader,
 } from '../../src/records/types.js';
 import { scanFields } from '../../src/records/wire.js';
 import { GOLDEN_V1_PATH, expectCoded } from '../helpers/snapshots.js';
@@ -25,27 +33,62 @@ const strMap = fc.uniqueArray(fc.tuple(key, str), { selector: (t) => t[0], maxLe
 const boolMap = fc.uniqueArray(fc.tuple(key, fc.boolean()), { selector: (t) => t[0], maxLength: 6 }).map((a) => new Map(a));
 
 const membership: fc.Arbitrary<Membership> = fc.record({
-  configChangeId: u64, addresses: strMap, removed: boolMap, nonVotings: strMap, witnesses: strMap,
+  configChangeId: u64,
+  addresses: strMap,
+  removed: boolMap,
+  nonVotings: strMap,
+  witnesses: strMap,
 });
 const snapshot: fc.Arbitrary<Snapshot> = fc.record({
-  filepath: str, fileSize: u64, index: u64, term: u64, membership,
+  filepath: str,
+  fileSize: u64,
+  index: u64,
+  term: u64,
+  membership,
   files: fc.array(fc.record({ filepath: str, fileSize: u64, fileId: u64, metadata: bytes }), { maxLength: 3 }),
-  checksum: bytes, dummy: fc.boolean(), shardId: u64, type: smType, imported: fc.boolean(), onDiskIndex: u64, witness: fc.boolean(),
+  checksum: bytes,
+  dummy: fc.boolean(),
+  shardId: u64,
+  type: smType,
+  imported: fc.boolean(),
+  onDiskIndex: u64,
+  witness: fc.boolean(),
 });
 const bootstrap: fc.Arbitrary<Bootstrap> = fc.record({ addresses: strMap, join: fc.boolean(), type: smType });
 const raftState = fc.record({ term: u64, vote: u64, commit: u64 });
 const entry: fc.Arbitrary<Entry> = fc.record({
-  term: u64, index: u64, type: fc.constantFrom(EntryType.Application, EntryType.ConfigChange, EntryType.Encoded, EntryType.Metadata),
-  key: u64, clientId: u64, seriesId: u64, respondedTo: u64, cmd: fc.uint8Array({ maxLength: 64 }),
+  term: u64,
+  index: u64,
+  type: fc.constantFrom(EntryType.Application, EntryType.ConfigChange, EntryType.Encoded, EntryType.Metadata),
+  key: u64,
+  clientId: u64,
+  seriesId: u64,
+  respondedTo: u64,
+  cmd: fc.uint8Array({ maxLength: 64 }),
 });
 const entryBatch = fc.record({ entries: fc.array(entry, { maxLength: 4 }) });
 const raftDataStatus: fc.Arbitrary<RaftDataStatus> = fc.record({
-  address: str, binVer: fc.nat({ max: 0xffffffff }), hardHash: u64, logdbType: str, hostname: str, deploymentId: u64,
-  stepWorkerCount: u64, logdbShardCount: u64, maxSessionCount: u64, entryBatchSize: u64, addressByNodeHostId: fc.boolean(),
+  address: str,
+  binVer: fc.nat({ max: 0xffffffff }),
+  hardHash: u64,
+  logdbType: str,
+  hostname: str,
+  deploymentId: u64,
+  stepWorkerCount: u64,
+  logdbShardCount: u64,
+  maxSessionCount: u64,
+  entryBatchSize: u64,
+  addressByNodeHostId: fc.boolean(),
 });
 const snapshotHeader: fc.Arbitrary<SnapshotHeader> = fc.record({
-  sessionSize: u64, dataStoreSize: u64, unreliableTime: u64, gitVersion: str, headerChecksum: bytes, payloadChecksum: bytes,
-  checksumType: fc.constantFrom(ChecksumType.CRC32IEEE, ChecksumType.HIGHWAY), version: u64,
+  sessionSize: u64,
+  dataStoreSize: u64,
+  unreliableTime: u64,
+  gitVersion: str,
+  headerChecksum: bytes,
+  payloadChecksum: bytes,
+  checksumType: fc.constantFrom(ChecksumType.CRC32IEEE, ChecksumType.HIGHWAY),
+  version: u64,
   compressionType: fc.constantFrom(CompressionType.None, CompressionType.Snappy),
 });
 
@@ -73,24 +116,31 @@ const cases: Case<never>[] = [
 const concat = (parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 };
 
 /** Drops top-level fields whose value is zero / empty: a minimal encoding. */
 function minimal(b: Uint8Array): Uint8Array {
-  return concat(scanFields(b, 't').filter((f) => {
-    const v = b.subarray(f.valueStart, f.end);
-    if (f.wireType === 0) return !(v.length === 1 && v[0] === 0);
-    if (f.wireType === 2) return f.end > f.valueStart;
-    return true;
-  }).map((f) => b.subarray(f.start, f.end)));
+  return concat(
+    scanFields(b, 't')
+      .filter((f) => {
+        const v = b.subarray(f.valueStart, f.end);
+        if (f.wireType === 0) return !(v.length === 1 && v[0] === 0);
+        if (f.wireType === 2) return f.end > f.valueStart;
+        return true;
+      })
+      .map((f) => b.subarray(f.start, f.end)),
+  );
 }
 
 /** Permutes top-level fields (map entries included), keeping repeated messages in order. */
 function permute(b: Uint8Array, order: number[], ordered: number[]): Uint8Array {
   const fields = scanFields(b, 't');
-  const idx = fields.map((_, i) => i).sort((x, y) => (order[x % order.length]! - order[y % order.length]!) || x - y);
+  const idx = fields.map((_, i) => i).sort((x, y) => order[x % order.length]! - order[y % order.length]! || x - y);
   const keep = fields.map((f, i) => (ordered.includes(f.fieldNumber) ? i : -1)).filter((i) => i >= 0);
   let k = 0;
   const final = idx.map((i) => (ordered.includes(fields[i]!.fieldNumber) ? keep[k++]! : i));
@@ -100,11 +150,18 @@ function permute(b: Uint8Array, order: number[], ordered: number[]): Uint8Array 
 /** Some unknown fields of every wire type, groups included. */
 const unknownField = fc.oneof(
   fc.tuple(fc.integer({ min: 100, max: 2000 }), u64).map(([n, v]) => concat([varint(BigInt(n) << 3n), varint(v)])),
-  fc.tuple(fc.integer({ min: 100, max: 2000 }), fc.uint8Array({ minLength: 8, maxLength: 8 })).map(([n, v]) => concat([varint((BigInt(n) << 3n) | 1n), v])),
-  fc.tuple(fc.integer({ min: 100, max: 2000 }), fc.uint8Array({ maxLength: 10 })).map(([n, v]) => concat([varint((BigInt(n) << 3n) | 2n), varint(BigInt(v.length)), v])),
-  fc.tuple(fc.integer({ min: 100, max: 2000 }), fc.uint8Array({ minLength: 4, maxLength: 4 })).map(([n, v]) => concat([varint((BigInt(n) << 3n) | 5n), v])),
-  fc.tuple(fc.integer({ min: 100, max: 2000 }), u64).map(([n, v]) =>
-    concat([varint((BigInt(n) << 3n) | 3n), varint(7n << 3n), varint(v), varint((BigInt(n) << 3n) | 4n)])),
+  fc
+    .tuple(fc.integer({ min: 100, max: 2000 }), fc.uint8Array({ minLength: 8, maxLength: 8 }))
+    .map(([n, v]) => concat([varint((BigInt(n) << 3n) | 1n), v])),
+  fc
+    .tuple(fc.integer({ min: 100, max: 2000 }), fc.uint8Array({ maxLength: 10 }))
+    .map(([n, v]) => concat([varint((BigInt(n) << 3n) | 2n), varint(BigInt(v.length)), v])),
+  fc
+    .tuple(fc.integer({ min: 100, max: 2000 }), fc.uint8Array({ minLength: 4, maxLength: 4 }))
+    .map(([n, v]) => concat([varint((BigInt(n) << 3n) | 5n), v])),
+  fc
+    .tuple(fc.integer({ min: 100, max: 2000 }), u64)
+    .map(([n, v]) => concat([varint((BigInt(n) << 3n) | 3n), varint(7n << 3n), varint(v), varint((BigInt(n) << 3n) | 4n)])),
 );
 
 function varint(v: bigint): Uint8Array {
@@ -122,25 +179,36 @@ function varint(v: bigint): Uint8Array {
 
 describe.each(cases)('$name', (c: Case<unknown>) => {
   test('round-trips and encodes deterministically', () => {
-    fc.assert(fc.property(c.arb, (v) => {
-      const b = c.encode(v);
-      expect(c.decode(b)).toEqual(v);
-      expect(c.encode(c.decode(b))).toEqual(b);
-    }), { seed: 1, numRuns: 150 });
+    fc.assert(
+      fc.property(c.arb, (v) => {
+        const b = c.encode(v);
+        expect(c.decode(b)).toEqual(v);
+        expect(c.encode(c.decode(b))).toEqual(b);
+      }),
+      { seed: 1, numRuns: 150 },
+    );
   });
 
   test('decodes minimal encodings, any field order and unknown fields alike', () => {
-    fc.assert(fc.property(c.arb, fc.array(fc.nat(), { minLength: 1, maxLength: 40 }), fc.array(unknownField, { maxLength: 4 }), fc.nat(),
-      (v, order, unknown, at) => {
-        const full = c.encode(v);
-        const min = minimal(full);
-        expect(c.decode(min)).toEqual(v);
-        const shuffled = permute(min, order, c.ordered);
-        const fields = scanFields(shuffled, 't');
-        const cut = fields.length === 0 ? 0 : fields[at % fields.length]!.start;
-        const withUnknown = concat([shuffled.subarray(0, cut), ...unknown, shuffled.subarray(cut)]);
-        expect(c.decode(withUnknown)).toEqual(v);
-      }), { seed: 2, numRuns: 150 });
+    fc.assert(
+      fc.property(
+        c.arb,
+        fc.array(fc.nat(), { minLength: 1, maxLength: 40 }),
+        fc.array(unknownField, { maxLength: 4 }),
+        fc.nat(),
+        (v, order, unknown, at) => {
+          const full = c.encode(v);
+          const min = minimal(full);
+          expect(c.decode(min)).toEqual(v);
+          const shuffled = permute(min, order, c.ordered);
+          const fields = scanFields(shuffled, 't');
+          const cut = fields.length === 0 ? 0 : fields[at % fields.length]!.start;
+          const withUnknown = concat([shuffled.subarray(0, cut), ...unknown, shuffled.subarray(cut)]);
+          expect(c.decode(withUnknown)).toEqual(v);
+        },
+      ),
+      { seed: 2, numRuns: 150 },
+    );
   });
 
   test('decoded byte fields do not alias the input', () => {
@@ -185,11 +253,13 @@ describe('encoding style', () => {
     expect(hex(codec.encodeEntry(codec.emptyEntry()))).toBe('08001000180020002800300038' + '00');
     expect(hex(codec.encodeEntry({ ...codec.emptyEntry(), cmd: Uint8Array.of(7) }))).toBe('0800100018002000280030003800' + '420107');
     expect(hex(codec.encodeBootstrap(codec.emptyBootstrap()))).toBe('10001800');
-    expect(hex(codec.encodeSnapshot(codec.emptySnapshot())))
-      .toBe('1200' + '1800' + '2000' + '2800' + '32020800' + '4800' + '5000' + '5800' + '6000' + '6800' + '7000');
+    expect(hex(codec.encodeSnapshot(codec.emptySnapshot()))).toBe(
+      '1200' + '1800' + '2000' + '2800' + '32020800' + '4800' + '5000' + '5800' + '6000' + '6800' + '7000',
+    );
     expect(hex(codec.encodeSnapshotHeader(codec.emptySnapshotHeader()))).toBe('0800' + '1000' + '1800' + '2200' + '3800' + '4000' + '4800');
-    expect(hex(codec.encodeRaftDataStatus(codec.emptyRaftDataStatus())))
-      .toBe('0a00' + '1000' + '1800' + '2200' + '2a00' + '3000' + '3800' + '4000' + '4800' + '5000' + '5800');
+    expect(hex(codec.encodeRaftDataStatus(codec.emptyRaftDataStatus()))).toBe(
+      '0a00' + '1000' + '1800' + '2200' + '2a00' + '3000' + '3800' + '4000' + '4800' + '5000' + '5800',
+    );
   });
 
   test('map entries are sorted by key as unsigned 64-bit numbers and carry key and value', () => {
@@ -197,8 +267,11 @@ describe('encoding style', () => {
     for (const k of [2n ** 64n - 1n, 5n, 2n ** 32n, 4294967294n, 4294967295n, 0n]) m.addresses.set(k, 'x');
     m.removed.set(3n, false);
     const b = codec.encodeMembership(m);
-    const keys = scanFields(b, 't').filter((f) => f.fieldNumber === 2)
-      .map((f) => codec.decodeMembership(concat([Uint8Array.of(0x12), varint(BigInt(f.end - f.valueStart)), b.subarray(f.valueStart, f.end)])))
+    const keys = scanFields(b, 't')
+      .filter((f) => f.fieldNumber === 2)
+      .map((f) =>
+        codec.decodeMembership(concat([Uint8Array.of(0x12), varint(BigInt(f.end - f.valueStart)), b.subarray(f.valueStart, f.end)])),
+      )
       .map((x) => [...x.addresses.keys()][0]);
     expect(keys).toEqual([0n, 5n, 4294967294n, 4294967295n, 2n ** 32n, 2n ** 64n - 1n]);
     // removed {3: false}: entry 08 03 10 00.

@@ -22,12 +22,15 @@ describe('flag files', () => {
   });
 
   test('round-trips any payload, returning a copy', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (p) => {
-      const file = encodeFlagFile(p);
-      const back = decodeFlagFile(Buffer.from(file));
-      expect(back).toEqual(p);
-      expect(Buffer.isBuffer(back)).toBe(false);
-    }), { seed: 7, numRuns: 200 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (p) => {
+        const file = encodeFlagFile(p);
+        const back = decodeFlagFile(Buffer.from(file));
+        expect(back).toEqual(p);
+        expect(Buffer.isBuffer(back)).toBe(false);
+      }),
+      { seed: 7, numRuns: 200 },
+    );
   });
 
   test('any flipped bit is a flag-hash failure naming the path', () => {

@@ -12,7 +12,12 @@ import { describe, expect, test } from 'vitest';
 import * as codec from '../../src/records/codec.js';
 import { decodeSnapshotHeaderLite, decodeSnapshotLite, encodeSnapshotHeaderLite } from '../../src/records/lite.js';
 import {
-  ChecksumType, CompressionType, StateMachineType, type Membership, type Snapshot, type SnapshotHeader,
+  ChecksumType,
+  CompressionType,
+  StateMachineType,
+  type Membership,
+  type Snapshot,
+  type SnapshotHeader,
 } from '../../src/records/types.js';
 
 const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
@@ -22,18 +27,36 @@ const bytes = fc.uint8Array({ maxLength: 24 });
 const strMap = fc.uniqueArray(fc.tuple(key, str), { selector: (t) => t[0], maxLength: 4 }).map((a) => new Map(a));
 const boolMap = fc.uniqueArray(fc.tuple(key, fc.boolean()), { selector: (t) => t[0], maxLength: 4 }).map((a) => new Map(a));
 const membership: fc.Arbitrary<Membership> = fc.record({
-  configChangeId: u64, addresses: strMap, removed: boolMap, nonVotings: strMap, witnesses: strMap,
+  configChangeId: u64,
+  addresses: strMap,
+  removed: boolMap,
+  nonVotings: strMap,
+  witnesses: strMap,
 });
 const snapshot: fc.Arbitrary<Snapshot> = fc.record({
-  filepath: str, fileSize: u64, index: u64, term: u64, membership,
+  filepath: str,
+  fileSize: u64,
+  index: u64,
+  term: u64,
+  membership,
   files: fc.array(fc.record({ filepath: str, fileSize: u64, fileId: u64, metadata: bytes }), { maxLength: 3 }),
-  checksum: bytes, dummy: fc.boolean(), shardId: u64,
+  checksum: bytes,
+  dummy: fc.boolean(),
+  shardId: u64,
   type: fc.constantFrom(StateMachineType.Unknown, StateMachineType.Regular, StateMachineType.Concurrent, StateMachineType.OnDisk),
-  imported: fc.boolean(), onDiskIndex: u64, witness: fc.boolean(),
+  imported: fc.boolean(),
+  onDiskIndex: u64,
+  witness: fc.boolean(),
 });
 const header: fc.Arbitrary<SnapshotHeader> = fc.record({
-  sessionSize: u64, dataStoreSize: u64, unreliableTime: u64, gitVersion: str, headerChecksum: bytes, payloadChecksum: bytes,
-  checksumType: fc.constantFrom(ChecksumType.CRC32IEEE, ChecksumType.HIGHWAY), version: u64,
+  sessionSize: u64,
+  dataStoreSize: u64,
+  unreliableTime: u64,
+  gitVersion: str,
+  headerChecksum: bytes,
+  payloadChecksum: bytes,
+  checksumType: fc.constantFrom(ChecksumType.CRC32IEEE, ChecksumType.HIGHWAY),
+  version: u64,
   compressionType: fc.constantFrom(CompressionType.None, CompressionType.Snappy),
 });
 
@@ -89,29 +112,40 @@ const pairs: { name: string; lite: Decode; ref: Decode; arb: fc.Arbitrary<Uint8A
 
 describe.each(pairs)('$name: lite decoder = codec decoder', ({ lite, ref, arb }) => {
   test('on generated records', () => {
-    fc.assert(fc.property(arb, (b) => {
-      expect(lite(b)).toEqual(ref(b));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(arb, (b) => {
+        expect(lite(b)).toEqual(ref(b));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test('on encodings codec.ts never writes (repeats, merges, map entry shapes, unknown fields and groups)', () => {
-    const message = fc.tuple(arb, fc.array(rawField, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 8 }))
-      .map(([b, extra, at]) => {
-        // Interleave the extra fields at places between the record's own fields (or appended).
-        const parts: number[][] = [[...b]];
-        extra.forEach((f, i) => (at[i] ?? 0) % 2 ? parts.unshift(f) : parts.push(f));
-        return new Uint8Array(parts.flat());
+    const message = fc.tuple(arb, fc.array(rawField, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 8 })).map(([b, extra, at]) => {
+      // Interleave the extra fields at places between the record's own fields (or appended).
+      const parts: number[][] = [[...b]];
+      extra.forEach((f, i) => {
+        if ((at[i] ?? 0) % 2) parts.unshift(f);
+        else parts.push(f);
       });
-    fc.assert(fc.property(message, (b) => {
-      expect(outcome(lite, b)).toEqual(outcome(ref, b));
-    }), { numRuns: 600 });
+      return new Uint8Array(parts.flat());
+    });
+    fc.assert(
+      fc.property(message, (b) => {
+        expect(outcome(lite, b)).toEqual(outcome(ref, b));
+      }),
+      { numRuns: 600 },
+    );
   });
 
   test('on mutated bytes: the same record or the same error', () => {
-    fc.assert(fc.property(arb, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 3 }), (b, at, value, cut) => {
-      const m = mutate(b, at, value, cut);
-      expect(outcome(lite, m)).toEqual(outcome(ref, m));
-    }), { numRuns: 1500 });
+    fc.assert(
+      fc.property(arb, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat({ max: 3 }), (b, at, value, cut) => {
+        const m = mutate(b, at, value, cut);
+        expect(outcome(lite, m)).toEqual(outcome(ref, m));
+      }),
+      { numRuns: 1500 },
+    );
   });
 
   test('not bytes', () => {
@@ -119,11 +153,19 @@ describe.each(pairs)('$name: lite decoder = codec decoder', ({ lite, ref, arb })
   });
 });
 
-test('SnapshotHeader: the lite encoder writes codec.ts\'s bytes', () => {
-  fc.assert(fc.property(header, (h) => {
-    expect(Buffer.from(encodeSnapshotHeaderLite(h)).toString('hex')).toBe(Buffer.from(codec.encodeSnapshotHeader(h)).toString('hex'));
-  }), { numRuns: 500 });
-  for (const bad of [{ version: -1n }, { sessionSize: 1n << 64n }, { checksumType: 7 as ChecksumType }, { compressionType: 9 as CompressionType }]) {
+test("SnapshotHeader: the lite encoder writes codec.ts's bytes", () => {
+  fc.assert(
+    fc.property(header, (h) => {
+      expect(Buffer.from(encodeSnapshotHeaderLite(h)).toString('hex')).toBe(Buffer.from(codec.encodeSnapshotHeader(h)).toString('hex'));
+    }),
+    { numRuns: 500 },
+  );
+  for (const bad of [
+    { version: -1n },
+    { sessionSize: 1n << 64n },
+    { checksumType: 7 as ChecksumType },
+    { compressionType: 9 as CompressionType },
+  ]) {
     const h = { ...codec.emptySnapshotHeader(), ...bad };
     expect(() => codec.encodeSnapshotHeader(h)).toThrow(/cannot encode SnapshotHeader/);
     expect(() => encodeSnapshotHeaderLite(h)).toThrow(/cannot encode SnapshotHeader/);
@@ -132,11 +174,17 @@ test('SnapshotHeader: the lite encoder writes codec.ts\'s bytes', () => {
 
 test('a membership seen twice merges, as protobuf does', () => {
   const m1 = lField(6, [...vField(1, 3n), ...lField(2, [...vField(1, 1n), ...lField(2, Buffer.from('a:1'))])]);
-  const m2 = lField(6, [...lField(2, [...vField(1, 2n), ...lField(2, Buffer.from('b:1'))]), ...lField(3, [...vField(1, 9n), ...vField(2, 1n)])]);
+  const m2 = lField(6, [
+    ...lField(2, [...vField(1, 2n), ...lField(2, Buffer.from('b:1'))]),
+    ...lField(3, [...vField(1, 9n), ...vField(2, 1n)]),
+  ]);
   const b = new Uint8Array([...m1, ...m2]);
   const s = decodeSnapshotLite(b);
   expect(s).toEqual(codec.decodeSnapshot(b));
-  expect([...s.membership.addresses]).toEqual([[1n, 'a:1'], [2n, 'b:1']]);
+  expect([...s.membership.addresses]).toEqual([
+    [1n, 'a:1'],
+    [2n, 'b:1'],
+  ]);
   expect(s.membership.configChangeId).toBe(3n);
   expect([...s.membership.removed]).toEqual([[9n, true]]);
 });
@@ -145,11 +193,22 @@ test('the verify path does not load the protobuf runtime', async () => {
   const { spawnSync } = await import('node:child_process');
   const { PROJECT_ROOT } = await import('../helpers/snapshots.js');
   // A loader hook lists every module the verify command's code loads.
-  const hook = 'data:text/javascript,' + encodeURIComponent(
-    'export async function load(u, c, n) { if (u.includes("@bufbuild")) process.stderr.write("PROTOBUF " + u + "\\n"); return n(u, c); }');
+  const hook =
+    'data:text/javascript,' +
+    encodeURIComponent(
+      'export async function load(u, c, n) { if (u.includes("@bufbuild")) process.stderr.write("PROTOBUF " + u + "\\n"); return n(u, c); }',
+    );
   const reg = 'data:text/javascript,' + encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(hook)});`);
-  const r = spawnSync(process.execPath, ['--import', reg, '--input-type=module', '-e',
-    "await import('./dist/cli/commands/verify.js'); await import('./dist/ops/verify.js'); process.stderr.write('done\\n');",
-  ], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      reg,
+      '--input-type=module',
+      '-e',
+      "await import('./dist/cli/commands/verify.js'); await import('./dist/ops/verify.js'); process.stderr.write('done\\n');",
+    ],
+    { cwd: PROJECT_ROOT, encoding: 'utf8' },
+  );
   expect(r.stderr).toBe('done\n');
 }, 30_000);

@@ -11,18 +11,27 @@ import { rng } from '../helpers/rng.js';
 const engine = createJsEngine();
 const dirs = tempDirs('nht-fuzz-');
 
-
 /** Mutates bytes mostly where it matters: the first 64 bytes and the last 32. */
 function mutate(src: Uint8Array, r: () => number): Uint8Array {
   let b = src.slice();
   const pick = (): number => (r() < 0.7 ? Math.floor(r() * Math.min(64, b.length)) : Math.max(0, b.length - 1 - Math.floor(r() * 32)));
   for (let k = 1 + Math.floor(r() * 3); k > 0; k--) {
     switch (Math.floor(r() * 5)) {
-      case 0: b[pick()]! ^= 1 << Math.floor(r() * 8); break;
-      case 1: b[pick()] = Math.floor(r() * 256); break;
-      case 2: b = b.subarray(0, Math.max(0, b.length - 1 - Math.floor(r() * 40))).slice(); break;
-      case 3: b = Uint8Array.from([...b, ...Array.from({ length: 1 + Math.floor(r() * 20) }, () => Math.floor(r() * 256))]); break;
-      default: new DataView(b.buffer).setUint32(0, Math.floor(r() * 1100), true); break;
+      case 0:
+        b[pick()]! ^= 1 << Math.floor(r() * 8);
+        break;
+      case 1:
+        b[pick()] = Math.floor(r() * 256);
+        break;
+      case 2:
+        b = b.subarray(0, Math.max(0, b.length - 1 - Math.floor(r() * 40))).slice();
+        break;
+      case 3:
+        b = Uint8Array.from([...b, ...Array.from({ length: 1 + Math.floor(r() * 20) }, () => Math.floor(r() * 256))]);
+        break;
+      default:
+        new DataView(b.buffer).setUint32(0, Math.floor(r() * 1100), true);
+        break;
     }
   }
   return b;

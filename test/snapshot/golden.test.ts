@@ -11,7 +11,11 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('the golden Dragonboat v1 file', () => {
   test('verifies and reports the documented facts', async () => {
-    const r = await verifySnapshotFile(GOLDEN_V1_PATH, { engine, expectedFileSize: 1208n, expectedChecksum: Uint8Array.of(0xeb, 0x50, 0x0e, 0xb3) });
+    const r = await verifySnapshotFile(GOLDEN_V1_PATH, {
+      engine,
+      expectedFileSize: 1208n,
+      expectedChecksum: Uint8Array.of(0xeb, 0x50, 0x0e, 0xb3),
+    });
     expect(r.path).toBe(GOLDEN_V1_PATH);
     expect(r.fileSize).toBe(1208n);
     expect(r.version).toBe(1);
@@ -21,8 +25,20 @@ describe('the golden Dragonboat v1 file', () => {
     expect(hex(r.payloadChecksum)).toBe('eb500eb3');
     expect(r.header).toMatchObject({ sessionSize: 173n, dataStoreSize: 11n, gitVersion: '', version: 1n, checksumType: 0 });
     expect(hex(r.header.headerChecksum)).toBe('99f2c3e2');
-    expect(r.checks).toEqual(['header-length', 'header-area-crc', 'header-decode', 'header-checksum', 'checksum-type', 'version',
-      'header-padding', 'file-size', 'record-checksum', 'empty-payload', 'file-changed', 'v1-payload-checksum']);
+    expect(r.checks).toEqual([
+      'header-length',
+      'header-area-crc',
+      'header-decode',
+      'header-checksum',
+      'checksum-type',
+      'version',
+      'header-padding',
+      'file-size',
+      'record-checksum',
+      'empty-payload',
+      'file-changed',
+      'v1-payload-checksum',
+    ]);
   });
 
   test('its payload has the documented session table and data', () => {
@@ -45,7 +61,10 @@ describe('the golden Dragonboat v1 file', () => {
 
   test('record mismatches are named', async () => {
     await expectIncomplete(verifySnapshotFile(GOLDEN_V1_PATH, { engine, expectedFileSize: 1209n }), 'file-size');
-    await expectIncomplete(verifySnapshotFile(GOLDEN_V1_PATH, { engine, expectedChecksum: Uint8Array.of(0xeb, 0x50, 0x0e, 0xb4) }), 'record-checksum');
+    await expectIncomplete(
+      verifySnapshotFile(GOLDEN_V1_PATH, { engine, expectedChecksum: Uint8Array.of(0xeb, 0x50, 0x0e, 0xb4) }),
+      'record-checksum',
+    );
   });
 
   /** The checks a flipped byte at `offset` may fail, by region of the file. */

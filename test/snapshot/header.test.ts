@@ -29,10 +29,24 @@ describe('parseHeaderArea on the golden file', () => {
     expect(p.headerChecksumPresent).toBe(true);
     expect(p.headerAreaCrcSet).toBe(false);
     expect(hex(p.rawHeader)).toBe(hex(golden().subarray(8, 41)));
-    expect(p.header).toMatchObject({ sessionSize: 173n, dataStoreSize: 11n, gitVersion: '', checksumType: ChecksumType.CRC32IEEE, version: 1n });
+    expect(p.header).toMatchObject({
+      sessionSize: 173n,
+      dataStoreSize: 11n,
+      gitVersion: '',
+      checksumType: ChecksumType.CRC32IEEE,
+      version: 1n,
+    });
     expect(hex(p.header.headerChecksum)).toBe('99f2c3e2');
     expect(hex(p.header.payloadChecksum)).toBe('eb500eb3');
-    expect(p.checks).toEqual(['header-length', 'header-area-crc', 'header-decode', 'header-checksum', 'checksum-type', 'version', 'header-padding']);
+    expect(p.checks).toEqual([
+      'header-length',
+      'header-area-crc',
+      'header-decode',
+      'header-checksum',
+      'checksum-type',
+      'version',
+      'header-padding',
+    ]);
   });
 
   test('header_checksum is the CRC of the raw header without field 5 (no re-encoding)', () => {
@@ -76,7 +90,11 @@ describe('parseHeaderArea checks', () => {
   });
 
   test('header-decode carries the offset in the file', () => {
-    const e = expectCoded(() => parseHeaderArea(areaOf(Uint8Array.of(0x08, 0x01, 0x0a, 0x01, 0x00))), ErrIncompleteSnapshot, 'header-decode');
+    const e = expectCoded(
+      () => parseHeaderArea(areaOf(Uint8Array.of(0x08, 0x01, 0x0a, 0x01, 0x00))),
+      ErrIncompleteSnapshot,
+      'header-decode',
+    );
     expect(e.details.offset).toBe(10);
   });
 
@@ -111,8 +129,14 @@ describe('parseHeaderArea checks', () => {
 
 describe('buildHeaderArea', () => {
   test('writes a header that parses back, with the checksum over the header without field 5', () => {
-    const h = { ...emptySnapshotHeader(), unreliableTime: 1_700_000_000_000_000_000n, gitVersion: 'abc', version: 2n,
-      payloadChecksum: Uint8Array.of(9, 8, 7, 6), compressionType: CompressionType.Snappy };
+    const h = {
+      ...emptySnapshotHeader(),
+      unreliableTime: 1_700_000_000_000_000_000n,
+      gitVersion: 'abc',
+      version: 2n,
+      payloadChecksum: Uint8Array.of(9, 8, 7, 6),
+      compressionType: CompressionType.Snappy,
+    };
     const area = buildHeaderArea(h);
     expect(area.length).toBe(1024);
     const p = parseHeaderArea(area);

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
-  V2_BLOCK_SIZE, encodeV2Tail, parseV2Tail, splitV2Region, v2BlockCount, v2BlockOffset, v2FileSize, v2RegionSize,
+  V2_BLOCK_SIZE,
+  encodeV2Tail,
+  parseV2Tail,
+  splitV2Region,
+  v2BlockCount,
+  v2BlockOffset,
+  v2FileSize,
+  v2RegionSize,
 } from '../../src/snapshot/layout.js';
 
 const B = V2_BLOCK_SIZE;
@@ -18,10 +25,13 @@ describe('v2 layout', () => {
   });
 
   test('splitting a region inverts the size formula, for any payload size', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 2 ** 45 }), (p) => {
-      const s = splitV2Region(v2RegionSize(p));
-      expect(s).toEqual({ ok: true, blocks: v2BlockCount(p), payloadBytes: p, lastBlockData: p - (v2BlockCount(p) - 1) * B });
-    }), { seed: 11, numRuns: 500 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 45 }), (p) => {
+        const s = splitV2Region(v2RegionSize(p));
+        expect(s).toEqual({ ok: true, blocks: v2BlockCount(p), payloadBytes: p, lastBlockData: p - (v2BlockCount(p) - 1) * B });
+      }),
+      { seed: 11, numRuns: 500 },
+    );
   });
 
   test('regions whose last block has no data byte, or no block at all, do not split', () => {

@@ -10,8 +10,20 @@ import { encodeV2Tail, v2FileSize } from '../../src/snapshot/layout.js';
 import { verifySnapshotFile } from '../../src/snapshot/verify.js';
 import { createV2SnapshotWriter, writeV2SnapshotFile } from '../../src/snapshot/writer.js';
 import {
-  V2_BLOCK_SIZE, blockCrcOffset, blockDataOffset, expectIncomplete, extendBy, flipByte, patchBytes, payload, readAll, sameBytes, sizeOf,
-  tempDirs, truncateBy, writeV2,
+  V2_BLOCK_SIZE,
+  blockCrcOffset,
+  blockDataOffset,
+  expectIncomplete,
+  extendBy,
+  flipByte,
+  patchBytes,
+  payload,
+  readAll,
+  sameBytes,
+  sizeOf,
+  tempDirs,
+  truncateBy,
+  writeV2,
 } from '../helpers/snapshots.js';
 
 const engine = createJsEngine();
@@ -52,9 +64,25 @@ describe('v2 files written by the writer', () => {
     expect(r).toMatchObject({ version: 2, payloadBytes: size, blocks, fileSize: w.fileSize });
     expect(r.payloadChecksum).toEqual(w.payloadChecksum);
     expect(r.header.payloadChecksum).toEqual(w.payloadChecksum);
-    expect(r.checks).toEqual(['header-length', 'header-area-crc', 'header-decode', 'header-checksum', 'checksum-type', 'version',
-      'header-padding', 'file-size', 'record-checksum', 'empty-payload', 'tail-size', 'tail-magic', 'tail-total', 'block-layout',
-      'block-crc', 'file-changed', 'payload-checksum']);
+    expect(r.checks).toEqual([
+      'header-length',
+      'header-area-crc',
+      'header-decode',
+      'header-checksum',
+      'checksum-type',
+      'version',
+      'header-padding',
+      'file-size',
+      'record-checksum',
+      'empty-payload',
+      'tail-size',
+      'tail-magic',
+      'tail-total',
+      'block-layout',
+      'block-crc',
+      'file-changed',
+      'payload-checksum',
+    ]);
   });
 
   test('an empty payload is refused by the writer, and nothing is left behind', async () => {
@@ -64,7 +92,7 @@ describe('v2 files written by the writer', () => {
     expect(() => sizeOf(path)).toThrow();
   });
 
-  test('an empty v2 file (no block, tail total 0), as Dragonboat\'s block writer could make, is refused by the verifier', async () => {
+  test("an empty v2 file (no block, tail total 0), as Dragonboat's block writer could make, is refused by the verifier", async () => {
     const dir = dirs.make();
     const path = join(dir, 'empty.gbsnap');
     // CRC32 of no block CRCs at all is 0.
@@ -193,7 +221,10 @@ describe('v2 corruption is detected and named', () => {
 
   test('record checksum vs the file', async () => {
     const f = await fresh();
-    const e = await expectIncomplete(verifySnapshotFile(f.path, { engine, expectedChecksum: Uint8Array.of(0, 0, 0, 0) }), 'record-checksum');
+    const e = await expectIncomplete(
+      verifySnapshotFile(f.path, { engine, expectedChecksum: Uint8Array.of(0, 0, 0, 0) }),
+      'record-checksum',
+    );
     expect(e.details.expected).toBe('00000000');
   });
 

@@ -8,8 +8,19 @@ import { encodeV2Tail } from '../../src/snapshot/layout.js';
 import { SCAN_PIECE_SIZE } from '../../src/snapshot/scan.js';
 import { copySnapshotFile, precheckSnapshotFile, readHeaderArea, verifySnapshotFile } from '../../src/snapshot/verify.js';
 import {
-  GOLDEN_V1_PATH, V2_BLOCK_SIZE, V2_FULL_BLOCK_SIZE, blockDataOffset, copyGolden, expectIncomplete, flipByte, payload, readAll,
-  sameBytes, tempDirs, writeV1, writeV2,
+  GOLDEN_V1_PATH,
+  V2_BLOCK_SIZE,
+  V2_FULL_BLOCK_SIZE,
+  blockDataOffset,
+  copyGolden,
+  expectIncomplete,
+  flipByte,
+  payload,
+  readAll,
+  sameBytes,
+  tempDirs,
+  writeV1,
+  writeV2,
 } from '../helpers/snapshots.js';
 
 const engine = createJsEngine();
@@ -89,7 +100,12 @@ describe('copySnapshotFile', () => {
     const dir = dirs.make();
     const w = await writeV2(dir, payload(B + 17));
     const target = join(dir, 'copy.gbsnap');
-    const r = await copySnapshotFile(w.path, target, { engine, mode: 0o640, expectedFileSize: w.fileSize, expectedChecksum: w.payloadChecksum });
+    const r = await copySnapshotFile(w.path, target, {
+      engine,
+      mode: 0o640,
+      expectedFileSize: w.fileSize,
+      expectedChecksum: w.payloadChecksum,
+    });
     expect(r.copiedTo).toBe(target);
     expect(r.blocks).toBe(2);
     expect(sameBytes(readAll(target), readAll(w.path))).toBe(true);
@@ -143,9 +159,30 @@ describe('precheckSnapshotFile: header, sizes and tail, no block read', () => {
   test('a v2 file: its shape from the tail', async () => {
     const w = await writeV2(dirs.make(), payload(2 * B + 3));
     const p = await precheckSnapshotFile(w.path, { expectedFileSize: w.fileSize, expectedChecksum: w.payloadChecksum });
-    expect(p).toMatchObject({ path: w.path, fileSize: w.fileSize, version: 2, headerLength: expect.any(Number), payloadBytes: 2 * B + 3, blocks: 3 });
-    expect(p.checks).toEqual(['header-length', 'header-area-crc', 'header-decode', 'header-checksum', 'checksum-type', 'version',
-      'header-padding', 'file-size', 'record-checksum', 'empty-payload', 'tail-size', 'tail-magic', 'tail-total', 'block-layout']);
+    expect(p).toMatchObject({
+      path: w.path,
+      fileSize: w.fileSize,
+      version: 2,
+      headerLength: expect.any(Number),
+      payloadBytes: 2 * B + 3,
+      blocks: 3,
+    });
+    expect(p.checks).toEqual([
+      'header-length',
+      'header-area-crc',
+      'header-decode',
+      'header-checksum',
+      'checksum-type',
+      'version',
+      'header-padding',
+      'file-size',
+      'record-checksum',
+      'empty-payload',
+      'tail-size',
+      'tail-magic',
+      'tail-total',
+      'block-layout',
+    ]);
   });
 
   test('the golden v1 file', async () => {
@@ -191,7 +228,10 @@ describe('other inputs', () => {
   });
 
   test('a missing file is ErrIO naming the path', async () => {
-    await expect(verifySnapshotFile('/nonexistent/snap.gbsnap', { engine })).rejects.toMatchObject({ code: 'ErrIO', details: { path: '/nonexistent/snap.gbsnap' } });
+    await expect(verifySnapshotFile('/nonexistent/snap.gbsnap', { engine })).rejects.toMatchObject({
+      code: 'ErrIO',
+      details: { path: '/nonexistent/snap.gbsnap' },
+    });
   });
 
   test('relative paths are resolved in the report', async () => {

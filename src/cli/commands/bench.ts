@@ -5,7 +5,10 @@ import type { EngineName } from '../../engines/types.js';
 import type { CommandContext, Invocation } from '../command.js';
 
 function list<T>(text: string, parse: (s: string) => T, what: string): T[] {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (items.length === 0) throw new ErrUsage(`${what} is empty`);
   return items.map(parse);
 }
@@ -27,18 +30,28 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
   const v = inv.values;
   const opts = {
     size: typeof v.size === 'string' ? size(v.size, '--size') : DEFAULT_BENCH_OPTIONS.size,
-    entries: typeof v.entries === 'string' ? list(v.entries, (s) => count(s, '--entries'), '--entries') : [...DEFAULT_BENCH_OPTIONS.entries],
+    entries:
+      typeof v.entries === 'string' ? list(v.entries, (s) => count(s, '--entries'), '--entries') : [...DEFAULT_BENCH_OPTIONS.entries],
     repetitions: typeof v.repetitions === 'string' ? count(v.repetitions, '--repetitions') : DEFAULT_BENCH_OPTIONS.repetitions,
-    engines: typeof v.engine === 'string'
-      ? list(v.engine, (s) => {
-        if (s !== 'native' && s !== 'wasm' && s !== 'js') throw new ErrUsage(`--engine: unknown engine "${s}"`);
-        return s as EngineName;
-      }, '--engine')
-      : [...DEFAULT_BENCH_OPTIONS.engines],
-    rssSizes: typeof v['rss-sizes'] === 'string'
-      ? list(v['rss-sizes'], (s) => size(s, '--rss-sizes'), '--rss-sizes')
-      : typeof v.size === 'string' ? [] : [...DEFAULT_BENCH_OPTIONS.rssSizes],
-    pebbleEntries: typeof v['pebble-entries'] === 'string' ? count(v['pebble-entries'], '--pebble-entries') : DEFAULT_BENCH_OPTIONS.pebbleEntries,
+    engines:
+      typeof v.engine === 'string'
+        ? list(
+            v.engine,
+            (s) => {
+              if (s !== 'native' && s !== 'wasm' && s !== 'js') throw new ErrUsage(`--engine: unknown engine "${s}"`);
+              return s as EngineName;
+            },
+            '--engine',
+          )
+        : [...DEFAULT_BENCH_OPTIONS.engines],
+    rssSizes:
+      typeof v['rss-sizes'] === 'string'
+        ? list(v['rss-sizes'], (s) => size(s, '--rss-sizes'), '--rss-sizes')
+        : typeof v.size === 'string'
+          ? []
+          : [...DEFAULT_BENCH_OPTIONS.rssSizes],
+    pebbleEntries:
+      typeof v['pebble-entries'] === 'string' ? count(v['pebble-entries'], '--pebble-entries') : DEFAULT_BENCH_OPTIONS.pebbleEntries,
     cold: v.cold === true,
     ...(typeof v.tmp === 'string' ? { tmpDir: v.tmp } : {}),
     onLine: (text: string) => ctx.warn(text),

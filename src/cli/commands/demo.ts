@@ -70,7 +70,13 @@ function sideBySide(titles: string[], cols: string[][]): string[] {
   const width = Math.max(...cols.flat().map((l) => l.length), ...titles.map((t) => t.length)) + 3;
   const rows = Math.max(...cols.map((c) => c.length));
   const out = [titles.map((t) => t.padEnd(width)).join(''), titles.map(() => '-'.repeat(width - 3).padEnd(width)).join('')];
-  for (let i = 0; i < rows; i++) out.push(cols.map((c) => (c[i] ?? '').padEnd(width)).join('').trimEnd());
+  for (let i = 0; i < rows; i++)
+    out.push(
+      cols
+        .map((c) => (c[i] ?? '').padEnd(width))
+        .join('')
+        .trimEnd(),
+    );
   return out;
 }
 
@@ -85,15 +91,26 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     const hosts = ['m1', 'm2', 'm3', 'm4', 'm5'];
     const cfg = Object.fromEntries(hosts.map((h) => [h, hostConfig(root, h, logdbType)]));
     for (const h of hosts) await writeFile(join(root, `${h}.json`), JSON.stringify(cfg[h], null, 2));
-    const initial = new Map([[1n, 'm1:63001'], [2n, 'm2:63001'], [3n, 'm3:63001']]);
+    const initial = new Map([
+      [1n, 'm1:63001'],
+      [2n, 'm2:63001'],
+      [3n, 'm3:63001'],
+    ]);
     const payload = samplePayload(3 * 1024 * 1024 + 12345);
 
     ctx.print(`1. Shard ${SHARD} runs replicas 1, 2, 3 on m1, m2, m3 (data under ${root}; log store ${logdbType}).`);
     let record;
     for (const [i, h] of ['m1', 'm2', 'm3'].entries()) {
       const snap = await writeSampleNode({
-        config: cfg[h]!, shardId: SHARD, replicaId: BigInt(i + 1), members: initial,
-        lastIndex: LAST_INDEX, snapshotIndex: SNAPSHOT_INDEX, term: TERM, payload, type: StateMachineType.Regular,
+        config: cfg[h]!,
+        shardId: SHARD,
+        replicaId: BigInt(i + 1),
+        members: initial,
+        lastIndex: LAST_INDEX,
+        snapshotIndex: SNAPSHOT_INDEX,
+        term: TERM,
+        payload,
+        type: StateMachineType.Regular,
       });
       if (h === 'm1') record = snap;
     }
@@ -109,21 +126,43 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     const members = '1=m1:63001,4=m4:63001,5=m5:63001';
     ctx.print(`4. With every NodeHost stopped, the export is verified and imported on m1, m4 and m5 with members {${members}}.`);
     if ((await runCli(ctx, ['verify', exportDir, '--no-progress'])) !== 0) return 1;
-    for (const [h, id] of [['m1', '1'], ['m4', '4'], ['m5', '5']] as const) {
+    for (const [h, id] of [
+      ['m1', '1'],
+      ['m4', '4'],
+      ['m5', '5'],
+    ] as const) {
       ctx.print('');
-      const status = await runCli(ctx, ['import', '--config', join(root, `${h}.json`), '--src', exportDir,
-        '--members', members, '--replica-id', id, '--yes', '--no-progress']);
+      const status = await runCli(ctx, [
+        'import',
+        '--config',
+        join(root, `${h}.json`),
+        '--src',
+        exportDir,
+        '--members',
+        members,
+        '--replica-id',
+        id,
+        '--yes',
+        '--no-progress',
+      ]);
       if (status !== 0) return status;
     }
     ctx.print('');
     ctx.print('5. What each node sees when its NodeHost restarts (nodehost inspect):');
     const views = [];
-    for (const [h, id] of [['m1', 1n], ['m4', 4n], ['m5', 5n]] as const) views.push(await inspectNode(cfg[h]!, SHARD, id));
+    for (const [h, id] of [
+      ['m1', 1n],
+      ['m4', 4n],
+      ['m5', 5n],
+    ] as const)
+      views.push(await inspectNode(cfg[h]!, SHARD, id));
     for (const line of sideBySide(['m1', 'm4', 'm5'], views.map(column))) ctx.print(`   ${line}`);
     ctx.print('');
-    ctx.print(`The shard now has members {${membersText(views[0]!.snapshot!.membership.addresses)}}; replicas 2 and 3 are removed ` +
-      'and must never restart. Proposals after index 400 (entries 401..620 on m1) are gone: that is the repair. ' +
-      'The same fingerprint on every host shows they were repaired from the same snapshot with the same member map.');
+    ctx.print(
+      `The shard now has members {${membersText(views[0]!.snapshot!.membership.addresses)}}; replicas 2 and 3 are removed ` +
+        'and must never restart. Proposals after index 400 (entries 401..620 on m1) are gone: that is the repair. ' +
+        'The same fingerprint on every host shows they were repaired from the same snapshot with the same member map.',
+    );
     if (inv.values.keep === true) ctx.print(`\nKept: ${root}`);
     ctx.result({ root: inv.values.keep === true ? root : null, members });
     return 0;

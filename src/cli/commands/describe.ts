@@ -18,8 +18,10 @@ export function membershipText(m: Membership): string {
 }
 
 export function snapshotText(s: Snapshot): string {
-  return `index ${s.index}, term ${s.term}, ${StateMachineType[s.type] ?? s.type} state machine, ` +
-    `${s.fileSize} bytes, checksum ${hex(s.checksum)}${s.imported ? ', imported' : ''}`;
+  return (
+    `index ${s.index}, term ${s.term}, ${StateMachineType[s.type] ?? s.type} state machine, ` +
+    `${s.fileSize} bytes, checksum ${hex(s.checksum)}${s.imported ? ', imported' : ''}`
+  );
 }
 
 /** Lines describing a node's restart view. */
@@ -34,19 +36,30 @@ export function describeNode(v: NodeView): string[] {
     out.push('  no state in the log store: the node has never run here (or was fully removed)');
   }
   out.push(`  log store      ${v.partitionDir}${v.entryFormat ? ` (format ${v.entryFormat})` : ''}`);
-  out.push(`  bootstrap      ${v.bootstrap ? `join=${v.bootstrap.join}, type ${StateMachineType[v.bootstrap.type] ?? v.bootstrap.type}, ` +
-    `addresses {${membersText(v.bootstrap.addresses)}}` : '(none)'}`);
-  out.push(`  raft state     ${v.raftState ? `term ${v.raftState.term}, vote ${v.raftState.vote}, commit ${v.raftState.commit}` : '(none)'}`);
+  out.push(
+    `  bootstrap      ${
+      v.bootstrap
+        ? `join=${v.bootstrap.join}, type ${StateMachineType[v.bootstrap.type] ?? v.bootstrap.type}, ` +
+          `addresses {${membersText(v.bootstrap.addresses)}}`
+        : '(none)'
+    }`,
+  );
+  out.push(
+    `  raft state     ${v.raftState ? `term ${v.raftState.term}, vote ${v.raftState.vote}, commit ${v.raftState.commit}` : '(none)'}`,
+  );
   out.push(`  snapshot       ${v.snapshot ? snapshotText(v.snapshot) : '(none)'}`);
   if (v.snapshot) out.push(`  membership     ${membershipText(v.snapshot.membership)}`);
   if (v.fingerprint) out.push(`  fingerprint    ${v.fingerprint} (of the import that repaired this node)`);
   out.push(`  max index      ${v.maxIndex ?? '(none)'}`);
-  out.push(`  entries        ${v.entries.count === 0n ? "none (max index = snapshot index)" : `${v.entries.firstIndex}..${v.entries.lastIndex} (${v.entries.count} read on restart, from the snapshot index on)`}`);
+  out.push(
+    `  entries        ${v.entries.count === 0n ? 'none (max index = snapshot index)' : `${v.entries.firstIndex}..${v.entries.lastIndex} (${v.entries.count} read on restart, from the snapshot index on)`}`,
+  );
   if (v.markedDeleted) out.push('  ! DELETED.dragonboat: this replica was removed and must never be reused');
   out.push(`  snapshot dirs  ${v.snapshotDirs.length === 0 ? '(none)' : ''}`);
   const fileProblems = v.problems.filter((p) => /^(snapshot|external)-file-/.test(p.code)).map((p) => p.code);
   for (const d of v.snapshotDirs) {
-    const broken = v.snapshot && d.index === v.snapshot.index && d.kind === 'final' && fileProblems.length ? `  ! ${fileProblems.join(', ')}` : '';
+    const broken =
+      v.snapshot && d.index === v.snapshot.index && d.kind === 'final' && fileProblems.length ? `  ! ${fileProblems.join(', ')}` : '';
     out.push(`    ${d.name.padEnd(40)} ${d.status}${d.hasFlagFile ? ' (flag file)' : ''} -> on restart: ${d.restartFate}${broken}`);
   }
   const problems = v.problems.filter((p) => p.code !== 'malformed-record');

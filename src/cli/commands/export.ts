@@ -14,19 +14,28 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
   const dest = requireString(inv, 'dest', cmd);
   const progress = progressFor(inv, ctx);
   const signal = interruptSignal();
-  const res = await asWriter(() => exportSnapshot(config, shardId, replicaId, dest, {
-    engine: engineChoice(inv),
-    ...(signal ? { signal } : {}),
-    onProgress: (phase, d, t) => progress.update(phase, d, t),
-  }));
+  const res = await asWriter(() =>
+    exportSnapshot(config, shardId, replicaId, dest, {
+      engine: engineChoice(inv),
+      ...(signal ? { signal } : {}),
+      onProgress: (phase, d, t) => progress.update(phase, d, t),
+    }),
+  );
   progress.finishLine();
   noteDegraded(ctx, res.degraded);
   ctx.print(`Exported shard ${res.shardId} replica ${res.replicaId}: snapshot index ${res.index}, term ${res.term}`);
   ctx.print(`  ${res.exportDir}`);
-  for (const f of res.files) ctx.print(`    ${f.name.padEnd(40)} ${formatBytes(Number(f.size)).padStart(10)}  sha256 ${f.sha256.slice(0, 16)}…`);
+  for (const f of res.files)
+    ctx.print(`    ${f.name.padEnd(40)} ${formatBytes(Number(f.size)).padStart(10)}  sha256 ${f.sha256.slice(0, 16)}…`);
   ctx.result({
-    shardId: res.shardId.toString(), replicaId: res.replicaId.toString(), index: res.index.toString(), term: res.term.toString(),
-    exportDir: res.exportDir, engine: res.engine, record: snapshotJson(res.record), files: plainJson(res.files),
+    shardId: res.shardId.toString(),
+    replicaId: res.replicaId.toString(),
+    index: res.index.toString(),
+    term: res.term.toString(),
+    exportDir: res.exportDir,
+    engine: res.engine,
+    record: snapshotJson(res.record),
+    files: plainJson(res.files),
   });
   return 0;
 }

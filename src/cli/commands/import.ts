@@ -41,8 +41,12 @@ export function membersOption(inv: Invocation, cmd: Command): Map<bigint, string
 
 function recordsLines(r: NodeRecordsView): string[] {
   const out: string[] = [];
-  out.push(`    bootstrap    ${r.bootstrap ? `join=${r.bootstrap.join}, type ${StateMachineType[r.bootstrap.type]}, addresses {${membersText(r.bootstrap.addresses)}}` : '(none)'}`);
-  out.push(`    raft state   ${r.raftState ? `term ${r.raftState.term}, vote ${r.raftState.vote}, commit ${r.raftState.commit}` : '(none)'}`);
+  out.push(
+    `    bootstrap    ${r.bootstrap ? `join=${r.bootstrap.join}, type ${StateMachineType[r.bootstrap.type]}, addresses {${membersText(r.bootstrap.addresses)}}` : '(none)'}`,
+  );
+  out.push(
+    `    raft state   ${r.raftState ? `term ${r.raftState.term}, vote ${r.raftState.vote}, commit ${r.raftState.commit}` : '(none)'}`,
+  );
   out.push(`    snapshot     ${r.snapshot ? snapshotText(r.snapshot) : '(none)'}`);
   if (r.snapshot) out.push(`    membership   ${membershipText(r.snapshot.membership)}`);
   out.push(`    max index    ${r.maxIndex ?? '(none)'}`);
@@ -51,25 +55,36 @@ function recordsLines(r: NodeRecordsView): string[] {
   return out;
 }
 
-
 function describe(res: ImportResult, ctx: CommandContext): void {
   const head = res.dryRun ? 'DRY RUN: nothing was written. The import would:' : 'Imported.';
   ctx.print(head);
   ctx.print(`  shard ${res.shardId} replica ${res.replicaId}: snapshot index ${res.index}, term ${res.term}`);
-  ctx.print(`  members      {${membersText(res.members)}}${res.removedReplicas.length ? `; removed replicas ${res.removedReplicas.join(', ')}` : ''}`);
-  ctx.print(`  config change ID ${res.configChangeId.value} (${res.configChangeId.policy}; the reference would write ${res.configChangeId.reference})`);
+  ctx.print(
+    `  members      {${membersText(res.members)}}${res.removedReplicas.length ? `; removed replicas ${res.removedReplicas.join(', ')}` : ''}`,
+  );
+  ctx.print(
+    `  config change ID ${res.configChangeId.value} (${res.configChangeId.policy}; the reference would write ${res.configChangeId.reference})`,
+  );
   ctx.print(`  snapshot dir ${res.snapshotDir}`);
   for (const f of res.files) ctx.print(`    ${f.how.padEnd(7)} ${f.name} (${formatBytes(Number(f.bytes))})`);
   ctx.print('  before:');
   for (const l of recordsLines(res.before)) ctx.print(l);
   ctx.print('  after:');
-  for (const l of recordsLines({ ...res.after, hasState: true, snapshotIndexes: [res.index], plainEntries: undefined, entryBatches: undefined })) ctx.print(l);
+  for (const l of recordsLines({
+    ...res.after,
+    hasState: true,
+    snapshotIndexes: [res.index],
+    plainEntries: undefined,
+    entryBatches: undefined,
+  }))
+    ctx.print(l);
   if (res.removedSnapshotDirs.length) {
     ctx.print(`  ${res.dryRun ? 'would remove' : 'removed'} snapshot dirs: ${res.removedSnapshotDirs.join(', ')}`);
   }
   if (res.staleEntries) ctx.print(`  stale entries removed: ${describeStaleEntries(res.staleEntries)}`);
   for (const d of res.dataStatus) if (d.outcome !== 'ok') ctx.print(`  ${d.outcome} ${d.path}`);
-  if (res.backup) ctx.print(`  backup       ${res.backup.dir} (undo: nodehost restore-backup ${res.backup.dir} --config <this host's config>)`);
+  if (res.backup)
+    ctx.print(`  backup       ${res.backup.dir} (undo: nodehost restore-backup ${res.backup.dir} --config <this host's config>)`);
   ctx.print(`  fingerprint  ${res.fingerprint} (must be the same on every host of this repair)`);
 }
 
@@ -106,15 +121,22 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
   noteDegraded(ctx, degraded);
   const progress = progressFor(inv, ctx);
   // Only the copy (or, in a dry run, the verification) moves bytes; the other phases are instant.
-  const onProgress = (label: string) => (phase: ImportPhase, d: number, t: number): void => {
-    if (phase === 'copy' || phase === 'verify') progress.update(phase === 'verify' ? 'verify' : label, d, t);
-  };
+  const onProgress =
+    (label: string) =>
+    (phase: ImportPhase, d: number, t: number): void => {
+      if (phase === 'copy' || phase === 'verify') progress.update(phase === 'verify' ? 'verify' : label, d, t);
+    };
   const base = { engine, configChangeId: ccid, ...(backupDir ? { backupDir } : {}) } as const;
 
   try {
     if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
       const { backupDir: _b, ...previewBase } = base as { backupDir?: string };
-      const preview = await importSnapshot(config, src, members, replicaId, { ...previewBase, engine, dryRun: true, onProgress: onProgress('verify') });
+      const preview = await importSnapshot(config, src, members, replicaId, {
+        ...previewBase,
+        engine,
+        dryRun: true,
+        onProgress: onProgress('verify'),
+      });
       if (preview.before.hasState) {
         progress.finishLine();
         ctx.warn(`Shard ${preview.shardId} replica ${preview.replicaId} in ${preview.nodeHostDir} has state that the import overwrites:`);
@@ -122,18 +144,26 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
         for (const w of preview.warnings) ctx.warn(`  ! ${w.message}`);
         if (preview.removedSnapshotDirs.length) ctx.warn(`  ! snapshot directories removed: ${preview.removedSnapshotDirs.join(', ')}`);
         // On a terminal, ask (y/N); --json is for scripts, which say --yes. No answer (end of input) is a no.
-        const confirmed = !ctx.json && ctx.io.stderr.isTTY === true &&
-          await askYesNo(ctx, `Overwrite shard ${preview.shardId} replica ${preview.replicaId} on this host${backupDir ? ` (backup first to ${backupDir})` : ''}? [y/N] `);
+        const confirmed =
+          !ctx.json &&
+          ctx.io.stderr.isTTY === true &&
+          (await askYesNo(
+            ctx,
+            `Overwrite shard ${preview.shardId} replica ${preview.replicaId} on this host${backupDir ? ` (backup first to ${backupDir})` : ''}? [y/N] `,
+          ));
         if (!confirmed) {
-          throw new ErrUsage('refusing to overwrite without confirmation: review the above and answer y, or rerun with --yes ' +
-            '(or --dry-run to see the whole before/after)');
+          throw new ErrUsage(
+            'refusing to overwrite without confirmation: review the above and answer y, or rerun with --yes ' +
+              '(or --dry-run to see the whole before/after)',
+          );
         }
       }
     }
     // SIGINT/SIGTERM stop a writing import at its next safe point (../interrupt.ts).
     const signal = interruptSignal();
     const options = { ...base, dryRun, ...(signal ? { signal } : {}), onProgress: onProgress(dryRun ? 'verify' : 'copy') };
-    const res = await (dryRun ? importSnapshot(config, src, members, replicaId, options)
+    const res = await (dryRun
+      ? importSnapshot(config, src, members, replicaId, options)
       : asWriter(() => importSnapshot(config, src, members, replicaId, options)));
     progress.finishLine();
     for (const w of res.warnings) ctx.warn(`warning: ${w.message}`);
@@ -209,10 +239,12 @@ export function importResultJson(res: ImportResult): Record<string, unknown> {
 async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number> {
   const configFile = configPath(inv, 'import');
   for (const single of ['src', 'members', 'replica-id', 'backup']) {
-    if (inv.values[single] !== undefined) throw new ErrUsage(`import: --${single} cannot be combined with --manifest (give it per import in the manifest)`);
+    if (inv.values[single] !== undefined)
+      throw new ErrUsage(`import: --${single} cannot be combined with --manifest (give it per import in the manifest)`);
   }
   const concurrency = inv.values.concurrency === undefined ? 2 : Number(inv.values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new ErrUsage('--concurrency must be a whole number from 1 to 64');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new ErrUsage('--concurrency must be a whole number from 1 to 64');
   const choice = engineChoice(inv);
   const dryRun = inv.values['dry-run'] === true;
   const config = await loadConfig(configFile);
@@ -220,7 +252,9 @@ async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number
   const { engine, degraded } = selectEngine(choice);
   noteDegraded(ctx, degraded);
   if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
-    throw new ErrUsage(`import --manifest overwrites ${jobs.length} replica(s) on this host: run it with --dry-run first, then rerun with --yes`);
+    throw new ErrUsage(
+      `import --manifest overwrites ${jobs.length} replica(s) on this host: run it with --dry-run first, then rerun with --yes`,
+    );
   }
   const progress = progressFor(inv, ctx);
   const done = new Map<number, number>();
@@ -239,24 +273,30 @@ async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number
   };
   // SIGINT/SIGTERM stop a writing run at every job's next safe point (../interrupt.ts).
   const signal = interruptSignal();
-  const many = (): Promise<ManyResult> => importMany(config, jobs, {
-    engine, concurrency, dryRun, ...(signal ? { signal } : {}),
-    onProgress: (job, phase, d, t) => {
-      if (phase !== 'copy' && phase !== 'verify') return;
-      done.set(job, d);
-      totals.set(job, t);
-      show();
-    },
-    onJobDone: (o) => {
-      ended++;
-      // An import that ended (failed too) has no bytes left to move.
-      if (totals.has(o.job)) done.set(o.job, totals.get(o.job)!);
-      show();
-      progress.finishLine();
-      ctx.warn(`${o.ok ? 'ok    ' : 'FAILED'} #${o.job} shard ${o.shardId ?? '?'} replica ${o.replicaId} from ${o.src}` +
-        (o.error ? `: ${o.error.code}: ${o.error.message}` : ''));
-    },
-  });
+  const many = (): Promise<ManyResult> =>
+    importMany(config, jobs, {
+      engine,
+      concurrency,
+      dryRun,
+      ...(signal ? { signal } : {}),
+      onProgress: (job, phase, d, t) => {
+        if (phase !== 'copy' && phase !== 'verify') return;
+        done.set(job, d);
+        totals.set(job, t);
+        show();
+      },
+      onJobDone: (o) => {
+        ended++;
+        // An import that ended (failed too) has no bytes left to move.
+        if (totals.has(o.job)) done.set(o.job, totals.get(o.job)!);
+        show();
+        progress.finishLine();
+        ctx.warn(
+          `${o.ok ? 'ok    ' : 'FAILED'} #${o.job} shard ${o.shardId ?? '?'} replica ${o.replicaId} from ${o.src}` +
+            (o.error ? `: ${o.error.code}: ${o.error.message}` : ''),
+        );
+      },
+    });
   const res = await (dryRun ? many() : asWriter(many));
   progress.finishLine();
   const ok = res.outcomes.filter((o) => o.ok).length;
@@ -264,15 +304,25 @@ async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number
   if (res.retry.length) ctx.print(`Retry (after fixing each error): manifest entries ${res.retry.join(', ')}`);
   if (ctx.json) {
     const outcomes = res.outcomes.map((o) => ({
-      job: o.job, src: o.src, shardId: o.shardId?.toString() ?? null, replicaId: o.replicaId.toString(), ok: o.ok,
-      ...(o.error ? { error: o.error } : {}), ...(o.result ? { result: importResultJson(o.result) } : {}),
+      job: o.job,
+      src: o.src,
+      shardId: o.shardId?.toString() ?? null,
+      replicaId: o.replicaId.toString(),
+      ok: o.ok,
+      ...(o.error ? { error: o.error } : {}),
+      ...(o.result ? { result: importResultJson(o.result) } : {}),
     }));
     const first = res.outcomes.find((o) => !o.ok)?.error;
-    ctx.io.stdout.write(JSON.stringify({
-      ok: res.ok,
-      ...(first ? { error: { code: first.code, message: `${res.retry.length} of ${jobs.length} import(s) failed; first: ${first.message}` } } : {}),
-      outcomes, retry: res.retry,
-    }) + '\n');
+    ctx.io.stdout.write(
+      JSON.stringify({
+        ok: res.ok,
+        ...(first
+          ? { error: { code: first.code, message: `${res.retry.length} of ${jobs.length} import(s) failed; first: ${first.message}` } }
+          : {}),
+        outcomes,
+        retry: res.retry,
+      }) + '\n',
+    );
   }
   return res.ok ? 0 : 1;
 }

@@ -10,7 +10,8 @@ import { configOption, engineOption, nodeIdOptions, progressOptions } from './op
 const planCommand: Command = {
   name: 'plan',
   summary: 'pre-flight a repair: validate everything, show per host what import does and loses',
-  usage: 'nodehost plan --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --config <host.json> [--config <host.json|inspect.json> ...] [--json]',
+  usage:
+    'nodehost plan --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --config <host.json> [--config <host.json|inspect.json> ...] [--json]',
   description:
     'Writes nothing. Give one --config per host you can reach (a NodeHost configuration), or the `inspect --json` ' +
     'output taken on a host you cannot. Exit 0 when the plan is sound, 1 when a host or the member map would fail.',
@@ -25,8 +26,9 @@ const planCommand: Command = {
 
 const importCommand: Command = {
   name: 'import',
-  summary: 'import an exported snapshot onto this host\'s replica with a new membership (the repair)',
-  usage: 'nodehost import --config <file> --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --replica-id N [--backup <dir>] [--dry-run] [--yes] [--json]\n' +
+  summary: "import an exported snapshot onto this host's replica with a new membership (the repair)",
+  usage:
+    'nodehost import --config <file> --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --replica-id N [--backup <dir>] [--dry-run] [--yes] [--json]\n' +
     '       nodehost import --config <file> --manifest <imports.json> [--concurrency N] [--dry-run] [--yes] [--json]',
   description:
     'Stop the NodeHost first. Run on every host of the new membership with the same --src and --members. ' +
@@ -39,11 +41,19 @@ const importCommand: Command = {
     ...configOption,
     src: { type: 'string', arg: '<dir>', help: 'the exported snapshot directory (snapshot-<INDEX>)' },
     members: { type: 'string', arg: '<list>', help: 'the new membership, replicaID=address pairs separated by commas' },
-    'replica-id': { type: 'string', arg: '<N>', help: 'the replica on this host (must be in --members with this host\'s RaftAddress)' },
+    'replica-id': { type: 'string', arg: '<N>', help: "the replica on this host (must be in --members with this host's RaftAddress)" },
     'dry-run': { type: 'boolean', help: 'validate everything and show the before/after of every record; write nothing' },
-    yes: { type: 'boolean', short: 'y', help: 'do not ask: overwrite the node\'s existing state (required off a terminal and with --json)' },
-    'config-change-id': { type: 'string', arg: '<policy>', help: 'preserve (default: the export\'s value) or snapshot-index (the reference\'s value)' },
-    backup: { type: 'string', arg: '<dir>', help: 'first save everything the import replaces into this new directory (undo with restore-backup)' },
+    yes: { type: 'boolean', short: 'y', help: "do not ask: overwrite the node's existing state (required off a terminal and with --json)" },
+    'config-change-id': {
+      type: 'string',
+      arg: '<policy>',
+      help: "preserve (default: the export's value) or snapshot-index (the reference's value)",
+    },
+    backup: {
+      type: 'string',
+      arg: '<dir>',
+      help: 'first save everything the import replaces into this new directory (undo with restore-backup)',
+    },
     manifest: { type: 'string', arg: '<file>', help: 'run the imports listed in this JSON file (many shards on this host)' },
     concurrency: { type: 'string', arg: '<N>', help: 'imports at once with --manifest (default 2)' },
     ...engineOption,
@@ -81,10 +91,10 @@ const inspectCommand: Command = {
 
 const exportCommand: Command = {
   name: 'export',
-  summary: 'export a stopped node\'s latest snapshot, offline, in Dragonboat\'s export layout (+ SHA-256 manifest)',
+  summary: "export a stopped node's latest snapshot, offline, in Dragonboat's export layout (+ SHA-256 manifest)",
   usage: 'nodehost export --config <file> --shard-id N --replica-id N --dest <dir> [--json]',
   description:
-    'Takes the latest snapshot the node\'s log store records, verifies every block while copying it, and writes ' +
+    "Takes the latest snapshot the node's log store records, verifies every block while copying it, and writes " +
     '<dest>/snapshot-<INDEX>/ with the .gbsnap, external files, snapshot.metadata and nodehost.manifest.json. ' +
     'The NodeHost must be stopped. The result is what `import --src` takes.',
   options: {
@@ -102,8 +112,8 @@ const restoreCommand: Command = {
   summary: 'undo an import: put the node back exactly as `import --backup <dir>` saved it',
   usage: 'nodehost restore-backup <backup-dir> --config <file> [--json]',
   description:
-    'Restores the replica\'s log store records and entries and its snapshot directories from the backup. ' +
-    'Verifies the whole backup first (every file\'s SHA-256, the log store pairs\' count and digest) and refuses a tampered backup, ' +
+    "Restores the replica's log store records and entries and its snapshot directories from the backup. " +
+    "Verifies the whole backup first (every file's SHA-256, the log store pairs' count and digest) and refuses a tampered backup, " +
     'a backup taken for another node, and a node that has moved on since the import, changing nothing. The NodeHost must be stopped.',
   positionals: [1, 1],
   options: { ...configOption },
@@ -128,7 +138,8 @@ const demoCommand: Command = {
 const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark verify, import and stale-entry removal against same-run baselines',
-  usage: 'nodehost bench [--size 1GiB] [--entries 1000000,10000000] [--repetitions 5] [--engine native,wasm,js] [--rss-sizes 1GiB,4GiB] [--pebble-entries 10000000] [--cold] [--json]',
+  usage:
+    'nodehost bench [--size 1GiB] [--entries 1000000,10000000] [--repetitions 5] [--engine native,wasm,js] [--rss-sizes 1GiB,4GiB] [--pebble-entries 10000000] [--cold] [--json]',
   description:
     'Generates its own inputs in a temporary directory (a v2 export of --size; a log store per --entries count), ' +
     'runs every case in its own child process, alternating, and prints one table: medians, ratios to the baselines ' +
@@ -140,7 +151,11 @@ const benchCommand: Command = {
     repetitions: { type: 'string', arg: '<n>', help: 'timed runs per case (default 5)' },
     engine: { type: 'string', arg: '<list>', help: 'verify engines (default native,wasm,js)' },
     'rss-sizes': { type: 'string', arg: '<list>', help: 'extra sizes at which peak RSS is reported (default 1GiB,4GiB)' },
-    'pebble-entries': { type: 'string', arg: '<n>', help: 'entries of the Pebble rows: read, removal, import on a Pebble host (default 10000000; 0 skips them, about 4 minutes less)' },
+    'pebble-entries': {
+      type: 'string',
+      arg: '<n>',
+      help: 'entries of the Pebble rows: read, removal, import on a Pebble host (default 10000000; 0 skips them, about 4 minutes less)',
+    },
     cold: { type: 'boolean', help: 'drop the page cache before every run (root only)' },
     tmp: { type: 'string', arg: '<dir>', help: 'where inputs go (default the system temp directory)' },
   },
@@ -148,5 +163,12 @@ const benchCommand: Command = {
 };
 
 export const commands: Command[] = [
-  planCommand, importCommand, verifyCommand, inspectCommand, exportCommand, restoreCommand, demoCommand, benchCommand,
+  planCommand,
+  importCommand,
+  verifyCommand,
+  inspectCommand,
+  exportCommand,
+  restoreCommand,
+  demoCommand,
+  benchCommand,
 ];

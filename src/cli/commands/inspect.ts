@@ -41,7 +41,12 @@ export function nodeViewJson(v: NodeView): Record<string, unknown> {
     partitionDir: v.partitionDir,
     hasState: v.hasState,
     entryFormat: v.entryFormat ?? null,
-    dataStatus: v.dataStatus.map((d) => ({ path: d.path, present: d.status !== undefined, ...(d.status ? { status: plainJson(d.status) } : {}), ...(d.error ? { error: d.error } : {}) })),
+    dataStatus: v.dataStatus.map((d) => ({
+      path: d.path,
+      present: d.status !== undefined,
+      ...(d.status ? { status: plainJson(d.status) } : {}),
+      ...(d.error ? { error: d.error } : {}),
+    })),
     locks: v.locks.map((l) => ({ path: l.path, lockedByOther: l.lockedByOther, holders: plainJson(l.holders) })),
     bootstrap: v.bootstrap ? bootstrapJson(v.bootstrap) : null,
     raftState: v.raftState ? raftStateJson(v.raftState) : null,

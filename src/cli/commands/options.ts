@@ -17,7 +17,8 @@ export const configOption: Record<string, OptionSpec> = {
   config: {
     type: 'string',
     arg: '<file>',
-    help: 'NodeHost configuration (JSON: nodeHostDir, walDir?, raftAddress, deploymentId?, logDBShards?, execShards?, hostname?, logdbType?); ' +
+    help:
+      'NodeHost configuration (JSON: nodeHostDir, walDir?, raftAddress, deploymentId?, logDBShards?, execShards?, hostname?, logdbType?); ' +
       'a relative nodeHostDir or walDir resolves against the directory of the configuration file, not the working directory',
   },
 };

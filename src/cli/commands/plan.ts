@@ -35,7 +35,9 @@ async function hostsFrom(paths: string[]): Promise<PlanHost[]> {
 function describePlan(p: PlanResult, ctx: CommandContext): void {
   ctx.print(`Recovery plan for shard ${p.shardId} from ${p.exportDir}`);
   ctx.print(`  snapshot index ${p.index}, term ${p.term}; the snapshot's ${membershipText(p.snapshotMembership)}`);
-  ctx.print(`  new members  {${membersText(p.members)}}${p.removedReplicas.length ? `; removes replicas ${p.removedReplicas.join(', ')} (they must never restart)` : ''}`);
+  ctx.print(
+    `  new members  {${membersText(p.members)}}${p.removedReplicas.length ? `; removes replicas ${p.removedReplicas.join(', ')} (they must never restart)` : ''}`,
+  );
   ctx.print(`  fingerprint  ${p.fingerprint}  (import prints it, inspect shows it: every host must agree)`);
   for (const pr of p.problems) ctx.print(`  ! ${pr.code}: ${pr.message}`);
   for (const h of p.hosts) {
@@ -45,8 +47,12 @@ function describePlan(p: PlanResult, ctx: CommandContext): void {
     ctx.print(`    ${h.hasState ? 'has state that the import overwrites' : 'no existing state'}`);
     if (h.discardedEntries) {
       const d = h.discardedEntries;
-      const term = d.term !== undefined ? `, term ${d.term}${d.lastTerm !== undefined && d.lastTerm !== d.term ? `..${d.lastTerm}` : ''}`
-        : d.lastTerm !== undefined ? `, term ${d.lastTerm}` : '';
+      const term =
+        d.term !== undefined
+          ? `, term ${d.term}${d.lastTerm !== undefined && d.lastTerm !== d.term ? `..${d.lastTerm}` : ''}`
+          : d.lastTerm !== undefined
+            ? `, term ${d.lastTerm}`
+            : '';
       ctx.print(`    loses entries ${d.first}..${d.last} on ${h.host}${term}`);
     }
     if (h.discardedSnapshotIndex !== undefined) ctx.print(`    loses its newer snapshot at index ${h.discardedSnapshotIndex}`);

@@ -31,8 +31,10 @@ export function noteDegraded(ctx: CommandContext, degraded: string | undefined):
 export function configPath(inv: Invocation, command: string): string {
   const file = inv.values.config;
   if (typeof file !== 'string' || file === '') {
-    throw new ErrUsage(`${command}: --config <file> is required (the NodeHost configuration as JSON: ` +
-      '{"nodeHostDir": "...", "raftAddress": "host:port", ...})');
+    throw new ErrUsage(
+      `${command}: --config <file> is required (the NodeHost configuration as JSON: ` +
+        '{"nodeHostDir": "...", "raftAddress": "host:port", ...})',
+    );
   }
   return file;
 }

@@ -25,13 +25,14 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
   }
   const f = res.file;
   ctx.print(`OK  ${f.path}`);
-  ctx.print(`    format v${f.version}, ${formatBytes(Number(f.fileSize))} on disk, ${f.payloadBytes} payload bytes` +
-    (f.version === 2 ? ` in ${f.blocks} block(s)` : ''));
+  ctx.print(
+    `    format v${f.version}, ${formatBytes(Number(f.fileSize))} on disk, ${f.payloadBytes} payload bytes` +
+      (f.version === 2 ? ` in ${f.blocks} block(s)` : ''),
+  );
   ctx.print(`    payload checksum ${hex(f.payloadChecksum)}, engine ${res.engine}`);
   if (res.record) {
     const r = res.record;
-    ctx.print(`    snapshot index ${r.index}, term ${r.term}, shard ${r.shardId}, ` +
-      `members {${membersText(r.membership.addresses)}}`);
+    ctx.print(`    snapshot index ${r.index}, term ${r.term}, shard ${r.shardId}, ` + `members {${membersText(r.membership.addresses)}}`);
     if (res.manifest) {
       ctx.print(`    manifest: SHA-256 of ${res.manifest.hashed.length} file(s) matches (${res.manifest.hashed.join(', ')})`);
     }

@@ -76,7 +76,16 @@ export interface PebbleStoreDescription {
   tornTail?: { path: string; offset: number; size: number };
 }
 
-const TUNING = ['mem_table_size', 'mem_table_stop_writes_threshold', 'table_cache_shards', 'cache_size', 'wal_dir', 'l0_compaction_threshold', 'l0_stop_writes_threshold', 'lbase_max_bytes'];
+const TUNING = [
+  'mem_table_size',
+  'mem_table_stop_writes_threshold',
+  'table_cache_shards',
+  'cache_size',
+  'wal_dir',
+  'l0_compaction_threshold',
+  'l0_stop_writes_threshold',
+  'lbase_max_bytes',
+];
 
 /** Describes a partition (refusing, like reads, while another process holds its LOCK). */
 export async function describePebbleStore(dirs: PebbleDirs, opts: { lock?: LockCheckOptions } = {}): Promise<PebbleStoreDescription> {

@@ -109,13 +109,16 @@ export async function loadManifest(dataDir: string): Promise<ManifestState> {
     };
     if (edit.comparator !== undefined) {
       if (edit.comparator !== BYTEWISE_COMPARATOR) {
-        throw new ErrUnsupportedLogStore(`${mPath}: comparator ${JSON.stringify(edit.comparator)} (Dragonboat uses ${BYTEWISE_COMPARATOR})`, {
-          path: mPath,
-          offset: rec.offset,
-          check: 'comparator',
-          expected: BYTEWISE_COMPARATOR,
-          actual: edit.comparator,
-        });
+        throw new ErrUnsupportedLogStore(
+          `${mPath}: comparator ${JSON.stringify(edit.comparator)} (Dragonboat uses ${BYTEWISE_COMPARATOR})`,
+          {
+            path: mPath,
+            offset: rec.offset,
+            check: 'comparator',
+            expected: BYTEWISE_COMPARATOR,
+            actual: edit.comparator,
+          },
+        );
       }
       comparator = edit.comparator;
     }
@@ -146,7 +149,11 @@ export async function loadManifest(dataDir: string): Promise<ManifestState> {
   const seen = new Set<number>();
   for (const t of levels.flat()) {
     if (seen.has(t.fileNum)) {
-      throw new ErrCorruptLogStore(`${mPath}: table ${t.fileNum} is live in two levels`, { path: mPath, offset: 0, check: 'table-in-two-levels' });
+      throw new ErrCorruptLogStore(`${mPath}: table ${t.fileNum} is live in two levels`, {
+        path: mPath,
+        offset: 0,
+        check: 'table-in-two-levels',
+      });
     }
     seen.add(t.fileNum);
   }

@@ -26,7 +26,6 @@ export interface PebblePartitionOptions {
   lock?: LockCheckOptions;
 }
 
-
 /** A Pebble partition behind the {@link PartitionStore} seam. */
 export class PebblePartition implements PartitionStore {
   readonly kind: LogStoreKind = 'pebble';
@@ -39,7 +38,10 @@ export class PebblePartition implements PartitionStore {
   /** The report of the last write (undefined before any). */
   lastWrite: PebbleWriteReport | undefined;
 
-  constructor(dirs: PebbleDirs, private readonly opts: PebblePartitionOptions = {}) {
+  constructor(
+    dirs: PebbleDirs,
+    private readonly opts: PebblePartitionOptions = {},
+  ) {
     this.dir = dirs.dataDir;
     this.walDir = dirs.walDir;
     this.readOnly = opts.readOnly === true;
@@ -105,7 +107,7 @@ export class PebblePartition implements PartitionStore {
           return { kind: Kind.Set, key: op.key, value: op.value };
         case 'del':
           return { kind: Kind.Delete, key: op.key };
-        case 'delRange':
+        default:
           return { kind: Kind.RangeDelete, key: op.start, value: op.end };
       }
     });

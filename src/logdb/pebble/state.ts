@@ -85,7 +85,10 @@ export async function loadStore(dirs: PebbleDirs, opts: LoadOptions = {}): Promi
   const parsed: { dir: string; p: ParsedName }[] = [];
   const leftovers: string[] = [];
   let maxFileNum = 0;
-  for (const [dir, names] of [[dirs.dataDir, dataFiles], [dirs.walDir, walDirFiles]] as const) {
+  for (const [dir, names] of [
+    [dirs.dataDir, dataFiles],
+    [dirs.walDir, walDirFiles],
+  ] as const) {
     for (const name of names) {
       checkForeignName(name, dir);
       if (isToolTempName(name)) leftovers.push(path.join(dir, name));
@@ -134,7 +137,12 @@ export async function loadStore(dirs: PebbleDirs, opts: LoadOptions = {}): Promi
   return state;
 }
 
-async function loadExisting(state: StoreState, parsed: { dir: string; p: ParsedName }[], separate: boolean, opts: LoadOptions): Promise<void> {
+async function loadExisting(
+  state: StoreState,
+  parsed: { dir: string; p: ParsedName }[],
+  separate: boolean,
+  opts: LoadOptions,
+): Promise<void> {
   const { dirs } = state;
   state.exists = true;
   const manifest = await loadManifest(dirs.dataDir);
@@ -178,7 +186,8 @@ async function loadExisting(state: StoreState, parsed: { dir: string; p: ParsedN
     .sort((a, b) => a.num - b.num);
   const replayed = logs.filter((l) => l.num >= manifest.minUnflushedLogNum);
   for (const l of logs) {
-    if (l.num < manifest.minUnflushedLogNum) state.obsoleteWals.push({ name: l.name, path: path.join(dirs.walDir, l.name), fileNum: l.num });
+    if (l.num < manifest.minUnflushedLogNum)
+      state.obsoleteWals.push({ name: l.name, path: path.join(dirs.walDir, l.name), fileNum: l.num });
   }
   let prevEnd = -1;
   let maxSeq = manifest.lastSeqNum;
@@ -188,13 +197,16 @@ async function loadExisting(state: StoreState, parsed: { dir: string; p: ParsedN
     const wal = await replayWal(path.join(dirs.walDir, l.name), l.num, { newest, strict: state.strictWalTail && !newest });
     for (const b of wal.batches) {
       if (b.seq < prevEnd) {
-        throw new ErrCorruptLogStore(`${wal.path}: batch at offset ${b.offset} has sequence number ${b.seq}, below the previous batch's end ${prevEnd}`, {
-          path: wal.path,
-          offset: b.offset,
-          check: 'wal-seqnum-order',
-          expected: prevEnd,
-          actual: b.seq,
-        });
+        throw new ErrCorruptLogStore(
+          `${wal.path}: batch at offset ${b.offset} has sequence number ${b.seq}, below the previous batch's end ${prevEnd}`,
+          {
+            path: wal.path,
+            offset: b.offset,
+            check: 'wal-seqnum-order',
+            expected: prevEnd,
+            actual: b.seq,
+          },
+        );
       }
       prevEnd = b.seq + b.count;
       maxSeq = Math.max(maxSeq, b.seq + b.count - 1);

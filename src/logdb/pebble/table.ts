@@ -214,7 +214,7 @@ export function decodeDataBlock(data: Uint8Array, where: { path: string; base: n
     if (userKeys.length > 0) {
       // Internal-key order: user key ascending, then trailer descending.
       const pu = prevLen - TRAILER_SIZE;
-      const n = pu < ulen ? pu : ulen;
+      const n = Math.min(pu, ulen);
       let c = 0;
       for (let k = 0; k < n; k++) {
         const d = arena[prevOff + k]! - arena[off + k]!;
@@ -237,7 +237,12 @@ export function decodeDataBlock(data: Uint8Array, where: { path: string; base: n
     }
     const kind = arena[off + ulen]!;
     if (kind !== Kind.Delete && kind !== Kind.Set) {
-      throw unsupported(where, 0, 'data-kind', `data block key ${userKeys.length} is ${kindName(kind)} (tables of a Dragonboat store hold only SET and DEL)`);
+      throw unsupported(
+        where,
+        0,
+        'data-kind',
+        `data block key ${userKeys.length} is ${kindName(kind)} (tables of a Dragonboat store hold only SET and DEL)`,
+      );
     }
     const seq = trailerSeq(arena, off + ulen);
     if (seq > Number.MAX_SAFE_INTEGER) throw unsupported(where, 0, 'seqnum-range', 'sequence number of 2^53 or more');

@@ -81,7 +81,11 @@ export function fragment(ts: readonly Tombstone[]): Fragment[] {
 export class CoverageCursor {
   private i: number;
 
-  constructor(private readonly frags: readonly Fragment[], private readonly reverse: boolean, from?: Uint8Array) {
+  constructor(
+    private readonly frags: readonly Fragment[],
+    private readonly reverse: boolean,
+    from?: Uint8Array,
+  ) {
     // Start at the first fragment that can hold `from` (binary search), or at the scan's beginning.
     if (from === undefined || frags.length === 0) {
       this.i = reverse ? frags.length - 1 : 0;

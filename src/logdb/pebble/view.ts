@@ -20,7 +20,7 @@ import { CoverageCursor, clipToTable, fragment, type Fragment } from './tombston
  * where a call into Buffer.compare costs more than the comparison.
  */
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length;
+  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const d = a[i]! - b[i]!;
     if (d !== 0) return d;
@@ -128,7 +128,11 @@ class MemCursor implements PointCursor {
   private i: number;
   readonly source: string;
 
-  constructor(private readonly m: MemTable, private readonly b: Bounds, private readonly reverse: boolean) {
+  constructor(
+    private readonly m: MemTable,
+    private readonly b: Bounds,
+    private readonly reverse: boolean,
+  ) {
     this.source = m.source;
     if (!reverse) this.i = lowerBound(m.keys, b.lower, false);
     else this.i = (b.upper === undefined ? m.keys.length : lowerBound(m.keys, b.upper, b.upperInclusive)) - 1;
@@ -164,7 +168,10 @@ class MemCursor implements PointCursor {
 /** A few decoded blocks per table, so repeated point reads do not re-read them; forward scans read ahead. */
 class BlockCache {
   private readonly map = new Map<number, Promise<DataBlock>>();
-  constructor(private readonly table: TableFile, private readonly capacity = 32) {}
+  constructor(
+    private readonly table: TableFile,
+    private readonly capacity = 32,
+  ) {}
 
   private put(i: number, p: Promise<DataBlock>): void {
     this.map.delete(i);
@@ -222,7 +229,12 @@ class TableCursor implements PointCursor {
   private checkedBlock: DataBlock | undefined;
   private blockWithinUpper = false;
 
-  constructor(private readonly t: TableFile, private readonly cache: BlockCache, private readonly b: Bounds, private readonly reverse: boolean) {
+  constructor(
+    private readonly t: TableFile,
+    private readonly cache: BlockCache,
+    private readonly b: Bounds,
+    private readonly reverse: boolean,
+  ) {
     this.source = t.path;
   }
 
@@ -250,7 +262,9 @@ class TableCursor implements PointCursor {
       // Older versions of the bound's key may continue past a separator equal to it: start one block later.
       this.bi = this.b.upper === undefined ? seps.length - 1 : Math.min(firstAtOrAbove(this.b.upper, true), seps.length - 1);
       this.block = await this.cache.get(this.bi);
-      this.j = (this.b.upper === undefined ? this.block.userKeys.length : lowerBound(this.block.userKeys, this.b.upper, this.b.upperInclusive)) - 1;
+      this.j =
+        (this.b.upper === undefined ? this.block.userKeys.length : lowerBound(this.block.userKeys, this.b.upper, this.b.upperInclusive)) -
+        1;
     }
     await this.settle();
   }
@@ -404,7 +418,11 @@ export class MergedView {
    * the merge loop (a partition opens its view lazily without wrapping this
    * generator in another, which would double the cost of every pair).
    */
-  static async *scan(open: () => Promise<MergedView>, range: KeyRange, opts: IterateOptions = {}): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  static async *scan(
+    open: () => Promise<MergedView>,
+    range: KeyRange,
+    opts: IterateOptions = {},
+  ): AsyncGenerator<[Uint8Array, Uint8Array]> {
     const self = await open();
     const limit = opts.limit ?? Infinity;
     if (limit <= 0) return;

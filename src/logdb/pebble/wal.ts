@@ -35,11 +35,7 @@ export interface ReplayedWal {
 }
 
 /** Reads and decodes one WAL. */
-export async function replayWal(
-  walPath: string,
-  fileNum: number,
-  opts: { newest: boolean; strict: boolean },
-): Promise<ReplayedWal> {
+export async function replayWal(walPath: string, fileNum: number, opts: { newest: boolean; strict: boolean }): Promise<ReplayedWal> {
   const file = await readFileOrThrow(walPath);
   const log = readLog(file, fileNum);
   const name = path.basename(walPath);

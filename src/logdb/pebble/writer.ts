@@ -114,9 +114,10 @@ async function dropIn(dirs: PebbleDirs, state: StoreState, ops: readonly BatchOp
 async function createStore(dirs: PebbleDirs, state: StoreState, ops: readonly BatchOp[]): Promise<PebbleWriteReport> {
   const separate = path.resolve(dirs.walDir) !== path.resolve(dirs.dataDir);
   // Leftover temporary files of an earlier interrupted creation: garbage by construction.
-  for (const p of state.leftovers) await fsp.rm(p, { force: true }).catch((err: unknown) => {
-    throw ioError(err, 'cannot remove', p);
-  });
+  for (const p of state.leftovers)
+    await fsp.rm(p, { force: true }).catch((err: unknown) => {
+      throw ioError(err, 'cannot remove', p);
+    });
   const createdDirs = await mkdirDurable(dirs.dataDir);
   if (separate) createdDirs.push(...(await mkdirDurable(dirs.walDir)));
   const createdFiles: string[] = [];
@@ -127,10 +128,20 @@ async function createStore(dirs: PebbleDirs, state: StoreState, ops: readonly Ba
     lastSeqNum: 0,
   });
   const manifest = path.join(dirs.dataDir, manifestName(FRESH_MANIFEST_NUM));
-  await placeFile(dirs.dataDir, pebbleTempName(FRESH_MANIFEST_NUM), manifestName(FRESH_MANIFEST_NUM), frameLogRecord(edit, { recyclable: false }));
+  await placeFile(
+    dirs.dataDir,
+    pebbleTempName(FRESH_MANIFEST_NUM),
+    manifestName(FRESH_MANIFEST_NUM),
+    frameLogRecord(edit, { recyclable: false }),
+  );
   createdFiles.push(manifest);
   // From here on the directory is a valid empty store; a crash leaves exactly that.
-  await placeFile(dirs.dataDir, `CURRENT.${String(FRESH_MANIFEST_NUM).padStart(6, '0')}.dbtmp`, 'CURRENT', Buffer.from(`${manifestName(FRESH_MANIFEST_NUM)}\n`));
+  await placeFile(
+    dirs.dataDir,
+    `CURRENT.${String(FRESH_MANIFEST_NUM).padStart(6, '0')}.dbtmp`,
+    'CURRENT',
+    Buffer.from(`${manifestName(FRESH_MANIFEST_NUM)}\n`),
+  );
   createdFiles.push(path.join(dirs.dataDir, 'CURRENT'));
   const wal = await placeWal(dirs, separate, FRESH_WAL_NUM, 1, ops);
   createdFiles.push(wal.path);
@@ -157,7 +168,13 @@ export function walTempName(separateWalDir: boolean, fileNum: number): string {
 }
 
 /** Frames, places and reads back the WAL. */
-async function placeWal(dirs: PebbleDirs, separate: boolean, fileNum: number, seqNum: number, ops: readonly BatchOp[]): Promise<{ path: string; size: number }> {
+async function placeWal(
+  dirs: PebbleDirs,
+  separate: boolean,
+  fileNum: number,
+  seqNum: number,
+  ops: readonly BatchOp[],
+): Promise<{ path: string; size: number }> {
   const batch = encodeBatch(seqNum, ops);
   const bytes = frameLogRecord(batch, { recyclable: true, logNum: fileNum });
   const tmp = walTempName(separate, fileNum);
@@ -173,7 +190,8 @@ async function readBack(file: string, fileNum: number, bytes: Uint8Array, batch:
     const onDisk = new Uint8Array(await fsp.readFile(file));
     const log = readLog(onDisk, fileNum);
     if (Buffer.compare(onDisk, bytes) !== 0) problem = 'the file differs from what was written';
-    else if (log.records.length !== 1 || log.ending.kind !== 'clean') problem = `it holds ${log.records.length} records, ending ${log.ending.reason}`;
+    else if (log.records.length !== 1 || log.ending.kind !== 'clean')
+      problem = `it holds ${log.records.length} records, ending ${log.ending.reason}`;
     else {
       decodeBatch(log.records[0]!.payload, { path: file, base: 0 });
       if (Buffer.compare(log.records[0]!.payload, batch) !== 0) problem = 'its batch differs';

@@ -124,7 +124,7 @@ describe('single-byte corruption of nh1 logdb-4', () => {
     }, 120_000);
   }
 
-  it('000010.log as the newest WAL: a flip ends the replay at the damaged record, as Pebble\'s tolerant replay does', async () => {
+  it("000010.log as the newest WAL: a flip ends the replay at the damaged record, as Pebble's tolerant replay does", async () => {
     const file = path.join(dir, '000010.log');
     const bytes = new Uint8Array(await fsp.readFile(file));
     const records = readLog(bytes, 10).records;
@@ -156,7 +156,7 @@ describe('single-byte corruption of nh1 logdb-4', () => {
 });
 
 describe('single-byte corruption of a WAL that is no longer the newest', () => {
-  it('000010.log after a drop-in: a flip fails the read naming it, or ends it where Pebble\'s strict replay accepts the end', async () => {
+  it("000010.log after a drop-in: a flip fails the read naming it, or ends it where Pebble's strict replay accepts the end", async () => {
     const dir = await copyPartition('nh1', 4, tmp.make());
     const p = new PebblePartition({ dataDir: dir, walDir: dir });
     await p.write([{ type: 'put', key: raftStateKey(100, 1), value: Uint8Array.of(7) }]);

@@ -79,5 +79,7 @@ export const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'h
 
 /** SHA-256 of a file. */
 export async function fileHash(p: string): Promise<string> {
-  return createHash('sha256').update(await fsp.readFile(p)).digest('hex');
+  return createHash('sha256')
+    .update(await fsp.readFile(p))
+    .digest('hex');
 }

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  allEntriesRange, bootstrapKey, entryKey, kindRange, KeyKind, maxIndexKey, raftStateKey, snapshotKey, snapshotsRange,
-  decodeKey, MAX_U64,
+  allEntriesRange,
+  bootstrapKey,
+  entryKey,
+  kindRange,
+  KeyKind,
+  maxIndexKey,
+  raftStateKey,
+  snapshotKey,
+  snapshotsRange,
+  decodeKey,
+  MAX_U64,
 } from '../../../src/logdb/keys.js';
 import { PebblePartition } from '../../../src/logdb/pebble/partition.js';
 import { treeSnapshot } from '../../helpers/tree.js';
@@ -14,7 +23,11 @@ function open(dir: string): PebblePartition {
   return new PebblePartition({ dataDir: dir, walDir: dir }, { readOnly: true });
 }
 
-async function all(p: PebblePartition, range: { gte: Uint8Array; lt?: Uint8Array; lte?: Uint8Array } = ALL, opts = {}): Promise<[string, string][]> {
+async function all(
+  p: PebblePartition,
+  range: { gte: Uint8Array; lt?: Uint8Array; lte?: Uint8Array } = ALL,
+  opts = {},
+): Promise<[string, string][]> {
   const out: [string, string][] = [];
   for await (const [k, v] of p.iterate(range, opts)) out.push([hex(k), hex(v)]);
   return out;
@@ -41,7 +54,9 @@ describe('reading the fixture (real Dragonboat v4 stores)', () => {
       expect(Object.fromEntries(kinds)).toEqual({ entry: 421, 'raft-state': 1, 'max-index': 1, snapshot: 1, bootstrap: 1 });
       // Entries 200..620 in order, none below 200.
       const entries = await all(p, allEntriesRange(SHARD, replica));
-      expect(entries.map(([k]) => Number(decodeKey(Buffer.from(k, 'hex'))!.suffix))).toEqual(Array.from({ length: 421 }, (_, j) => 200 + j));
+      expect(entries.map(([k]) => Number(decodeKey(Buffer.from(k, 'hex'))!.suffix))).toEqual(
+        Array.from({ length: 421 }, (_, j) => 200 + j),
+      );
       expect(await p.get(entryKey(SHARD, replica, 199))).toBeUndefined();
       // raft state 3/1/620: 08 03 10 01 18 ec04; max index 620.
       expect(hex((await p.get(raftStateKey(SHARD, replica)))!)).toBe('0803100118ec04');
@@ -114,6 +129,10 @@ describe('reading the fixture (real Dragonboat v4 stores)', () => {
       expect(await p.get(raftStateKey(1, 1))).toBeUndefined();
       await p.close();
     }
-    expect(await treeSnapshot(root)).toEqual({ 'logdb-10': 'dir 0755', 'logdb-11': 'dir 0755', 'logdb-11/LOCK': 'file 0644 0 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+    expect(await treeSnapshot(root)).toEqual({
+      'logdb-10': 'dir 0755',
+      'logdb-11': 'dir 0755',
+      'logdb-11/LOCK': 'file 0644 0 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
   });
 });

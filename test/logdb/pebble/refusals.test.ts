@@ -23,18 +23,48 @@ describe('refusals', () => {
   const cases: [string, (dir: string) => Promise<void>, string, string, string][] = [
     ['a LevelDB LOG file', (d) => fsp.writeFile(path.join(d, 'LOG'), 'x'), 'ErrUnsupportedLogStore', 'leveldb-file', 'LOG'],
     ['a LevelDB table', (d) => fsp.writeFile(path.join(d, '000005.ldb'), 'x'), 'ErrUnsupportedLogStore', 'leveldb-file', '000005.ldb'],
-    ['a format-version marker', (d) => fsp.writeFile(path.join(d, 'marker.format-version.000001.005'), ''), 'ErrUnsupportedLogStore', 'marker-file', 'marker.format-version.000001.005'],
+    [
+      'a format-version marker',
+      (d) => fsp.writeFile(path.join(d, 'marker.format-version.000001.005'), ''),
+      'ErrUnsupportedLogStore',
+      'marker-file',
+      'marker.format-version.000001.005',
+    ],
     ['a missing live table', (d) => fsp.rm(path.join(d, '000011.sst')), 'ErrCorruptLogStore', 'missing-table', '000011.sst'],
-    ['a live table of another size', (d) => fsp.appendFile(path.join(d, '000006.sst'), 'x'), 'ErrCorruptLogStore', 'table-size', '000006.sst'],
-    ['no CURRENT but a MANIFEST (a half-made store)', (d) => fsp.rm(path.join(d, 'CURRENT')), 'ErrUnsupportedLogStore', 'no-current', '000006.sst'],
-    ['OPTIONS of format major version 2', async (d) => {
-      const f = path.join(d, 'OPTIONS-000009');
-      await fsp.writeFile(f, (await fsp.readFile(f, 'utf8')).replace('format_major_version=1', 'format_major_version=2'));
-    }, 'ErrUnsupportedLogStore', 'format-major-version', 'OPTIONS-000009'],
-    ['OPTIONS with compression', async (d) => {
-      const f = path.join(d, 'OPTIONS-000009');
-      await fsp.writeFile(f, (await fsp.readFile(f, 'utf8')).replace('compression=NoCompression', 'compression=Snappy'));
-    }, 'ErrUnsupportedLogStore', 'compression', 'OPTIONS-000009'],
+    [
+      'a live table of another size',
+      (d) => fsp.appendFile(path.join(d, '000006.sst'), 'x'),
+      'ErrCorruptLogStore',
+      'table-size',
+      '000006.sst',
+    ],
+    [
+      'no CURRENT but a MANIFEST (a half-made store)',
+      (d) => fsp.rm(path.join(d, 'CURRENT')),
+      'ErrUnsupportedLogStore',
+      'no-current',
+      '000006.sst',
+    ],
+    [
+      'OPTIONS of format major version 2',
+      async (d) => {
+        const f = path.join(d, 'OPTIONS-000009');
+        await fsp.writeFile(f, (await fsp.readFile(f, 'utf8')).replace('format_major_version=1', 'format_major_version=2'));
+      },
+      'ErrUnsupportedLogStore',
+      'format-major-version',
+      'OPTIONS-000009',
+    ],
+    [
+      'OPTIONS with compression',
+      async (d) => {
+        const f = path.join(d, 'OPTIONS-000009');
+        await fsp.writeFile(f, (await fsp.readFile(f, 'utf8')).replace('compression=NoCompression', 'compression=Snappy'));
+      },
+      'ErrUnsupportedLogStore',
+      'compression',
+      'OPTIONS-000009',
+    ],
   ];
   for (const [what, damage, code, check, file] of cases) {
     it(what, async () => {

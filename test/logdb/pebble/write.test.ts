@@ -3,7 +3,14 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrDirLocked, ErrLogDB } from '../../../src/errors.js';
 import {
-  allEntriesRange, bootstrapKey, encodeMaxIndex, entryKey, maxIndexKey, raftStateKey, snapshotKey, MAX_U64,
+  allEntriesRange,
+  bootstrapKey,
+  encodeMaxIndex,
+  entryKey,
+  maxIndexKey,
+  raftStateKey,
+  snapshotKey,
+  MAX_U64,
 } from '../../../src/logdb/keys.js';
 import type { KvOp } from '../../../src/logdb/store.js';
 import { describePebbleStore } from '../../../src/logdb/pebble/describe.js';
@@ -60,11 +67,40 @@ describe('structure of the fixture stores', () => {
         expect(d.exists).toBe(true);
         expect(d.files).toEqual([...facts.files].sort());
         expect(d.current).toBe(facts.current);
-        expect([d.minUnflushedLogNum, d.nextFileNum, d.lastSeqNum]).toEqual([facts.minUnflushedLogNum, facts.nextFileNum, facts.manifestLastSeqNum]);
-        expect(d.tables.map((t) => ({ name: t.name, level: t.level, size: t.size, smallestSeq: t.smallestSeq, largestSeq: t.largestSeq, hasRangeDelBlock: t.hasRangeDelBlock })))
-          .toEqual(facts.tables ?? []);
-        expect(d.wals.map((w) => ({ name: w.name, size: w.size, batches: w.batches, firstSeq: w.firstSeq ?? 0, lastSeq: w.lastSeq ?? 0, replayed: w.replayed })))
-          .toEqual(facts.wals.map((w) => ({ name: w.name, size: w.size, batches: w.batches, firstSeq: w.firstSeq, lastSeq: w.lastSeq, replayed: w.replayed })));
+        expect([d.minUnflushedLogNum, d.nextFileNum, d.lastSeqNum]).toEqual([
+          facts.minUnflushedLogNum,
+          facts.nextFileNum,
+          facts.manifestLastSeqNum,
+        ]);
+        expect(
+          d.tables.map((t) => ({
+            name: t.name,
+            level: t.level,
+            size: t.size,
+            smallestSeq: t.smallestSeq,
+            largestSeq: t.largestSeq,
+            hasRangeDelBlock: t.hasRangeDelBlock,
+          })),
+        ).toEqual(facts.tables ?? []);
+        expect(
+          d.wals.map((w) => ({
+            name: w.name,
+            size: w.size,
+            batches: w.batches,
+            firstSeq: w.firstSeq ?? 0,
+            lastSeq: w.lastSeq ?? 0,
+            replayed: w.replayed,
+          })),
+        ).toEqual(
+          facts.wals.map((w) => ({
+            name: w.name,
+            size: w.size,
+            batches: w.batches,
+            firstSeq: w.firstSeq,
+            lastSeq: w.lastSeq,
+            replayed: w.replayed,
+          })),
+        );
         for (const w of d.wals) expect(w.ending.kind).toBe('clean');
         expect(d.dropIn.fileNum).toBe(facts.dropInWALNum);
         expect(d.dropIn.seqNum).toBe(facts.dropInSeqNum);
@@ -107,14 +143,20 @@ describe('writing: a drop-in WAL', () => {
     const d = await describePebbleStore({ dataDir: dir, walDir: dir });
     expect(d.dropIn).toMatchObject({ walName: '000014.log', seqNum: 1862 });
     expect(d.wals.map((w) => [w.name, w.replayed, w.newest])).toEqual([
-      ['000007.log', false, false], ['000010.log', true, false], ['000012.log', true, false], ['000013.log', true, true],
+      ['000007.log', false, false],
+      ['000010.log', true, false],
+      ['000012.log', true, false],
+      ['000013.log', true, true],
     ]);
     noTemps(await fsp.readdir(dir));
     await p.close();
   });
 
-  it('nh2 and nh3 logdb-4 take the fixture\'s drop-in numbers', async () => {
-    for (const [node, seq] of [['nh2', 1828], ['nh3', 1838]] as const) {
+  it("nh2 and nh3 logdb-4 take the fixture's drop-in numbers", async () => {
+    for (const [node, seq] of [
+      ['nh2', 1828],
+      ['nh3', 1838],
+    ] as const) {
       const dir = await copyPartition(node, 4, tmp.make());
       const p = new PebblePartition({ dataDir: dir, walDir: dir });
       const r = node === 'nh2' ? 2 : 3;
@@ -156,13 +198,18 @@ describe('writing: a drop-in WAL', () => {
   it('removeRanges: lt and lte bounds are covered exactly', async () => {
     const dir = await copyPartition('nh1', 4, tmp.make());
     const p = new PebblePartition({ dataDir: dir, walDir: dir });
-    await p.removeRanges([{ gte: entryKey(S, 1, 250), lt: entryKey(S, 1, 260) }, { gte: entryKey(S, 1, 300), lte: entryKey(S, 1, 310) }]);
+    await p.removeRanges([
+      { gte: entryKey(S, 1, 250), lt: entryKey(S, 1, 260) },
+      { gte: entryKey(S, 1, 300), lte: entryKey(S, 1, 310) },
+    ]);
     const n = async (lo: number, hi: number): Promise<number> => {
       let c = 0;
       for await (const _ of p.iterate({ gte: entryKey(S, 1, lo), lte: entryKey(S, 1, hi) })) c++;
       return c;
     };
-    expect([await n(249, 249), await n(250, 259), await n(260, 260), await n(299, 299), await n(300, 310), await n(311, 311)]).toEqual([1, 0, 1, 1, 0, 1]);
+    expect([await n(249, 249), await n(250, 259), await n(260, 260), await n(299, 299), await n(300, 310), await n(311, 311)]).toEqual([
+      1, 0, 1, 1, 0, 1,
+    ]);
     await p.removeRanges([allEntriesRange(S, 1)]);
     expect(await n(0, 1000)).toBe(0);
     expect(p.lastWrite?.count).toBe(1);
@@ -174,7 +221,10 @@ describe('writing: a drop-in WAL', () => {
     const before = await treeSnapshot(dir);
     const ro = new PebblePartition({ dataDir: dir, walDir: dir }, { readOnly: true });
     await expect(ro.write(importOps(1))).rejects.toSatisfy((e: unknown) => e instanceof ErrLogDB && e.details.check === 'read-only');
-    const locked = new PebblePartition({ dataDir: dir, walDir: dir }, { lock: { lockHolder: () => ({ pid: 999999, kind: 'POSIX', access: 'WRITE' }) } });
+    const locked = new PebblePartition(
+      { dataDir: dir, walDir: dir },
+      { lock: { lockHolder: () => ({ pid: 999999, kind: 'POSIX', access: 'WRITE' }) } },
+    );
     await expect(locked.get(raftStateKey(S, 1))).rejects.toBeInstanceOf(ErrDirLocked);
     await expect(locked.write(importOps(1))).rejects.toBeInstanceOf(ErrDirLocked);
     await expect(locked.exists()).rejects.toBeInstanceOf(ErrDirLocked);

@@ -1,0 +1,257 @@
+/**
+ * Streamed reading and writing of a log suffix file (format:
+ * `records/log-suffix.ts`, docs/log-suffix.md). A million entries are about a
+ * hundred megabytes: both directions hold one buffer, never the file.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { ErrLogSuffix, ioError, throwIfAborted } from '../errors.js';
+import {
+  checkFrameCrc,
+  decodeEnd,
+  decodeEntryPayload,
+  decodeFrameHead,
+  decodeHeader,
+  encodeEndFrame,
+  encodeEntryFrame,
+  encodeHeaderFrame,
+  FRAME_HEADER_SIZE,
+  FrameKind,
+  LOG_SUFFIX_MAGIC,
+  LogSuffixValidator,
+  type LogSuffixEntry,
+  type LogSuffixHeader,
+} from '../records/log-suffix.js';
+
+const CHUNK = 1 << 20;
+
+/** What a complete pass over a suffix file found. */
+export interface LogSuffixSummary {
+  header: LogSuffixHeader;
+  /** The last entry's term. */
+  lastTerm: bigint;
+  /** File size and SHA-256 of its bytes (what an export manifest records). */
+  size: bigint;
+  sha256: string;
+}
+
+/** Reads a file front to back in chunks, handing out exact byte counts. */
+class ChunkReader {
+  private buf = new Uint8Array(CHUNK);
+  private start = 0;
+  private end = 0;
+  /** Bytes handed out so far (the offset of the next read). */
+  offset = 0;
+  private eof = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly hash: Hash | undefined,
+  ) {}
+
+  /** Exactly `n` bytes (a view valid until the next call), or undefined at a clean end of file; `short` when it ends inside them. */
+  async read(n: number): Promise<Uint8Array | 'short' | undefined> {
+    while (this.end - this.start < n && !this.eof) {
+      if (this.start > 0) {
+        this.buf.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      }
+      if (this.buf.length < n) {
+        const bigger = new Uint8Array(Math.max(n, this.buf.length * 2));
+        bigger.set(this.buf.subarray(0, this.end));
+        this.buf = bigger;
+      }
+      const { bytesRead } = await this.fh.read(this.buf, this.end, this.buf.length - this.end, null);
+      if (bytesRead === 0) this.eof = true;
+      else {
+        this.hash?.update(this.buf.subarray(this.end, this.end + bytesRead));
+        this.end += bytesRead;
+      }
+    }
+    const have = this.end - this.start;
+    if (have === 0 && n > 0) return undefined;
+    if (have < n) return 'short';
+    const out = this.buf.subarray(this.start, this.start + n);
+    this.start += n;
+    this.offset += n;
+    return out;
+  }
+}
+
+function truncated(path: string, offset: number): ErrLogSuffix {
+  return new ErrLogSuffix(`${path}: the file ends inside the frame at byte ${offset}: it is truncated; export it again`, {
+    path,
+    offset,
+    check: 'truncated',
+  });
+}
+
+/**
+ * Reads the file, checking every frame (CRC, shape, order, contiguity, terms,
+ * the end frame): yields the header first, then each entry (its value copied
+ * out of the read buffer). Throws {@link ErrLogSuffix} where the file goes
+ * wrong, and after the last entry if the end frame is missing, so a caller
+ * that must not act on a bad file consumes it whole before acting.
+ */
+export async function* readLogSuffix(
+  path: string,
+  opts: { signal?: AbortSignal; hash?: Hash } = {},
+): AsyncGenerator<{ header: LogSuffixHeader } | { entry: LogSuffixEntry }, { header: LogSuffixHeader; lastTerm: bigint; size: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw ioError(err, 'cannot open log suffix file', path);
+  }
+  try {
+    const r = new ChunkReader(fh, opts.hash);
+    const v = new LogSuffixValidator(path);
+    const magic = await r.read(LOG_SUFFIX_MAGIC.length);
+    if (magic === undefined || magic === 'short' || !magic.every((b, i) => b === LOG_SUFFIX_MAGIC[i])) {
+      throw new ErrLogSuffix(`${path} is not a log suffix file (no NHLOGSFX magic)`, { path, offset: 0, check: 'magic' });
+    }
+    let n = 0;
+    for (;;) {
+      const at = r.offset;
+      const headBytes = await r.read(FRAME_HEADER_SIZE);
+      if (headBytes === undefined) break;
+      if (headBytes === 'short') throw truncated(path, at);
+      const head = decodeFrameHead(headBytes, at, path);
+      const payload = await r.read(head.length);
+      if (payload === undefined || payload === 'short') throw truncated(path, at);
+      checkFrameCrc(head, payload, at, path);
+      switch (head.kind) {
+        case FrameKind.Header: {
+          const header = decodeHeader(payload, at, path);
+          v.onHeader(header, at);
+          yield { header };
+          break;
+        }
+        case FrameKind.Entry: {
+          const e = decodeEntryPayload(payload, at, path);
+          v.onEntry(e, at);
+          yield { entry: { index: e.index, term: e.term, value: e.value.slice() } };
+          if (++n % 4096 === 0) throwIfAborted(opts.signal, 'reading the log suffix');
+          break;
+        }
+        case FrameKind.End:
+          v.onEnd(decodeEnd(payload, at, path), at);
+          break;
+        default:
+          throw new ErrLogSuffix(`${path}: unknown frame kind ${head.kind} at byte ${at}`, {
+            path,
+            offset: at,
+            check: 'frame-kind',
+            actual: head.kind,
+          });
+      }
+    }
+    return { ...v.finish(r.offset), size: r.offset };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The header alone (the first frame), checked; the rest of the file is not read. */
+export async function readLogSuffixHeader(path: string): Promise<LogSuffixHeader> {
+  const it = readLogSuffix(path);
+  try {
+    const first = await it.next();
+    if (first.done || !('header' in first.value)) {
+      throw new ErrLogSuffix(`${path}: the first frame is not the header`, { path, offset: LOG_SUFFIX_MAGIC.length, check: 'frame-order' });
+    }
+    return first.value.header;
+  } finally {
+    await it.return(undefined as never);
+  }
+}
+
+/** One full checked pass: header, last term, size and SHA-256. */
+export async function checkLogSuffixFile(path: string, opts: { signal?: AbortSignal } = {}): Promise<LogSuffixSummary> {
+  const hash = createHash('sha256');
+  const it = readLogSuffix(path, { ...opts, hash });
+  for (;;) {
+    const step = await it.next();
+    if (step.done)
+      return { header: step.value.header, lastTerm: step.value.lastTerm, size: BigInt(step.value.size), sha256: hash.digest('hex') };
+  }
+}
+
+/** What {@link writeLogSuffixFile} wrote. */
+export interface WrittenLogSuffix {
+  size: bigint;
+  sha256: string;
+  lastTerm: bigint;
+  entryCount: bigint;
+}
+
+/**
+ * Writes a new suffix file at `path` (which must not exist) from `entries`,
+ * which must be exactly `header.firstIndex..header.lastIndex` with terms
+ * that never go back: the same validator the reader uses checks them as they
+ * are written, so a bad log is refused instead of exported. The file is
+ * fsynced; the caller makes its directory durable.
+ */
+export async function writeLogSuffixFile(
+  path: string,
+  header: LogSuffixHeader,
+  entries: AsyncIterable<LogSuffixEntry> | Iterable<LogSuffixEntry>,
+  opts: { signal?: AbortSignal } = {},
+): Promise<WrittenLogSuffix> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'wx');
+  } catch (err) {
+    throw ioError(err, 'cannot open log suffix file', path);
+  }
+  const hash = createHash('sha256');
+  const v = new LogSuffixValidator(path);
+  let size = 0;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (pendingBytes === 0) return;
+    const chunk = Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    hash.update(chunk);
+    try {
+      await fh.write(chunk, 0, chunk.length, null);
+    } catch (err) {
+      throw ioError(err, 'cannot write log suffix file', path);
+    }
+  };
+  const put = async (bytes: Uint8Array): Promise<void> => {
+    pending.push(bytes);
+    pendingBytes += bytes.length;
+    size += bytes.length;
+    if (pendingBytes >= CHUNK) await flush();
+  };
+  try {
+    await put(LOG_SUFFIX_MAGIC);
+    v.onHeader(header, size);
+    await put(encodeHeaderFrame(header));
+    let lastTerm = header.snapshotTerm;
+    let n = 0;
+    for await (const e of entries) {
+      v.onEntry(e, size);
+      lastTerm = e.term;
+      await put(encodeEntryFrame(e));
+      if (++n % 4096 === 0) throwIfAborted(opts.signal, 'writing the log suffix');
+    }
+    const end = { entryCount: header.entryCount, lastIndex: header.lastIndex, lastTerm };
+    v.onEnd(end, size);
+    await put(encodeEndFrame(end));
+    v.finish(size);
+    await flush();
+    try {
+      await fh.sync();
+    } catch (err) {
+      throw ioError(err, 'cannot fsync log suffix file', path);
+    }
+    return { size: BigInt(size), sha256: hash.digest('hex'), lastTerm, entryCount: header.entryCount };
+  } finally {
+    await fh.close();
+  }
+}

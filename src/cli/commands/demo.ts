@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { inspectNode, type NodeView } from '../../ops/inspect.js';
-import { samplePayload, writeSampleExport, writeSampleNode } from '../../ops/sample-node.js';
-import type { NodeHostConfig } from '../../nodehost/config.js';
+import { samplePayload, WORKED_EXAMPLE, workedExampleConfig, writeSampleExport, writeSampleNode } from '../../ops/sample-node.js';
 import { LOGDB_TYPE_LEVELDB, LOGDB_TYPE_PEBBLE, type LogDBType } from '../../nodehost/settings.js';
 import { ErrUsage } from '../../errors.js';
 import { StateMachineType } from '../../records/types.js';
@@ -19,14 +18,7 @@ import { membersText } from './describe.js';
 import { noteDegraded } from './shared.js';
 import { selectEngine } from '../../engines/select.js';
 
-const SHARD = 100n;
-const SNAPSHOT_INDEX = 400n;
-const LAST_INDEX = 620n;
-const TERM = 5n;
-
-function hostConfig(root: string, host: string, logdbType: LogDBType): NodeHostConfig {
-  return { nodeHostDir: join(root, host, 'nodehost'), raftAddress: `${host}:63001`, hostname: host, logdbType };
-}
+const { shardId: SHARD, snapshotIndex: SNAPSHOT_INDEX, lastIndex: LAST_INDEX, term: TERM } = WORKED_EXAMPLE;
 
 /** `--store`: the log store the example's NodeHosts run. */
 const STORES: Record<string, LogDBType> = { pebble: LOGDB_TYPE_PEBBLE, leveldb: LOGDB_TYPE_LEVELDB };
@@ -85,18 +77,22 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
   const storeName = (inv.values.store as string | undefined) ?? 'pebble';
   const logdbType = STORES[storeName];
   if (logdbType === undefined) throw new ErrUsage(`--store must be pebble or leveldb (got "${storeName}")`, { field: 'store' });
+  const setup = inv.values.setup;
+  if (typeof setup === 'string') {
+    if (setup === '') throw new ErrUsage('--setup needs a directory: a new one, or an empty one', { field: 'setup' });
+    if (inv.values.keep === true)
+      throw new ErrUsage('--keep goes with the demo itself; --setup keeps its directory anyway', { field: 'keep' });
+    const { runSetup } = await import('./demo-setup.js');
+    return runSetup(setup, logdbType, ctx);
+  }
   noteDegraded(ctx, selectEngine('auto').degraded);
   const root = await mkdtemp(join(tmpdir(), 'nodehost-demo-'));
   try {
     const hosts = ['m1', 'm2', 'm3', 'm4', 'm5'];
-    const cfg = Object.fromEntries(hosts.map((h) => [h, hostConfig(root, h, logdbType)]));
+    const cfg = Object.fromEntries(hosts.map((h) => [h, workedExampleConfig(root, h, logdbType)]));
     for (const h of hosts) await writeFile(join(root, `${h}.json`), JSON.stringify(cfg[h], null, 2));
-    const initial = new Map([
-      [1n, 'm1:63001'],
-      [2n, 'm2:63001'],
-      [3n, 'm3:63001'],
-    ]);
-    const payload = samplePayload(3 * 1024 * 1024 + 12345);
+    const initial = new Map(WORKED_EXAMPLE.initialMembers);
+    const payload = samplePayload(WORKED_EXAMPLE.payloadSize);
 
     ctx.print(`1. Shard ${SHARD} runs replicas 1, 2, 3 on m1, m2, m3 (data under ${root}; log store ${logdbType}).`);
     let record;
@@ -123,7 +119,7 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     await rm(join(root, 'm2'), { recursive: true, force: true });
     await rm(join(root, 'm3'), { recursive: true, force: true });
     ctx.print('');
-    const members = '1=m1:63001,4=m4:63001,5=m5:63001';
+    const members = WORKED_EXAMPLE.newMembers;
     ctx.print(`4. With every NodeHost stopped, the export is verified and imported on m1, m4 and m5 with members {${members}}.`);
     if ((await runCli(ctx, ['verify', exportDir, '--no-progress'])) !== 0) return 1;
     for (const [h, id] of [

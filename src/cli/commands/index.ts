@@ -92,15 +92,22 @@ const inspectCommand: Command = {
 const exportCommand: Command = {
   name: 'export',
   summary: "export a stopped node's latest snapshot, offline, in Dragonboat's export layout (+ SHA-256 manifest)",
-  usage: 'nodehost export --config <file> --shard-id N --replica-id N --dest <dir> [--json]',
+  usage: 'nodehost export --config <file> --shard-id N --replica-id N --dest <dir> [--with-log [--snapshot-from <exported-dir>]] [--json]',
   description:
     "Takes the latest snapshot the node's log store records, verifies every block while copying it, and writes " +
     '<dest>/snapshot-<INDEX>/ with the .gbsnap, external files, snapshot.metadata and nodehost.manifest.json. ' +
-    'The NodeHost must be stopped. The result is what `import --src` takes.',
+    'The NodeHost must be stopped. The result is what `import --src` takes. ' +
+    "--with-log also writes the node's entries past the snapshot to log-suffix.nhlog (the import carries them).",
   options: {
     ...configOption,
     ...nodeIdOptions,
     dest: { type: 'string', arg: '<dir>', help: 'directory to create snapshot-<INDEX>/ in' },
+    'with-log': { type: 'boolean', help: "also export the node's log entries past the snapshot (log-suffix.nhlog)" },
+    'snapshot-from': {
+      type: 'string',
+      arg: '<dir>',
+      help: "with --with-log: take the snapshot from this export; this node's log must hold its index with its term",
+    },
     ...engineOption,
     ...progressOptions,
   },
@@ -123,9 +130,17 @@ const restoreCommand: Command = {
 const demoCommand: Command = {
   name: 'demo',
   summary: 'run the worked example (shard 100: m2, m3 lost; import on m1, m4, m5) on temporary directories',
-  usage: 'nodehost demo [--store pebble|leveldb] [--keep]',
+  usage: 'nodehost demo [--store pebble|leveldb] [--keep]\n       nodehost demo --setup <dir> [--store pebble|leveldb]',
+  description:
+    'With --setup, runs nothing: lays out the example as it stands before the repair in <dir> (m1.json, m4.json, m5.json, ' +
+    "m1's NodeHost directory, and export/ with m1's exported snapshot) and prints the guide's commands to run on it by hand.",
   options: {
     keep: { type: 'boolean', help: 'keep the temporary directories and print where they are' },
+    setup: {
+      type: 'string',
+      arg: '<dir>',
+      help: 'lay out the before state in <dir> (new or empty) and print the commands of the guide to walk on it',
+    },
     store: {
       type: 'string',
       arg: '<pebble|leveldb>',

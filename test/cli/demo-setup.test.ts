@@ -205,3 +205,24 @@ describe('demo --setup: how the printed commands start the CLI', () => {
     expect(launcher(tmpdir())).toEqual({ prefix: `node ${join(PROJECT_ROOT, 'bin', 'nodehost.js')}`, relativeToCwd: false });
   });
 });
+
+describe('layOutWorkedExample: a failure part way leaves the directory as it was', () => {
+  it('an absent DIR (and a missing parent) is gone again; an empty one stays, empty', async () => {
+    const { layOutWorkedExample } = await import('../../src/ops/sample-node.js');
+    const { ErrInvalidConfig } = await import('../../src/errors.js');
+    const root = await mkdtemp(join(tmpdir(), 'nht-demo-setup-fail-'));
+    try {
+      // An unknown engine fails the export, after m1's NodeHost directory and the configurations are written.
+      const bogus = { logdbType: TEST_LOGDB_TYPE, engine: 'bogus' as never };
+      await expect(layOutWorkedExample(join(root, 'parent', 'walk'), bogus)).rejects.toThrow(ErrInvalidConfig);
+      expect(existsSync(join(root, 'parent'))).toBe(false);
+      mkdirSync(join(root, 'empty'));
+      const before = await treeSnapshot(root);
+      await expect(layOutWorkedExample(join(root, 'empty'), bogus)).rejects.toThrow(ErrInvalidConfig);
+      expect(await treeSnapshot(root)).toEqual(before);
+      expect(Object.keys(before)).toEqual(['empty']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

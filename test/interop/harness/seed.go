@@ -182,7 +182,9 @@ func (s *Seed) Clone(dst string) (*Seed, error) {
 		}
 		c.Hosts = append(c.Hosts, &nh)
 	}
-	c.ExportDir = rebase(s.ExportDir, s.Root, dst)
+	if s.ExportDir != "" { // a seed variant may have no Dragonboat export
+		c.ExportDir = rebase(s.ExportDir, s.Root, dst)
+	}
 	return &c, nil
 }
 

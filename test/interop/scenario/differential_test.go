@@ -39,10 +39,27 @@ func TestDifferentialAgainstReference(t *testing.T) {
 // copies of m1 and of fresh hosts m4, m5 (the replicas among ids), then
 // compares replica by replica. The members are always {1, 4, 5}.
 func runDifferential(t *testing.T, cli *harness.CLI, o harness.SeedOptions, ids ...uint64) {
+	runDifferentialWith(t, cli, o, diffVariant{}, ids...)
+}
+
+// diffVariant varies runDifferential (minimal_loss_test.go: an export taken
+// by our CLI with --with-log, imported by ours with --ignore-log).
+type diffVariant struct {
+	// prepare runs on each seed copy (m2, m3 deleted) before the imports; it
+	// may replace the export (ExportDir, SnapshotIndex/Term, ConfigChangeID).
+	prepare func(t *testing.T, s *harness.Seed)
+	// importArgs are extra arguments of our import.
+	importArgs []string
+}
+
+func runDifferentialWith(t *testing.T, cli *harness.CLI, o harness.SeedOptions, v diffVariant, ids ...uint64) {
 	ref := seedClone(t, o)
 	ours := seedClone(t, o)
 	for _, s := range []*harness.Seed{ref, ours} {
 		harness.Must(t, s.DeleteHostDirs(2, 3))
+		if v.prepare != nil {
+			v.prepare(t, s)
+		}
 	}
 	refNew := newHosts(t, filepath.Join(ref.Root, "new"), o, "m4", "m5")
 	refHosts := map[uint64]*harness.Host{1: ref.Host(1), 4: refNew[0], 5: refNew[1]}
@@ -74,7 +91,7 @@ func runDifferential(t *testing.T, cli *harness.CLI, o harness.SeedOptions, ids 
 	}
 	t.Run("our import", func(t *testing.T) {
 		for _, id := range ids {
-			res, err := cli.Import(ourHosts[id], filepath.Join(ours.Root, "cfg"), ours.ExportDir, members, id)
+			res, err := cli.ImportArgs(ourHosts[id], filepath.Join(ours.Root, "cfg"), ours.ExportDir, members, id, v.importArgs...)
 			harness.Must(t, err)
 			if !res.OK() {
 				t.Fatalf("our import on %s failed (the CLI's output below)\n%s", ourHosts[id].Name, res)

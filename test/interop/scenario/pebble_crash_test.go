@@ -149,8 +149,15 @@ func checkCrashedOld(t *testing.T, s *harness.Seed, hosts map[uint64]*harness.Ho
 // membership, and a commit.
 func checkCrashedNew(t *testing.T, s *harness.Seed, hosts map[uint64]*harness.Host) {
 	t.Helper()
+	checkCrashedNewState(t, s.Kind, hosts, s.SnapshotState)
+}
+
+// checkCrashedNewState is checkCrashedNew with the state the new node must
+// serve (with a carried log suffix: the survivor's last state, not the snapshot's).
+func checkCrashedNewState(t *testing.T, kind harness.SMKind, hosts map[uint64]*harness.Host, want sm.State) {
+	t.Helper()
 	two := map[uint64]*harness.Host{1: hosts[1], 4: hosts[4]}
-	startRepaired(t, s.Kind, two, harness.ShardID)
+	startRepaired(t, kind, two, harness.ShardID)
 	leader, err := harness.WaitLeader(harness.ShardID, 30*time.Second, hosts[1], hosts[4])
 	harness.Must(t, err)
 	if leader != 1 && leader != 4 {
@@ -159,7 +166,7 @@ func checkCrashedNew(t *testing.T, s *harness.Seed, hosts map[uint64]*harness.Ho
 	for _, id := range []uint64{1, 4} {
 		st, err := two[id].Read(harness.ShardID)
 		harness.Must(t, err)
-		assertState(t, fmt.Sprintf("%s after the crash (linearizable read)", two[id].Name), st, s.SnapshotState)
+		assertState(t, fmt.Sprintf("%s after the crash (linearizable read)", two[id].Name), st, want)
 	}
 	m, err := hosts[1].Membership(harness.ShardID)
 	harness.Must(t, err)

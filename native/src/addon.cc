@@ -1,6 +1,7 @@
-// Module entry: binds the C++ pieces to JavaScript. The TypeScript wrapper
-// (src/engines/native.ts) is the only intended caller; it maps the plain
-// errors thrown here (`kind`, `errno`, `syscall`, `path`) to coded errors.
+// Module entry: binds the C++ pieces to JavaScript. The TypeScript binding
+// (src/native/binding.ts and the capability modules over it) is the only
+// intended caller; it maps the plain errors thrown here (`kind`, `errno`,
+// `syscall`, `path`) to coded errors.
 #include <napi.h>
 
 #include "crc32.h"
@@ -173,39 +174,41 @@ Napi::Value ScanPayloadJs(const Napi::CallbackInfo& info) {
 
 // ---- Log store bulk work ---------------------------------------------------
 
-// removeEntries(dbPath, shardId, replicaId, {fromIndex?, toIndex?, entriesPerBatch?, deletesPerWrite?, compact?},
-// token?)
-Napi::Value RemoveEntriesJs(const Napi::CallbackInfo& info) {
+// removeRanges(dbPath, [[start, end], ...], {deletesPerWrite?}, token?): each range is [start, end), bytes.
+Napi::Value RemoveRangesJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RemoveEntriesRequest req;
+  RemoveRangesRequest req;
   req.dbPath = RequireString(env, info[0], "dbPath");
-  req.shardId = RequireUint64(env, info[1], "shardId");
-  req.replicaId = RequireUint64(env, info[2], "replicaId");
-  if (info[3].IsObject()) {
-    Napi::Object o = info[3].As<Napi::Object>();
-    if (HasOption(o, "fromIndex")) req.fromIndex = RequireUint64(env, o.Get("fromIndex"), "fromIndex");
-    if (HasOption(o, "toIndex")) {
-      req.hasTo = true;
-      req.toIndex = RequireUint64(env, o.Get("toIndex"), "toIndex");
+  if (!info[1].IsArray()) throw InvalidArgument(env, "ranges must be an array of [start, end] pairs");
+  Napi::Array ranges = info[1].As<Napi::Array>();
+  req.ranges.reserve(ranges.Length());
+  for (uint32_t i = 0; i < ranges.Length(); i++) {
+    Napi::Value pair = ranges.Get(i);
+    if (!pair.IsArray() || pair.As<Napi::Array>().Length() != 2) {
+      throw InvalidArgument(env, "ranges must be an array of [start, end] pairs");
     }
-    if (HasOption(o, "entriesPerBatch"))
-      req.entriesPerBatch = RequireUint64(env, o.Get("entriesPerBatch"), "entriesPerBatch");
+    auto bytes = [&](uint32_t at, const char* what) {
+      ByteView b = RequireBytes(env, pair.As<Napi::Array>().Get(at), what);
+      return b.len == 0 ? std::string() : std::string(reinterpret_cast<const char*>(b.data), b.len);
+    };
+    req.ranges.push_back({bytes(0, "range start"), bytes(1, "range end")});
+  }
+  if (info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
     if (HasOption(o, "deletesPerWrite"))
       req.deletesPerWrite = static_cast<size_t>(RequireUint64(env, o.Get("deletesPerWrite"), "deletesPerWrite"));
-    if (HasOption(o, "compact")) req.compact = o.Get("compact").ToBoolean().Value();
   }
-  CancelFlag cancel = CancelFlagFrom(env, info[4]);
-  return PromiseWorker<RemoveEntriesResult>::Start(
-      env, "nodehost:removeEntries", [req, cancel] { return RemoveEntries(req, cancel.get()); },
-      [](Napi::Env env, const RemoveEntriesResult& r) -> Napi::Value {
+  CancelFlag cancel = CancelFlagFrom(env, info[3]);
+  return PromiseWorker<RemoveRangesResult>::Start(
+      env, "nodehost:removeRanges", [req, cancel] { return RemoveRanges(req, cancel.get()); },
+      [](Napi::Env env, const RemoveRangesResult& r) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
-        o.Set("plainRemoved", static_cast<double>(r.plainRemoved));
-        o.Set("batchesRemoved", static_cast<double>(r.batchesRemoved));
+        o.Set("removed", static_cast<double>(r.removed));
         return o;
       });
 }
 
-// copyEntries(srcPath, dstPath, shardId, replicaId, {move?, putsPerWrite?}, token?)
+// copyEntries(srcPath, dstPath, shardId, replicaId, {putsPerWrite?}, token?)
 Napi::Value CopyEntriesJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CopyEntriesRequest req;
@@ -215,7 +218,6 @@ Napi::Value CopyEntriesJs(const Napi::CallbackInfo& info) {
   req.replicaId = RequireUint64(env, info[3], "replicaId");
   if (info[4].IsObject()) {
     Napi::Object o = info[4].As<Napi::Object>();
-    if (HasOption(o, "move")) req.move = o.Get("move").ToBoolean().Value();
     if (HasOption(o, "putsPerWrite"))
       req.putsPerWrite = static_cast<size_t>(RequireUint64(env, o.Get("putsPerWrite"), "putsPerWrite"));
   }
@@ -261,12 +263,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32c", Napi::Function::New(env, Crc32cJs, "crc32c"));
   exports.Set("crc32cKernel", Napi::String::New(env, Crc32cKernelName()));
   exports.Set("scanPayload", Napi::Function::New(env, ScanPayloadJs, "scanPayload"));
-  exports.Set("removeEntries", Napi::Function::New(env, RemoveEntriesJs, "removeEntries"));
+  exports.Set("removeRanges", Napi::Function::New(env, RemoveRangesJs, "removeRanges"));
   exports.Set("copyEntries", Napi::Function::New(env, CopyEntriesJs, "copyEntries"));
   exports.Set("lockHolder", Napi::Function::New(env, LockHolderJs, "lockHolder"));
   exports.Set("acquireLock", Napi::Function::New(env, AcquireLockJs, "acquireLock"));
   // Bumped when the binding's JS-facing shape changes; the wrapper checks it.
-  exports.Set("bindingVersion", Napi::Number::New(env, 2));
+  exports.Set("bindingVersion", Napi::Number::New(env, 3));
   return exports;
 }
 

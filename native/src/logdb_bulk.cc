@@ -27,12 +27,6 @@ void PutBe64(std::string& s, uint64_t v) {
   for (int i = 7; i >= 0; i--) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 
-uint64_t GetBe64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
 // header(2) || 00 00 || shardID || replicaID
 std::string KeyPrefix(uint8_t header, uint64_t shard, uint64_t replica) {
   std::string k;
@@ -43,12 +37,6 @@ std::string KeyPrefix(uint8_t header, uint64_t shard, uint64_t replica) {
   k.push_back(0);
   PutBe64(k, shard);
   PutBe64(k, replica);
-  return k;
-}
-
-std::string EntryKey(uint8_t header, uint64_t shard, uint64_t replica, uint64_t suffix) {
-  std::string k = KeyPrefix(header, shard, replica);
-  PutBe64(k, suffix);
   return k;
 }
 
@@ -149,33 +137,30 @@ class BatchWriter {
   bool wrote_ = false;
 };
 
-// Visits the 28-byte keys under `prefix` whose suffix is in [from, to) (to
-// unbounded when !hasTo). Stops early when `fn` returns false.
+// Visits the 28-byte keys under `prefix` (header || 00 00 || shard || replica).
 template <typename Fn>
-void ForEachKey(leveldb::DB* db, const std::string& path, const std::string& prefix, uint64_t from, bool hasTo,
-                uint64_t to, Fn fn) {
+void ForEachEntryKey(leveldb::DB* db, const std::string& path, const std::string& prefix, Fn fn) {
   leveldb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
-  std::string start = prefix;
-  PutBe64(start, from);
-  for (it->Seek(start); it->Valid(); it->Next()) {
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
     leveldb::Slice k = it->key();
     if (k.size() < kPrefixSize || std::memcmp(k.data(), prefix.data(), kPrefixSize) != 0) break;
     if (k.size() != kEntryKeySize) continue;
-    uint64_t suffix = GetBe64(k.data() + kPrefixSize);
-    if (hasTo && suffix >= to) break;
     fn(*it);
   }
   if (!it->status().ok()) throw StatusError(it->status(), path, "iterate");
 }
 
-void CompactKeys(leveldb::DB* db, uint8_t header, uint64_t shard, uint64_t replica, uint64_t from, bool hasTo,
-                 uint64_t to) {
-  std::string begin = EntryKey(header, shard, replica, from);
-  std::string end = EntryKey(header, shard, replica, hasTo ? to : UINT64_MAX);
-  leveldb::Slice b(begin), e(end);
-  db->CompactRange(&b, &e);
+// Visits the keys k with start <= k < end.
+template <typename Fn>
+void ForEachKeyInRange(leveldb::DB* db, const std::string& path, const ByteRange& range, Fn fn) {
+  leveldb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
+  const leveldb::Slice end(range.end);
+  for (it->Seek(range.start); it->Valid() && it->key().compare(end) < 0; it->Next()) fn(*it);
+  if (!it->status().ok()) throw StatusError(it->status(), path, "iterate");
 }
 
 std::string RealPath(const std::string& p) {
@@ -186,37 +171,36 @@ std::string RealPath(const std::string& p) {
 
 }  // namespace
 
-RemoveEntriesResult RemoveEntries(const RemoveEntriesRequest& req, const std::atomic<bool>* cancel) {
-  if (req.entriesPerBatch == 0) throw NativeError(ErrorKind::kInvalid, "entriesPerBatch must be positive");
+RemoveRangesResult RemoveRanges(const RemoveRangesRequest& req, const std::atomic<bool>* cancel) {
   if (req.deletesPerWrite == 0) throw NativeError(ErrorKind::kInvalid, "deletesPerWrite must be positive");
-  if (req.hasTo && req.toIndex < req.fromIndex) throw NativeError(ErrorKind::kInvalid, "toIndex < fromIndex");
+  for (const ByteRange& r : req.ranges) {
+    if (leveldb::Slice(r.end).compare(leveldb::Slice(r.start)) < 0) {
+      throw NativeError(ErrorKind::kInvalid, "a key range ends before it starts");
+    }
+  }
   ThrowIfCancelled(cancel);
+  // A fresh open turns the write-ahead log into a table (reuse_logs is off),
+  // so every record is in a table before the first delete is written. The
+  // deletes' own tables then land above every level that holds those records,
+  // and one compaction per range after the deletes makes both meet and drop.
+  // (Records still in the memtable would be flushed together with their
+  // deletes and could stay below the levels that compaction covers.)
   std::unique_ptr<leveldb::DB> db = OpenDb(req.dbPath, false);
-
-  // Whole batches inside [from, to): id >= ceil(from/n) and (id+1)*n <= to.
-  const uint64_t n = req.entriesPerBatch;
-  const uint64_t batchFrom = req.fromIndex / n + (req.fromIndex % n ? 1 : 0);
-  const uint64_t batchTo = req.hasTo ? req.toIndex / n : 0;
-
-  RemoveEntriesResult result;
+  RemoveRangesResult result;
   BatchWriter writer(db.get(), req.dbPath, req.deletesPerWrite, cancel);
-  ForEachKey(db.get(), req.dbPath, KeyPrefix(kPlainEntryHeader, req.shardId, req.replicaId), req.fromIndex, req.hasTo,
-             req.toIndex, [&](leveldb::Iterator& it) {
-               writer.Delete(it.key());
-               result.plainRemoved++;
-             });
-  if (!req.hasTo || batchFrom < batchTo) {
-    ForEachKey(db.get(), req.dbPath, KeyPrefix(kEntryBatchHeader, req.shardId, req.replicaId), batchFrom, req.hasTo,
-               batchTo, [&](leveldb::Iterator& it) {
-                 writer.Delete(it.key());
-                 result.batchesRemoved++;
-               });
+  for (const ByteRange& r : req.ranges) {
+    ForEachKeyInRange(db.get(), req.dbPath, r, [&](leveldb::Iterator& it) {
+      writer.Delete(it.key());
+      result.removed++;
+    });
   }
   writer.Finish();
-  ThrowIfCancelled(cancel);
-  if (req.compact) {
-    CompactKeys(db.get(), kPlainEntryHeader, req.shardId, req.replicaId, req.fromIndex, req.hasTo, req.toIndex);
-    CompactKeys(db.get(), kEntryBatchHeader, req.shardId, req.replicaId, batchFrom, req.hasTo, batchTo);
+  // Compacted even when nothing was deleted: a run cancelled after its deletes
+  // were written (or crashed) left the data on disk, and its rerun finds no key.
+  for (const ByteRange& r : req.ranges) {
+    ThrowIfCancelled(cancel);
+    leveldb::Slice b(r.start), e(r.end);
+    db->CompactRange(&b, &e);
   }
   return result;
 }
@@ -233,28 +217,14 @@ CopyEntriesResult CopyEntries(const CopyEntriesRequest& req, const std::atomic<b
 
   CopyEntriesResult result;
   const uint8_t headers[2] = {kPlainEntryHeader, kEntryBatchHeader};
-  {
-    BatchWriter writer(dst.get(), req.dstPath, req.putsPerWrite, cancel);
-    for (uint8_t h : headers) {
-      ForEachKey(src.get(), req.srcPath, KeyPrefix(h, req.shardId, req.replicaId), 0, false, 0,
-                 [&](leveldb::Iterator& it) {
-                   writer.Put(it.key(), it.value());
-                   (h == kPlainEntryHeader ? result.plainCopied : result.batchesCopied)++;
-                 });
-    }
-    writer.Finish();
+  BatchWriter writer(dst.get(), req.dstPath, req.putsPerWrite, cancel);
+  for (uint8_t h : headers) {
+    ForEachEntryKey(src.get(), req.srcPath, KeyPrefix(h, req.shardId, req.replicaId), [&](leveldb::Iterator& it) {
+      writer.Put(it.key(), it.value());
+      (h == kPlainEntryHeader ? result.plainCopied : result.batchesCopied)++;
+    });
   }
-  if (req.move) {
-    ThrowIfCancelled(cancel);
-    // The destination is synced; now the source may let go.
-    BatchWriter writer(src.get(), req.srcPath, req.putsPerWrite, cancel);
-    for (uint8_t h : headers) {
-      ForEachKey(src.get(), req.srcPath, KeyPrefix(h, req.shardId, req.replicaId), 0, false, 0,
-                 [&](leveldb::Iterator& it) { writer.Delete(it.key()); });
-    }
-    writer.Finish();
-    for (uint8_t h : headers) CompactKeys(src.get(), h, req.shardId, req.replicaId, 0, false, 0);
-  }
+  writer.Finish();
   return result;
 }
 

@@ -1,5 +1,5 @@
-// Bulk work on the log-entry keys of one replica, directly on a LevelDB
-// partition directory, with the same LevelDB 1.20 that classic-level ships.
+// Bulk work on log-store keys directly on a LevelDB partition directory, with
+// the same LevelDB 1.20 that classic-level ships.
 //
 // Never run these on a database that classic-level (or anything else in this
 // process) holds open: LevelDB's LOCK is an fcntl lock, which does not
@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nodehost {
 
@@ -18,34 +19,33 @@ namespace nodehost {
 constexpr uint8_t kPlainEntryHeader = 0x01;
 constexpr uint8_t kEntryBatchHeader = 0x07;
 
-struct RemoveEntriesRequest {
+// The keys k with start <= k < end, compared bytewise.
+struct ByteRange {
+  std::string start;
+  std::string end;
+};
+
+struct RemoveRangesRequest {
   std::string dbPath;
-  uint64_t shardId = 0;
-  uint64_t replicaId = 0;
-  // Entry index range [fromIndex, toIndex); hasTo=false means no upper bound.
-  uint64_t fromIndex = 0;
-  bool hasTo = false;
-  uint64_t toIndex = 0;
-  // Batch keys hold entries [id*entriesPerBatch, (id+1)*entriesPerBatch); a
-  // batch is removed only when all of them lie in the range.
-  uint64_t entriesPerBatch = 48;
+  std::vector<ByteRange> ranges;
   size_t deletesPerWrite = 65536;
-  bool compact = true;
 };
 
-struct RemoveEntriesResult {
-  uint64_t plainRemoved = 0;
-  uint64_t batchesRemoved = 0;
+struct RemoveRangesResult {
+  // Keys deleted, summed over the ranges (a key in two ranges counts twice).
+  uint64_t removed = 0;
 };
 
-RemoveEntriesResult RemoveEntries(const RemoveEntriesRequest& req, const std::atomic<bool>* cancel);
+// Deletes every key of the ranges in large write batches (the last one
+// synced), then compacts each range so the data leaves the disk. Idempotent:
+// a rerun after a cancellation or a crash finishes the job.
+RemoveRangesResult RemoveRanges(const RemoveRangesRequest& req, const std::atomic<bool>* cancel);
 
 struct CopyEntriesRequest {
   std::string srcPath;
   std::string dstPath;
   uint64_t shardId = 0;
   uint64_t replicaId = 0;
-  bool move = false;  // remove from the source (and compact there) once the copy is durable
   size_t putsPerWrite = 65536;
 };
 

@@ -31,11 +31,11 @@ export type BenchTask =
   | { kind: 'verify'; file: string; engine: EngineName }
   /** importSnapshot() of the export onto a fresh NodeHost directory. */
   | { kind: 'import'; exportDir: string; nodeHostDir: string; raftAddress: string; replicaId: number }
-  /** Native bulk removal of the replica's entries (the addon's removeEntries), compaction included. */
+  /** The addon's removal of the replica's entry ranges (what the LevelDB partition runs with it), compaction included. */
   | { kind: 'remove-native'; dbDir: string }
   /** The baseline: classic-level clear() of the replica's entry ranges, then compactRange() over them. */
   | { kind: 'remove-classic'; dbDir: string }
-  /** This package's portable fallback: classicLevelRangeRemover (compact, clear, compact). */
+  /** The same without the addon: classic-level compacts, clears and compacts (the portable fallback). */
   | { kind: 'remove-fallback'; dbDir: string }
   /** Builds the Pebble partition with the same pairs as build-store (untimed input generation). */
   | { kind: 'build-pebble-store'; dir: string; entries: number; valueSize: number; neighbourEntries: number }

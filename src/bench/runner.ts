@@ -301,8 +301,8 @@ function removalSpecs(ctx: Ctx, store: string, entries: number, native: boolean)
   });
   return [
     spec('classic', 'classic-level clear + compactRange (baseline)', 'baseline', 'remove-classic'),
-    ...(native ? [spec('native', 'native removeEntries', 'subject', 'remove-native')] : []),
-    spec('fallback', 'fallback: compact, clear, compact', 'subject', 'remove-fallback'),
+    ...(native ? [spec('native', 'native: the addon deletes, then compacts the ranges', 'subject', 'remove-native')] : []),
+    spec('fallback', 'fallback (no addon): compact, clear, compact', 'subject', 'remove-fallback'),
   ];
 }
 
@@ -457,6 +457,159 @@ function rssNotes(groups: BenchGroup[], notes: string[]): void {
   }
 }
 
+/** The Pebble partition the Pebble rows share: built once, first, without Pebble (sstables written by this package). */
+async function buildPebbleStore(ctx: Ctx, dir: string, entries: number): Promise<void> {
+  ctx.line(`building a Pebble partition with ${formatCount(entries)} entries of one replica (sstables written without Pebble)...`);
+  const built = await runChild(ctx.script, {
+    kind: 'build-pebble-store',
+    dir,
+    entries,
+    valueSize: ENTRY_VALUE_SIZE,
+    neighbourEntries: NEIGHBOUR_ENTRIES,
+  });
+  const d = built.detail ?? {};
+  ctx.line(
+    `built in ${built.seconds.toFixed(1)} s (${formatBytes(Number(d.storeBytes ?? 0))}, ${String(d.tables)} tables, ${String(d.twoLevelTables)} with two-level indexes)`,
+  );
+  ctx.notes.push(
+    `Pebble store: ${formatCount(Number(d.pairs ?? 0))} pairs in ${String(d.tables)} L6 tables (${formatBytes(Number(d.storeBytes ?? 0))}, ` +
+      `${String(d.twoLevelTables)} with two-level indexes), written by this package's sstable encoder; the same pairs as the LevelDB store of ${formatCount(entries)} entries`,
+  );
+}
+
+/** Where the Pebble rows' store is, and how many entries it holds (0: no Pebble rows). */
+interface PebbleInput {
+  store: string;
+  entries: number;
+}
+
+/**
+ * Groups 1, 2 (and 2b): verify and import at the main size, the cold-start
+ * groups on the same export. The subjects' cases come back too, carrying
+ * their peak RSS at this size for group 3 to extend.
+ */
+async function verifyAndImportGroups(
+  ctx: Ctx,
+  size: number,
+  engines: EngineName[],
+  pebble: PebbleInput,
+): Promise<{ groups: BenchGroup[]; subjects: BenchCase[] }> {
+  ctx.line(`writing a ${formatBytes(size)} v2 export...`);
+  const exp = await writeBenchExport(join(ctx.root, 'export-main'), size);
+  if (!ctx.cold) await readThrough(exp.file);
+  const input = `v2 export, ${formatBytes(exp.payloadBytes)} payload, ${formatCount(exp.blocks)} blocks, ${formatBytes(exp.fileSize)} file`;
+  const groups: BenchGroup[] = [];
+  const verifyCases = await runGroup(ctx, 'verify', verifySpecs(ctx, exp, engines));
+  applyRatios(verifyCases, verifyRatios(engines));
+  groups.push({ id: 'verify', title: 'verify', input, cases: verifyCases });
+  groups.push(...(await coldStartGroups(ctx, exp)));
+  const importCases = await runGroup(ctx, 'import', importSpecs(ctx, exp, 'main'));
+  applyRatios(importCases, [{ caseId: 'import.import', to: 'import.cp', label: 'cp', kind: 'time' }]);
+  groups.push({ id: 'import', title: 'import', input, cases: importCases });
+  if (pebble.entries > 0) {
+    const preload = await writeRssPreload(ctx.root);
+    const cases = await runGroup(ctx, 'import on Pebble', pebbleImportSpecs(ctx, exp, pebble.store, preload, pebble.entries));
+    applyRatios(cases, [{ caseId: 'import-pebble.cli', to: 'import-pebble.cp', label: 'cp', kind: 'time' }]);
+    groups.push({
+      id: 'import-pebble',
+      title: 'import on a Pebble host (CLI, whole process)',
+      input: `${input}; the shard's partition holds ${formatCount(pebble.entries)} entries of shard ${REMOVAL_SHARD} (same partition)`,
+      cases,
+    });
+  }
+  await rm(exp.dir, { recursive: true, force: true });
+  const subjects = [...verifyCases, ...importCases].filter((c) => c.role === 'subject');
+  for (const c of subjects) c.rssBySize = [{ size, peakRssBytes: c.peakRssBytes, seconds: c.seconds }];
+  return { groups, subjects };
+}
+
+/** Group 3: peak RSS of the verify and import subjects at the other sizes, one run each, added to their `rssBySize`. */
+async function peakRssAtSizes(ctx: Ctx, sizes: number[], engines: EngineName[], subjects: BenchCase[]): Promise<void> {
+  for (const size of sizes) {
+    ctx.line(`writing a ${formatBytes(size)} v2 export for peak RSS...`);
+    const big = await writeBenchExport(join(ctx.root, `export-${size}`), size);
+    if (!ctx.cold) await readThrough(big.file);
+    const specs = [...verifySpecs(ctx, big, engines), ...importSpecs(ctx, big, String(size))].filter((s) => s.role === 'subject');
+    const once: Ctx = { ...ctx, repetitions: 1 };
+    const cases = await runGroup(once, `peak RSS at ${formatBytes(size)}`, specs);
+    for (const c of cases) {
+      subjects.find((x) => x.id === c.id)?.rssBySize?.push({ size, peakRssBytes: c.peakRssBytes, seconds: c.seconds });
+    }
+    await rm(big.dir, { recursive: true, force: true });
+  }
+}
+
+/** Group 4a: the replica's records and entries read from the LevelDB store and from the Pebble store with the same pairs. */
+async function readGroup(ctx: Ctx, levelStore: string, pebbleStore: string, entries: number): Promise<BenchGroup> {
+  // Each read of 10M pairs takes half a minute: three alternating runs are enough for a median.
+  const readCtx: Ctx = { ...ctx, repetitions: Math.min(ctx.repetitions, 3) };
+  const cases = await runGroup(readCtx, `read ${formatCount(entries)}`, readSpecs(readCtx, levelStore, pebbleStore, entries));
+  applyRatios(cases, [{ caseId: `read.${entries}.pebble`, to: `read.${entries}.classic`, label: 'classic-level', kind: 'time' }]);
+  const [a, b] = cases.map((c) => `${String(c.detail?.pairs)} pairs, ${String(c.detail?.bytes)} bytes`);
+  if (a !== b)
+    throw new ErrInvalidConfig(`the two stores read differently: classic-level ${a}, Pebble reader ${b}`, { check: 'bench-read' });
+  return {
+    id: `read.${entries}`,
+    title: `read a replica's records and its ${formatCount(entries)} entries`,
+    input: `the LevelDB store below and a Pebble partition with the same pairs (${a})`,
+    cases,
+  };
+}
+
+/**
+ * Group 4 for one entry count: a LevelDB store built for it, the removal
+ * cases on clones of it; at the Pebble rows' count also 4a (reads) and 4b
+ * (the Pebble removal in the same alternating group).
+ */
+async function removalGroups(ctx: Ctx, entries: number, native: boolean, pebble: PebbleInput): Promise<BenchGroup[]> {
+  const store = join(ctx.root, `store-${entries}`);
+  ctx.line(`building a log store with ${formatCount(entries)} entries of one replica...`);
+  const built = await runChild(ctx.script, {
+    kind: 'build-store',
+    dbDir: store,
+    entries,
+    valueSize: ENTRY_VALUE_SIZE,
+    neighbourEntries: NEIGHBOUR_ENTRIES,
+  });
+  const storeBytes = Number(built.detail?.storeBytes ?? 0);
+  ctx.line(`built in ${built.seconds.toFixed(1)} s (${formatBytes(storeBytes)})`);
+  const groups: BenchGroup[] = [];
+  const withPebble = pebble.entries === entries;
+  if (withPebble) groups.push(await readGroup(ctx, store, pebble.store, entries));
+  const id = `remove.${entries}`;
+  const specs = removalSpecs(ctx, store, entries, native);
+  if (withPebble) specs.push(pebbleRemovalSpec(ctx, pebble.store, entries));
+  const cases = await runGroup(ctx, `remove ${formatCount(entries)}`, specs);
+  applyRatios(cases, [
+    { caseId: `${id}.native`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
+    { caseId: `${id}.fallback`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
+    { caseId: `${id}.pebble`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
+  ]);
+  groups.push({
+    id,
+    title: `remove ${formatCount(entries)} stale entries`,
+    input: `LevelDB store, ${formatCount(entries)} entries of one replica (~${ENTRY_VALUE_SIZE}-byte values) + ${formatCount(2 * NEIGHBOUR_ENTRIES)} of two neighbours, ${formatBytes(storeBytes)}`,
+    cases,
+  });
+  await rm(store, { recursive: true, force: true });
+  return groups;
+}
+
+/** The notes every report ends with: cache mode, what peak RSS means, the import's engine, RSS growth. */
+function closingNotes(groups: BenchGroup[], cold: boolean, notes: string[]): void {
+  notes.push(
+    cold
+      ? 'cold cache: the page cache was dropped before every timed run'
+      : 'warm cache: inputs were read once before the runs and `sync` ran before each (the page cache was not dropped)',
+  );
+  notes.push(
+    'peak RSS: maxRSS of the child process running the case (Node.js runtime included; anon and mmap parts sampled from /proc/self/status); cp and sync: VmHWM sampled from /proc',
+  );
+  const importCase = groups.find((g) => g.id === 'import')?.cases.find((c) => c.id === 'import.import');
+  if (importCase?.detail?.engine) notes.push(`import used the ${String(importCase.detail.engine)} engine (auto)`);
+  rssNotes(groups, notes);
+}
+
 /**
  * Runs the benchmark suite (see the module comment) and returns its report.
  * Throws {@link ErrInvalidConfig} for bad options, too little disk, a missing
@@ -467,7 +620,6 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
   checkOptions(options);
   const started = new Date();
   const t0 = performance.now();
-  const line = options.onLine ?? ((): void => undefined);
   const script = options.childScript ?? defaultChildScript();
   checkChildScript(script);
   const cold = options.cold ?? false;
@@ -481,136 +633,23 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
   if (!native) notes.push(`native removal skipped: ${nativeLoadError() ?? 'the addon is not loaded'}`);
 
   const root = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'nodehost-bench-'));
+  const line = options.onLine ?? ((): void => undefined);
   const ctx: Ctx = { script, root, cold, repetitions: options.repetitions, line, notes };
   const groups: BenchGroup[] = [];
-  const pebbleEntries = options.pebbleEntries ?? 0;
-  const pebbleStore = join(root, 'pebble-store', 'logdb-4');
+  const pebble: PebbleInput = { store: join(root, 'pebble-store', 'logdb-4'), entries: options.pebbleEntries ?? 0 };
   try {
     await checkDisk(root, options, rssSizes);
-    if (pebbleEntries > 0) {
-      line(`building a Pebble partition with ${formatCount(pebbleEntries)} entries of one replica (sstables written without Pebble)...`);
-      const built = await runChild(script, {
-        kind: 'build-pebble-store',
-        dir: pebbleStore,
-        entries: pebbleEntries,
-        valueSize: ENTRY_VALUE_SIZE,
-        neighbourEntries: NEIGHBOUR_ENTRIES,
-      });
-      const d = built.detail ?? {};
-      line(
-        `built in ${built.seconds.toFixed(1)} s (${formatBytes(Number(d.storeBytes ?? 0))}, ${String(d.tables)} tables, ${String(d.twoLevelTables)} with two-level indexes)`,
-      );
-      notes.push(
-        `Pebble store: ${formatCount(Number(d.pairs ?? 0))} pairs in ${String(d.tables)} L6 tables (${formatBytes(Number(d.storeBytes ?? 0))}, ` +
-          `${String(d.twoLevelTables)} with two-level indexes), written by this package's sstable encoder; the same pairs as the LevelDB store of ${formatCount(pebbleEntries)} entries`,
-      );
-    }
-
-    // 1 and 2: verify and import at the main size.
-    line(`writing a ${formatBytes(options.size)} v2 export...`);
-    const exp = await writeBenchExport(join(root, 'export-main'), options.size);
-    if (!cold) await readThrough(exp.file);
-    const input = `v2 export, ${formatBytes(exp.payloadBytes)} payload, ${formatCount(exp.blocks)} blocks, ${formatBytes(exp.fileSize)} file`;
-    const verifyCases = await runGroup(ctx, 'verify', verifySpecs(ctx, exp, engines));
-    applyRatios(verifyCases, verifyRatios(engines));
-    groups.push({ id: 'verify', title: 'verify', input, cases: verifyCases });
-    groups.push(...(await coldStartGroups(ctx, exp)));
-    const importCases = await runGroup(ctx, 'import', importSpecs(ctx, exp, 'main'));
-    applyRatios(importCases, [{ caseId: 'import.import', to: 'import.cp', label: 'cp', kind: 'time' }]);
-    groups.push({ id: 'import', title: 'import', input, cases: importCases });
-    if (pebbleEntries > 0) {
-      const preload = await writeRssPreload(root);
-      const cases = await runGroup(ctx, 'import on Pebble', pebbleImportSpecs(ctx, exp, pebbleStore, preload, pebbleEntries));
-      applyRatios(cases, [{ caseId: 'import-pebble.cli', to: 'import-pebble.cp', label: 'cp', kind: 'time' }]);
-      groups.push({
-        id: 'import-pebble',
-        title: 'import on a Pebble host (CLI, whole process)',
-        input: `${input}; the shard's partition holds ${formatCount(pebbleEntries)} entries of shard ${REMOVAL_SHARD} (same partition)`,
-        cases,
-      });
-    }
-    await rm(exp.dir, { recursive: true, force: true });
-    for (const c of [...verifyCases, ...importCases]) {
-      if (c.role === 'subject') c.rssBySize = [{ size: options.size, peakRssBytes: c.peakRssBytes, seconds: c.seconds }];
-    }
-
-    // 3: peak RSS at the other sizes.
-    for (const size of extraSizes) {
-      line(`writing a ${formatBytes(size)} v2 export for peak RSS...`);
-      const big = await writeBenchExport(join(root, `export-${size}`), size);
-      if (!cold) await readThrough(big.file);
-      const specs = [...verifySpecs(ctx, big, engines), ...importSpecs(ctx, big, String(size))].filter((s) => s.role === 'subject');
-      const once: Ctx = { ...ctx, repetitions: 1 };
-      const cases = await runGroup(once, `peak RSS at ${formatBytes(size)}`, specs);
-      for (const c of cases) {
-        const target = [...verifyCases, ...importCases].find((x) => x.id === c.id);
-        target?.rssBySize?.push({ size, peakRssBytes: c.peakRssBytes, seconds: c.seconds });
-      }
-      await rm(big.dir, { recursive: true, force: true });
-    }
-
-    // 4: stale-entry removal.
-    const counts = [...new Set([...options.entries, ...(pebbleEntries > 0 ? [pebbleEntries] : [])])].sort((a, b) => a - b);
-    for (const entries of counts) {
-      const store = join(root, `store-${entries}`);
-      line(`building a log store with ${formatCount(entries)} entries of one replica...`);
-      const built = await runChild(script, {
-        kind: 'build-store',
-        dbDir: store,
-        entries,
-        valueSize: ENTRY_VALUE_SIZE,
-        neighbourEntries: NEIGHBOUR_ENTRIES,
-      });
-      const storeBytes = Number(built.detail?.storeBytes ?? 0);
-      line(`built in ${built.seconds.toFixed(1)} s (${formatBytes(storeBytes)})`);
-      const id = `remove.${entries}`;
-      const withPebble = pebbleEntries === entries;
-      if (withPebble) {
-        // Each read of 10M pairs takes half a minute: three alternating runs are enough for a median.
-        const readCtx: Ctx = { ...ctx, repetitions: Math.min(ctx.repetitions, 3) };
-        const readCases = await runGroup(readCtx, `read ${formatCount(entries)}`, readSpecs(readCtx, store, pebbleStore, entries));
-        applyRatios(readCases, [{ caseId: `read.${entries}.pebble`, to: `read.${entries}.classic`, label: 'classic-level', kind: 'time' }]);
-        const [a, b] = readCases.map((c) => `${String(c.detail?.pairs)} pairs, ${String(c.detail?.bytes)} bytes`);
-        if (a !== b)
-          throw new ErrInvalidConfig(`the two stores read differently: classic-level ${a}, Pebble reader ${b}`, { check: 'bench-read' });
-        groups.push({
-          id: `read.${entries}`,
-          title: `read a replica's records and its ${formatCount(entries)} entries`,
-          input: `the LevelDB store below and a Pebble partition with the same pairs (${a})`,
-          cases: readCases,
-        });
-      }
-      const specs = removalSpecs(ctx, store, entries, native);
-      if (withPebble) specs.push(pebbleRemovalSpec(ctx, pebbleStore, entries));
-      const cases = await runGroup(ctx, `remove ${formatCount(entries)}`, specs);
-      applyRatios(cases, [
-        { caseId: `${id}.native`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
-        { caseId: `${id}.fallback`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
-        { caseId: `${id}.pebble`, to: `${id}.classic`, label: 'classic-level', kind: 'time' },
-      ]);
-      groups.push({
-        id,
-        title: `remove ${formatCount(entries)} stale entries`,
-        input: `LevelDB store, ${formatCount(entries)} entries of one replica (~${ENTRY_VALUE_SIZE}-byte values) + ${formatCount(2 * NEIGHBOUR_ENTRIES)} of two neighbours, ${formatBytes(storeBytes)}`,
-        cases,
-      });
-      await rm(store, { recursive: true, force: true });
-    }
+    if (pebble.entries > 0) await buildPebbleStore(ctx, pebble.store, pebble.entries);
+    const main = await verifyAndImportGroups(ctx, options.size, engines, pebble);
+    groups.push(...main.groups);
+    await peakRssAtSizes(ctx, extraSizes, engines, main.subjects);
+    const counts = [...new Set([...options.entries, ...(pebble.entries > 0 ? [pebble.entries] : [])])].sort((a, b) => a - b);
+    for (const entries of counts) groups.push(...(await removalGroups(ctx, entries, native, pebble)));
   } finally {
     await rm(root, { recursive: true, force: true });
   }
 
-  notes.push(
-    cold
-      ? 'cold cache: the page cache was dropped before every timed run'
-      : 'warm cache: inputs were read once before the runs and `sync` ran before each (the page cache was not dropped)',
-  );
-  notes.push(
-    'peak RSS: maxRSS of the child process running the case (Node.js runtime included; anon and mmap parts sampled from /proc/self/status); cp and sync: VmHWM sampled from /proc',
-  );
-  const importCase = groups.find((g) => g.id === 'import')?.cases.find((c) => c.id === 'import.import');
-  if (importCase?.detail?.engine) notes.push(`import used the ${String(importCase.detail.engine)} engine (auto)`);
-  rssNotes(groups, notes);
+  closingNotes(groups, cold, notes);
   return {
     format: 'nodehost-tools-bench/1',
     startedAt: started.toISOString(),
@@ -630,7 +669,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       engines: [...options.engines],
       rssSizes,
       cold,
-      pebbleEntries,
+      pebbleEntries: pebble.entries,
     },
     cache: cold ? 'cold' : 'warm',
     groups,

@@ -1,18 +1,19 @@
 /**
  * The log store side of the benchmarks, run in child processes: building a
  * store with many stale entries of one replica, and removing them three ways
- * (the native bulk path, classic-level's clear() + compactRange(), and this
- * package's portable fallback). Each removal opens and closes the database
- * itself and is timed from open to close: LevelDB's close waits for its
- * background compaction, so that is where the work ends.
+ * (classic-level's clear() + compactRange(), and the LevelDB partition's
+ * removeRanges with the addon and without it). Each removal opens and closes
+ * the database itself and is timed from open to close: LevelDB's close waits
+ * for its background compaction, so that is where the work ends.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { removeEntries } from '../logdb/native-bulk.js';
 import { ErrLogDB } from '../errors.js';
 import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../logdb/keys.js';
 import { LogDBPartition } from '../logdb/partition.js';
+import { removeKeyRanges } from '../logdb/native-bulk.js';
+import { DISABLE_NATIVE_ENV } from '../native/binding.js';
 import { benchNoise, ENTRY_KEY_SIZE, entrySize, fillCommand, writeEntryKey, writeEntryValue } from './entries.js';
 import { commandLength, entryRuns, replicaRecords, STORE_TERM } from './store-content.js';
 import { REMOVAL_REPLICA, REMOVAL_SHARD } from './protocol.js';
@@ -145,10 +146,12 @@ export async function timedRemoval(
   return { seconds, detail };
 }
 
-/** The addon's bulk removal (what an import runs), compaction included. */
+/**
+ * The addon's range removal (what the LevelDB partition runs when the addon is
+ * built), compaction included, on the ranges the partition would hand it.
+ */
 export async function removeNative(dbDir: string): Promise<number> {
-  const r = await removeEntries(dbDir, BigInt(REMOVAL_SHARD), BigInt(REMOVAL_REPLICA));
-  return r.plainRemoved + r.batchesRemoved;
+  return (await removeKeyRanges(dbDir, replicaRanges())).removed;
 }
 
 /** The baseline: classic-level `clear()` of each range, then `compactRange()` over each. */
@@ -164,11 +167,16 @@ export async function removeClassic(dbDir: string): Promise<undefined> {
   return undefined;
 }
 
-/** This package's portable path: the LevelDB partition's own range removal. */
+/**
+ * The partition's removal without the addon (what an import runs where it is
+ * not built): classic-level compacts, clears and compacts. The child runs
+ * nothing else, so disabling the addon for the whole process is exact.
+ */
 export async function removeFallback(dbDir: string): Promise<undefined> {
+  process.env[DISABLE_NATIVE_ENV] = '1';
   const part = new LogDBPartition(dbDir);
   try {
-    if (!(await part.openExisting())) throw new ErrLogDB(`${dbDir} is not a database`, { path: dbDir, check: 'bench-store' });
+    if (!(await part.exists())) throw new ErrLogDB(`${dbDir} is not a database`, { path: dbDir, check: 'bench-store' });
     await part.removeRanges(replicaRanges());
   } finally {
     await part.close();

@@ -1,14 +1,15 @@
 /**
- * Bulk LevelDB entry work in the addon (its own copy of the LevelDB 1.20
- * sources classic-level ships): removing or copying every entry of a replica
- * directly in a partition directory.
+ * Bulk LevelDB key work in the addon (its own copy of the LevelDB 1.20
+ * sources classic-level ships): removing key ranges, or copying every entry
+ * of a replica, directly in a partition directory.
  *
  * **Never call these on a database that classic-level holds open in this
  * process**: LevelDB's LOCK is an fcntl record lock, and fcntl locks do not
  * exclude a second open from the same process, so two library copies would
  * both write the database and corrupt it. Close the classic-level handle
- * first. Another process holding the database is refused ({@link ErrDirLocked}).
- * Never on a Pebble partition: LevelDB would take it for its own.
+ * first (the LevelDB partition does, see `partition.ts`). Another process
+ * holding the database is refused ({@link ErrDirLocked}). Never on a Pebble
+ * partition: LevelDB would take it for its own.
  */
 import path from 'node:path';
 
@@ -16,77 +17,75 @@ import { ErrInvalidConfig, throwIfAborted } from '../errors.js';
 import {
   checkCount,
   checkU64,
+  loadNative,
   mapNativeError,
   requireNative,
   withCancel,
   type CopyEntriesResult,
-  type NativeRemoveOptions,
-  type RemoveEntriesResult,
+  type RemoveRangesResult,
 } from '../native/binding.js';
+import { exclusiveEnd, keyHex, type KeyRange } from './keys.js';
 
-export type { CopyEntriesResult, RemoveEntriesResult } from '../native/binding.js';
+export type { CopyEntriesResult, RemoveRangesResult } from '../native/binding.js';
 
-/** Options of {@link removeEntries}. */
-export interface RemoveEntriesOptions {
-  /** First entry index to remove (default 0). */
-  fromIndex?: bigint;
-  /** Entry index to stop before (default: no limit). */
-  toIndex?: bigint;
-  /**
-   * Entries per batch key (Dragonboat's 48): batch `id` holds indexes
-   * `[id*n, (id+1)*n)` and is removed only when all of them are in range.
-   */
-  entriesPerBatch?: number;
-  /** Deletes per LevelDB write batch (default 65536). */
+/** True when the addon is loaded, so {@link removeKeyRanges} can run. */
+export function nativeRemovalAvailable(): boolean {
+  return loadNative() !== undefined;
+}
+
+/** Options of {@link removeKeyRanges}. */
+export interface RemoveKeyRangesOptions {
+  /** Deletes per LevelDB write batch (default 65536; batches also stop at 32 MiB). */
   deletesPerWrite?: number;
-  /** Compact the removed key ranges afterwards (default true), so the data leaves the disk. */
-  compact?: boolean;
-  /** Cancels between write batches; removal is idempotent, so rerun to finish. */
+  /** Cancels between write batches and between compactions; removal is idempotent, so rerun to finish. */
   signal?: AbortSignal;
 }
 
 /**
- * Deletes every plain-entry key (`01 01`) and entry-batch key (`07 07`) of
- * (shardId, replicaId) from the LevelDB database at `dbPath` (optionally only
- * an index range), in large write batches, the last one synced, then compacts
- * exactly those key ranges. Other records of the replica (state, snapshot,
- * bootstrap, max index) and every other replica are left alone.
+ * Deletes every key of `ranges` (the log store seam's ranges: an `lte` bound
+ * is included, see {@link exclusiveEnd}) from the LevelDB database at
+ * `dbPath`, in large write batches, the last one synced, then compacts each
+ * range so the data leaves the disk. The same keys go as through the
+ * partition's classic-level path; this one saves the JavaScript round trips
+ * and that path's compaction before the deletes (a fresh open has already
+ * put every record in a table, see logdb_bulk.cc).
  *
  * Throws {@link ErrPathNotExist} (no such directory), {@link ErrLogDB} (not a
  * database, LevelDB failure), {@link ErrDirLocked} (held by another process),
- * {@link ErrAborted}, {@link ErrEngineUnavailable} (no addon). Must not be
- * used on a database classic-level holds open in this process.
+ * {@link ErrInvalidConfig} (a range ending before it starts), {@link ErrAborted},
+ * {@link ErrEngineUnavailable} (no addon). Must not be used on a database
+ * classic-level holds open in this process.
  */
-export async function removeEntries(
+export async function removeKeyRanges(
   dbPath: string,
-  shardId: bigint,
-  replicaId: bigint,
-  options: RemoveEntriesOptions = {},
-): Promise<RemoveEntriesResult> {
-  const binding = requireNative('removing log entries in bulk');
-  throwIfAborted(options.signal, 'log entry removal');
-  const raw: NativeRemoveOptions = {};
-  if (options.fromIndex !== undefined) raw.fromIndex = checkU64(options.fromIndex, 'fromIndex');
-  if (options.toIndex !== undefined) raw.toIndex = checkU64(options.toIndex, 'toIndex');
-  if (raw.fromIndex !== undefined && raw.toIndex !== undefined && raw.toIndex < raw.fromIndex) {
-    throw new ErrInvalidConfig(`toIndex ${raw.toIndex} is below fromIndex ${raw.fromIndex}`, {});
-  }
-  const perBatch = checkCount(options.entriesPerBatch, 'entriesPerBatch');
-  if (perBatch !== undefined) raw.entriesPerBatch = BigInt(perBatch);
-  raw.deletesPerWrite = checkCount(options.deletesPerWrite, 'deletesPerWrite');
-  if (options.compact !== undefined) raw.compact = options.compact;
+  ranges: readonly KeyRange[],
+  options: RemoveKeyRangesOptions = {},
+): Promise<RemoveRangesResult> {
+  const binding = requireNative('removing log store key ranges in bulk');
+  throwIfAborted(options.signal, 'log store key range removal');
+  const pairs = ranges.map((r): [Uint8Array, Uint8Array] => {
+    const end = exclusiveEnd(r);
+    if (Buffer.compare(r.gte, end) > 0) {
+      throw new ErrInvalidConfig(`key range ${keyHex(r.gte)}..${keyHex(end)} ends before it starts`, {
+        start: keyHex(r.gte),
+        end: keyHex(end),
+      });
+    }
+    return [r.gte, end];
+  });
+  const deletesPerWrite = checkCount(options.deletesPerWrite, 'deletesPerWrite');
   const db = path.resolve(dbPath);
   const token = new binding.CancelToken();
   return withCancel(token, options.signal, async () => {
     try {
-      return await binding.removeEntries(db, checkU64(shardId, 'shardId'), checkU64(replicaId, 'replicaId'), raw, token);
+      return await binding.removeRanges(db, pairs, { deletesPerWrite }, token);
     } catch (err) {
-      throw mapNativeError(err, 'log entry removal', db, options.signal);
+      throw mapNativeError(err, 'log store key range removal', db, options.signal);
     }
   });
 }
 
-/** Options of {@link copyEntries} and {@link moveEntries}. */
+/** Options of {@link copyEntries}. */
 export interface CopyEntriesOptions {
   /** Puts per LevelDB write batch (default 65536; batches also stop at 32 MiB). */
   putsPerWrite?: number;
@@ -94,17 +93,23 @@ export interface CopyEntriesOptions {
   signal?: AbortSignal;
 }
 
-async function copyOrMove(
+/**
+ * Copies every plain-entry and entry-batch key of (shardId, replicaId) from
+ * the database at `srcDbPath` to the one at `dstDbPath` (created when
+ * missing; existing keys with the same name are overwritten, others kept).
+ * The destination is synced before this resolves. Same errors as
+ * {@link removeKeyRanges}; same-database source and destination is
+ * {@link ErrInvalidConfig}.
+ */
+export async function copyEntries(
   srcDbPath: string,
   dstDbPath: string,
   shardId: bigint,
   replicaId: bigint,
-  options: CopyEntriesOptions,
-  move: boolean,
+  options: CopyEntriesOptions = {},
 ): Promise<CopyEntriesResult> {
-  const what = move ? 'log entry move' : 'log entry copy';
-  const binding = requireNative(`${what} in bulk`);
-  throwIfAborted(options.signal, what);
+  const binding = requireNative('log entry copy in bulk');
+  throwIfAborted(options.signal, 'log entry copy');
   const putsPerWrite = checkCount(options.putsPerWrite, 'putsPerWrite');
   const src = path.resolve(srcDbPath);
   const dst = path.resolve(dstDbPath);
@@ -113,41 +118,9 @@ async function copyOrMove(
   const token = new binding.CancelToken();
   return withCancel(token, options.signal, async () => {
     try {
-      return await binding.copyEntries(src, dst, s, r, { move, putsPerWrite }, token);
+      return await binding.copyEntries(src, dst, s, r, { putsPerWrite }, token);
     } catch (err) {
-      throw mapNativeError(err, what, src, options.signal);
+      throw mapNativeError(err, 'log entry copy', src, options.signal);
     }
   });
-}
-
-/**
- * Copies every plain-entry and entry-batch key of (shardId, replicaId) from
- * the database at `srcDbPath` to the one at `dstDbPath` (created when
- * missing; existing keys with the same name are overwritten, others kept).
- * The destination is synced before this resolves. Same errors as
- * {@link removeEntries}; same-database source and destination is
- * {@link ErrInvalidConfig}.
- */
-export function copyEntries(
-  srcDbPath: string,
-  dstDbPath: string,
-  shardId: bigint,
-  replicaId: bigint,
-  options: CopyEntriesOptions = {},
-): Promise<CopyEntriesResult> {
-  return copyOrMove(srcDbPath, dstDbPath, shardId, replicaId, options, false);
-}
-
-/**
- * {@link copyEntries}, then (once the destination is durable) removes those
- * keys from the source and compacts them there.
- */
-export function moveEntries(
-  srcDbPath: string,
-  dstDbPath: string,
-  shardId: bigint,
-  replicaId: bigint,
-  options: CopyEntriesOptions = {},
-): Promise<CopyEntriesResult> {
-  return copyOrMove(srcDbPath, dstDbPath, shardId, replicaId, options, true);
 }

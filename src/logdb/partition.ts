@@ -20,13 +20,14 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { ErrDirLocked, ErrLogDB, NodeHostToolsError, ioError } from '../errors.js';
+import { ErrDirLocked, ErrLogDB, NodeHostToolsError, ioError, throwIfAborted } from '../errors.js';
 import { mkdirDurable, processAlive } from '../files/durable.js';
 import { addLiveClone, deleteLiveClone, removeLiveClonesSync } from '../files/live-clones.js';
 import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { checkNotLocked, isOwnLock, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
 import { LOCK_FILENAME } from '../nodehost/paths.js';
-import type { KeyRange } from './keys.js';
+import { exclusiveEnd, type KeyRange } from './keys.js';
+import { nativeRemovalAvailable, removeKeyRanges } from './native-bulk.js';
 import { checkLevelDBPartitionFiles } from './store-kind.js';
 import type { IterateOptions, KvOp, PartitionStore } from './store.js';
 
@@ -211,6 +212,8 @@ export class LogDBPartition implements PartitionStore {
   private cloneDir: string | undefined;
   private registered = false;
   private closed = false;
+  /** The addon's removal running on the directory: nothing reopens the classic-level handle until it ends. */
+  private nativeRemoval: Promise<void> | undefined;
 
   constructor(dir: string, opts: PartitionOptions = {}) {
     this.dir = path.resolve(dir);
@@ -261,40 +264,50 @@ export class LogDBPartition implements PartitionStore {
   }
 
   private async openLevel(create: boolean): Promise<void> {
-    const lockFile = path.join(this.dir, LOCK_FILENAME);
-    if (!this.readOnly && isOwnLock(lockFile, 'leveldb')) {
-      throw new ErrDirLocked(`log store partition ${this.dir} is already open in this process: close the other LogDB first`, {
-        path: path.join(this.dir, LOCK_FILENAME),
-        check: 'lock',
-        pid: process.pid,
-      });
-    }
+    await this.nativeRemovalDone();
+    if (this.db) return;
     // Never let LevelDB open what another engine wrote: it would "recover" a Pebble WAL by deleting it.
     await checkLevelDBPartitionFiles(this.dir);
-    // Refuse before LevelDB touches anything: its own lock failure comes after it rotated LOG.
-    await checkNotLocked(lockFile, { ...this.opts.lock, refuseOwnProcess: !this.readOnly });
-    if (!this.readOnly) {
-      // Registered before LevelDB takes the lock (no await in between with the check above
-      // having passed): from here every probe in this process answers "held by us" without opening it.
-      if (isOwnLock(lockFile, 'leveldb')) {
-        throw new ErrDirLocked(`log store partition ${this.dir} is already open in this process: close the other LogDB first`, {
-          path: lockFile,
-          check: 'lock',
-          pid: process.pid,
-        });
-      }
-      registerOwnLock(lockFile, 'leveldb');
-      this.registered = true;
-    }
+    const claimedHere = await this.claim();
     try {
       await this.openRegistered(create);
     } catch (err) {
-      if (this.registered) {
-        unregisterOwnLock(lockFile, 'leveldb');
-        this.registered = false;
-      }
+      if (claimedHere) this.unclaim();
       throw err;
     }
+  }
+
+  /**
+   * Refuses a partition another process (or another LogDB of this one) holds,
+   * before LevelDB touches anything (its own lock failure comes after it
+   * rotated LOG), then registers this process's lock on it, unless this
+   * partition already did. A read-only partition only checks. True when it
+   * registered the lock now.
+   */
+  private async claim(): Promise<boolean> {
+    if (this.registered) return false;
+    const lockFile = path.join(this.dir, LOCK_FILENAME);
+    const heldHere = (): ErrDirLocked =>
+      new ErrDirLocked(`log store partition ${this.dir} is already open in this process: close the other LogDB first`, {
+        path: lockFile,
+        check: 'lock',
+        pid: process.pid,
+      });
+    if (!this.readOnly && isOwnLock(lockFile, 'leveldb')) throw heldHere();
+    await checkNotLocked(lockFile, { ...this.opts.lock, refuseOwnProcess: !this.readOnly });
+    if (this.readOnly) return false;
+    // Registered before LevelDB takes the lock (no await in between with the check above
+    // having passed): from here every probe in this process answers "held by us" without opening it.
+    if (isOwnLock(lockFile, 'leveldb')) throw heldHere();
+    registerOwnLock(lockFile, 'leveldb');
+    this.registered = true;
+    return true;
+  }
+
+  private unclaim(): void {
+    if (!this.registered) return;
+    unregisterOwnLock(path.join(this.dir, LOCK_FILENAME), 'leveldb');
+    this.registered = false;
   }
 
   private async openRegistered(create: boolean): Promise<void> {
@@ -416,26 +429,70 @@ export class LogDBPartition implements PartitionStore {
   }
 
   /**
-   * Removes every key of `ranges` for good. LevelDB flushes its memtable at
-   * the start of a compactRange and may place that table below every level
+   * Removes every key of `ranges` for good: deletes, then compaction of each
+   * range. With the addon, its own LevelDB does both directly on the
+   * directory; without it, classic-level does (the same keys go, see
+   * {@link removeRangesPortable}). No-op when the database does not exist.
+   */
+  async removeRanges(ranges: readonly KeyRange[], signal?: AbortSignal): Promise<void> {
+    this.assertWritable();
+    throwIfAborted(signal, 'log store key range removal');
+    if (ranges.length === 0 || !(await this.exists())) return;
+    if (!nativeRemovalAvailable()) {
+      await this.removeRangesPortable(ranges, signal);
+      return;
+    }
+    // Two copies of LevelDB must never hold one database at once (nothing
+    // between them would stop both writing it): the classic-level handle is
+    // closed first, while this partition's claim on the lock stays
+    // registered, so no other LogDB of this process opens it and no probe
+    // opens (and, closing, drops) its LOCK while the addon holds it. The next
+    // read or write reopens the handle. Removals run one at a time (no await
+    // between the loop's last check and the assignment).
+    while (this.nativeRemoval) await this.nativeRemoval.catch(() => undefined);
+    const run = (async () => {
+      await this.claim();
+      await this.closeLevel();
+      await removeKeyRanges(this.dir, ranges, { signal });
+    })();
+    this.nativeRemoval = run;
+    try {
+      await run;
+    } finally {
+      if (this.nativeRemoval === run) this.nativeRemoval = undefined;
+    }
+  }
+
+  private async nativeRemovalDone(): Promise<void> {
+    while (this.nativeRemoval) await this.nativeRemoval.catch(() => undefined);
+  }
+
+  /**
+   * The portable removal, through classic-level. LevelDB flushes its memtable
+   * at the start of a compactRange and may place that table below every level
    * the same call compacts; deletes flushed together with the records they
    * delete would then stay on disk with them. So each range is compacted once
    * before the clear (the records reach the table files) and once after (the
    * deletes meet them and both are dropped).
    */
-  async removeRanges(ranges: readonly KeyRange[]): Promise<void> {
-    for (const r of ranges) await this.compactRange(r.gte, (r.lte ?? r.lt)!);
-    for (const r of ranges) await this.clear(r);
-    for (const r of ranges) await this.compactRange(r.gte, (r.lte ?? r.lt)!);
+  private async removeRangesPortable(ranges: readonly KeyRange[], signal?: AbortSignal): Promise<void> {
+    for (const r of ranges) await this.compactRange(r.gte, exclusiveEnd(r));
+    for (const r of ranges) {
+      throwIfAborted(signal, 'log store key range removal');
+      await this.clear(r);
+    }
+    for (const r of ranges) await this.compactRange(r.gte, exclusiveEnd(r));
   }
 
-  /** Deletes every key of `range` (no-op when the database does not exist). */
+  /** Deletes every key of `range` (no-op when the database does not exist or the range is empty). */
   async clear(range: KeyRange): Promise<void> {
     this.assertWritable();
+    // The synced delete below must not take the start key of a range that does not hold it.
+    if (Buffer.compare(range.gte, exclusiveEnd(range)) >= 0) return;
     if (!(await this.openExisting())) return;
     try {
       await this.db!.clear({ ...range });
-      // clear() is not synced by LevelDB; a synced empty batch would be dropped, so sync a no-op delete.
+      // clear() is not synced by LevelDB; a synced empty batch would be dropped, so sync a delete of a key the range held.
       await this.db!.batch([{ type: 'del', key: range.gte }], { sync: true });
     } catch (err) {
       throw levelError(err, this.dir, 'clear');
@@ -457,18 +514,23 @@ export class LogDBPartition implements PartitionStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.nativeRemovalDone();
+    try {
+      await this.closeLevel();
+    } finally {
+      this.unclaim();
+      await this.dropClone();
+    }
+  }
+
+  /** Closes the classic-level handle only; the partition stays usable and keeps its claim on the lock. */
+  private async closeLevel(): Promise<void> {
     const db = this.db;
     this.db = undefined;
     try {
       if (db) await db.close();
     } catch (err) {
       throw levelError(err, this.dir, 'close');
-    } finally {
-      if (this.registered) {
-        unregisterOwnLock(path.join(this.dir, LOCK_FILENAME), 'leveldb');
-        this.registered = false;
-      }
-      await this.dropClone();
     }
   }
 

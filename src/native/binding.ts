@@ -4,7 +4,7 @@
  * one small binding: where it is loaded from, the binding version check, the
  * mapping of its failures to this package's coded errors, and cancellation.
  * Each capability it carries sits next to the layer that uses it: checksums
- * in `engines/native.ts`, bulk LevelDB entry work in `logdb/native-bulk.ts`,
+ * in `engines/native.ts`, bulk LevelDB key work in `logdb/native-bulk.ts`,
  * fcntl locks in `nodehost/native-lock.ts`.
  *
  * The addon is optional. It is loaded lazily, once; when it is missing or
@@ -102,7 +102,7 @@ export const NATIVE_ADDON_PATH = resolveAddonPath();
 export const DISABLE_NATIVE_ENV = 'NODEHOST_TOOLS_DISABLE_NATIVE';
 
 /** The binding shape this wrapper speaks; the addon exports the same number. */
-const BINDING_VERSION = 2;
+const BINDING_VERSION = 3;
 
 /** A cancel flag shared with a native worker, which polls it between pieces of work. */
 export interface NativeCancelToken {
@@ -121,15 +121,6 @@ export interface NativeScanRequest extends PayloadLayout {
   sha256?: boolean;
 }
 
-/** Raw options of the `removeEntries` binding. */
-export interface NativeRemoveOptions {
-  fromIndex?: bigint;
-  toIndex?: bigint;
-  entriesPerBatch?: bigint;
-  deletesPerWrite?: number;
-  compact?: boolean;
-}
-
 /** The addon's exports, as loaded. Prefer the typed wrappers in this module. */
 export interface NativeBinding {
   readonly bindingVersion: number;
@@ -145,19 +136,19 @@ export interface NativeBinding {
   /** The CRC-32C kernel: `sse4.2` or `slice8`. */
   readonly crc32cKernel?: string;
   scanPayload(request: NativeScanRequest, token?: NativeCancelToken | null, onProgress?: ProgressFn | null): Promise<PayloadScan>;
-  removeEntries(
+  /** Deletes the keys of each `[start, end)` pair, then compacts each pair's range. */
+  removeRanges(
     dbPath: string,
-    shardId: bigint,
-    replicaId: bigint,
-    options?: NativeRemoveOptions,
+    ranges: readonly (readonly [Uint8Array, Uint8Array])[],
+    options?: { deletesPerWrite?: number },
     token?: NativeCancelToken | null,
-  ): Promise<RemoveEntriesResult>;
+  ): Promise<RemoveRangesResult>;
   copyEntries(
     srcDbPath: string,
     dstDbPath: string,
     shardId: bigint,
     replicaId: bigint,
-    options?: { move?: boolean; putsPerWrite?: number },
+    options?: { putsPerWrite?: number },
     token?: NativeCancelToken | null,
   ): Promise<CopyEntriesResult>;
   lockHolder(path: string): number;
@@ -203,15 +194,13 @@ export function nativeLoadError(): string | undefined {
   return loaded?.error;
 }
 
-/** What {@link removeEntries} removed. */
-export interface RemoveEntriesResult {
-  /** Plain entry keys (`01 01`) deleted. */
-  plainRemoved: number;
-  /** Entry batch keys (`07 07`) deleted. */
-  batchesRemoved: number;
+/** What the `removeRanges` binding removed. */
+export interface RemoveRangesResult {
+  /** Keys deleted, summed over the ranges (a key in two overlapping ranges counts twice). */
+  removed: number;
 }
 
-/** What {@link copyEntries} / {@link moveEntries} copied. */
+/** What the `copyEntries` binding copied. */
 export interface CopyEntriesResult {
   plainCopied: number;
   batchesCopied: number;

@@ -4,9 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrAborted, ErrDirLocked, ErrInvalidConfig, ErrLogDB, ErrPathNotExist } from '../../src/errors.js';
-import { copyEntries, moveEntries, removeEntries } from '../../src/logdb/native-bulk.js';
+import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../../src/logdb/keys.js';
+import { copyEntries, removeKeyRanges } from '../../src/logdb/native-bulk.js';
 import { holdLevelDb } from '../native/children.js';
-import { dump, H, hex, key, openDb, range, seed, type Replica } from '../native/logdb-fixture.js';
+import { dump, H, hex, key, range, seed, type Replica } from '../native/logdb-fixture.js';
 import { tempDir } from '../native/v2file.js';
 
 const MAX = (1n << 64n) - 1n;
@@ -43,11 +44,16 @@ function without(before: Map<string, string>, removed: Set<string>): Map<string,
   return new Map([...before].filter(([k]) => !removed.has(k)));
 }
 
-describe('removeEntries', () => {
-  it("removes exactly the replica's plain entries and batches", async () => {
+/** The seam's ranges of every entry and batch key of one replica (`lte` bounds, as LogDB hands them). */
+function replicaRanges(r: { shard: bigint; replica: bigint }): KeyRange[] {
+  return [allEntriesRange(r.shard, r.replica), allEntryBatchesRange(r.shard, r.replica)];
+}
+
+describe('removeKeyRanges', () => {
+  it("removes exactly the keys of the ranges: the replica's plain entries and batches", async () => {
     const dir = await seeded();
     const before = await dump(dir);
-    expect(await removeEntries(dir, 5n, 2n)).toEqual({ plainRemoved: 300, batchesRemoved: 7 });
+    expect(await removeKeyRanges(dir, replicaRanges(target))).toEqual({ removed: 307 });
     const after = await dump(dir);
     const gone = entryKeysOf(target);
     expect(gone.size).toBe(307);
@@ -56,70 +62,63 @@ describe('removeEntries', () => {
     for (const h of [H.state, H.maxIndex, H.bootstrap]) expect(after.has(hex(key(h, 5n, 2n)))).toBe(true);
     expect(after.has(hex(key(H.snapshot, 5n, 2n, 100n)))).toBe(true);
     // Running again finds nothing.
-    expect(await removeEntries(dir, 5n, 2n)).toEqual({ plainRemoved: 0, batchesRemoved: 0 });
+    expect(await removeKeyRanges(dir, replicaRanges(target))).toEqual({ removed: 0 });
   });
 
-  it('handles the largest shard and replica IDs', async () => {
+  it('an lte bound includes the largest key (largest shard and replica IDs)', async () => {
     const dir = await seeded();
     const before = await dump(dir);
-    expect(await removeEntries(dir, MAX, MAX)).toEqual({ plainRemoved: 2, batchesRemoved: 1 });
+    expect(await removeKeyRanges(dir, replicaRanges({ shard: MAX, replica: MAX }))).toEqual({ removed: 3 });
     expect(await dump(dir)).toEqual(without(before, entryKeysOf(others[3]!)));
   });
 
-  it('an index range removes plain entries in [from, to) and only the batches wholly inside', async () => {
+  it('an lt bound excludes its end; empty and key-less ranges remove nothing', async () => {
     const dir = await seeded();
     const before = await dump(dir);
-    // Batches of 48: [144, 192) is the only one inside [100, 200).
-    expect(await removeEntries(dir, 5n, 2n, { fromIndex: 100n, toIndex: 200n })).toEqual({
-      plainRemoved: 100,
-      batchesRemoved: 1,
-    });
-    const afterFirst = without(before, entryKeysOf(target, range(100, 200), [3n]));
-    expect(await dump(dir)).toEqual(afterFirst);
-    // Open-ended: [250, ∞) holds plain 250..300 and batch 6 ([288, 336)).
-    expect(await removeEntries(dir, 5n, 2n, { fromIndex: 250n })).toEqual({ plainRemoved: 51, batchesRemoved: 1 });
-    expect(await dump(dir)).toEqual(without(afterFirst, entryKeysOf(target, range(250, 301), [6n])));
-    // Another batch size moves the batch boundaries: 100 per batch, [0, 100) is batch 0.
-    expect(await removeEntries(dir, 5n, 2n, { toIndex: 100n, entriesPerBatch: 100 })).toEqual({
-      plainRemoved: 99,
-      batchesRemoved: 1,
-    });
+    const ranges: KeyRange[] = [
+      { gte: key(H.entry, 5n, 2n, 100n), lt: key(H.entry, 5n, 2n, 200n) },
+      { gte: key(H.batch, 5n, 2n, 3n), lt: key(H.batch, 5n, 2n, 4n) },
+      { gte: key(H.entry, 5n, 2n, 250n), lt: key(H.entry, 5n, 2n, 250n) },
+      { gte: key(H.entry, 7n, 1n, 0n), lte: key(H.entry, 7n, 1n, MAX) },
+    ];
+    expect(await removeKeyRanges(dir, ranges)).toEqual({ removed: 101 });
+    expect(await dump(dir)).toEqual(without(before, entryKeysOf(target, range(100, 200), [3n])));
+    // A range spanning kinds takes every key between its bounds, whatever it is.
+    const span = { gte: key(H.state, 5n, 2n), lt: key(H.state, 5n, 3n) };
+    expect(await removeKeyRanges(dir, [span])).toEqual({ removed: 1 });
+    expect((await dump(dir)).has(hex(key(H.state, 5n, 2n)))).toBe(false);
   });
 
   it('small write batches give the same result', async () => {
     const dir = await seeded();
     const before = await dump(dir);
-    expect(await removeEntries(dir, 5n, 2n, { deletesPerWrite: 7 })).toEqual({ plainRemoved: 300, batchesRemoved: 7 });
+    expect(await removeKeyRanges(dir, replicaRanges(target), { deletesPerWrite: 7 })).toEqual({ removed: 307 });
     expect(await dump(dir)).toEqual(without(before, entryKeysOf(target)));
   });
 
-  it('compaction takes the removed data off the disk', async () => {
+  it('compaction takes the removed data off the disk, also when it was only in the write-ahead log', async () => {
+    // 2000 x 1 KiB stays below LevelDB's 4 MiB write buffer: the records are in the log, not in a table.
     const big: Replica = { shard: 9n, replica: 1n, plain: range(0, 2000), batches: [] };
     const other: Replica = { shard: 9n, replica: 7n, plain: range(0, 2000), batches: [] };
-    const compacted = await seeded([big, other], 1024);
-    const notCompacted = `${compacted}-copy`;
-    fs.cpSync(compacted, notCompacted, { recursive: true });
-    expect(await removeEntries(compacted, 9n, 1n)).toEqual({ plainRemoved: 2000, batchesRemoved: 0 });
-    expect(await removeEntries(notCompacted, 9n, 1n, { compact: false })).toEqual({ plainRemoved: 2000, batchesRemoved: 0 });
-    const sizeOf = async (dir: string, r: Replica) => {
-      const db = openDb(dir);
-      await db.open();
-      try {
-        return await db.approximateSize(key(H.entry, r.shard, r.replica, 0n), key(H.entry, r.shard, r.replica, MAX));
-      } finally {
-        await db.close();
-      }
-    };
-    const stale = await sizeOf(notCompacted, big);
-    expect(stale).toBeGreaterThan(1024 * 1024);
-    expect(await sizeOf(compacted, big)).toBeLessThan(stale / 20);
-    expect(await sizeOf(compacted, other)).toBeGreaterThan(1024 * 1024);
-    expect((await dump(compacted)).size).toBe(2000 + 8);
+    const dir = await seeded([big, other], 1024);
+    // Bytes of the data files (tables and logs); the values are random, so Snappy cannot hide them.
+    const dataBytes = () =>
+      fs
+        .readdirSync(dir)
+        .filter((f) => /\.(ldb|sst|log)$/.test(f))
+        .reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.ldb'))).toEqual([]);
+    expect(dataBytes()).toBeGreaterThan(4 * 1024 * 1024);
+    expect(await removeKeyRanges(dir, replicaRanges(big))).toEqual({ removed: 2000 });
+    // What stays is the other replica's 2 MiB; without the compaction the recovered log's table keeps all 4.
+    expect(dataBytes()).toBeGreaterThan(2 * 1024 * 1024);
+    expect(dataBytes()).toBeLessThan(2.5 * 1024 * 1024);
+    expect((await dump(dir)).size).toBe(2000 + 8);
   });
 
   it('a missing directory is ErrPathNotExist and stays missing', async () => {
     const dir = path.join(tmp.dir, 'no-such-db');
-    const err = await removeEntries(dir, 1n, 1n).catch((e: unknown) => e);
+    const err = await removeKeyRanges(dir, replicaRanges(target)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ErrPathNotExist);
     expect((err as ErrPathNotExist).details.path).toBe(dir);
     expect(fs.existsSync(dir)).toBe(false);
@@ -128,7 +127,7 @@ describe('removeEntries', () => {
   it('a directory without a database is ErrLogDB and is left empty', async () => {
     const dir = path.join(tmp.dir, 'empty-dir');
     fs.mkdirSync(dir);
-    await expect(removeEntries(dir, 1n, 1n)).rejects.toBeInstanceOf(ErrLogDB);
+    await expect(removeKeyRanges(dir, replicaRanges(target))).rejects.toBeInstanceOf(ErrLogDB);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
@@ -137,7 +136,7 @@ describe('removeEntries', () => {
     const before = await dump(dir);
     const holder = await holdLevelDb(dir);
     try {
-      const err = await removeEntries(dir, 5n, 2n).catch((e: unknown) => e);
+      const err = await removeKeyRanges(dir, replicaRanges(target)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ErrDirLocked);
       expect((err as ErrDirLocked).details).toMatchObject({ path: path.join(dir, 'LOCK'), pid: holder.pid });
       expect((err as ErrDirLocked).message).toMatch(`process ${holder.pid}`);
@@ -147,20 +146,26 @@ describe('removeEntries', () => {
     expect(await dump(dir)).toEqual(before);
   });
 
-  it('an aborted signal is ErrAborted; bad arguments are ErrInvalidConfig', async () => {
+  it('an aborted signal is ErrAborted and a rerun finishes; bad arguments are ErrInvalidConfig or ErrLogDB', async () => {
     const dir = await seeded([target]);
     const before = await dump(dir);
-    await expect(removeEntries(dir, 5n, 2n, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(ErrAborted);
-    await expect(removeEntries(dir, -1n, 2n)).rejects.toBeInstanceOf(ErrInvalidConfig);
-    await expect(removeEntries(dir, 5n, MAX + 1n)).rejects.toBeInstanceOf(ErrInvalidConfig);
-    await expect(removeEntries(dir, 5 as unknown as bigint, 2n)).rejects.toBeInstanceOf(ErrInvalidConfig);
-    await expect(removeEntries(dir, 5n, 2n, { fromIndex: 10n, toIndex: 9n })).rejects.toBeInstanceOf(ErrInvalidConfig);
-    await expect(removeEntries(dir, 5n, 2n, { entriesPerBatch: 0 })).rejects.toBeInstanceOf(ErrInvalidConfig);
+    await expect(removeKeyRanges(dir, replicaRanges(target), { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(ErrAborted);
+    const backwards = { gte: key(H.entry, 5n, 2n, 9n), lt: key(H.entry, 5n, 2n, 8n) };
+    await expect(removeKeyRanges(dir, [backwards])).rejects.toBeInstanceOf(ErrInvalidConfig);
+    await expect(removeKeyRanges(dir, [{ gte: key(H.entry, 5n, 2n, 0n) }])).rejects.toBeInstanceOf(ErrLogDB);
+    await expect(removeKeyRanges(dir, replicaRanges(target), { deletesPerWrite: 0 })).rejects.toBeInstanceOf(ErrInvalidConfig);
     expect(await dump(dir)).toEqual(before);
+    // Aborted once queued: the worker stops at its next check (one delete per write batch here).
+    const ac = new AbortController();
+    const run = removeKeyRanges(dir, replicaRanges(target), { signal: ac.signal, deletesPerWrite: 1 });
+    ac.abort();
+    await expect(run).rejects.toBeInstanceOf(ErrAborted);
+    expect((await removeKeyRanges(dir, replicaRanges(target))).removed).toBeLessThanOrEqual(307);
+    expect(await dump(dir)).toEqual(without(before, entryKeysOf(target)));
   });
 });
 
-describe('copyEntries / moveEntries', () => {
+describe('copyEntries', () => {
   it("copies the replica's entries and batches into a new database, leaving the source alone", async () => {
     const src = await seeded();
     const before = await dump(src);
@@ -181,16 +186,6 @@ describe('copyEntries / moveEntries', () => {
     for (const [k, v] of dstBefore) expect(after.get(k)).toBe(v);
   });
 
-  it('moveEntries leaves the entries only in the destination', async () => {
-    const src = await seeded();
-    const before = await dump(src);
-    const dst = path.join(tmp.dir, 'move-dst');
-    expect(await moveEntries(src, dst, 5n, 2n)).toEqual({ plainCopied: 300, batchesCopied: 7 });
-    const keys = entryKeysOf(target);
-    expect(await dump(src)).toEqual(without(before, keys));
-    expect(await dump(dst)).toEqual(new Map([...before].filter(([k]) => keys.has(k))));
-  });
-
   it('refuses the same database, a missing source and a locked destination', async () => {
     const src = await seeded([target]);
     await expect(copyEntries(src, `${src}/.`, 5n, 2n)).rejects.toBeInstanceOf(ErrInvalidConfig);
@@ -200,7 +195,7 @@ describe('copyEntries / moveEntries', () => {
     const dst = await seeded([others[1]!]);
     const holder = await holdLevelDb(dst);
     try {
-      const err = await moveEntries(src, dst, 5n, 2n).catch((e: unknown) => e);
+      const err = await copyEntries(src, dst, 5n, 2n).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ErrDirLocked);
       expect((err as ErrDirLocked).details.pid).toBe(holder.pid);
     } finally {

@@ -16,15 +16,18 @@ function quote(s: string): string {
 }
 
 /**
- * How the reader starts this CLI: `nodehost` when it runs from an installed
- * package (its bin is on PATH, or `npx nodehost`), else, from a clone,
- * `node <path of bin/nodehost.js>` — relative when run from inside the clone
- * (the printed lines stay short), absolute from elsewhere. `relativeToCwd` says the lines must
- * run from the working directory.
+ * How the reader starts this CLI, as the README says it: `npx nodehost` from
+ * an installed package (it finds the bin of a project's install and of a
+ * global one alike), else, from a clone, `node <path of bin/nodehost.js>` —
+ * relative when run from inside the clone (the printed lines stay short;
+ * `relativeToCwd`: they must run from the working directory), absolute from
+ * elsewhere. `root` is the package's directory.
  */
-export function launcher(cwd = process.cwd()): { prefix: string; relativeToCwd: boolean } {
-  const root = fileURLToPath(new URL('../../../', import.meta.url));
-  if (root.includes(`${sep}node_modules${sep}`)) return { prefix: 'nodehost', relativeToCwd: false };
+export function launcher(
+  cwd = process.cwd(),
+  root = fileURLToPath(new URL('../../../', import.meta.url)),
+): { prefix: string; relativeToCwd: boolean } {
+  if (`${sep}${root}${sep}`.includes(`${sep}node_modules${sep}`)) return { prefix: 'npx nodehost', relativeToCwd: false };
   const bin = join(root, 'bin', 'nodehost.js');
   const inside = relative(root, cwd);
   if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside)))

@@ -168,6 +168,21 @@ export function hasNodeState(rec: NodeRecords): boolean {
   );
 }
 
+/**
+ * Log entries an import writes after its snapshot (a carried log suffix,
+ * docs/log-suffix.md), already validated: exactly `firstIndex ..
+ * firstIndex + count - 1`, terms never going back.
+ */
+export interface ImportEntries {
+  /** The snapshot index + 1. */
+  firstIndex: bigint;
+  count: number;
+  /** The last entry's term. */
+  lastTerm: bigint;
+  /** The bytes of entry `firstIndex + i`: a protobuf Entry, as a plain (bin_ver 100) log stores it. */
+  value(i: number): Uint8Array;
+}
+
 /** The records an import replaces and writes. */
 export interface ImportWrite {
   shardId: bigint;
@@ -183,6 +198,16 @@ export interface ImportWrite {
    * {@link LogDB.removeStaleEntries} after it commits.
    */
   entriesRemoved: boolean;
+  /** The entries written after the snapshot, when the import carried some, and the format they were written in. */
+  entries?: { firstIndex: bigint; lastIndex: bigint; format: BinVer };
+}
+
+/** One replica's import for {@link LogDB.importSnapshots}. */
+export interface ImportRequest {
+  snapshot: Snapshot;
+  replicaId: Id;
+  /** Entries past the snapshot written in the same batch (the carried log suffix). */
+  entries?: ImportEntries;
 }
 
 /** An import's write batch and the records it replaces. */
@@ -245,6 +270,29 @@ function decodeValue<T>(decode: (b: Uint8Array) => T, value: Uint8Array, what: s
       );
     }
     throw err;
+  }
+}
+
+/**
+ * Puts the carried entries in the host's format: plain, one key per entry
+ * holding its bytes as they are; batched (210), Dragonboat's batches of 48
+ * (the first one partial: the entries before it are at or below the snapshot
+ * index, which the import drops), each compacted as Dragonboat writes it.
+ */
+function pushImportEntries(ops: KvOp[], s: bigint, r: bigint, entries: ImportEntries, format: BinVer): void {
+  const n = entries.count;
+  if (format === BIN_VER_PLAIN) {
+    for (let i = 0; i < n; i++) ops.push({ type: 'put', key: entryKey(s, r, entries.firstIndex + BigInt(i)), value: entries.value(i) });
+    return;
+  }
+  let i = 0;
+  while (i < n) {
+    const batchId = batchIdOf(entries.firstIndex + BigInt(i));
+    // Entries up to the end of this batch: 48 - (index % 48).
+    const end = Math.min(n, i + Number(ENTRY_BATCH_SIZE - ((entries.firstIndex + BigInt(i)) % ENTRY_BATCH_SIZE)));
+    const run: Entry[] = [];
+    for (; i < end; i++) run.push(decodeEntry(entries.value(i)));
+    ops.push({ type: 'put', key: entryBatchKey(s, r, batchId), value: encodeEntryBatch(compactBatchFields({ entries: run })) });
   }
 }
 
@@ -805,13 +853,17 @@ export class LogDB {
    * replaces, without writing anything. Refuses a snapshot of type Unknown
    * ({@link ErrUnknownStateMachineType}) or index 0.
    */
-  async planImport(snapshot: Snapshot, replicaId: Id): Promise<ImportBatch> {
-    const write = this.importWrite(snapshot, replicaId);
+  async planImport(snapshot: Snapshot, replicaId: Id, entries?: ImportEntries): Promise<ImportBatch> {
+    const format = entries && entries.count > 0 ? await this.writeFormat() : undefined;
+    const write = this.importWrite(snapshot, replicaId, entries, format);
     return { ...write, before: await this.nodeRecords(write.shardId, write.replicaId) };
   }
 
-  /** The batch of an import, built without reading the store (the range deletions cover what is there). */
-  private importWrite(snapshot: Snapshot, replicaId: Id): ImportWrite {
+  /**
+   * The batch of an import, built without reading the store (the range deletions cover what is there).
+   * With `entries` (and the host's `format`), they follow the snapshot records in the same batch.
+   */
+  private importWrite(snapshot: Snapshot, replicaId: Id, entries?: ImportEntries, format?: BinVer): ImportWrite {
     if (snapshot.type === StateMachineType.Unknown) {
       throw new ErrUnknownStateMachineType(
         `the snapshot of shard ${snapshot.shardId} at index ${snapshot.index} has state machine type Unknown (0); ` +
@@ -829,10 +881,22 @@ export class LogDB {
     const s = toU64(snapshot.shardId, 'shardId');
     const r = toU64(replicaId, 'replicaId');
     const partition = this.partitionOf(s);
+    const carried = entries !== undefined && entries.count > 0 ? entries : undefined;
+    if (carried && carried.firstIndex !== snapshot.index + 1n) {
+      throw new ErrLogDB(`the entries imported after snapshot ${snapshot.index} start at ${carried.firstIndex}`, {
+        check: 'import-entries',
+        expected: snapshot.index + 1n,
+        actual: carried.firstIndex,
+      });
+    }
+    const lastIndex = carried ? carried.firstIndex + BigInt(carried.count - 1) : snapshot.index;
+    // Dragonboat panics on a raft state whose term is below its last entry's; the commit stays at the
+    // snapshot: the new leader commits the carried entries in its own term.
+    const term = carried && carried.lastTerm > snapshot.term ? carried.lastTerm : snapshot.term;
     const after = {
       bootstrap: { addresses: new Map<bigint, string>(), join: true, type: snapshot.type } satisfies Bootstrap,
-      raftState: { term: snapshot.term, vote: 0n, commit: snapshot.index } satisfies RaftState,
-      maxIndex: snapshot.index,
+      raftState: { term, vote: 0n, commit: snapshot.index } satisfies RaftState,
+      maxIndex: lastIndex,
       snapshot,
     };
     const ops: KvOp[] = [
@@ -850,9 +914,40 @@ export class LogDB {
       { type: 'put', key: bootstrapKey(s, r), value: encodeBootstrap(after.bootstrap) },
       { type: 'put', key: raftStateKey(s, r), value: encodeRaftState(after.raftState) },
       { type: 'put', key: snapshotKey(s, r, snapshot.index), value: encodeSnapshot(snapshot) },
-      { type: 'put', key: maxIndexKey(s, r), value: encodeMaxIndex(snapshot.index) },
+      { type: 'put', key: maxIndexKey(s, r), value: encodeMaxIndex(lastIndex) },
     );
-    return { shardId: s, replicaId: r, partition, partitionDir: this.partition(partition).dir, after, ops, entriesRemoved };
+    const write: ImportWrite = {
+      shardId: s,
+      replicaId: r,
+      partition,
+      partitionDir: this.partition(partition).dir,
+      after,
+      ops,
+      entriesRemoved,
+    };
+    if (carried) {
+      const fmt = format ?? BIN_VER_PLAIN;
+      if (!entriesRemoved) this.dropOldAtSnapshot(ops, s, r, snapshot.index, fmt);
+      pushImportEntries(ops, s, r, carried, fmt);
+      write.entries = { firstIndex: carried.firstIndex, lastIndex, format: fmt };
+    }
+    return write;
+  }
+
+  /**
+   * Where the batch does not range-delete the replica's entries (LevelDB), a
+   * restart reading from the snapshot index on must not find an old entry:
+   * the replica's own entry at the snapshot index (plain), or the batch
+   * holding it when the carried entries do not overwrite that batch (the
+   * snapshot index is the last of its batch). Older keys are outside what a
+   * restart reads and go with {@link removeStaleEntries} after the commit;
+   * the batches the carried entries land in are overwritten whole.
+   */
+  private dropOldAtSnapshot(ops: KvOp[], s: bigint, r: bigint, index: bigint, format: BinVer): void {
+    ops.push({ type: 'del', key: entryKey(s, r, index) });
+    if (format === BIN_VER_PLAIN || batchIdOf(index) !== batchIdOf(index + 1n)) {
+      ops.push({ type: 'del', key: entryBatchKey(s, r, batchIdOf(index)) });
+    }
   }
 
   /**
@@ -861,11 +956,14 @@ export class LogDB {
    * record of the node, then writes bootstrap `{join: true, type}`, raft state
    * `{term, vote 0, commit INDEX}`, the snapshot record under INDEX and max
    * index INDEX. On Pebble the same batch range-deletes the replica's entries;
-   * on LevelDB they are left to {@link removeStaleEntries}. Returns what was
-   * replaced and written.
+   * on LevelDB they are left to {@link removeStaleEntries}. With `entries`
+   * (a carried log suffix) they follow in the same batch in the host's entry
+   * format; max index is then the last one and the raft state's term the
+   * larger of the snapshot's and the last entry's. Returns what was replaced
+   * and written.
    */
-  async importSnapshot(snapshot: Snapshot, replicaId: Id): Promise<ImportBatch> {
-    const batch = await this.planImport(snapshot, replicaId);
+  async importSnapshot(snapshot: Snapshot, replicaId: Id, entries?: ImportEntries): Promise<ImportBatch> {
+    const batch = await this.planImport(snapshot, replicaId, entries);
     await this.partition(batch.partition).write(batch.ops);
     return batch;
   }
@@ -877,8 +975,9 @@ export class LogDB {
    * stop writes at 24 of them). Partitions are written one after the other.
    * Nothing is read first: the batches' deletions cover whatever is there.
    */
-  async importSnapshots(imports: readonly { snapshot: Snapshot; replicaId: Id }[]): Promise<ImportWrite[]> {
-    const batches = imports.map(({ snapshot, replicaId }) => this.importWrite(snapshot, replicaId));
+  async importSnapshots(imports: readonly ImportRequest[]): Promise<ImportWrite[]> {
+    const format = imports.some((i) => i.entries && i.entries.count > 0) ? await this.writeFormat() : undefined;
+    const batches = imports.map(({ snapshot, replicaId, entries }) => this.importWrite(snapshot, replicaId, entries, format));
     const seen = new Set<string>();
     for (const b of batches) {
       const id = `${b.shardId}/${b.replicaId}`;

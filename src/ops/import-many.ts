@@ -16,10 +16,11 @@ import {
   commitImports,
   dryRunReport,
   noteLocks,
-  readInputs,
+  readExportInputs,
   readNode,
   rollbackUncommitted,
   stageSnapshot,
+  withLogSuffix,
   type ImportInputs,
   type ImportOptions,
   type ImportPhase,
@@ -42,6 +43,8 @@ export interface ImportJob {
   /** Backup directory for this shard (see `ImportOptions.backupDir`). */
   backupDir?: string;
   configChangeId?: ConfigChangeIdPolicy;
+  /** Import the snapshot alone, without the export's log suffix (see `ImportOptions.ignoreLog`). */
+  ignoreLog?: boolean;
 }
 
 /** How one job ended. */
@@ -64,7 +67,7 @@ export interface ManyResult {
 }
 
 /** Options of {@link importMany}. */
-export interface ManyOptions extends Pick<ImportOptions, 'engine' | 'dryRun' | 'signal'> {
+export interface ManyOptions extends Pick<ImportOptions, 'engine' | 'dryRun' | 'signal' | 'ignoreLog'> {
   /** Imports running at once (default 2: a 2-core machine, I/O bound). */
   concurrency?: number;
   /** Byte progress of one job. */
@@ -89,7 +92,7 @@ function membersOf(v: unknown, where: string): MemberNodes {
 }
 
 /**
- * Reads an import manifest: `{"imports": [ {shardId?, src, members, replicaId, backupDir?, configChangeId?}, ... ]}`
+ * Reads an import manifest: `{"imports": [ {shardId?, src, members, replicaId, backupDir?, configChangeId?, ignoreLog?}, ... ]}`
  * or a bare array of those. Relative paths resolve against the manifest's directory.
  */
 export async function loadImportManifest(path: string): Promise<ImportJob[]> {
@@ -115,6 +118,9 @@ export async function loadImportManifest(path: string): Promise<ImportJob[]> {
     if (policy !== undefined && policy !== 'preserve' && policy !== 'snapshot-index') {
       throw new ErrInvalidConfig(`${where}: configChangeId must be preserve or snapshot-index`, { path: abs, check: 'manifest', job: i });
     }
+    if (o.ignoreLog !== undefined && typeof o.ignoreLog !== 'boolean') {
+      throw new ErrInvalidConfig(`${where}: ignoreLog must be true or false`, { path: abs, check: 'manifest', job: i });
+    }
     return {
       ...(o.shardId !== undefined ? { shardId: toReplicaId(o.shardId as string, 'shard ID') } : {}),
       src: resolve(base, o.src),
@@ -122,6 +128,7 @@ export async function loadImportManifest(path: string): Promise<ImportJob[]> {
       replicaId: toReplicaId(o.replicaId as string),
       ...(typeof o.backupDir === 'string' ? { backupDir: resolve(base, o.backupDir) } : {}),
       ...(policy ? { configChangeId: policy as ConfigChangeIdPolicy } : {}),
+      ...(o.ignoreLog === true ? { ignoreLog: true } : {}),
     };
   });
 }
@@ -164,17 +171,19 @@ async function runMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: Man
       ...(options.signal ? { signal: options.signal } : {}),
       ...(job.backupDir ? { backupDir: job.backupDir } : {}),
       ...(job.configChangeId ? { configChangeId: job.configChangeId } : {}),
+      ...(options.ignoreLog || job.ignoreLog ? { ignoreLog: true } : {}),
       onProgress: (phase, d, t) => options.onProgress?.(i, phase, d, t),
     };
   };
 
-  // 1. Every job's inputs, grouped by log store partition.
+  // 1. Every job's inputs, grouped by log store partition (the log suffixes are read per partition, in 3:
+  //    only the partitions running hold their entries).
   const inputs = new Map<number, ImportInputs>();
   const groups = new Map<number, number[]>();
   const replicas = new Map<string, number>();
   for (const [i, job] of jobs.entries()) {
     try {
-      const inp = await readInputs(nhConfig, job.src, job.members, job.replicaId, jobOptions(i));
+      const inp = await readExportInputs(nhConfig, job.src, job.members, job.replicaId, jobOptions(i));
       if (job.shardId !== undefined && job.shardId !== inp.shardId) {
         throw new ErrInvalidConfig(`the export in ${job.src} is of shard ${inp.shardId}, the manifest says ${job.shardId}`, {
           check: 'shard-id',
@@ -224,11 +233,11 @@ async function runMany(nhConfig: NodeHostConfig, jobs: ImportJob[], options: Man
   let anyCommitted = false;
 
   const runGroup = async (group: number[]): Promise<void> => {
-    // 3. Each node, read-only.
+    // 3. Each job's log suffix (validated whole), then its node, read-only.
     const nodes: { i: number; node: NodeImport }[] = [];
     for (const i of group) {
       try {
-        const node = await readNode(inputs.get(i)!, jobOptions(i));
+        const node = await readNode(await withLogSuffix(inputs.get(i)!, jobOptions(i)), jobOptions(i));
         if (options.dryRun) {
           const result = await dryRunReport(node, jobOptions(i));
           finish({ job: i, src: jobs[i]!.src, shardId: node.shardId, replicaId: node.replicaId, ok: true, result });

@@ -90,6 +90,7 @@ import {
   type MemberNodes,
 } from './members.js';
 import { nativeLockHolder } from '../nodehost/native-lock.js';
+import { LOG_SUFFIX_FILENAME, readCarriedLogSuffix, type CarriedLogSuffix } from './import-log.js';
 
 /** Step boundaries of an import, in order; reported through {@link ImportOptions.onStep}. */
 export const IMPORT_STEPS = [
@@ -134,6 +135,12 @@ export interface ImportOptions {
    * new directory; `restoreBackup` undoes the import from it.
    */
   backupDir?: string;
+  /**
+   * Import the snapshot alone even when the export carries a log suffix
+   * (`log-suffix.nhlog`): the reference's result, every entry after the
+   * snapshot discarded.
+   */
+  ignoreLog?: boolean;
 }
 
 /** A warning for the operator; `code` is stable. */
@@ -141,8 +148,15 @@ export interface ImportWarning {
   /**
    * `lock-not-held`: without the native addon the import could not lock
    * NodeHostDir/LOCK (it only checked that no NodeHost held it).
+   * `log-suffix-ignored`: the export carries a log suffix that `ignoreLog` left out.
    */
-  code: 'on-disk-state-machine' | 'newer-state-discarded' | 'degraded-engine' | 'entries-discarded' | 'lock-not-held';
+  code:
+    | 'on-disk-state-machine'
+    | 'newer-state-discarded'
+    | 'degraded-engine'
+    | 'entries-discarded'
+    | 'lock-not-held'
+    | 'log-suffix-ignored';
   message: string;
 }
 
@@ -169,6 +183,20 @@ export interface ImportedFile {
   bytes: bigint;
   /** `copied` from the export, or `reused` (already there, verified identical). */
   how: 'copied' | 'reused';
+}
+
+/** The log suffix an import carried (docs/log-suffix.md). */
+export interface ImportedLogSuffix {
+  firstIndex: bigint;
+  lastIndex: bigint;
+  entryCount: bigint;
+  lastTerm: bigint;
+  /** SHA-256 of the suffix file (part of the recovery fingerprint). */
+  sha256: string;
+  /** The replica whose log it was, as its header records it. */
+  survivor: { replicaId: bigint; raftAddress: string; nodeHostDir: string };
+  /** Membership changes replaced by empty entries of the same index and term. */
+  neutralized: { index: bigint; term: bigint }[];
 }
 
 /** What an import changed (or, with `dryRun`, would change). */
@@ -213,6 +241,8 @@ export interface ImportResult {
   fingerprint: string;
   /** The backup taken first, with `backupDir`. */
   backup?: BackupInfo;
+  /** The log suffix written after the snapshot, when the export carried one (and `ignoreLog` was not given). */
+  logSuffix?: ImportedLogSuffix;
 }
 
 /** The validated arguments and the export: everything an import knows before it looks at the host. */
@@ -236,6 +266,8 @@ export interface ImportInputs {
   policy: ConfigChangeIdPolicy;
   engine: ChecksumEngine;
   warnings: ImportWarning[];
+  /** The export's log suffix, validated, when the import carries it (undefined until read, or with `ignoreLog`). */
+  logSuffix?: CarriedLogSuffix;
 }
 
 /** One node's import: the inputs, what the node holds now, and what the import will do about it. */
@@ -419,7 +451,9 @@ async function checkWritable(p: ImportInputs, kind: 'leveldb' | 'pebble', noCopy
     }
   }
   if (noCopy) return;
-  const needed = p.exp.snapshotFileSize + p.exp.externalFiles.reduce((n, f) => n + f.size, 0n) + BigInt(SPACE_MARGIN);
+  // The carried entries go to the log store, usually on the same file system: counted too.
+  const needed =
+    p.exp.snapshotFileSize + p.exp.externalFiles.reduce((n, f) => n + f.size, 0n) + (p.logSuffix?.size ?? 0n) + BigInt(SPACE_MARGIN);
   const dir = await existingAncestor(p.paths.root);
   let available: bigint;
   try {
@@ -440,9 +474,43 @@ async function checkWritable(p: ImportInputs, kind: 'leveldb' | 'pebble', noCopy
 /**
  * Step 1, the export side: the arguments, the member map, the export's
  * layout, manifest and record, the snapshot file's header, size and tail, the
- * member map against the snapshot's membership. Reads only `srcDir`.
+ * member map against the snapshot's membership, and the log suffix the
+ * export carries, read whole and validated (unless `ignoreLog`). Reads only
+ * `srcDir`.
  */
 export async function readInputs(
+  config: NodeHostConfig,
+  srcDir: string,
+  memberNodes: MemberNodes,
+  replicaIdIn: bigint | number | string,
+  options: ImportOptions,
+): Promise<ImportInputs> {
+  return withLogSuffix(await readExportInputs(config, srcDir, memberNodes, replicaIdIn, options), options);
+}
+
+/**
+ * The export's log suffix, validated completely before anything is written
+ * (docs/log-suffix.md); with `ignoreLog` a warning says it is left out.
+ * `import --manifest` reads it per partition, just before that partition's
+ * nodes (the entries are held until their commit).
+ */
+export async function withLogSuffix(inputs: ImportInputs, options: ImportOptions): Promise<ImportInputs> {
+  if (options.ignoreLog) {
+    const path = join(inputs.exp.dir, LOG_SUFFIX_FILENAME);
+    if (await statOrUndefined(path)) {
+      inputs.warnings.push({
+        code: 'log-suffix-ignored',
+        message: `the export carries a log suffix (${path}) that is not imported (ignore-log): every entry after index ${inputs.exp.record.index} is discarded`,
+      });
+    }
+    return inputs;
+  }
+  const logSuffix = await readCarriedLogSuffix(inputs.exp, inputs.manifest, options.signal ? { signal: options.signal } : {});
+  return logSuffix ? { ...inputs, logSuffix } : inputs;
+}
+
+/** {@link readInputs} without the log suffix. */
+export async function readExportInputs(
   config: NodeHostConfig,
   srcDir: string,
   memberNodes: MemberNodes,
@@ -503,11 +571,16 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
   const db = await LogDB.open(cfg, { readOnly: true, lock: { lockHolder: nativeLockHolder() } });
   let before: NodeRecords;
   let binVer: BinVer | undefined;
+  let notCarried: string | undefined;
   try {
+    // The batch itself is built at the commit (with a suffix it holds every entry): only what it replaces is read here.
     before = (await db.planImport(record, replicaId)).before;
     // Undefined when no entry is left (e.g. a rerun after an import removed them all): a batched
     // directory's dragonboat.ds (210) is then still consistent and must not be refused.
     binVer = await db.detectEntryFormat();
+    if (inputs.logSuffix && before.maxIndex !== undefined && before.maxIndex > source.index) {
+      notCarried = await entriesNotCarried(db, inputs, inputs.logSuffix, before.maxIndex);
+    }
   } finally {
     await db.close();
   }
@@ -525,10 +598,10 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
     });
   }
   if (before.maxIndex !== undefined && before.maxIndex > source.index) {
-    warnings.push({
-      code: 'entries-discarded',
-      message: `log entries ${source.index + 1n}..${before.maxIndex} of replica ${replicaId} are discarded`,
-    });
+    const message = inputs.logSuffix
+      ? notCarried
+      : `log entries ${source.index + 1n}..${before.maxIndex} of replica ${replicaId} are discarded`;
+    if (message) warnings.push({ code: 'entries-discarded', message });
   }
   if (source.type === StateMachineType.OnDisk) {
     warnings.push({
@@ -560,6 +633,38 @@ export async function readNode(inputs: ImportInputs, options: ImportOptions): Pr
   return { ...inputs, store: db.store, before, binVer, dataStatus, reuseFinal, orphan, toRemove };
 }
 
+/**
+ * What the replica's own log loses although the import carries a suffix: its
+ * entries past the suffix's last index, and those whose term differs from
+ * the suffix's at the same index (another history, replaced). Undefined when
+ * nothing is lost.
+ */
+async function entriesNotCarried(db: LogDB, p: ImportInputs, suffix: CarriedLogSuffix, maxIndex: bigint): Promise<string | undefined> {
+  const parts: string[] = [];
+  const top = maxIndex < suffix.lastIndex ? maxIndex : suffix.lastIndex;
+  let differ: { first: bigint; last: bigint; count: bigint } | undefined;
+  for await (const e of db.streamEntries(p.shardId, p.replicaId, suffix.firstIndex, top)) {
+    const term = e.entry?.term;
+    if (term !== undefined && term === suffix.termAt(Number(e.index - suffix.firstIndex))) continue;
+    if (differ) {
+      differ.last = e.index;
+      differ.count++;
+    } else differ = { first: e.index, last: e.index, count: 1n };
+  }
+  if (differ) {
+    parts.push(
+      `${differ.count} log entr${differ.count === 1n ? 'y' : 'ies'} of replica ${p.replicaId} between ${differ.first} and ${differ.last} ` +
+        "differ from the carried log's (another history) and are replaced by it",
+    );
+  }
+  if (maxIndex > suffix.lastIndex) {
+    parts.push(
+      `log entries ${suffix.lastIndex + 1n}..${maxIndex} of replica ${p.replicaId}, past the carried log's last index, are discarded`,
+    );
+  }
+  return parts.length ? parts.join('; ') : undefined;
+}
+
 function result(p: NodeImport, dryRun: boolean, extra: Partial<ImportResult>): ImportResult {
   const source = p.exp.record;
   return {
@@ -588,8 +693,27 @@ function result(p: NodeImport, dryRun: boolean, extra: Partial<ImportResult>): I
     staleEntries: undefined,
     dataStatus: p.dataStatus,
     warnings: p.warnings,
-    fingerprint: recoveryFingerprint({ shardId: p.shardId, index: source.index, checksum: source.checksum, members: p.members }),
+    fingerprint: recoveryFingerprint({
+      shardId: p.shardId,
+      index: source.index,
+      checksum: source.checksum,
+      members: p.members,
+      ...(p.logSuffix ? { logSuffixSha256: p.logSuffix.sha256 } : {}),
+    }),
+    ...(p.logSuffix ? { logSuffix: importedLogSuffix(p.logSuffix) } : {}),
     ...extra,
+  };
+}
+
+function importedLogSuffix(l: CarriedLogSuffix): ImportedLogSuffix {
+  return {
+    firstIndex: l.firstIndex,
+    lastIndex: l.lastIndex,
+    entryCount: l.entryCount,
+    lastTerm: l.lastTerm,
+    sha256: l.sha256,
+    survivor: { replicaId: l.header.replicaId, raftAddress: l.header.survivor.raftAddress, nodeHostDir: l.header.survivor.nodeHostDir },
+    neutralized: l.neutralized,
   };
 }
 
@@ -893,12 +1017,19 @@ export async function rollbackUncommitted(nodes: readonly { node: NodeImport; st
   }
 }
 
-/** The records the import writes, as the backup records them (so that an undo can tell whether the node moved on). */
+/**
+ * The records the import writes (as LogDB's import batch does), as the backup
+ * records them (so that an undo can tell whether the node moved on). With a
+ * suffix: max index is its last index and the term the larger of the
+ * snapshot's and the last entry's.
+ */
 function afterRecords(node: NodeImport): ImportResult['after'] {
+  const src = node.exp.record;
+  const l = node.logSuffix;
   return {
-    bootstrap: { addresses: new Map(), join: true, type: node.exp.record.type },
-    raftState: { term: node.exp.record.term, vote: 0n, commit: node.exp.record.index },
-    maxIndex: node.exp.record.index,
+    bootstrap: { addresses: new Map(), join: true, type: src.type },
+    raftState: { term: l && l.lastTerm > src.term ? l.lastTerm : src.term, vote: 0n, commit: src.index },
+    maxIndex: l ? l.lastIndex : src.index,
     snapshot: node.record,
   };
 }
@@ -918,7 +1049,9 @@ export async function commitImports(
   const db = await LogDB.open(nodes[0]!.cfg, { store: nodes[0]!.store, lock: { lockHolder: nativeLockHolder() } });
   let written: ImportWrite[];
   try {
-    written = await db.importSnapshots(nodes.map((n) => ({ snapshot: n.record, replicaId: n.replicaId })));
+    written = await db.importSnapshots(
+      nodes.map((n) => ({ snapshot: n.record, replicaId: n.replicaId, ...(n.logSuffix ? { entries: n.logSuffix } : {}) })),
+    );
   } finally {
     await db.close();
   }

@@ -67,6 +67,7 @@ function describe(res: ImportResult, ctx: CommandContext): void {
   );
   ctx.print(`  snapshot dir ${res.snapshotDir}`);
   for (const f of res.files) ctx.print(`    ${f.how.padEnd(7)} ${f.name} (${formatBytes(Number(f.bytes))})`);
+  for (const l of logSuffixLines(res)) ctx.print(l);
   ctx.print('  before:');
   for (const l of recordsLines(res.before)) ctx.print(l);
   ctx.print('  after:');
@@ -74,7 +75,7 @@ function describe(res: ImportResult, ctx: CommandContext): void {
     ...res.after,
     hasState: true,
     snapshotIndexes: [res.index],
-    plainEntries: undefined,
+    plainEntries: res.logSuffix ? { first: res.logSuffix.firstIndex, last: res.logSuffix.lastIndex } : undefined,
     entryBatches: undefined,
   }))
     ctx.print(l);
@@ -86,6 +87,18 @@ function describe(res: ImportResult, ctx: CommandContext): void {
   if (res.backup)
     ctx.print(`  backup       ${res.backup.dir} (undo: nodehost restore-backup ${res.backup.dir} --config <this host's config>)`);
   ctx.print(`  fingerprint  ${res.fingerprint} (must be the same on every host of this repair)`);
+}
+
+/** The carried log suffix and every entry it neutralised. */
+export function logSuffixLines(res: ImportResult): string[] {
+  const l = res.logSuffix;
+  if (!l) return [];
+  const s = l.survivor;
+  return [
+    `  log suffix   entries ${l.firstIndex}..${l.lastIndex} (${l.entryCount}, last term ${l.lastTerm}) ` +
+      `${res.dryRun ? 'would be' : 'were'} written after the snapshot; from replica ${s.replicaId} (${s.raftAddress}, ${s.nodeHostDir}), sha256 ${l.sha256}`,
+    ...l.neutralized.map((n) => `    entry ${n.index} (term ${n.term}): membership change replaced by an empty entry`),
+  ];
 }
 
 /** "421 plain, 0 batches" where the store counted them, else the removed index spans. */
@@ -126,7 +139,8 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
     (phase: ImportPhase, d: number, t: number): void => {
       if (phase === 'copy' || phase === 'verify') progress.update(phase === 'verify' ? 'verify' : label, d, t);
     };
-  const base = { engine, configChangeId: ccid, ...(backupDir ? { backupDir } : {}) } as const;
+  const ignoreLog = inv.values['ignore-log'] === true;
+  const base = { engine, configChangeId: ccid, ...(backupDir ? { backupDir } : {}), ...(ignoreLog ? { ignoreLog } : {}) } as const;
 
   try {
     if (!dryRun && inv.values.yes !== true && ctx.io.stdin.isTTY === true) {
@@ -232,6 +246,7 @@ export function importResultJson(res: ImportResult): Record<string, unknown> {
     warnings: res.warnings,
     fingerprint: res.fingerprint,
     ...(res.backup ? { backup: plainJson(res.backup) } : {}),
+    ...(res.logSuffix ? { logSuffix: plainJson(res.logSuffix) } : {}),
   };
 }
 
@@ -278,6 +293,7 @@ async function runManifest(inv: Invocation, ctx: CommandContext): Promise<number
       engine,
       concurrency,
       dryRun,
+      ...(inv.values['ignore-log'] === true ? { ignoreLog: true } : {}),
       ...(signal ? { signal } : {}),
       onProgress: (job, phase, d, t) => {
         if (phase !== 'copy' && phase !== 'verify') return;

@@ -28,7 +28,7 @@ const importCommand: Command = {
   name: 'import',
   summary: "import an exported snapshot onto this host's replica with a new membership (the repair)",
   usage:
-    'nodehost import --config <file> --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --replica-id N [--backup <dir>] [--dry-run] [--yes] [--json]\n' +
+    'nodehost import --config <file> --src <exported-dir> --members "1=m1:7001,4=m4:7001,5=m5:7001" --replica-id N [--backup <dir>] [--ignore-log] [--dry-run] [--yes] [--json]\n' +
     '       nodehost import --config <file> --manifest <imports.json> [--concurrency N] [--dry-run] [--yes] [--json]',
   description:
     'Stop the NodeHost first. Run on every host of the new membership with the same --src and --members. ' +
@@ -56,6 +56,10 @@ const importCommand: Command = {
     },
     manifest: { type: 'string', arg: '<file>', help: 'run the imports listed in this JSON file (many shards on this host)' },
     concurrency: { type: 'string', arg: '<N>', help: 'imports at once with --manifest (default 2)' },
+    'ignore-log': {
+      type: 'boolean',
+      help: "import the snapshot alone, without the export's log suffix (log-suffix.nhlog): the reference's result",
+    },
     ...engineOption,
     ...progressOptions,
   },

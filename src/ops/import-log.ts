@@ -1,0 +1,212 @@
+/**
+ * The log suffix an import carries (docs/log-suffix.md): the export's
+ * `log-suffix.nhlog` read in one streamed pass and validated completely —
+ * every frame rule, the anchor against the export's record, each entry's own
+ * protobuf index and term, the manifest's SHA-256 on the bytes read — before
+ * the import writes anything. Membership changes are neutralised here: each
+ * is replaced by Dragonboat's empty entry of the same index and term.
+ *
+ * The entries are held for the commit batch in a few large buffers (one
+ * small allocation per entry would cost more than the entries themselves):
+ * their bytes packed into chunks, their places and terms in typed arrays.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { ErrLogSuffix, NodeHostToolsError } from '../errors.js';
+import { readLogSuffix } from '../files/log-suffix-file.js';
+import { statOrUndefined } from '../files/fsutil.js';
+import type { ImportEntries } from '../logdb/logdb.js';
+import { decodeEntry, encodeEntry } from '../records/codec.js';
+import { LOG_SUFFIX_FILENAME, type LogSuffixHeader } from '../records/log-suffix.js';
+import { EntryType, StateMachineType, type Entry } from '../records/types.js';
+import type { ExportDir } from './export-dir.js';
+import { checkDigest, type Manifest } from './manifest.js';
+
+export { LOG_SUFFIX_FILENAME };
+
+/** A validated log suffix, ready for the commit batch. */
+export interface CarriedLogSuffix extends ImportEntries {
+  file: string;
+  header: LogSuffixHeader;
+  lastIndex: bigint;
+  entryCount: bigint;
+  /** File size and SHA-256 of its bytes. */
+  size: bigint;
+  sha256: string;
+  /** Entries that changed membership, replaced by empty entries (index and term kept). */
+  neutralized: { index: bigint; term: bigint }[];
+  /** The term of entry `firstIndex + i`. */
+  termAt(i: number): bigint;
+}
+
+const CHUNK = 4 << 20;
+
+/** Entry bytes packed into large chunks; entry i is `chunks[chunk[i]]` at `offset[i]`, `length[i]` bytes. */
+class PackedEntries {
+  private chunks: Uint8Array[] = [];
+  private cur = new Uint8Array(0);
+  private used = 0;
+  private chunk = new Uint32Array(1024);
+  private offset = new Uint32Array(1024);
+  private length = new Uint32Array(1024);
+  private terms = new BigUint64Array(1024);
+  count = 0;
+
+  add(term: bigint, value: Uint8Array): void {
+    if (this.count === this.chunk.length) this.grow();
+    if (this.used + value.length > this.cur.length) {
+      this.cur = new Uint8Array(Math.max(CHUNK, value.length));
+      this.chunks.push(this.cur);
+      this.used = 0;
+    }
+    this.cur.set(value, this.used);
+    const i = this.count++;
+    this.chunk[i] = this.chunks.length - 1;
+    this.offset[i] = this.used;
+    this.length[i] = value.length;
+    this.terms[i] = term;
+    this.used += value.length;
+  }
+
+  value(i: number): Uint8Array {
+    const off = this.offset[i]!;
+    return this.chunks[this.chunk[i]!]!.subarray(off, off + this.length[i]!);
+  }
+
+  term(i: number): bigint {
+    return this.terms[i]!;
+  }
+
+  private grow(): void {
+    const n = this.chunk.length * 2;
+    const more = <T extends Uint32Array | BigUint64Array>(a: T, b: T): T => {
+      b.set(a as never);
+      return b;
+    };
+    this.chunk = more(this.chunk, new Uint32Array(n));
+    this.offset = more(this.offset, new Uint32Array(n));
+    this.length = more(this.length, new Uint32Array(n));
+    this.terms = more(this.terms, new BigUint64Array(n));
+  }
+}
+
+/** Dragonboat's empty entry at `index`, `term`: what its state machine skips. */
+export function emptyEntry(index: bigint, term: bigint): Entry {
+  return { term, index, type: EntryType.Application, key: 0n, clientId: 0n, seriesId: 0n, respondedTo: 0n, cmd: new Uint8Array(0) };
+}
+
+function mismatch(path: string, index: bigint, message: string, expected?: unknown, actual?: unknown): ErrLogSuffix {
+  return new ErrLogSuffix(`${path}: entry ${index} ${message}; export it again`, {
+    path,
+    check: 'entry-mismatch',
+    index,
+    expected,
+    actual,
+  });
+}
+
+/**
+ * Reads and validates the export's log suffix, when it has one. Throws
+ * {@link ErrLogSuffix} for any broken rule (`state-machine-type` for an
+ * on-disk state machine, `shard-id` and `anchor` when the suffix does not
+ * continue this export's snapshot, `entry-mismatch` for an entry whose
+ * protobuf does not decode or names another index or term, the reader's
+ * checks), ErrManifestMismatch when its bytes are not the manifest's.
+ */
+export async function readCarriedLogSuffix(
+  exp: ExportDir,
+  manifest: Manifest | undefined,
+  opts: { signal?: AbortSignal } = {},
+): Promise<CarriedLogSuffix | undefined> {
+  const path = join(exp.dir, LOG_SUFFIX_FILENAME);
+  if ((await statOrUndefined(path)) === undefined) return undefined;
+  const rec = exp.record;
+  if (rec.type === StateMachineType.OnDisk) {
+    throw new ErrLogSuffix(
+      `${path}: the export carries a log suffix, but shard ${rec.shardId} runs an on-disk state machine, whose own data ` +
+        'already reflects the survivor, not the snapshot: a carried suffix is refused for it. Import the snapshot alone with --ignore-log',
+      { path, check: 'state-machine-type', expected: 'Regular or Concurrent', actual: StateMachineType[rec.type] },
+    );
+  }
+  const hash = createHash('sha256');
+  const packed = new PackedEntries();
+  const neutralized: { index: bigint; term: bigint }[] = [];
+  let header: LogSuffixHeader | undefined;
+  const it = readLogSuffix(path, { hash, ...(opts.signal ? { signal: opts.signal } : {}) });
+  let done: { lastTerm: bigint; size: number };
+  for (;;) {
+    const step = await it.next();
+    if (step.done) {
+      done = step.value;
+      break;
+    }
+    const item = step.value;
+    if ('header' in item) {
+      header = item.header;
+      checkAnchor(path, header, rec.shardId, rec.index, rec.term);
+      continue;
+    }
+    const { index, term, value } = item.entry;
+    let entry: Entry;
+    try {
+      entry = decodeEntry(value);
+    } catch (err) {
+      if (!(err instanceof NodeHostToolsError)) throw err;
+      throw mismatch(path, index, `does not decode as a Raft entry (${err.message})`);
+    }
+    if (entry.index !== index || entry.term !== term) {
+      throw mismatch(
+        path,
+        index,
+        `is stored with index ${index}, term ${term} but holds index ${entry.index}, term ${entry.term}`,
+        {
+          index,
+          term,
+        },
+        { index: entry.index, term: entry.term },
+      );
+    }
+    if (entry.type === EntryType.ConfigChange) {
+      neutralized.push({ index, term });
+      packed.add(term, encodeEntry(emptyEntry(index, term)));
+    } else {
+      packed.add(term, value);
+    }
+  }
+  const h = header!;
+  const sha256 = hash.digest('hex');
+  const size = BigInt(done.size);
+  if (manifest) checkDigest(manifest, LOG_SUFFIX_FILENAME, path, { size, sha256 });
+  return {
+    file: path,
+    header: h,
+    firstIndex: h.firstIndex,
+    lastIndex: h.lastIndex,
+    entryCount: h.entryCount,
+    count: packed.count,
+    lastTerm: done.lastTerm,
+    size,
+    sha256,
+    neutralized,
+    value: (i) => packed.value(i),
+    termAt: (i) => packed.term(i),
+  };
+}
+
+function checkAnchor(path: string, h: LogSuffixHeader, shardId: bigint, index: bigint, term: bigint): void {
+  if (h.shardId !== shardId) {
+    throw new ErrLogSuffix(`${path} holds entries of shard ${h.shardId}, the export's snapshot is of shard ${shardId}`, {
+      path,
+      check: 'shard-id',
+      expected: shardId,
+      actual: h.shardId,
+    });
+  }
+  if (h.snapshotIndex !== index || h.snapshotTerm !== term) {
+    throw new ErrLogSuffix(
+      `${path} continues a snapshot at index ${h.snapshotIndex}, term ${h.snapshotTerm}; the export's snapshot is at index ${index}, ` +
+        `term ${term}: the suffix belongs to another export. Export again with --with-log, or import with --ignore-log`,
+      { path, check: 'anchor', expected: { index, term }, actual: { index: h.snapshotIndex, term: h.snapshotTerm } },
+    );
+  }
+}

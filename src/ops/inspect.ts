@@ -18,6 +18,7 @@ import type { Bootstrap, RaftDataStatus, RaftState, Snapshot } from '../records/
 import { LogDB, hasNodeState, latestSnapshot, type NodeRecords } from '../logdb/logdb.js';
 import { toReplicaId } from './members.js';
 import { recoveryFingerprint } from './fingerprint.js';
+import { summarizeLog, type LogSummary } from './survivor.js';
 
 /** One directory in the node's snapshot root, and what a restart does with it. */
 export interface SnapshotDirView {
@@ -91,6 +92,8 @@ export interface NodeView {
   fingerprint?: string;
   /** What a restart needs and the node lacks; empty for a sound node. */
   problems: NodeProblem[];
+  /** Its whole stored log (entries up to max index, below the snapshot too) in compact form: what `plan` needs to choose a survivor. */
+  log: LogSummary;
 }
 
 // Entries are checked in windows so that a long log is never held in memory at once.
@@ -233,6 +236,7 @@ export async function inspectNode(
     const entryFormat = await db.detectEntryFormat();
     const problems = await restartProblems(db, cfg, s, r, rec, latest, rangeProblem ? undefined : range);
     if (rangeProblem) problems.push(rangeProblem);
+    const log = await summarizeLog(db, s, r, rec.maxIndex, latest);
 
     const root = snapshotRootDir(cfg, s, r);
     const dirs = await listSnapshotDirs(root, { readFlags: true });
@@ -292,6 +296,7 @@ export async function inspectNode(
         : {}),
       hasState: hasNodeState(rec),
       problems,
+      log,
     };
   } finally {
     await db.close();

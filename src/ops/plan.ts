@@ -6,17 +6,20 @@
  * snapshot, the replicas removed, conflicts with the snapshot's membership.
  * Nothing is written anywhere.
  */
-import * as path from 'node:path';
 import { NodeHostToolsError } from '../errors.js';
 import type { EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import { LogDB } from '../logdb/logdb.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../nodehost/config.js';
 import { statOrUndefined } from '../files/fsutil.js';
-import type { Snapshot } from '../records/types.js';
+import { StateMachineType, type Snapshot } from '../records/types.js';
 import { recoveryFingerprint } from './fingerprint.js';
 import { importSnapshot, type ImportResult } from './import.js';
+import { inspectNode } from './inspect.js';
 import { checkMembersAgainstSnapshot, normalizeMembers, removedByImport, type MemberNodes } from './members.js';
+import { planMinimalLoss, type HostLogInput, type MinimalLossPlan } from './plan-minimal.js';
+import { parseLogSummary, type LogCheck, type OwnSnapshotInfo } from './survivor.js';
+import { importCommand, quote } from './plan-commands.js';
 import { verifySnapshot } from './verify.js';
 
 /** A host as the operator describes it to `plan`. */
@@ -32,7 +35,13 @@ export interface InspectJson {
   hasState: boolean;
   maxIndex: string | null;
   raftState: { term: string; commit: string } | null;
-  snapshot: { index: string } | null;
+  snapshot: { index: string; term?: string; type?: string | number } | null;
+  /** The snapshot's membership (its `addresses` map is all plan reads). */
+  membership?: { addresses?: Record<string, string> } | null;
+  /** What a restart would lack (codes `snapshot-file-*`/`external-file-*` make its own snapshot unexportable). */
+  problems?: { code: string; message: string }[];
+  /** The stored log in compact form (`logSummaryJson` in ./survivor.ts); absent in views of older versions. */
+  log?: unknown;
 }
 
 /** What the import will do on one host. */
@@ -55,6 +64,8 @@ export interface HostPlan {
   command?: string;
   /** The dry run's result (config hosts only). */
   dryRun?: ImportResult;
+  /** Whether its log can give the suffix of the minimal-loss repair, and why not (hosts with a replica ID). */
+  logSuffix?: LogCheck;
 }
 
 /** The whole plan. */
@@ -74,29 +85,16 @@ export interface PlanResult {
   uncoveredMembers: bigint[];
   /** Problems that make the plan fail, besides per-host errors (e.g. a membership conflict). */
   problems: { code: string; message: string }[];
+  /** The repair that carries the survivor's log (docs/log-suffix.md); null when no host can give one (see `minimalLossReasons`). */
+  minimalLoss: MinimalLossPlan | null;
+  /** Why there is no minimal-loss repair; empty when there is one. */
+  minimalLossReasons: string[];
 }
 
 /** Options of {@link planRecovery}. */
 export interface PlanOptions {
   engine?: EngineChoice | ChecksumEngine;
   signal?: AbortSignal;
-}
-
-function quote(s: string): string {
-  return /^[\w./:=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * What a host with state to overwrite adds to its command line: a backup
- * first (the undo, beside the export) and `--yes`, since on a terminal the
- * import would otherwise stop to ask.
- */
-function overwriteFlags(exportDir: string, shardId: bigint, replicaId: bigint): string {
-  return ` --backup ${quote(path.join(path.dirname(exportDir), `undo-shard-${shardId}-replica-${replicaId}`))} --yes`;
-}
-
-function membersArg(m: Map<bigint, string>): string {
-  return [...m].map(([id, a]) => `${id}=${a}`).join(',');
 }
 
 async function entryTerms(
@@ -143,6 +141,7 @@ export async function planRecovery(
   }
   const index = record.index;
   const plans: HostPlan[] = [];
+  const logInputs: HostLogInput[] = [];
   for (const h of hosts) {
     if (h.kind === 'config') {
       let cfg: ResolvedNodeHostConfig;
@@ -171,9 +170,8 @@ export async function planRecovery(
         plans.push(plan);
         continue;
       }
-      plan.command =
-        `nodehost import --config ${quote(h.configPath ?? '<config of ' + cfg.raftAddress + '>')} --src ${quote(verified.target)} ` +
-        `--members ${quote(membersArg(members))} --replica-id ${replicaId}`;
+      const configArg = quote(h.configPath ?? '<config of ' + cfg.raftAddress + '>');
+      plan.command = importCommand(configArg, verified.target, members, record.shardId, replicaId, false);
       try {
         const dry = await importSnapshot(h.config, exportDir, members, replicaId, {
           dryRun: true,
@@ -188,7 +186,7 @@ export async function planRecovery(
           plan.discardedEntries = { first, last: b.maxIndex, ...(await entryTerms(cfg, record.shardId, replicaId, first, b.maxIndex)) };
         }
         if (b.snapshot && b.snapshot.index > index) plan.discardedSnapshotIndex = b.snapshot.index;
-        if (plan.hasState) plan.command += overwriteFlags(verified.target, record.shardId, replicaId);
+        if (plan.hasState) plan.command = importCommand(configArg, verified.target, members, record.shardId, replicaId, true);
         // Discarded entries and snapshots are stated by the plan itself.
         plan.warnings = dry.warnings
           .filter((w) => !['degraded-engine', 'entries-discarded', 'newer-state-discarded'].includes(w.code))
@@ -206,6 +204,7 @@ export async function planRecovery(
         plan.error = { code: err.code, message: err.message };
       }
       plans.push(plan);
+      logInputs.push(await configHostLog(h.config, plan, configArg, record.shardId, replicaId, members));
     } else {
       const v = h.view;
       const replicaId = BigInt(v.replicaId);
@@ -229,12 +228,14 @@ export async function planRecovery(
         plan.discardedEntries = { first: index + 1n, last: maxIndex, ...(v.raftState ? { lastTerm: BigInt(v.raftState.term) } : {}) };
       }
       if (v.snapshot && BigInt(v.snapshot.index) > index) plan.discardedSnapshotIndex = BigInt(v.snapshot.index);
-      plan.command = `nodehost import --config ${quote(`<config of ${plan.host}>`)} --src ${quote(verified.target)} --members ${quote(membersArg(members))} --replica-id ${replicaId}`;
-      if (plan.hasState) plan.command += overwriteFlags(verified.target, record.shardId, replicaId);
+      const configArg = quote(`<config of ${plan.host}>`);
+      plan.command = importCommand(configArg, verified.target, members, record.shardId, replicaId, plan.hasState);
       plans.push(plan);
+      if (BigInt(v.shardId) === record.shardId && members.has(replicaId)) logInputs.push(viewHostLog(v, plan, configArg, members));
     }
   }
   const covered = new Set(plans.map((p) => p.replicaId).filter((r): r is bigint => r !== undefined));
+  const minimal = planMinimalLoss(verified.target, record, members, logInputs);
   return {
     ok: problems.length === 0 && plans.every((p) => p.status !== 'error'),
     shardId: record.shardId,
@@ -248,5 +249,86 @@ export async function planRecovery(
     hosts: plans,
     uncoveredMembers: [...members.keys()].filter((id) => !covered.has(id)),
     problems,
+    minimalLoss: minimal.plan,
+    minimalLossReasons: minimal.reasons,
+  };
+}
+
+/** What its own snapshot record offers, or why it cannot be exported for a suffix. */
+function ownSnapshot(
+  index: bigint,
+  term: bigint,
+  onDisk: boolean,
+  fileProblems: string[],
+  addresses: Map<bigint, string> | undefined,
+  members: Map<bigint, string>,
+): OwnSnapshotInfo {
+  let unusable: string | undefined;
+  if (onDisk) unusable = 'an on-disk state machine (ErrLogSuffix state-machine-type)';
+  else if (fileProblems.length) unusable = fileProblems.join('; ');
+  else if (addresses) {
+    for (const [id, addr] of members) {
+      const was = addresses.get(id);
+      if (was !== undefined && was !== addr) unusable = `its membership has replica ${id} at ${was}, not ${addr} (ErrInvalidMembers)`;
+    }
+  }
+  return { index, term, ...(unusable ? { unusable } : {}) };
+}
+
+const SNAPSHOT_FILE_PROBLEM = /^(snapshot|external)-file-/;
+
+/** A configuration host's log, read-only through `inspect`'s reader (the same summary `inspect --json` prints). */
+async function configHostLog(
+  config: NodeHostConfig,
+  plan: HostPlan,
+  configArg: string,
+  shardId: bigint,
+  replicaId: bigint,
+  members: Map<bigint, string>,
+): Promise<HostLogInput> {
+  try {
+    const v = await inspectNode(config, shardId, replicaId);
+    const s = v.snapshot;
+    const own = s
+      ? ownSnapshot(
+          s.index,
+          s.term,
+          s.type === StateMachineType.OnDisk,
+          v.problems.filter((p) => SNAPSHOT_FILE_PROBLEM.test(p.code)).map((p) => p.message),
+          s.membership.addresses,
+          members,
+        )
+      : undefined;
+    return { plan, configArg, log: v.log, ...(own ? { own } : {}) };
+  } catch (err) {
+    if (!(err instanceof NodeHostToolsError)) throw err;
+    return { plan, configArg, log: undefined, logError: `${err.code}: ${err.message}` };
+  }
+}
+
+/** A host's log from its `inspect --json` view. */
+function viewHostLog(v: InspectJson, plan: HostPlan, configArg: string, members: Map<bigint, string>): HostLogInput {
+  const log = parseLogSummary(v.log);
+  const s = v.snapshot;
+  let own: OwnSnapshotInfo | undefined;
+  if (s && typeof s.term === 'string' && /^\d+$/.test(s.index) && /^\d+$/.test(s.term)) {
+    const addresses = v.membership?.addresses
+      ? new Map(Object.entries(v.membership.addresses).map(([id, a]) => [BigInt(id), a] as [bigint, string]))
+      : undefined;
+    own = ownSnapshot(
+      BigInt(s.index),
+      BigInt(s.term),
+      s.type === 'OnDiskStateMachine' || s.type === StateMachineType.OnDisk,
+      (v.problems ?? []).filter((p) => SNAPSHOT_FILE_PROBLEM.test(p.code)).map((p) => p.message),
+      addresses,
+      members,
+    );
+  }
+  return {
+    plan,
+    configArg,
+    log,
+    ...(own ? { own } : {}),
+    ...(log === undefined && v.log !== undefined ? { logError: "the view's `log` is malformed" } : {}),
   };
 }

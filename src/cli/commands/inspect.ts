@@ -1,5 +1,6 @@
 /** `nodehost inspect --config <file> --shard-id N --replica-id N` */
 import { inspectNode, type NodeView } from '../../ops/inspect.js';
+import { logSummaryJson, type LogSummary } from '../../ops/survivor.js';
 import { parseId, requireString, type Command, type CommandContext, type Invocation } from '../command.js';
 import { bootstrapJson, membershipJson, plainJson, raftStateJson, snapshotJson } from '../present.js';
 import { configPath, loadConfig } from './shared.js';
@@ -12,7 +13,7 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
   const replicaId = parseId(requireString(inv, 'replica-id', cmd), '--replica-id');
   const config = await loadConfig(file);
   const v = await inspectNode(config, shardId, replicaId);
-  ctx.print(describeNode(v).join('\n'));
+  ctx.print([...describeNode(v), logLine(v.log)].join('\n'));
   if (v.problems.length === 0) {
     ctx.result(nodeViewJson(v));
     return 0;
@@ -66,5 +67,16 @@ export function nodeViewJson(v: NodeView): Record<string, unknown> {
     malformed: v.malformed,
     fingerprint: v.fingerprint ?? null,
     problems: plainJson(v.problems),
+    log: logSummaryJson(v.log),
   };
+}
+
+/** One line on the stored log as `plan` judges it: its span, terms, holes and membership changes. */
+function logLine(l: LogSummary): string {
+  if (l.lastIndex === undefined) return '  stored log     none';
+  const span = l.firstIndex === undefined ? `no entries (last index ${l.lastIndex})` : `entries ${l.firstIndex}..${l.lastIndex}`;
+  const terms = l.termRuns.length ? `, terms ${l.termRuns.map(([i, t]) => `${t} from ${i}`).join(', ')}` : '';
+  const holes = [...l.gaps.map((g) => `missing ${g.first}..${g.last}`), ...l.undecodable.map((g) => `undecodable ${g.first}..${g.last}`)];
+  const cc = l.configChanges.length ? `; membership changes at ${l.configChanges.join(', ')}` : '';
+  return `  stored log     ${span}${terms}${holes.length ? `; ${holes.join(', ')}` : ''}${cc}`;
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrUsage } from '../../errors.js';
 import { planRecovery, type InspectJson, type PlanHost, type PlanResult } from '../../ops/plan.js';
+import type { IndexRange, LogCheck } from '../../ops/survivor.js';
 import { requireString, type Command, type CommandContext, type Invocation } from '../command.js';
 import { plainJson } from '../present.js';
 import { membersText, membershipText } from './describe.js';
@@ -56,6 +57,7 @@ function describePlan(p: PlanResult, ctx: CommandContext): void {
       ctx.print(`    loses entries ${d.first}..${d.last} on ${h.host}${term}`);
     }
     if (h.discardedSnapshotIndex !== undefined) ctx.print(`    loses its newer snapshot at index ${h.discardedSnapshotIndex}`);
+    if (h.logSuffix) ctx.print(`    log: ${logCheckText(h.logSuffix)}`);
     for (const w of h.warnings) ctx.print(`    note: ${w}`);
     if (h.command) ctx.print(`    run: ${h.command}`);
   }
@@ -63,8 +65,58 @@ function describePlan(p: PlanResult, ctx: CommandContext): void {
     ctx.print('');
     ctx.print(`  Members with no host given here (run the import there too): ${p.uncoveredMembers.join(', ')}`);
   }
+  describeMinimalLoss(p, ctx);
   ctx.print('');
-  ctx.print(p.ok ? 'Plan OK: stop every NodeHost, run the commands above, then restart.' : 'Plan FAILED: fix the problems above first.');
+  ctx.print(
+    p.ok
+      ? `Plan OK: stop every NodeHost, run the commands above (${p.minimalLoss ? 'the minimal-loss repair or the reference one' : 'the reference repair'}), then restart.`
+      : 'Plan FAILED: fix the problems above first.',
+  );
+}
+
+const range = (r: IndexRange): string => (r.first === r.last ? `${r.first}` : `${r.first}..${r.last}`);
+
+function logCheckText(c: LogCheck): string {
+  const reach = c.lastIndex === undefined ? '' : `reaches ${c.lastIndex}${c.lastTerm !== undefined ? `, term ${c.lastTerm}` : ''}; `;
+  if (c.via === 'given-export') return `${reach}can give the entries after the export (it holds the export's index and term)`;
+  if (c.via === 'own-export') return `${reach}can give its log through its own newer snapshot at ${c.base!.index}`;
+  return `${reach}cannot give the log suffix: ${c.problems.map((x) => x.message).join('; ')}`;
+}
+
+/** The minimal-loss repair (docs/log-suffix.md) after the reference one: survivor, per-host losses, neutralised entries, commands. */
+function describeMinimalLoss(p: PlanResult, ctx: CommandContext): void {
+  ctx.print('');
+  const m = p.minimalLoss;
+  if (!m) {
+    ctx.print('  Minimal-loss repair: not available (the commands above are the only repair):');
+    for (const r of p.minimalLossReasons) ctx.print(`    - ${r}`);
+    return;
+  }
+  const via =
+    m.source === 'given-export'
+      ? `after the given export's snapshot at ${m.snapshotIndex}`
+      : `with its own newer snapshot at ${m.snapshotIndex} (term ${m.snapshotTerm}), which replaces the given export`;
+  ctx.print(
+    `  Minimal-loss repair: carry the log of ${m.survivor.host} (replica ${m.survivor.replicaId}), entries ${m.firstIndex}..${m.lastIndex} (last term ${m.lastTerm}), ${via}`,
+  );
+  ctx.print(`    survivor rule: ${m.rule}`);
+  if (m.neutralized.length) {
+    ctx.print(
+      `    membership changes the import replaces by empty entries: ${m.neutralized.map((n) => `${n.index} (term ${n.term})`).join(', ')}`,
+    );
+  }
+  for (const h of m.hosts) {
+    const lost = h.unknown ? `unknown (${h.unknown})` : h.lost ? `its entries ${range(h.lost)}` : 'nothing';
+    const kept = h.kept ? `keeps its entries ${range(h.kept)}, ` : '';
+    const snap = h.lostSnapshotIndex !== undefined ? `; its newer snapshot at ${h.lostSnapshotIndex}` : '';
+    const ref = h.referenceLost ? `  (reference repair: ${range(h.referenceLost)})` : '';
+    ctx.print(`    ${h.host}  replica ${h.replicaId}: ${kept}lost ${lost}${snap}${ref}`);
+  }
+  ctx.print(`    1. on ${m.survivor.host}, its NodeHost stopped, export the snapshot with the log to ${m.exportDir}:`);
+  ctx.print(`      run: ${m.exportCommand}`);
+  ctx.print(`    2. copy ${m.exportDir} to the same path on every host, then on each:`);
+  for (const h of m.hosts) ctx.print(`      run: ${h.command}`);
+  ctx.print("    The import prints the repair's fingerprint (it includes the carried log's digest): every host must agree.");
 }
 
 /** Runs `nodehost plan` (its options: the command table in ./index.ts). */

@@ -85,23 +85,28 @@ function varintSize(n: number): number {
   return s;
 }
 
-/** Encodes a batch whose first operation takes sequence number `seq`. */
-export function encodeBatch(seq: number, ops: readonly BatchOp[]): Uint8Array {
-  if (!Number.isSafeInteger(seq) || seq < 0 || seq + ops.length > MAX_SEQ) {
+/** Bytes one operation takes in a batch. */
+export function batchOpSize(op: BatchOp): number {
+  const v = op.kind === Kind.Delete ? undefined : (op.value ?? new Uint8Array(0));
+  return 1 + varintSize(op.key.length) + op.key.length + (v === undefined ? 0 : varintSize(v.length) + v.length);
+}
+
+/** The 12-byte header of a batch of `count` operations, the first taking sequence number `seq`. */
+export function encodeBatchHeader(seq: number, count: number): Uint8Array {
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq + count > MAX_SEQ) {
     throw new RangeError(`batch sequence number ${seq} out of range`);
   }
-  const lens: number[] = [];
-  let size = BATCH_HEADER_SIZE;
-  for (const op of ops) {
-    const v = op.kind === Kind.Delete ? undefined : (op.value ?? new Uint8Array(0));
-    size += 1 + varintSize(op.key.length) + op.key.length + (v === undefined ? 0 : varintSize(v.length) + v.length);
-  }
-  const buf = new Uint8Array(size);
+  const buf = new Uint8Array(BATCH_HEADER_SIZE);
   const dv = new DataView(buf.buffer);
   dv.setUint32(0, seq % 0x100000000, true);
   dv.setUint32(4, Math.floor(seq / 0x100000000), true);
-  dv.setUint32(8, ops.length, true);
-  let o = BATCH_HEADER_SIZE;
+  dv.setUint32(8, count, true);
+  return buf;
+}
+
+/** Writes one operation into `buf` at `o` (room: {@link batchOpSize}); returns the offset after it. */
+export function encodeBatchOpInto(op: BatchOp, buf: Uint8Array, o: number): number {
+  const lens: number[] = [];
   const put = (b: Uint8Array): void => {
     lens.length = 0;
     putUvarint(lens, b.length);
@@ -109,10 +114,19 @@ export function encodeBatch(seq: number, ops: readonly BatchOp[]): Uint8Array {
     buf.set(b, o);
     o += b.length;
   };
-  for (const op of ops) {
-    buf[o++] = op.kind;
-    put(op.key);
-    if (op.kind !== Kind.Delete) put(op.value ?? new Uint8Array(0));
-  }
+  buf[o++] = op.kind;
+  put(op.key);
+  if (op.kind !== Kind.Delete) put(op.value ?? new Uint8Array(0));
+  return o;
+}
+
+/** Encodes a batch whose first operation takes sequence number `seq`. */
+export function encodeBatch(seq: number, ops: readonly BatchOp[]): Uint8Array {
+  let size = BATCH_HEADER_SIZE;
+  for (const op of ops) size += batchOpSize(op);
+  const buf = new Uint8Array(size);
+  buf.set(encodeBatchHeader(seq, ops.length));
+  let o = BATCH_HEADER_SIZE;
+  for (const op of ops) o = encodeBatchOpInto(op, buf, o);
   return buf;
 }

@@ -272,3 +272,90 @@ export function frameLogRecord(payload: Uint8Array, opts: LogWriterOptions): Uin
   w.append(payload);
   return w.bytes();
 }
+
+/**
+ * Frames ONE record whose length is known up front, from its bytes given in
+ * pieces: the output, concatenated, equals {@link frameLogRecord} of the
+ * whole payload. A chunk's type (full, first, middle, last) depends only on
+ * whether the payload ends inside it, which the known length decides, so
+ * nothing but the chunk being filled is held: a WAL of any size is written
+ * with one block of memory.
+ */
+export class RecordStreamFramer {
+  private readonly headerSize: number;
+  private readonly logNum: number;
+  private fileOffset = 0;
+  private consumed = 0;
+  private chunk: Uint8Array | undefined;
+  private fill = 0;
+  private first = true;
+
+  constructor(
+    private readonly opts: LogWriterOptions,
+    private readonly total: number,
+  ) {
+    this.headerSize = opts.recyclable ? RECYCLABLE_HEADER_SIZE : LEGACY_HEADER_SIZE;
+    this.logNum = (opts.logNum ?? 0) >>> 0;
+  }
+
+  /** Frames the next `piece` of the payload; returns the framed bytes now complete, in file order. */
+  push(piece: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    if (this.consumed + piece.length > this.total) throw new RangeError(`record framer: more than the ${this.total} bytes announced`);
+    let p = 0;
+    while (p < piece.length) {
+      while (this.chunk === undefined) this.startChunk(out);
+      const chunk = this.chunk;
+      const n = Math.min(piece.length - p, chunk.length - this.headerSize - this.fill);
+      chunk.set(piece.subarray(p, p + n), this.headerSize + this.fill);
+      this.fill += n;
+      this.consumed += n;
+      p += n;
+      if (this.headerSize + this.fill === chunk.length) this.emit(out);
+    }
+    return out;
+  }
+
+  /** The framed bytes still pending; throws unless exactly the announced length was pushed. */
+  finish(): Uint8Array[] {
+    if (this.consumed !== this.total) throw new RangeError(`record framer: ${this.consumed} of ${this.total} bytes pushed`);
+    const out: Uint8Array[] = [];
+    // A zero-length record, or chunks left empty by a block tail exactly one header long.
+    while (this.first || this.chunk !== undefined) {
+      if (this.chunk === undefined) this.startChunk(out);
+      this.emit(out);
+    }
+    return out;
+  }
+
+  private startChunk(out: Uint8Array[]): void {
+    let left = LOG_BLOCK_SIZE - (this.fileOffset % LOG_BLOCK_SIZE);
+    if (left < this.headerSize) {
+      out.push(new Uint8Array(left));
+      this.fileOffset += left;
+      left = LOG_BLOCK_SIZE;
+    }
+    const len = Math.min(this.total - this.consumed, left - this.headerSize);
+    const last = this.consumed + len === this.total;
+    let type: number = this.first ? (last ? ChunkType.Full : ChunkType.First) : last ? ChunkType.Last : ChunkType.Middle;
+    if (this.opts.recyclable) type += ChunkType.RecyclableFull - 1;
+    const chunk = new Uint8Array(this.headerSize + len);
+    chunk[4] = len & 0xff;
+    chunk[5] = len >>> 8;
+    chunk[6] = type;
+    if (this.opts.recyclable) new DataView(chunk.buffer).setUint32(7, this.logNum, true);
+    this.chunk = chunk;
+    this.fill = 0;
+    // A chunk with no room for payload (the block tail is exactly one header) is complete at once.
+    if (len === 0 && !last) this.emit(out);
+  }
+
+  private emit(out: Uint8Array[]): void {
+    const chunk = this.chunk!;
+    new DataView(chunk.buffer).setUint32(0, maskCrc(crc32cUpdate(0, chunk, 6)), true);
+    out.push(chunk);
+    this.fileOffset += chunk.length;
+    this.chunk = undefined;
+    this.first = false;
+  }
+}

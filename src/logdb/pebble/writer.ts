@@ -12,18 +12,22 @@
  *    last and Pebble would replay it strictly and refuse to open.
  * 3. The WAL is written under a temporary name, fsynced, linked to its final
  *    name without overwriting anything, and the directory fsynced.
- * 4. It is read back and parsed: Pebble replays the last WAL tolerantly, so a
- *    damaged copy would be dropped silently; a mismatch removes it and fails.
+ * 4. It is read back (size and SHA-256 against the bytes written): Pebble
+ *    replays the last WAL tolerantly, so a damaged copy would be dropped
+ *    silently; a mismatch removes it and fails.
+ * The batch is encoded and framed as it is written (see placeWal), so its
+ * size costs disk, not memory.
  * A partition without a store gets the minimal MANIFEST + CURRENT first
  * (§7.7): a lone WAL in a new directory makes Pebble panic.
  */
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ErrLogDB, ErrUnsupportedLogStore, ioError } from '../../errors.js';
 import { fsyncDir, mkdirDurable } from '../../files/durable.js';
 import { isNotFound } from '../../files/fsutil.js';
-import { decodeBatch, encodeBatch, type BatchOp } from '../../pebble/batch.js';
-import { frameLogRecord, readLog } from '../../pebble/record.js';
+import { BATCH_HEADER_SIZE, batchOpSize, encodeBatchHeader, encodeBatchOpInto, type BatchOp } from '../../pebble/batch.js';
+import { frameLogRecord, RecordStreamFramer } from '../../pebble/record.js';
 import { BYTEWISE_COMPARATOR } from '../../pebble/sstable-meta.js';
 import { encodeVersionEdit } from '../../pebble/version-edit.js';
 import { isToolTempName, manifestName, pebbleTempName, toolTempName, walName } from './names.js';
@@ -64,8 +68,26 @@ export interface PebbleWriteReport {
 const FRESH_MANIFEST_NUM = 1;
 const FRESH_WAL_NUM = 2;
 
-/** Writes `ops` as one batch (see the module comment). The caller has checked Pebble's LOCK. */
-export async function writeBatch(dirs: PebbleDirs, ops: readonly BatchOp[]): Promise<PebbleWriteReport> {
+/**
+ * One batch's operations, produced on demand: twice, once to size the batch
+ * and once to write it, so a batch of any size is written without being held
+ * encoded (a million-entry log suffix is over a hundred megabytes). Both
+ * passes must yield the same operations; a difference in count or size fails
+ * the write before the WAL is placed.
+ */
+export interface BatchStream {
+  count: number;
+  ops(): Iterable<BatchOp>;
+}
+
+/** A batch held as an array, as a {@link BatchStream}. */
+export function batchOf(ops: readonly BatchOp[]): BatchStream {
+  return { count: ops.length, ops: () => ops };
+}
+
+/** Writes `batch` as one batch (see the module comment). The caller has checked Pebble's LOCK. */
+export async function writeBatch(dirs: PebbleDirs, batch: readonly BatchOp[] | BatchStream): Promise<PebbleWriteReport> {
+  const ops = Array.isArray(batch) ? batchOf(batch as readonly BatchOp[]) : (batch as BatchStream);
   // Tables: every meta block (footer, metaindex, properties, index, range
   // deletions) is read and CRC-checked at open, the MANIFEST's sizes are
   // checked, and every data block a reader of this write reads (the
@@ -87,7 +109,7 @@ export async function writeBatch(dirs: PebbleDirs, ops: readonly BatchOp[]): Pro
   }
 }
 
-async function dropIn(dirs: PebbleDirs, state: StoreState, ops: readonly BatchOp[]): Promise<PebbleWriteReport> {
+async function dropIn(dirs: PebbleDirs, state: StoreState, ops: BatchStream): Promise<PebbleWriteReport> {
   const separate = path.resolve(dirs.walDir) !== path.resolve(dirs.dataDir);
   if (separate && state.wals.length === 0) {
     throw new ErrUnsupportedLogStore(
@@ -108,10 +130,10 @@ async function dropIn(dirs: PebbleDirs, state: StoreState, ops: readonly BatchOp
   const seqNum = state.dropInSeqNum;
   const wal = await placeWal(dirs, separate, fileNum, seqNum, ops);
   report.createdFiles!.push(wal.path);
-  return { ...report, walPath: wal.path, fileNum, seqNum, count: ops.length, walSize: wal.size } as PebbleWriteReport;
+  return { ...report, walPath: wal.path, fileNum, seqNum, count: ops.count, walSize: wal.size } as PebbleWriteReport;
 }
 
-async function createStore(dirs: PebbleDirs, state: StoreState, ops: readonly BatchOp[]): Promise<PebbleWriteReport> {
+async function createStore(dirs: PebbleDirs, state: StoreState, ops: BatchStream): Promise<PebbleWriteReport> {
   const separate = path.resolve(dirs.walDir) !== path.resolve(dirs.dataDir);
   // Leftover temporary files of an earlier interrupted creation: garbage by construction.
   for (const p of state.leftovers)
@@ -149,7 +171,7 @@ async function createStore(dirs: PebbleDirs, state: StoreState, ops: readonly Ba
     walPath: wal.path,
     fileNum: FRESH_WAL_NUM,
     seqNum: 1,
-    count: ops.length,
+    count: ops.count,
     walSize: wal.size,
     createdStore: true,
     createdFiles,
@@ -167,35 +189,97 @@ export function walTempName(separateWalDir: boolean, fileNum: number): string {
   return separateWalDir ? toolTempName(fileNum) : pebbleTempName(fileNum);
 }
 
-/** Frames, places and reads back the WAL. */
+/** Bytes handed to the file system at a time while a WAL is written. */
+const WRITE_CHUNK = 1 << 20;
+
+/**
+ * Encodes, frames, places and reads back the WAL, streaming: the batch is
+ * sized first (its length decides every chunk's type), then encoded one
+ * operation at a time into a buffer that is framed and written as it fills.
+ */
 async function placeWal(
   dirs: PebbleDirs,
   separate: boolean,
   fileNum: number,
   seqNum: number,
-  ops: readonly BatchOp[],
+  batch: BatchStream,
 ): Promise<{ path: string; size: number }> {
-  const batch = encodeBatch(seqNum, ops);
-  const bytes = frameLogRecord(batch, { recyclable: true, logNum: fileNum });
-  const tmp = walTempName(separate, fileNum);
-  const final = await placeFile(dirs.walDir, tmp, walName(fileNum), bytes);
-  await readBack(final, fileNum, bytes, batch);
-  return { path: final, size: bytes.length };
+  let count = 0;
+  let size = BATCH_HEADER_SIZE;
+  for (const op of batch.ops()) {
+    size += batchOpSize(op);
+    count++;
+  }
+  if (count !== batch.count)
+    throw new ErrLogDB(`a batch announced ${batch.count} operations and yielded ${count}`, { check: 'batch-count' });
+  const header = encodeBatchHeader(seqNum, count);
+  const written = createHash('sha256');
+  let walSize = 0;
+  const final = await placeFileWith(dirs.walDir, walTempName(separate, fileNum), walName(fileNum), async (fh) => {
+    const framer = new RecordStreamFramer({ recyclable: true, logNum: fileNum }, size);
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const out = async (chunks: Uint8Array[], force: boolean): Promise<void> => {
+      for (const c of chunks) {
+        pending.push(c);
+        pendingBytes += c.length;
+      }
+      if (pendingBytes === 0 || (!force && pendingBytes < WRITE_CHUNK)) return;
+      const buf = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      written.update(buf);
+      walSize += buf.length;
+      await fh.write(buf, 0, buf.length, null);
+    };
+    let buf = new Uint8Array(WRITE_CHUNK);
+    buf.set(header);
+    let used = header.length;
+    let n = 0;
+    for (const op of batch.ops()) {
+      const need = batchOpSize(op);
+      if (used + need > buf.length) {
+        await out(framer.push(buf.subarray(0, used)), false);
+        used = 0;
+        if (need > buf.length) buf = new Uint8Array(need);
+      }
+      used = encodeBatchOpInto(op, buf, used);
+      n++;
+    }
+    if (n !== count) throw new ErrLogDB(`a batch yielded ${count} operations, then ${n}`, { check: 'batch-count' });
+    await out(framer.push(buf.subarray(0, used)), false);
+    await out(framer.finish(), true);
+  });
+  await readBack(final, walSize, written.digest('hex'));
+  return { path: final, size: walSize };
 }
 
-/** Checks the WAL on disk is exactly what was meant; removes it otherwise. */
-async function readBack(file: string, fileNum: number, bytes: Uint8Array, batch: Uint8Array): Promise<void> {
+/**
+ * Checks the WAL on disk holds exactly the bytes written (size and SHA-256,
+ * read in pieces); removes it otherwise. What those bytes frame is settled
+ * by the framer and the batch encoder, which are checked against Pebble's
+ * own format by their tests; what this catches is the disk or the file
+ * system not returning them.
+ */
+async function readBack(file: string, size: number, sha256: string): Promise<void> {
   let problem: string | undefined;
   try {
-    const onDisk = new Uint8Array(await fsp.readFile(file));
-    const log = readLog(onDisk, fileNum);
-    if (Buffer.compare(onDisk, bytes) !== 0) problem = 'the file differs from what was written';
-    else if (log.records.length !== 1 || log.ending.kind !== 'clean')
-      problem = `it holds ${log.records.length} records, ending ${log.ending.reason}`;
-    else {
-      decodeBatch(log.records[0]!.payload, { path: file, base: 0 });
-      if (Buffer.compare(log.records[0]!.payload, batch) !== 0) problem = 'its batch differs';
+    const h = createHash('sha256');
+    let got = 0;
+    const fh = await fsp.open(file, 'r');
+    try {
+      const buf = new Uint8Array(WRITE_CHUNK);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+        got += bytesRead;
+      }
+    } finally {
+      await fh.close();
     }
+    if (got !== size) problem = `it holds ${got} bytes, ${size} were written`;
+    else if (h.digest('hex') !== sha256) problem = 'the file differs from what was written';
   } catch (err) {
     problem = (err as Error).message;
   }
@@ -211,12 +295,24 @@ async function readBack(file: string, fileNum: number, bytes: Uint8Array, batch:
  * without overwriting an existing file, and fsyncs the directory.
  */
 async function placeFile(dir: string, tmpName: string, finalName: string, bytes: Uint8Array): Promise<string> {
+  return placeFileWith(dir, tmpName, finalName, async (fh) => {
+    await fh.writeFile(bytes);
+  });
+}
+
+/** {@link placeFile} with the content written by `write` into the open temporary file. */
+async function placeFileWith(
+  dir: string,
+  tmpName: string,
+  finalName: string,
+  write: (fh: fsp.FileHandle) => Promise<void>,
+): Promise<string> {
   const tmp = path.join(dir, tmpName);
   const final = path.join(dir, finalName);
   let fh: fsp.FileHandle | undefined;
   try {
     fh = await fsp.open(tmp, 'wx', 0o644);
-    await fh.writeFile(bytes);
+    await write(fh);
     await fh.sync();
     await fh.close();
     fh = undefined;

@@ -1,17 +1,19 @@
 /**
  * Reading an exported snapshot directory (docs/import-contract.md steps 3 and 4): exactly
  * one `*gbsnap` regular file, a `snapshot.metadata` flag file holding the
- * Snapshot record, and the record's external files beside them. Nothing here
- * reads snapshot payloads: that is verification's job.
+ * Snapshot record, the record's external files beside them, and optionally
+ * our log suffix (`log-suffix.nhlog`). Nothing here reads snapshot payloads
+ * or the suffix's entries: that is verification's job.
  */
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { ErrIncompleteSnapshot, ErrPathNotExist, ioError } from '../errors.js';
+import { ErrIncompleteSnapshot, ErrLogSuffix, ErrPathNotExist, ioError } from '../errors.js';
 import { readFlagFileDigested } from '../files/flagfile.js';
 // The protobuf-free decoder: verify reads snapshot.metadata without loading the protobuf runtime.
 import { decodeSnapshotLite as decodeSnapshot } from '../records/lite.js';
 import type { Snapshot } from '../records/types.js';
 import { SNAPSHOT_FLAG_FILENAME, SNAPSHOT_METADATA_FILENAME } from '../nodehost/paths.js';
+import { LOG_SUFFIX_FILENAME } from '../records/log-suffix.js';
 
 export { SNAPSHOT_METADATA_FILENAME };
 
@@ -38,6 +40,11 @@ export interface ExportDir {
   /** Size and SHA-256 of the `snapshot.metadata` bytes the record was decoded from (one read). */
   metadata: { size: bigint; sha256: string };
   externalFiles: ExportedExternalFile[];
+  /**
+   * Absolute path of the export's log suffix (`log-suffix.nhlog`,
+   * docs/log-suffix.md) when it has one; its content is not read here.
+   */
+  logSuffixFile?: string;
 }
 
 /**
@@ -85,6 +92,13 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
   }
   const snapSt = await lstat(snapshotFile);
   const externalFiles = await externalFilesOf(dir, record, SNAPSHOT_METADATA_FILENAME);
+  // A file of that name the record lists is one of the snapshot's own external files, not a suffix.
+  const suffix = entries.find((e) => e.name === LOG_SUFFIX_FILENAME);
+  const isExternal = externalFiles.some((f) => f.name === LOG_SUFFIX_FILENAME);
+  if (suffix && !isExternal && !suffix.isFile()) {
+    const path = join(dir, LOG_SUFFIX_FILENAME);
+    throw new ErrLogSuffix(`${path} is not a regular file`, { path, check: 'file-type' });
+  }
 
   return {
     dir,
@@ -94,6 +108,7 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
     record,
     metadata,
     externalFiles,
+    ...(suffix && !isExternal ? { logSuffixFile: join(dir, LOG_SUFFIX_FILENAME) } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * `verify`: checks one snapshot file, or a whole exported snapshot directory
- * (layout, record, snapshot file against the record, external files).
+ * (layout, record, snapshot file against the record, external files, the
+ * manifest, and the log suffix when there is one).
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -10,7 +11,8 @@ import type { ChecksumEngine, ProgressFn } from '../engines/types.js';
 import type { Snapshot } from '../records/types.js';
 import { verifySnapshotFile, type SnapshotFileReport } from '../snapshot/verify.js';
 import { readExportDir, type ExportedExternalFile } from './export-dir.js';
-import { checkManifest, readManifest, type ManifestCheck } from './manifest.js';
+import { verifyExportLogSuffix, LOG_SUFFIX_FILENAME, type VerifiedLogSuffix } from './export-log.js';
+import { checkDigest, checkManifest, readManifest, type ManifestCheck } from './manifest.js';
 
 /** Options of {@link verifySnapshot}. */
 export interface VerifySnapshotOptions {
@@ -34,12 +36,16 @@ export interface VerifySnapshotResult {
   externalFiles?: ExportedExternalFile[];
   /** Present when the export carries a manifest (ours do): every file's SHA-256 was checked. */
   manifest?: ManifestCheck;
+  /** Present when the export carries a log suffix: every rule, every entry and the anchor were checked. */
+  logSuffix?: VerifiedLogSuffix;
 }
 
 /**
  * Verifies a `.gbsnap` file or an exported snapshot directory with every
  * check of docs/formats.md §3. Throws `ErrIncompleteSnapshot` naming the failed
- * check, `ErrPathNotExist`, `ErrCorruptFlagFile` (bad `snapshot.metadata`).
+ * check, `ErrPathNotExist`, `ErrCorruptFlagFile` (bad `snapshot.metadata`),
+ * `ErrManifestMismatch`, and `ErrLogSuffix` naming the suffix file and the
+ * failed check (docs/log-suffix.md) when the export carries one.
  */
 export async function verifySnapshot(target: string, options: VerifySnapshotOptions = {}): Promise<VerifySnapshotResult> {
   const abs = resolve(target);
@@ -62,8 +68,17 @@ export async function verifySnapshot(target: string, options: VerifySnapshotOpti
     expectedFileSize: exp.record.fileSize,
     expectedChecksum: exp.record.checksum,
   });
+  // The suffix's own rules first (a cut or a reorder is named as such, not as a size mismatch); its digest comes
+  // from that same read and is compared with the manifest's below.
+  const logSuffix = exp.logSuffixFile ? await verifyExportLogSuffix(exp.logSuffixFile, exp.record, { signal: options.signal }) : undefined;
   const manifest = await readManifest(exp.dir);
-  const manifestCheck = manifest ? await checkManifest(exp.dir, manifest, new Set(), options.signal) : undefined;
+  const skip = new Set(logSuffix ? [LOG_SUFFIX_FILENAME] : []);
+  const manifestCheck = manifest ? await checkManifest(exp.dir, manifest, skip, options.signal) : undefined;
+  if (logSuffix && manifest && manifestCheck) {
+    checkDigest(manifest, LOG_SUFFIX_FILENAME, logSuffix.file, logSuffix);
+    manifestCheck.sizeOnly = manifestCheck.sizeOnly.filter((n) => n !== LOG_SUFFIX_FILENAME);
+    manifestCheck.hashed = [...manifestCheck.hashed, LOG_SUFFIX_FILENAME].sort();
+  }
   return {
     kind: 'export',
     ...base,
@@ -71,5 +86,6 @@ export async function verifySnapshot(target: string, options: VerifySnapshotOpti
     record: exp.record,
     externalFiles: exp.externalFiles,
     ...(manifestCheck ? { manifest: manifestCheck } : {}),
+    ...(logSuffix ? { logSuffix } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { hex, plainJson, snapshotHeaderJson, snapshotJson } from '../present.js'
 import { formatBytes } from '../progress.js';
 import { selectEngine } from '../../engines/select.js';
 import { membersText } from './describe.js';
+import { logSuffixJson, logSuffixLines } from './log-suffix.js';
 
 /** Runs `nodehost verify` (its options: the command table in ./index.ts). */
 export async function run(inv: Invocation, ctx: CommandContext): Promise<number> {
@@ -39,6 +40,13 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     if (res.externalFiles && res.externalFiles.length > 0) {
       ctx.print(`    ${res.externalFiles.length} external file(s) present with the recorded sizes`);
     }
+    if (res.logSuffix) {
+      for (const line of logSuffixLines(res.logSuffix)) ctx.print(`    ${line}`);
+      const s = res.logSuffix;
+      ctx.print(
+        `      from replica ${s.survivorReplicaId} (${s.survivor.raftAddress}), continues the snapshot at index ${s.snapshotIndex} term ${s.snapshotTerm}`,
+      );
+    }
   }
   ctx.print(`    checks: ${f.checks.join(', ')}`);
   ctx.result({
@@ -60,6 +68,7 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     ...(res.record ? { record: snapshotJson(res.record) } : {}),
     ...(res.externalFiles ? { externalFiles: plainJson(res.externalFiles) } : {}),
     ...(res.manifest ? { manifest: plainJson(res.manifest) } : {}),
+    ...(res.logSuffix ? { logSuffix: logSuffixJson(res.logSuffix) } : {}),
   });
   return 0;
 }

@@ -261,7 +261,7 @@ function checkHeaderAnchor(file: string, h: LogSuffixHeader, record: Pick<Snapsh
   if (h.shardId !== record.shardId) {
     throw new ErrLogSuffix(`${file} holds the log of shard ${h.shardId} but the export's snapshot is of shard ${record.shardId}`, {
       path: file,
-      check: 'shard',
+      check: 'shard-id',
       expected: record.shardId,
       actual: h.shardId,
     });

@@ -161,7 +161,7 @@ async function readSourceExport(dir: string, shardId: bigint): Promise<SourceExp
   if (exp.record.shardId !== shardId) {
     throw new ErrLogSuffix(`${exp.dir} holds a snapshot of shard ${exp.record.shardId}, not of shard ${shardId}`, {
       path: exp.dir,
-      check: 'shard',
+      check: 'shard-id',
       expected: shardId,
       actual: exp.record.shardId,
     });

@@ -9,7 +9,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrIncompleteSnapshot } from '../../src/errors.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { ErrIncompleteSnapshot, ErrLogSuffix } from '../../src/errors.js';
 import { writeFlagFile } from '../../src/files/flagfile.js';
 import { readExportDir } from '../../src/ops/export-dir.js';
 import { importSnapshot } from '../../src/ops/import.js';
@@ -62,5 +63,33 @@ describe('external file names in an export record', () => {
     }
     expect(await treeHash(m1.root)).toBe(before);
     expect(await treeHash(root)).toBe(exportBefore);
+  });
+});
+
+describe('the log suffix file in an export', () => {
+  it("is named when present, absent from Dragonboat's exports, and an external file of that name stays an external file", async () => {
+    const root = await makeTempDir('nht-exportdir-');
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const plain = await makeExport(join(root, 'plain'));
+    expect((await readExportDir(plain.dir)).logSuffixFile).toBeUndefined();
+
+    await writeFile(join(plain.dir, 'log-suffix.nhlog'), 'x');
+    expect((await readExportDir(plain.dir)).logSuffixFile).toBe(join(plain.dir, 'log-suffix.nhlog'));
+
+    const ext = await makeExport(join(root, 'ext'), { externals: [{ name: 'log-suffix.nhlog', bytes: new Uint8Array([1, 2]) }] });
+    const read = await readExportDir(ext.dir);
+    expect(read.logSuffixFile).toBeUndefined();
+    expect(read.externalFiles.map((f) => f.name)).toEqual(['log-suffix.nhlog']);
+    // verify of that export checks the external file as before, and reads no suffix.
+    expect((await verifySnapshot(ext.dir, { engine: 'js' })).logSuffix).toBeUndefined();
+  });
+
+  it('refuses a suffix that is not a regular file', async () => {
+    const root = await makeTempDir('nht-exportdir-');
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const exp = await makeExport(join(root, 'export'));
+    await mkdir(join(exp.dir, 'log-suffix.nhlog'));
+    const e = await expectCodedRejection(readExportDir(exp.dir), ErrLogSuffix);
+    expect(e.details).toMatchObject({ check: 'file-type', path: join(exp.dir, 'log-suffix.nhlog') });
   });
 });

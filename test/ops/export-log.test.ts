@@ -12,6 +12,7 @@ import { readLogSuffix } from '../../src/files/log-suffix-file.js';
 import { LogDB } from '../../src/logdb/logdb.js';
 import { encodeMaxIndex, entryKey, maxIndexKey } from '../../src/logdb/keys.js';
 import { exportSnapshot } from '../../src/ops/export.js';
+import { importSnapshot } from '../../src/ops/import.js';
 import { readExportDir } from '../../src/ops/export-dir.js';
 import { NOTHING_PAST_SNAPSHOT } from '../../src/ops/export-log.js';
 import { MANIFEST_FILENAME, readManifest } from '../../src/ops/manifest.js';
@@ -30,7 +31,7 @@ import { EntryType, StateMachineType, type Entry } from '../../src/records/types
 import { makeEntries, makeEntry, makeRunningNode, makeTempDir, type RunningNode, type RunningNodeOptions } from '../helpers/nodehost.js';
 import { flipByte } from '../helpers/snapshots.js';
 import { treeHash } from '../helpers/tree.js';
-import { expectCodedRejection, makeExport } from './fixtures.js';
+import { expectCodedRejection, freshConfig, M4, makeExport, workedMembers } from './fixtures.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -152,6 +153,24 @@ describe.each([
       snapshotTerm: 3n,
       survivorReplicaId: 1n,
       sha256: res.logSuffix!.sha256,
+    });
+  });
+
+  it('what it writes is what import carries: same range, terms, digest, membership changes neutralised', async () => {
+    const n = await node({ entries: 30, snapshotIndex: 10n, batched });
+    await append(n, [{ ...makeEntry(31n, 4n), type: EntryType.ConfigChange }, ...makeEntries(32n, 35n, 4n)]);
+    const out = await dest();
+    const res = await exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true });
+    const m4 = await dest('nht-export-log-m4-');
+    const imp = await importSnapshot(freshConfig(m4, M4), res.exportDir, workedMembers(), 4, { engine: 'js' });
+    expect(imp.logSuffix).toMatchObject({
+      firstIndex: 11n,
+      lastIndex: 35n,
+      entryCount: 25n,
+      lastTerm: 4n,
+      sha256: res.logSuffix!.sha256,
+      survivor: { replicaId: 1n, raftAddress: 'm1:63001', nodeHostDir: n.cfg.nodeHostDir },
+      neutralized: [{ index: 31n, term: 4n }],
     });
   });
 
@@ -397,7 +416,7 @@ describe('verify of an export with a log suffix', () => {
     const x = await exported();
     const shifted = (h: Partial<LogSuffixHeader>): Buffer => rawSuffix({ ...x.header, ...h }, x.entries, endOf(x.entries));
     writeFileSync(x.file, shifted({ shardId: 101n }));
-    await verifyFails(x.dir, x.file, 'shard');
+    await verifyFails(x.dir, x.file, 'shard-id');
     // Same snapshot index, another term: the anchor does not hold.
     writeFileSync(x.file, shifted({ snapshotTerm: 2n }));
     await verifyFails(x.dir, x.file, 'anchor');

@@ -130,6 +130,8 @@ export async function expectCarriedOn(
   index: bigint,
   format: 'plain' | 'batched',
   last = LAST,
+  /** Also check the stored keys: only the carried entries (false right after a commit whose clean-up has not run). */
+  exact = true,
 ): Promise<void> {
   const db = await LogDB.open(resolveNodeHostConfig(config), { readOnly: true });
   try {
@@ -143,6 +145,7 @@ export async function expectCarriedOn(
     expect(read.entries.map((e) => e.entry)).toEqual(expectedCarried(index, last));
     // Nothing at the snapshot index itself: a restart reads from the first carried entry.
     expect((await db.iterateEntries(SHARD, replicaId, index, last + 1n)).entries).toEqual([]);
+    if (!exact) return;
     const rec = await db.nodeRecords(SHARD, replicaId);
     if (format === 'plain') {
       expect(rec.plainEntries).toEqual({ first: index + 1n, last });

@@ -73,7 +73,8 @@ const verifyCommand: Command = {
   description:
     'Checks the header (length, header checksum), every v2 block CRC against its data, the tail ' +
     '(magic, total), the payload checksum, and for an export directory also snapshot.metadata, ' +
-    'the file size and checksum it records, and the external files. Exit 0: intact; 1: a check failed.',
+    'the file size and checksum it records, the external files, the manifest, and the log suffix (log-suffix.nhlog: every ' +
+    'frame and entry, its anchor at the snapshot) when there is one. Exit 0: intact; 1: a check failed.',
   positionals: [1, 1],
   options: { ...engineOption, ...progressOptions },
   run: lazyRun(() => import('./verify.js')),

@@ -52,6 +52,18 @@ describe('nodehost inspect', () => {
     expect(byName['snapshot-000000000000000F-1.generating']).toMatchObject({ kind: 'generating', status: 'leftover-temp' });
     expect(res.locks.every((l: { lockedByOther: boolean }) => !l.lockedByOther)).toBe(true);
     expect(res.markedDeleted).toBe(false);
+    // The stored log as plan reads it: every entry up to max index (below the snapshot too), term changes, holes.
+    expect(res.log).toEqual({
+      snapshotIndex: '10',
+      snapshotTerm: '3',
+      firstIndex: '1',
+      lastIndex: '20',
+      termRuns: [['1', '3']],
+      gaps: [],
+      undecodable: [],
+      holesTruncatedAt: null,
+      configChanges: [],
+    });
   });
 
   it('human output by default names the records and directories', async () => {
@@ -61,6 +73,7 @@ describe('nodehost inspect', () => {
     expect(run.stdout).toContain('shard 100 replica 1');
     expect(run.stdout).toMatch(/entries +10\.\.20 \(11 read on restart, from the snapshot index on\)/);
     expect(run.stdout).toMatch(/snapshot-000000000000000A +current/);
+    expect(run.stdout).toMatch(/^ {2}stored log {5}entries 1\.\.20, terms 3 from 1$/m);
     expect(run.stdout).toContain('members {1=m1:63001, 2=m2:63001, 3=m3:63001}');
   });
 

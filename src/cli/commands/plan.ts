@@ -80,6 +80,7 @@ function logCheckText(c: LogCheck): string {
   const reach = c.lastIndex === undefined ? '' : `reaches ${c.lastIndex}${c.lastTerm !== undefined ? `, term ${c.lastTerm}` : ''}; `;
   if (c.via === 'given-export') return `${reach}can give the entries after the export (it holds the export's index and term)`;
   if (c.via === 'own-export') return `${reach}can give its log through its own newer snapshot at ${c.base!.index}`;
+  if (c.lastIndex === undefined && c.problems.length === 1 && c.problems[0]!.code === 'no-log') return `none (${c.problems[0]!.message})`;
   return `${reach}cannot give the log suffix: ${c.problems.map((x) => x.message).join('; ')}`;
 }
 
@@ -109,8 +110,8 @@ function describeMinimalLoss(p: PlanResult, ctx: CommandContext): void {
     const lost = h.unknown ? `unknown (${h.unknown})` : h.lost ? `its entries ${range(h.lost)}` : 'nothing';
     const kept = h.kept ? `keeps its entries ${range(h.kept)}, ` : '';
     const snap = h.lostSnapshotIndex !== undefined ? `; its newer snapshot at ${h.lostSnapshotIndex}` : '';
-    const ref = h.referenceLost ? `  (reference repair: ${range(h.referenceLost)})` : '';
-    ctx.print(`    ${h.host}  replica ${h.replicaId}: ${kept}lost ${lost}${snap}${ref}`);
+    const ref = h.referenceLost ? `  (the reference repair loses ${range(h.referenceLost)})` : '';
+    ctx.print(`    ${h.host}  replica ${h.replicaId}: ${kept}loses ${lost}${snap}${ref}`);
   }
   ctx.print(`    1. on ${m.survivor.host}, its NodeHost stopped, export the snapshot with the log to ${m.exportDir}:`);
   ctx.print(`      run: ${m.exportCommand}`);

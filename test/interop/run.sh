@@ -20,12 +20,12 @@ fi
 export CGO_ENABLED=0
 
 if [ -z "${INTEROP_JSON:-}" ]; then
-  exec go test ./... -count=1 -timeout 8m "$@"
+  exec go test ./... -count=1 -timeout 15m "$@"
 fi
 
 case "$INTEROP_JSON" in /*) json="$INTEROP_JSON" ;; *) json="$OLDPWD/$INTEROP_JSON" ;; esac
 mkdir -p "$(dirname "$json")"
 status=0
-go test -json ./... -count=1 -timeout 8m "$@" >"$json" || status=$?
+go test -json ./... -count=1 -timeout 15m "$@" >"$json" || status=$?
 go run ./cmd/testreport "$json" || true
 exit $status

@@ -16,7 +16,7 @@ import { IMPORT_STEPS, importSnapshot } from '../../src/ops/import.js';
 import { inspectNode } from '../../src/ops/inspect.js';
 import { makeTempDir } from '../helpers/nodehost.js';
 import { SHARD, nodeState, runImportChild, workedMembers } from './fixtures.js';
-import { LAST, LAST_TERM, expectCarriedOn, exportWithSuffix, makeSurvivor } from './import-log-fixtures.js';
+import { LAST, LAST_TERM, expectCarriedOn, exportWithLog, makeSurvivor } from './import-log-fixtures.js';
 
 let root: string;
 let work: string;
@@ -53,7 +53,7 @@ for (const { batched, index } of [
 
     beforeAll(async () => {
       const config = await setup();
-      exportDir = (await exportWithSuffix(path.join(root, `export-${format}`), config, { index })).dir;
+      exportDir = (await exportWithLog(path.join(root, `export-${format}`), config, { index })).dir;
       await importSnapshot(config, exportDir, workedMembers(), 1n);
       reference = await nodeState(work, config);
     });

@@ -2,7 +2,7 @@
  * Fixtures of the log suffix import suites (docs/log-suffix.md): a survivor
  * m1 whose log runs past the exported snapshot (entries 1..40 in term 3,
  * 41..70 in term 5 with a membership change at 50), an export of shard 100
- * at index 20 (or another) in term 3, and the suffix file written from the
+ * at index 20 (or another, in the survivor's term there), and the suffix file written from the
  * survivor's own log with `writeLogSuffixFile` (what `export --with-log`
  * writes), listed in the export's manifest.
  */
@@ -13,6 +13,7 @@ import { writeLogSuffixFile } from '../../src/files/log-suffix-file.js';
 import { LogDB } from '../../src/logdb/logdb.js';
 import { batchIdOf, MAX_U64 } from '../../src/logdb/keys.js';
 import { resolveNodeHostConfig, type NodeHostConfig } from '../../src/nodehost/config.js';
+import { exportSnapshot } from '../../src/ops/export.js';
 import { buildManifest, encodeManifest, MANIFEST_FILENAME } from '../../src/ops/manifest.js';
 import { emptyEntry } from '../../src/ops/import-log.js';
 import { LOG_SUFFIX_FILENAME, type LogSuffixEntry, type LogSuffixHeader } from '../../src/records/log-suffix.js';
@@ -27,6 +28,11 @@ export const LAST_TERM = 5n;
 export const CONFIG_CHANGE_AT = 50n;
 /** The export's term (the survivor's entries up to 40 are in term 3). */
 export const EXPORT_TERM = 3n;
+
+/** The term of the survivor's entry at `index` (an export at that index must have it: Raft's log matching rule). */
+export function survivorTermAt(index: bigint): bigint {
+  return index <= 40n ? EXPORT_TERM : LAST_TERM;
+}
 
 /** The survivor's log as stored: 1..40 term 3, 41..70 term 5, a ConfigChange at 50. */
 export function survivorEntries(): Entry[] {
@@ -75,7 +81,7 @@ export interface SuffixSpec extends ExportSpec {
  * manifest listing every file.
  */
 export async function exportWithSuffix(exportRoot: string, survivor: NodeHostConfig, spec: SuffixSpec = {}): Promise<ExportMade> {
-  const made = await makeExport(exportRoot, { term: EXPORT_TERM, ...spec });
+  const made = await makeExport(exportRoot, { term: survivorTermAt(spec.index ?? 20n), ...spec });
   const index = made.record.index;
   const last = spec.last ?? LAST;
   const cfg = resolveNodeHostConfig(survivor);
@@ -104,6 +110,18 @@ export async function exportWithSuffix(exportRoot: string, survivor: NodeHostCon
   );
   if (!spec.noManifest) await writeManifest(made.dir, index);
   return made;
+}
+
+/**
+ * The real thing: `export --with-log --snapshot-from`, the survivor's log
+ * carried after a snapshot of shard 100 at `spec.index` (default 20, in the survivor's term there)
+ * exported elsewhere. Returns the export directory.
+ */
+export async function exportWithLog(exportRoot: string, survivor: NodeHostConfig, spec: ExportSpec = {}): Promise<ExportMade> {
+  const source = await makeExport(path.join(exportRoot, 'elsewhere'), { term: survivorTermAt(spec.index ?? 20n), ...spec });
+  const res = await exportSnapshot(survivor, SHARD, 1n, path.join(exportRoot, 'with-log'), { withLog: true, snapshotFrom: source.dir });
+  expect(res.logSuffix).toBeDefined();
+  return { ...source, dir: res.exportDir, record: res.record };
 }
 
 /** Writes the export's manifest over every file now in `dir`. */

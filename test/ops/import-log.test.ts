@@ -27,6 +27,7 @@ import {
   LAST,
   LAST_TERM,
   expectCarriedOn,
+  exportWithLog,
   exportWithSuffix,
   makeSurvivor,
   writeManifest,
@@ -58,7 +59,7 @@ describe('a suffix is carried', () => {
       it(`${format} survivor, export at ${index}: m1 keeps its format, a fresh m4 gets the default (plain)`, async () => {
         const dir = scratch();
         const m1 = await makeSurvivor({ root: path.join(dir, 'm1'), batched });
-        const exp = await exportWithSuffix(path.join(dir, 'export'), m1.config, { index });
+        const exp = await exportWithLog(path.join(dir, 'export'), m1.config, { index });
         const m4 = freshConfig(path.join(dir, 'm4'), M4);
 
         const r1 = await importSnapshot(m1.config, exp.dir, workedMembers(), 1n);

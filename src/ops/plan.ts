@@ -4,6 +4,8 @@
  * `inspect --json` view of, what the import will do there and what it will
  * discard: the exact entry range beyond the snapshot and its term, a newer
  * snapshot, the replicas removed, conflicts with the snapshot's membership.
+ * Then the minimal-loss alternative (./plan-minimal.ts): which host's log to
+ * carry with the snapshot, and what each host keeps and loses with it.
  * Nothing is written anywhere.
  */
 import { NodeHostToolsError } from '../errors.js';

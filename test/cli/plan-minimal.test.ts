@@ -139,6 +139,22 @@ describe('nodehost plan: the minimal-loss repair of the worked example', () => {
     expect(await trees()).toEqual(before);
   });
 
+  it('no host can give a log: minimalLoss null with the reasons, the reference plan as before, exit 0', async () => {
+    const args = ['--src', ex.exportDir, '--members', MEMBERS, '--config', 'm4.json', '--config', 'm5-inspect.json'];
+    const p = expectOk(await plan(...args, '--json')).plan;
+    expect(p.minimalLoss).toBeNull();
+    expect(p.minimalLossReasons).toEqual([
+      'm4:63001 (replica 4): the replica has no log on this host',
+      'm5:63001 (replica 5): the replica has no log on this host',
+    ]);
+    const human = await plan(...args);
+    expect(human.status).toBe(0);
+    expect(human.stdout).toContain(
+      '  Minimal-loss repair: not available (the commands above are the only repair):\n    - m4:63001 (replica 4): ',
+    );
+    expect(human.stdout).not.toMatch(/^ {6}run: /m);
+  });
+
   // Last: it performs the repair.
   it('the minimal-loss commands, run as printed, carry entries 401..460 to every host with one fingerprint', async () => {
     const run = await plan('--src', ex.exportDir, '--members', MEMBERS, ...hosts);

@@ -4,11 +4,11 @@ import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrDirLocked, ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrUnknownStateMachineType } from '../../src/errors.js';
 import { entryBatchKey, entryKey, kindRange, KeyKind } from '../../src/logdb/keys.js';
-import { LogDB } from '../../src/logdb/logdb.js';
+import { LogDB, type ImportEntries } from '../../src/logdb/logdb.js';
 import { LogDBPartition } from '../../src/logdb/partition.js';
 import { resolveNodeHostConfig, type ResolvedNodeHostConfig } from '../../src/nodehost/config.js';
 import { logdbPartitionDir } from '../../src/nodehost/paths.js';
-import { decodeEntryBatch, emptySnapshot } from '../../src/records/codec.js';
+import { decodeEntryBatch, emptySnapshot, encodeEntry } from '../../src/records/codec.js';
 import { StateMachineType, type Snapshot } from '../../src/records/types.js';
 import { makeEntries, makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeSnapshot } from '../helpers/tree.js';
@@ -428,5 +428,59 @@ describe('removeNodeData and locking', () => {
     await expect(db.saveBootstrap(1, 1, { addresses: new Map(), join: true, type: 1 })).rejects.toBeInstanceOf(ErrLogDB);
     await db.close();
     expect(await treeSnapshot(root)).toEqual(before);
+  });
+});
+
+describe('import with entries (a carried log suffix, docs/import-contract.md step 11)', () => {
+  const entriesOf = (list: ReturnType<typeof makeEntries>): ImportEntries => ({
+    firstIndex: list[0]!.index,
+    count: list.length,
+    lastTerm: list[list.length - 1]!.term,
+    value: (i) => encodeEntry(list[i]!),
+  });
+
+  for (const logdbType of ['sharded-leveldb', 'sharded-pebble'] as const) {
+    for (const entryFormat of [100, 210] as const) {
+      it(`${logdbType}, format ${entryFormat}: the new entries win over the replica's own at the same indexes; nothing older is read after the snapshot`, async () => {
+        const c = resolveNodeHostConfig({ ...cfg, logdbType });
+        const db = await openDB(c, { entryFormat });
+        // The replica's own history: 1..100 in term 2 (47 is the last index of its batch).
+        await db.saveRaftState([
+          { shardId: 1, replicaId: 1, state: { term: 2n, vote: 1n, commit: 100n }, entries: makeEntries(1n, 100n, 2n) },
+        ]);
+        const carried = makeEntries(48n, 80n, 3n).map((e) => ({ ...e, cmd: new TextEncoder().encode(`new-${e.index}`) }));
+        const write = (await db.importSnapshots([{ snapshot: snap(1n, 47n, 2n), replicaId: 1, entries: entriesOf(carried) }]))[0]!;
+        expect(write.entries).toEqual({ firstIndex: 48n, lastIndex: 80n, format: entryFormat });
+        expect(write.after.maxIndex).toBe(80n);
+        expect(write.after.raftState).toEqual({ term: 3n, vote: 0n, commit: 47n });
+        // What a restart reads, before any clean-up.
+        expect(await db.readRaftState(1, 1, 47n)).toEqual({ state: { term: 3n, vote: 0n, commit: 47n }, firstIndex: 48n, entryCount: 33n });
+        expect((await db.iterateEntries(1, 1, 48n, 81n)).entries.map((e) => e.entry)).toEqual(carried);
+        expect((await db.iterateEntries(1, 1, 47n, 81n)).entries).toEqual([]);
+        if (!write.entriesRemoved) await db.removeStaleEntries(1, 1);
+        const stored: bigint[] = [];
+        for await (const e of db.streamEntries(1, 1, 0n, 1000n)) stored.push(e.index);
+        expect(stored).toEqual(carried.map((e) => e.index));
+      });
+    }
+  }
+
+  it('entries that do not start right after the snapshot are refused (ErrLogDB), nothing written', async () => {
+    const db = await openDB();
+    const err = await db
+      .importSnapshots([{ snapshot: snap(1n, 20n), replicaId: 1, entries: entriesOf(makeEntries(22n, 30n, 2n)) }])
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(ErrLogDB);
+    expect(err.details.check).toBe('import-entries');
+    expect(await db.getSnapshot(1, 1)).toBeUndefined();
+  });
+
+  it('a store whose entries are in another format than the one asked for is refused (ErrIncompatibleData)', async () => {
+    const plain = await openDB(cfg, { entryFormat: 100 });
+    await plain.saveRaftState([{ shardId: 1, replicaId: 1, entries: makeEntries(1n, 5n) }]);
+    await plain.close();
+    const db = await openDB(cfg, { entryFormat: 210 });
+    const p = db.importSnapshots([{ snapshot: snap(1n, 5n), replicaId: 1, entries: entriesOf(makeEntries(6n, 8n)) }]);
+    await expect(p).rejects.toBeInstanceOf(ErrIncompatibleData);
   });
 });

@@ -3,11 +3,18 @@
  * laid out through our LogDB (plain and batched logs, on the store the suite
  * runs on), real export directories, every refusal leaving nothing behind.
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrInvalidConfig, ErrLogDiverged, ErrLogSuffix, ErrManifestMismatch, ErrIncompleteSnapshot } from '../../src/errors.js';
+import {
+  ErrAborted,
+  ErrInvalidConfig,
+  ErrLogDiverged,
+  ErrLogSuffix,
+  ErrManifestMismatch,
+  ErrIncompleteSnapshot,
+} from '../../src/errors.js';
 import { readLogSuffix } from '../../src/files/log-suffix-file.js';
 import { LogDB } from '../../src/logdb/logdb.js';
 import { encodeMaxIndex, entryKey, maxIndexKey } from '../../src/logdb/keys.js';
@@ -219,6 +226,23 @@ describe.each([
     expect(res.logSuffixNote).toBe(NOTHING_PAST_SNAPSHOT);
     expect(readdirSync(res.exportDir)).not.toContain(LOG_SUFFIX_FILENAME);
     expect((await verifySnapshot(res.exportDir, { engine: 'js' })).logSuffix).toBeUndefined();
+  });
+
+  it('an abort while the suffix is written leaves nothing at the destination and the node as it was', async () => {
+    const n = await node({ entries: 20_000, snapshotIndex: 10n, batched });
+    const before = await treeHash(n.root);
+    const out = await dest();
+    const partial = join(out, '.snapshot-000000000000000A.exporting', LOG_SUFFIX_FILENAME);
+    // Aborted exactly once the suffix file exists: the writer's next check (every 4096 entries) stops it mid-stream.
+    const c = new AbortController();
+    Object.defineProperty(c.signal, 'aborted', { get: () => existsSync(partial) });
+    const err = await expectCodedRejection(
+      exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true, signal: c.signal }),
+      ErrAborted,
+    );
+    expect(err.details.phase).toBe('writing the log suffix');
+    expect(readdirSync(out)).toEqual([]);
+    expect(await treeHash(n.root)).toBe(before);
   });
 
   it('streams a long log (200k entries) into a file that verifies', async () => {

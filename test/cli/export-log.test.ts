@@ -6,7 +6,18 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOG_SUFFIX_FILENAME } from '../../src/records/log-suffix.js';
+import { readExportDir } from '../../src/ops/export-dir.js';
+import { samplePayload, writeSampleExport } from '../../src/ops/sample-node.js';
+import { readLogSuffix } from '../../src/files/log-suffix-file.js';
+import {
+  encodeEndFrame,
+  encodeEntryFrame,
+  encodeHeaderFrame,
+  LOG_SUFFIX_FILENAME,
+  LOG_SUFFIX_MAGIC,
+  type LogSuffixEntry,
+  type LogSuffixHeader,
+} from '../../src/records/log-suffix.js';
 import { treeHash } from '../helpers/tree.js';
 import { LAST_INDEX, SHARD, SNAPSHOT_INDEX, TERM, workedExample, type WorkedExample } from './fixture.js';
 import { expectError, expectOk, runCli } from './run.js';
@@ -93,5 +104,43 @@ describe('nodehost export --with-log', () => {
     const human = await runCli(['verify', res.exportDir]);
     expect(human.status).toBe(1);
     expect(human.stderr).toContain(file);
+  });
+
+  it("--snapshot-from an export whose term at its index is not this host's: exit 1 ErrLogDiverged, nothing written", async () => {
+    const { record } = await readExportDir(ex.exportDir);
+    const other = await writeSampleExport(join(ex.root, 'term4'), { ...record, term: TERM - 1n }, samplePayload(4096));
+    const dest = join(ex.root, 'exp-diverged');
+    const err = expectError(await runCli(exportArgs(ex, dest, '--with-log', '--snapshot-from', other, '--json')), 'ErrLogDiverged', 1);
+    expect(err.details).toMatchObject({ check: 'anchor-term', expected: String(TERM - 1n), actual: String(TERM) });
+    expect(existsSync(dest) ? readdirSync(dest) : []).toEqual([]);
+  });
+
+  it('verify of a suffix that continues another snapshot: exit 1, ErrLogSuffix anchor, the values as decimal strings', async () => {
+    const res = expectOk(await runCli(exportArgs(ex, join(ex.root, 'exp-anchor'), '--with-log', '--json')));
+    const file = join(res.exportDir, LOG_SUFFIX_FILENAME);
+    let header: LogSuffixHeader | undefined;
+    const entries: LogSuffixEntry[] = [];
+    for await (const step of readLogSuffix(file)) {
+      if ('header' in step) header = step.header;
+      else entries.push(step.entry);
+    }
+    const last = entries[entries.length - 1]!;
+    const end = { entryCount: BigInt(entries.length), lastIndex: last.index, lastTerm: last.term };
+    writeFileSync(
+      file,
+      Buffer.concat([
+        LOG_SUFFIX_MAGIC,
+        encodeHeaderFrame({ ...header!, snapshotTerm: TERM - 1n }),
+        ...entries.map(encodeEntryFrame),
+        encodeEndFrame(end),
+      ]),
+    );
+    const err = expectError(await runCli(['verify', res.exportDir, '--json']), 'ErrLogSuffix', 1);
+    expect(err.details).toMatchObject({
+      path: file,
+      check: 'anchor',
+      expected: { index: String(SNAPSHOT_INDEX), term: String(TERM) },
+      actual: { index: String(SNAPSHOT_INDEX), term: String(TERM - 1n) },
+    });
   });
 });

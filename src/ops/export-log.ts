@@ -5,6 +5,7 @@
  * the export it sits in (verify). Entries are carried as the survivor holds
  * them; nothing is rewritten here.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ErrLogDiverged, ErrLogSuffix } from '../errors.js';
 import { readLogSuffix, writeLogSuffixFile } from '../files/log-suffix-file.js';
@@ -189,7 +190,7 @@ export async function writeExportLogSuffix(
 
 /**
  * Checks an export's suffix file whole: every rule of the format (the
- * file's reader), each entry's own protobuf index and term against its
+ * file's reader), each entry's own (decoded) index and term against its
  * frame (`entry-mismatch`), and the anchor: the header's shard, snapshot
  * index and term must be the export's record's (`anchor`). One read, which
  * also yields the SHA-256 the caller compares with the manifest. Throws
@@ -200,9 +201,8 @@ export async function verifyExportLogSuffix(
   record: Pick<Snapshot, 'shardId' | 'index' | 'term'>,
   opts: { signal?: AbortSignal } = {},
 ): Promise<VerifiedLogSuffix> {
-  // The protobuf runtime is loaded only when an export carries a suffix: a plain verify never needs it.
+  // The record codec (and its protobuf runtime) is loaded only when an export carries a suffix: a plain verify never needs it.
   const { decodeEntry } = await import('../records/codec.js');
-  const { createHash } = await import('node:crypto');
   const hash = createHash('sha256');
   const it = readLogSuffix(file, { ...opts, hash });
   const configChanges: bigint[] = [];

@@ -131,7 +131,7 @@ describe.each([
     const listed = manifest!.files.find((f) => f.name === LOG_SUFFIX_FILENAME);
     expect(listed).toEqual({ name: LOG_SUFFIX_FILENAME, size: BigInt(readFileSync(file).length), sha256: res.logSuffix!.sha256 });
 
-    // The file holds exactly the node's entries 11..40, each its Dragonboat protobuf encoding.
+    // The file holds exactly the node's entries 11..40, each as Dragonboat stores an Entry.
     const { header, entries } = await readAll(file);
     expect(header).toMatchObject({ shardId: 100n, replicaId: 1n, snapshotIndex: 10n, snapshotTerm: 3n, firstIndex: 11n, lastIndex: 40n });
     expect(header.survivor).toEqual({ raftAddress: 'm1:63001', nodeHostDir: n.cfg.nodeHostDir, term: 3n, commit: 30n });
@@ -429,7 +429,7 @@ describe('verify of an export with a log suffix', () => {
     await verifyFails(x.dir, x.file, 'term-order');
   });
 
-  it("refuses an entry whose protobuf index or term differs from its frame's", async () => {
+  it("refuses an entry whose decoded index or term differs from its frame's", async () => {
     const x = await exported();
     const e = x.entries.map((en, i) => (i === 4 ? { ...en, value: encodeEntry({ ...decodeEntry(en.value), term: 9n }) } : en));
     writeFileSync(x.file, rawSuffix(x.header, e, endOf(e)));

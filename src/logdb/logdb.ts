@@ -282,7 +282,16 @@ function decodeValue<T>(decode: (b: Uint8Array) => T, value: Uint8Array, what: s
 function pushImportEntries(ops: KvOp[], s: bigint, r: bigint, entries: ImportEntries, format: BinVer): void {
   const n = entries.count;
   if (format === BIN_VER_PLAIN) {
-    for (let i = 0; i < n; i++) ops.push({ type: 'put', key: entryKey(s, r, entries.firstIndex + BigInt(i)), value: entries.value(i) });
+    // A million keys as views of one buffer: one small allocation per key would double the batch's memory.
+    const first = entryKey(s, r, entries.firstIndex);
+    const size = first.length;
+    const keys = new Uint8Array(size * n);
+    const dv = new DataView(keys.buffer);
+    for (let i = 0; i < n; i++) {
+      keys.set(first.subarray(0, size - 8), i * size);
+      dv.setBigUint64(i * size + size - 8, entries.firstIndex + BigInt(i));
+      ops.push({ type: 'put', key: keys.subarray(i * size, (i + 1) * size), value: entries.value(i) });
+    }
     return;
   }
   let i = 0;

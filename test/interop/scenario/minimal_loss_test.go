@@ -123,6 +123,12 @@ func exportWithLog(t *testing.T, cli *harness.CLI, h *harness.Host, replicaID ui
 		t.Fatalf("export result logSuffix.sha256 %q, the file's %s", js.SHA256, digest)
 	}
 	checkManifestLists(t, e.Dir, harness.LogSuffixFilename, int64(len(data)), digest)
+	vres, err := cli.Run("verify", e.Dir, "--json")
+	harness.Must(t, err)
+	vjs, ok, err := vres.LogSuffixJSON()
+	if !vres.OK() || err != nil || !ok || vjs.FirstIndex != f.FirstIndex || vjs.LastIndex != f.LastIndex || vjs.SHA256 != digest {
+		t.Fatalf("verify of the with-log export (logSuffix %+v, %v):\n%s", vjs.Raw, err, vres)
+	}
 	t.Logf("export --with-log on %s: snapshot %d (term %d), suffix %d..%d (%d entries, last term %d, config changes %v)",
 		h.Name, e.Index, e.Term, f.FirstIndex, f.LastIndex, f.EntryCount, e.LastTerm(), js.ConfigChanges)
 	return e

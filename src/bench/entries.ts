@@ -11,14 +11,12 @@ const ENTRY_HEADER = 0x01;
 export const ENTRY_KEY_SIZE = 28;
 
 /** Protobuf tags of Entry (field << 3 | wire type). */
-const TAG_TERM = 0x08;
-const TAG_INDEX = 0x10;
-const TAG_TYPE = 0x18;
-const TAG_KEY = 0x20;
-const TAG_CLIENT = 0x28;
-const TAG_SERIES = 0x30;
-const TAG_RESPONDED = 0x38;
-const TAG_CMD = 0x42;
+// Colfer field headers of an Entry (docs/formats.md §1) and its end marker.
+const H_TERM = 0;
+const H_INDEX = 1;
+const H_KEY = 3;
+const H_CMD = 7;
+const END = 0x7f;
 
 function checkU32(v: number, what: string): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw new RangeError(`${what} ${v} is not a uint32`);
@@ -62,38 +60,35 @@ function putVarint(out: Uint8Array, at: number, v: number): number {
 /** Bytes of an encoded entry with this index, term and command length. */
 export function entrySize(index: number, term: number, cmdLength: number): number {
   const varint = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x20_0000 ? 3 : v < 0x1000_0000 ? 4 : 5);
-  return 1 + varint(term) + 1 + varint(index) + 2 + 1 + varint(index) + 6 + (cmdLength > 0 ? 1 + varint(cmdLength) + cmdLength : 0);
+  const field = (v: number): number => (v === 0 ? 0 : 1 + varint(v));
+  return field(term) + 2 * field(index) + (cmdLength > 0 ? 1 + varint(cmdLength) + cmdLength : 0) + 1;
 }
 
 /**
- * Writes a protobuf Entry `{term, index, type Application, key: index,
- * client_id 0, series_id 0, responded_to 0, cmd}` at `at`, every scalar
- * emitted and an empty cmd left out, as Dragonboat does (the bytes
- * `encodeEntry` writes). Index and term
+ * Writes an Entry `{term, index, type Application, key: index, client_id 0,
+ * series_id 0, responded_to 0, cmd}` at `at` in Dragonboat's Colfer encoding
+ * (zero fields left out; the bytes `encodeEntry` writes). Index and term
  * must be below 2^32 and `cmd` below 2 MiB. Returns the end offset.
  */
 export function writeEntryValue(out: Uint8Array, at: number, index: number, term: number, cmd: Uint8Array): number {
   checkU32(index, 'index');
   checkU32(term, 'term');
-  out[at++] = TAG_TERM;
-  at = putVarint(out, at, term);
-  out[at++] = TAG_INDEX;
-  at = putVarint(out, at, index);
-  out[at++] = TAG_TYPE;
-  out[at++] = 0;
-  out[at++] = TAG_KEY;
-  at = putVarint(out, at, index);
-  out[at++] = TAG_CLIENT;
-  out[at++] = 0;
-  out[at++] = TAG_SERIES;
-  out[at++] = 0;
-  out[at++] = TAG_RESPONDED;
-  out[at++] = 0;
-  if (cmd.length === 0) return at;
-  out[at++] = TAG_CMD;
-  at = putVarint(out, at, cmd.length);
-  out.set(cmd, at);
-  return at + cmd.length;
+  const field = (header: number, v: number): void => {
+    if (v === 0) return;
+    out[at++] = header;
+    at = putVarint(out, at, v);
+  };
+  field(H_TERM, term);
+  field(H_INDEX, index);
+  field(H_KEY, index);
+  if (cmd.length > 0) {
+    out[at++] = H_CMD;
+    at = putVarint(out, at, cmd.length);
+    out.set(cmd, at);
+    at += cmd.length;
+  }
+  out[at++] = END;
+  return at;
 }
 
 /**

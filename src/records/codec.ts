@@ -13,6 +13,7 @@
  * `wire.ts` for what "malformed" covers) before the library decodes it.
  * Decoded byte fields are copies, never views of the input.
  */
+import { decodeEntryBatchColfer, decodeEntryColfer, encodeEntryBatchColfer, encodeEntryColfer } from './entry-colfer.js';
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { ErrMalformedRecord, NodeHostToolsError } from '../errors.js';
 import * as pb from './gen/dragonboat_pb.js';
@@ -188,32 +189,6 @@ function snapshotFileFrom(f: pb.SnapshotFile): SnapshotFile {
   return { filepath: f.filepath, fileSize: f.fileSize, fileId: f.fileId, metadata: copy(f.metadata) };
 }
 
-function entryInit(e: Entry): Init<pb.Entry> {
-  return {
-    term: e.term,
-    index: e.index,
-    type: e.type as number as pb.EntryType,
-    key: e.key,
-    clientId: e.clientId,
-    seriesId: e.seriesId,
-    respondedTo: e.respondedTo,
-    cmd: bytesField(e.cmd),
-  };
-}
-
-function entryFrom(e: pb.Entry): Entry {
-  return {
-    term: e.term,
-    index: e.index,
-    type: e.type as number as EntryType,
-    key: e.key,
-    clientId: e.clientId,
-    seriesId: e.seriesId,
-    respondedTo: e.respondedTo,
-    cmd: copy(e.cmd),
-  };
-}
-
 // --- generic encode / decode ------------------------------------------------------
 
 /** Enum fields to range-check before encoding: record field → allowed values. */
@@ -331,29 +306,29 @@ export function decodeRaftState(bytes: Uint8Array): RaftState {
   return { term: s.term, vote: s.vote, commit: s.commit };
 }
 
-/** Encodes an Entry record. */
+/** Encodes an Entry as Dragonboat stores it: Colfer, not protobuf (records/entry-colfer.ts). */
 export function encodeEntry(e: Entry): Uint8Array {
   checkEnums('Entry', [['type', e.type, EntryType]]);
-  return encode(pb.EntrySchema, 'Entry', entryInit(e));
+  return encodeEntryColfer(e);
 }
 
-/** Decodes an Entry record; throws {@link ErrMalformedRecord} on bad input. */
+/** Decodes a stored Entry (Colfer); throws {@link ErrMalformedRecord} on bad input. */
 export function decodeEntry(bytes: Uint8Array): Entry {
-  return entryFrom(decode(pb.EntrySchema, 'Entry', bytes));
+  return decodeEntryColfer(bytes);
 }
 
-/** Encodes an EntryBatch record. */
+/** Encodes an EntryBatch as Dragonboat stores it: protobuf field 1 per entry, each entry Colfer. */
 export function encodeEntryBatch(b: EntryBatch): Uint8Array {
   checkEnums(
     'EntryBatch',
     b.entries.map((e, i): EnumCheck => [`entries[${i}].type`, e.type, EntryType]),
   );
-  return encode(pb.EntryBatchSchema, 'EntryBatch', { entries: b.entries.map((e) => create(pb.EntrySchema, entryInit(e))) });
+  return encodeEntryBatchColfer(b);
 }
 
-/** Decodes an EntryBatch record; throws {@link ErrMalformedRecord} on bad input. */
+/** Decodes a stored EntryBatch; throws {@link ErrMalformedRecord} on bad input. */
 export function decodeEntryBatch(bytes: Uint8Array): EntryBatch {
-  return { entries: decode(pb.EntryBatchSchema, 'EntryBatch', bytes).entries.map(entryFrom) };
+  return decodeEntryBatchColfer(bytes);
 }
 
 /** Encodes a RaftDataStatus record (payload of `dragonboat.ds`). */

@@ -47,7 +47,7 @@ export interface LogSuffixHeader {
   survivor: { raftAddress: string; nodeHostDir: string; term: bigint; commit: bigint };
 }
 
-/** One entry: its index and term, and its bytes as Dragonboat stores an Entry in a plain log (the protobuf encoding). */
+/** One entry: its index and term, and its bytes as Dragonboat stores an Entry in a plain log (Colfer, docs/formats.md §1). */
 export interface LogSuffixEntry {
   index: bigint;
   term: bigint;

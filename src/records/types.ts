@@ -82,7 +82,7 @@ export interface RaftState {
   commit: bigint;
 }
 
-/** A Raft log entry as this project writes it (protobuf Entry). */
+/** A Raft log entry (stored as Colfer: docs/formats.md §1). */
 export interface Entry {
   term: bigint;
   index: bigint;

@@ -6,10 +6,8 @@ import * as codec from '../../src/records/codec.js';
 import {
   ChecksumType,
   CompressionType,
-  EntryType,
   StateMachineType,
   type Bootstrap,
-  type Entry,
   type Membership,
   type RaftDataStatus,
   type Snapshot,
@@ -56,17 +54,6 @@ const snapshot: fc.Arbitrary<Snapshot> = fc.record({
 });
 const bootstrap: fc.Arbitrary<Bootstrap> = fc.record({ addresses: strMap, join: fc.boolean(), type: smType });
 const raftState = fc.record({ term: u64, vote: u64, commit: u64 });
-const entry: fc.Arbitrary<Entry> = fc.record({
-  term: u64,
-  index: u64,
-  type: fc.constantFrom(EntryType.Application, EntryType.ConfigChange, EntryType.Encoded, EntryType.Metadata),
-  key: u64,
-  clientId: u64,
-  seriesId: u64,
-  respondedTo: u64,
-  cmd: fc.uint8Array({ maxLength: 64 }),
-});
-const entryBatch = fc.record({ entries: fc.array(entry, { maxLength: 4 }) });
 const raftDataStatus: fc.Arbitrary<RaftDataStatus> = fc.record({
   address: str,
   binVer: fc.nat({ max: 0xffffffff }),
@@ -105,8 +92,6 @@ const cases: Case<never>[] = [
   { name: 'Snapshot', arb: snapshot, encode: codec.encodeSnapshot, decode: codec.decodeSnapshot, ordered: [7] },
   { name: 'Bootstrap', arb: bootstrap, encode: codec.encodeBootstrap, decode: codec.decodeBootstrap, ordered: [] },
   { name: 'RaftState', arb: raftState, encode: codec.encodeRaftState, decode: codec.decodeRaftState, ordered: [] },
-  { name: 'Entry', arb: entry, encode: codec.encodeEntry, decode: codec.decodeEntry, ordered: [] },
-  { name: 'EntryBatch', arb: entryBatch, encode: codec.encodeEntryBatch, decode: codec.decodeEntryBatch, ordered: [1] },
   { name: 'RaftDataStatus', arb: raftDataStatus, encode: codec.encodeRaftDataStatus, decode: codec.decodeRaftDataStatus, ordered: [] },
   { name: 'SnapshotHeader', arb: snapshotHeader, encode: codec.encodeSnapshotHeader, decode: codec.decodeSnapshotHeader, ordered: [] },
 ] as never;
@@ -250,8 +235,6 @@ describe('SnapshotHeader vs the golden file', () => {
 describe('encoding style', () => {
   test('every field but empty bytes is emitted even when zero, in field-number order (as gogoproto does)', () => {
     expect(hex(codec.encodeRaftState(codec.emptyRaftState()))).toBe('080010001800');
-    expect(hex(codec.encodeEntry(codec.emptyEntry()))).toBe('08001000180020002800300038' + '00');
-    expect(hex(codec.encodeEntry({ ...codec.emptyEntry(), cmd: Uint8Array.of(7) }))).toBe('0800100018002000280030003800' + '420107');
     expect(hex(codec.encodeBootstrap(codec.emptyBootstrap()))).toBe('10001800');
     expect(hex(codec.encodeSnapshot(codec.emptySnapshot()))).toBe(
       '1200' + '1800' + '2000' + '2800' + '32020800' + '4800' + '5000' + '5800' + '6000' + '6800' + '7000',

@@ -156,6 +156,7 @@ export async function run(inv: Invocation, ctx: CommandContext, cmd: Command): P
         ctx.warn(`Shard ${preview.shardId} replica ${preview.replicaId} in ${preview.nodeHostDir} has state that the import overwrites:`);
         for (const l of recordsLines(preview.before)) ctx.warn(l);
         for (const w of preview.warnings) ctx.warn(`  ! ${w.message}`);
+        for (const l of logSuffixLines(preview)) ctx.warn(l);
         if (preview.removedSnapshotDirs.length) ctx.warn(`  ! snapshot directories removed: ${preview.removedSnapshotDirs.join(', ')}`);
         // On a terminal, ask (y/N); --json is for scripts, which say --yes. No answer (end of input) is a no.
         const confirmed =

@@ -28,6 +28,7 @@ SUITES=(
   test/engines/native*.test.ts
   test/engines/differential.test.ts
   test/ops/stale-entries.test.ts
+  test/logdb/native-remove.test.ts
   test/records/fuzz.test.ts
   test/snapshot/fuzz.test.ts
 )

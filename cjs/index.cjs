@@ -18,10 +18,11 @@
 // Anything else (NodeHostToolsError, LogDB, encodeSnapshot, ...) is reached
 // through `await load()`; reading it directly throws an Error saying so.
 //
-// test/packaging/consumer.mjs checks that the list below is exactly the
+// scripts/consumer-test.mjs checks that the list below is exactly the
 // library's asynchronous exports.
 
 const ASYNC_EXPORTS = [
+  'checkLogSuffixFile',
   'checkManifest',
   'copySnapshotFile',
   'createBackup',
@@ -34,8 +35,11 @@ const ASYNC_EXPORTS = [
   'planRecovery',
   'readBackup',
   'readExportDir',
+  'readLogSuffixHeader',
   'readManifest',
   'restoreBackup',
+  'summarizeLog',
+  'verifyExportLogSuffix',
   'verifySnapshot',
   'verifySnapshotFile',
   'writeV1SnapshotFile',

@@ -7,6 +7,7 @@ declare const api: {
   load(): Promise<Lib>;
   /** The names of the asynchronous functions available directly. */
   readonly ASYNC_EXPORTS: readonly string[];
+  checkLogSuffixFile: Lib['checkLogSuffixFile'];
   checkManifest: Lib['checkManifest'];
   copySnapshotFile: Lib['copySnapshotFile'];
   createBackup: Lib['createBackup'];
@@ -19,8 +20,11 @@ declare const api: {
   planRecovery: Lib['planRecovery'];
   readBackup: Lib['readBackup'];
   readExportDir: Lib['readExportDir'];
+  readLogSuffixHeader: Lib['readLogSuffixHeader'];
   readManifest: Lib['readManifest'];
   restoreBackup: Lib['restoreBackup'];
+  summarizeLog: Lib['summarizeLog'];
+  verifyExportLogSuffix: Lib['verifyExportLogSuffix'];
   verifySnapshot: Lib['verifySnapshot'];
   verifySnapshotFile: Lib['verifySnapshotFile'];
   writeV1SnapshotFile: Lib['writeV1SnapshotFile'];

@@ -28,6 +28,11 @@ export { readExportDir, type ExportDir, type ExportedExternalFile } from './ops/
 export type { MemberNodes, ConfigChangeIdPolicy } from './ops/members.js';
 export { exportSnapshot, type ExportOptions, type ExportResult } from './ops/export.js';
 export { planRecovery, type PlanHost, type PlanOptions, type PlanResult, type HostPlan, type InspectJson } from './ops/plan.js';
+export { verifyExportLogSuffix, type LogSuffixInfo, type VerifiedLogSuffix } from './ops/export-log.js';
+export type { MinimalLossPlan, MinimalLossHost } from './ops/plan-minimal.js';
+export { checkLog, chooseSurvivor, summarizeLog, type LogSummary, type LogCheck } from './ops/survivor.js';
+export { readLogSuffix, readLogSuffixHeader, checkLogSuffixFile, type LogSuffixSummary } from './files/log-suffix-file.js';
+export { LOG_SUFFIX_FILENAME, type LogSuffixHeader, type LogSuffixEntry } from './records/log-suffix.js';
 export { createBackup, readBackup, restoreBackup, type BackupInfo, type RestoreResult } from './ops/backup.js';
 export { importMany, loadImportManifest, type ImportJob, type JobOutcome, type ManyOptions, type ManyResult } from './ops/import-many.js';
 export { readManifest, checkManifest, MANIFEST_FILENAME, type Manifest, type ManifestFile } from './ops/manifest.js';

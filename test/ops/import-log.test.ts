@@ -14,11 +14,12 @@ import { LogDB } from '../../src/logdb/logdb.js';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { dataStatusPath } from '../../src/nodehost/paths.js';
 import { restoreBackup } from '../../src/ops/backup.js';
+import { exportSnapshot } from '../../src/ops/export.js';
 import { importMany } from '../../src/ops/import-many.js';
 import { importSnapshot } from '../../src/ops/import.js';
 import { LOG_SUFFIX_FILENAME } from '../../src/records/log-suffix.js';
 import { decodeRaftDataStatus } from '../../src/records/codec.js';
-import { makeTempDir } from '../helpers/nodehost.js';
+import { makeEntries, makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
 import { M4, SHARD, freshConfig, makeExport, nodeState, workedMembers } from './fixtures.js';
 import {
@@ -110,7 +111,6 @@ describe('a suffix is carried', () => {
     const other = await makeSurvivor({ root: path.join(dir, 'other'), entries: 70, snapshotIndex: 10n });
     const db = await LogDB.open(other.cfg);
     try {
-      const { makeEntries } = await import('../helpers/nodehost.js');
       await db.saveRaftState([{ shardId: SHARD, replicaId: 1n, entries: makeEntries(41n, 75n, 3n) }]);
     } finally {
       await db.close();
@@ -147,6 +147,25 @@ describe('a suffix is carried', () => {
     expect(res.after.raftState).toEqual({ term: EXPORT_TERM, vote: 0n, commit: 20n });
     expect(res.logSuffix?.neutralized).toEqual([]);
   });
+});
+
+describe("the survivor's own snapshot exported with its log", () => {
+  for (const batched of [false, true]) {
+    it(`${batched ? 'batched' : 'plain'}: m1 keeps its snapshot directory in place and gets its entries back re-keyed; m4 gets the same`, async () => {
+      const dir = scratch();
+      const m1 = await makeSurvivor({ root: path.join(dir, 'm1'), batched });
+      const exp = await exportSnapshot(m1.config, SHARD, 1n, path.join(dir, 'export'), { withLog: true });
+      expect(exp.index).toBe(10n);
+      const m4 = freshConfig(path.join(dir, 'm4'), M4);
+      const r1 = await importSnapshot(m1.config, exp.exportDir, workedMembers(), 1n);
+      const r4 = await importSnapshot(m4, exp.exportDir, workedMembers(), 4n);
+      expect(r1.files.map((f) => f.how)).toEqual(['reused']);
+      expect(r1.logSuffix).toMatchObject({ firstIndex: 11n, lastIndex: LAST, neutralized: [{ index: CONFIG_CHANGE_AT, term: LAST_TERM }] });
+      expect(r1.fingerprint).toBe(r4.fingerprint);
+      await expectCarriedOn(m1.config, 1n, 10n, batched ? 'batched' : 'plain');
+      await expectCarriedOn(m4, 4n, 10n, 'plain');
+    });
+  }
 });
 
 describe('--ignore-log', () => {
@@ -197,6 +216,37 @@ describe('import --manifest', () => {
     expect(res.ok).toBe(true);
     expect(res.outcomes[0]!.result!.logSuffix?.lastIndex).toBe(LAST);
     await expectCarriedOn(m1.config, 1n, 20n, 'plain');
+  });
+
+  it('two shards of one partition, each with its suffix, commit together', async () => {
+    const dir = scratch();
+    const m1 = await makeSurvivor({ root: path.join(dir, 'm1') });
+    // Shard 116 lives in the same partition as 100 (116 % 16 = 100 % 16): entries 1..40 in term 3, a snapshot at 10.
+    await makeRunningNode({ root: path.join(dir, 'm1'), shardId: 116n, entries: 40, snapshotIndex: 10n });
+    const e100 = await exportSnapshot(m1.config, SHARD, 1n, path.join(dir, 'export-100'), { withLog: true });
+    const e116 = await exportSnapshot(m1.config, 116n, 1n, path.join(dir, 'export-116'), { withLog: true });
+    const res = await importMany(m1.config, [
+      { src: e100.exportDir, members: workedMembers(), replicaId: 1n },
+      { src: e116.exportDir, members: workedMembers(), replicaId: 1n },
+    ]);
+    expect(res.ok).toBe(true);
+    expect(res.outcomes.map((o) => o.result!.partitionDir)).toEqual([
+      res.outcomes[0]!.result!.partitionDir,
+      res.outcomes[0]!.result!.partitionDir,
+    ]);
+    expect(res.outcomes.map((o) => o.result!.logSuffix?.lastIndex)).toEqual([LAST, 40n]);
+    await expectCarriedOn(m1.config, 1n, 10n, 'plain');
+    const db = await LogDB.open(m1.cfg, { readOnly: true });
+    try {
+      expect(await db.readRaftState(116n, 1n, 10n)).toEqual({
+        state: { term: 3n, vote: 0n, commit: 10n },
+        firstIndex: 11n,
+        entryCount: 30n,
+      });
+      expect((await db.iterateEntries(116n, 1n, 11n, 41n)).entries.map((e) => e.entry)).toEqual(makeEntries(11n, 40n, 3n));
+    } finally {
+      await db.close();
+    }
   });
 
   it('ignoreLog per job imports the snapshot alone', async () => {

@@ -11,10 +11,8 @@
  * their bytes packed into chunks, their places and terms in typed arrays.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { ErrLogSuffix, NodeHostToolsError } from '../errors.js';
 import { readLogSuffix } from '../files/log-suffix-file.js';
-import { statOrUndefined } from '../files/fsutil.js';
 import type { ImportEntries } from '../logdb/logdb.js';
 import { decodeEntry, encodeEntry } from '../records/codec.js';
 import { LOG_SUFFIX_FILENAME, type LogSuffixHeader } from '../records/log-suffix.js';
@@ -118,8 +116,9 @@ export async function readCarriedLogSuffix(
   manifest: Manifest | undefined,
   opts: { signal?: AbortSignal } = {},
 ): Promise<CarriedLogSuffix | undefined> {
-  const path = join(exp.dir, LOG_SUFFIX_FILENAME);
-  if ((await statOrUndefined(path)) === undefined) return undefined;
+  // readExportDir tells a suffix from an external file of the same name (then the export carries none).
+  const path = exp.logSuffixFile;
+  if (path === undefined) return undefined;
   const rec = exp.record;
   if (rec.type === StateMachineType.OnDisk) {
     throw new ErrLogSuffix(

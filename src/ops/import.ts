@@ -4,7 +4,8 @@
  *
  *   1. read the inputs: configuration, member map, the export's layout,
  *      manifest and record, the snapshot file's header, size and tail, the
- *      member map against the snapshot's membership (only `srcDir` is read);
+ *      member map against the snapshot's membership, the log suffix the
+ *      export carries, read whole and validated (only `srcDir` is read);
  *   2. check that no NodeHost runs and hold its LOCK files (fcntl write
  *      locks, as a NodeHost does, `dir-locks.ts`): a NodeHost started
  *      meanwhile refuses to start;
@@ -21,8 +22,9 @@
  *      created) and its flag file `dragonboat.snapshot.message`; the missing
  *      `dragonboat.ds`; the rename to `snapshot-<INDEX>`, an unrecorded
  *      directory a restart deletes;
- *   6. commit one atomic log store batch (docs/import-contract.md): from
- *      here the node owns the snapshot and a restart removes the flag file;
+ *   6. commit one atomic log store batch (docs/import-contract.md), the
+ *      carried log suffix's entries included: from here the node owns the
+ *      snapshot and a restart removes the flag file;
  *   7. clean up what the commit made stale: old snapshot directories, old
  *      entries (LevelDB deletes and compacts them; on Pebble the commit's
  *      range tombstone already covers them).
@@ -90,7 +92,7 @@ import {
   type MemberNodes,
 } from './members.js';
 import { nativeLockHolder } from '../nodehost/native-lock.js';
-import { LOG_SUFFIX_FILENAME, readCarriedLogSuffix, type CarriedLogSuffix } from './import-log.js';
+import { readCarriedLogSuffix, type CarriedLogSuffix } from './import-log.js';
 
 /** Step boundaries of an import, in order; reported through {@link ImportOptions.onStep}. */
 export const IMPORT_STEPS = [
@@ -496,8 +498,8 @@ export async function readInputs(
  */
 export async function withLogSuffix(inputs: ImportInputs, options: ImportOptions): Promise<ImportInputs> {
   if (options.ignoreLog) {
-    const path = join(inputs.exp.dir, LOG_SUFFIX_FILENAME);
-    if (await statOrUndefined(path)) {
+    const path = inputs.exp.logSuffixFile;
+    if (path !== undefined) {
       inputs.warnings.push({
         code: 'log-suffix-ignored',
         message: `the export carries a log suffix (${path}) that is not imported (ignore-log): every entry after index ${inputs.exp.record.index} is discarded`,

@@ -14,7 +14,7 @@ import { LOG_SUFFIX_FILENAME } from '../../src/records/log-suffix.js';
 import { StateMachineType } from '../../src/records/types.js';
 import { makeEntry, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { M4, expectCodedRejection, freshConfig, workedMembers } from './fixtures.js';
+import { M4, expectCodedRejection, freshConfig, makeExport, workedMembers } from './fixtures.js';
 import { exportWithSuffix, makeSurvivor, suffixEntry, type SuffixSpec } from './import-log-fixtures.js';
 
 let root: string;
@@ -132,6 +132,16 @@ describe('a bad suffix file', () => {
     const [e] = await refused(ErrLogSuffix, src);
     expect(e!.details.check).toBe('state-machine-type');
     expect(e!.message).toContain('--ignore-log');
+  });
+
+  it("an on-disk state machine's external file named log-suffix.nhlog is no suffix: imported as an external file", async () => {
+    const made = await makeExport(path.join(root, `exports-${++n}`), {
+      type: StateMachineType.OnDisk,
+      externals: [{ name: LOG_SUFFIX_FILENAME, bytes: new TextEncoder().encode('not a log') }],
+    });
+    const res = await importSnapshot(m4, made.dir, workedMembers(), 4n, { dryRun: true });
+    expect(res.logSuffix).toBeUndefined();
+    expect(res.files.map((f) => f.name)).toContain(LOG_SUFFIX_FILENAME);
   });
 
   it('with ignoreLog the file is not read: the snapshot alone is imported', async () => {

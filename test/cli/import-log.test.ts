@@ -85,7 +85,7 @@ describe('nodehost import with a log suffix', () => {
   it('--ignore-log imports the snapshot alone and says what it left out', async () => {
     const s = await setup();
     const json = expectOk(await runCli(importArgs(s.m1, s.src, '1', '--ignore-log', '--json')));
-    expect(json.logSuffix).toBeUndefined();
+    expect(json.logSuffix).toBeNull();
     expect(json.after.maxIndex).toBe('20');
     expect(json.warnings.map((w: { code: string }) => w.code)).toContain('log-suffix-ignored');
   });

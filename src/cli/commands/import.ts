@@ -247,7 +247,7 @@ export function importResultJson(res: ImportResult): Record<string, unknown> {
     warnings: res.warnings,
     fingerprint: res.fingerprint,
     ...(res.backup ? { backup: plainJson(res.backup) } : {}),
-    ...(res.logSuffix ? { logSuffix: plainJson(res.logSuffix) } : {}),
+    logSuffix: res.logSuffix ? plainJson(res.logSuffix) : null,
   };
 }
 

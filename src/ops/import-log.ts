@@ -12,10 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import { ErrLogSuffix, NodeHostToolsError } from '../errors.js';
+import { statOrUndefined } from '../files/fsutil.js';
 import { readLogSuffix } from '../files/log-suffix-file.js';
 import type { ImportEntries } from '../logdb/logdb.js';
 import { decodeEntry, encodeEntry } from '../records/codec.js';
-import { LOG_SUFFIX_FILENAME, type LogSuffixHeader } from '../records/log-suffix.js';
+import { FRAME_HEADER_SIZE, LOG_SUFFIX_FILENAME, type LogSuffixHeader } from '../records/log-suffix.js';
 import { EntryType, StateMachineType, type Entry } from '../records/types.js';
 import type { ExportDir } from './export-dir.js';
 import { checkDigest, type Manifest } from './manifest.js';
@@ -114,7 +115,7 @@ function mismatch(path: string, index: bigint, message: string, expected?: unkno
 export async function readCarriedLogSuffix(
   exp: ExportDir,
   manifest: Manifest | undefined,
-  opts: { signal?: AbortSignal } = {},
+  opts: { signal?: AbortSignal; onProgress?: (bytesDone: number, bytesTotal: number) => void } = {},
 ): Promise<CarriedLogSuffix | undefined> {
   // readExportDir tells a suffix from an external file of the same name (then the export carries none).
   const path = exp.logSuffixFile;
@@ -127,16 +128,18 @@ export async function readCarriedLogSuffix(
       { path, check: 'state-machine-type', expected: 'Regular or Concurrent', actual: StateMachineType[rec.type] },
     );
   }
+  const total = opts.onProgress ? ((await statOrUndefined(path))?.size ?? 0) : 0;
+  let done = 0;
   const hash = createHash('sha256');
   const packed = new PackedEntries();
   const neutralized: { index: bigint; term: bigint }[] = [];
   let header: LogSuffixHeader | undefined;
   const it = readLogSuffix(path, { hash, ...(opts.signal ? { signal: opts.signal } : {}) });
-  let done: { lastTerm: bigint; size: number };
+  let end: { lastTerm: bigint; size: number };
   for (;;) {
     const step = await it.next();
     if (step.done) {
-      done = step.value;
+      end = step.value;
       break;
     }
     const item = step.value;
@@ -146,6 +149,9 @@ export async function readCarriedLogSuffix(
       continue;
     }
     const { index, term, value } = item.entry;
+    // The file's bytes as read (frame head, index, term, value), reported every 4096 entries.
+    done += FRAME_HEADER_SIZE + 16 + value.length;
+    if (opts.onProgress && packed.count % 4096 === 0) opts.onProgress(done, total);
     let entry: Entry;
     try {
       entry = decodeEntry(value);
@@ -174,7 +180,8 @@ export async function readCarriedLogSuffix(
   }
   const h = header!;
   const sha256 = hash.digest('hex');
-  const size = BigInt(done.size);
+  const size = BigInt(end.size);
+  opts.onProgress?.(end.size, end.size);
   if (manifest) checkDigest(manifest, LOG_SUFFIX_FILENAME, path, { size, sha256 });
   return {
     file: path,
@@ -183,7 +190,7 @@ export async function readCarriedLogSuffix(
     lastIndex: h.lastIndex,
     entryCount: h.entryCount,
     count: packed.count,
-    lastTerm: done.lastTerm,
+    lastTerm: end.lastTerm,
     size,
     sha256,
     neutralized,

@@ -507,7 +507,10 @@ export async function withLogSuffix(inputs: ImportInputs, options: ImportOptions
     }
     return inputs;
   }
-  const logSuffix = await readCarriedLogSuffix(inputs.exp, inputs.manifest, options.signal ? { signal: options.signal } : {});
+  const logSuffix = await readCarriedLogSuffix(inputs.exp, inputs.manifest, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (d, t) => options.onProgress?.('verify', d, t),
+  });
   return logSuffix ? { ...inputs, logSuffix } : inputs;
 }
 

@@ -127,8 +127,15 @@ describe('a suffix is carried', () => {
     const m1 = await makeSurvivor({ root: path.join(dir, 'm1') });
     const exp = await exportWithSuffix(path.join(dir, 'export'), m1.config);
     const before = await treeHash(dir);
-    const res = await importSnapshot(m1.config, exp.dir, workedMembers(), 1n, { dryRun: true });
+    const progress: [string, number, number][] = [];
+    const res = await importSnapshot(m1.config, exp.dir, workedMembers(), 1n, {
+      dryRun: true,
+      onProgress: (phase, d, t) => progress.push([phase, d, t]),
+    });
     expect(await treeHash(dir)).toBe(before);
+    // Reading the suffix is reported as verification of its bytes, ending at the file's size.
+    const size = (await fsp.stat(path.join(exp.dir, LOG_SUFFIX_FILENAME))).size;
+    expect(progress).toContainEqual(['verify', size, size]);
     expect(res.logSuffix?.neutralized).toEqual([{ index: CONFIG_CHANGE_AT, term: LAST_TERM }]);
     expect(res.after.maxIndex).toBe(LAST);
     expect(res.after.raftState.term).toBe(LAST_TERM);

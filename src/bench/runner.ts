@@ -26,6 +26,7 @@
  * 4b. the removal of group 4 on the Pebble store (one drop-in WAL of range
  *    tombstones), in the same alternating group as the classic-level baseline.
  */
+import { cliImport, copySuffix, removeDir, writeBenchSuffix } from './carry.js';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,7 +35,16 @@ import { nativeCrcKernel } from '../engines/native.js';
 import { loadNative, nativeLoadError } from '../native/binding.js';
 import type { EngineName } from '../engines/types.js';
 import { ErrEngineUnavailable, ErrInvalidConfig } from '../errors.js';
-import { cloneStore, EXPORT_ADDRESS, EXPORT_REPLICA, freeBytes, readThrough, writeBenchExport, type BenchExport } from './inputs.js';
+import {
+  cloneStore,
+  EXPORT_ADDRESS,
+  EXPORT_INDEX,
+  EXPORT_REPLICA,
+  freeBytes,
+  readThrough,
+  writeBenchExport,
+  type BenchExport,
+} from './inputs.js';
 import { checkChildScript, cliScript, defaultChildScript, dropCaches, runChild, runCommand, syncAll, writeRssPreload } from './process.js';
 import { clonePebbleStore } from './pebble-store.js';
 import { resolveNodeHostConfig } from '../nodehost/config.js';
@@ -59,6 +69,8 @@ export const DEFAULT_BENCH_OPTIONS = {
   rssSizes: [1024 ** 3, 4 * 1024 ** 3],
   // The issue's Pebble rows are about 10M entries; `--pebble-entries 0` skips them.
   pebbleEntries: 10_000_000,
+  // The minimal-loss row (#13): an export carrying 1M entries (about 100 MiB); 0 skips it.
+  carryEntries: 1_000_000,
 } as const;
 
 /** Read size of the read-only baseline (the native engine reads 8 MiB pieces too). */
@@ -131,6 +143,9 @@ function checkOptions(o: BenchOptions): void {
   const pe = o.pebbleEntries ?? 0;
   if (!Number.isSafeInteger(pe) || pe < 0 || pe > 0xffff_ffff)
     bad(`pebbleEntries must be a count between 0 and 2^32-1, not ${pe}`, { pebbleEntries: pe });
+  const ce = o.carryEntries ?? 0;
+  if (!Number.isSafeInteger(ce) || ce < 0 || ce > 0xffff_ffff)
+    bad(`carryEntries must be a count between 0 and 2^32-1, not ${ce}`, { carryEntries: ce });
   for (const s of o.rssSizes ?? [])
     if (!Number.isSafeInteger(s) || s < 17) bad(`rssSizes must be sizes in bytes >= 17, not ${s}`, { rssSizes: o.rssSizes });
 }
@@ -411,6 +426,57 @@ function pebbleImportSpecs(ctx: Ctx, exp: BenchExport, store: string, preload: s
   ];
 }
 
+/** Payload of the export the carry row imports: small, so the row measures the suffix, not the snapshot copy. */
+const CARRY_SNAPSHOT_SIZE = 16 * 1024 * 1024;
+
+/**
+ * The minimal-loss row: the CLI import of an export carrying `entries`
+ * entries, against the same import with `--ignore-log` plus `cp` of the
+ * suffix file and `sync` (one baseline: both halves timed, summed).
+ */
+async function carryGroup(ctx: Ctx, entries: number): Promise<BenchGroup> {
+  ctx.line(`writing an export carrying ${formatCount(entries)} log entries...`);
+  const exp = await writeBenchExport(join(ctx.root, 'export-carry'), CARRY_SNAPSHOT_SIZE);
+  const suffixBytes = await writeBenchSuffix(exp, entries);
+  const preload = await writeRssPreload(ctx.root);
+  const cli = cliScript(ctx.script);
+  const host = (tag: string, n: number): string => join(ctx.root, `carry-${tag}-${n}`);
+  const specs: CaseSpec[] = [
+    {
+      id: 'carry.base',
+      label: 'import --ignore-log, then cp of the suffix file + sync (baseline)',
+      role: 'baseline',
+      bytes: Number(suffixBytes),
+      run: async (n) => {
+        const imp = await cliImport(cli, preload, exp, host('base', n), true, EXPORT_INDEX);
+        const cp = await copySuffix(exp, host('cp', n));
+        return { seconds: imp.seconds + cp.seconds, peakRssBytes: imp.peakRssBytes, peakAnonBytes: null, peakFileBytes: null };
+      },
+      cleanup: async (n) => {
+        await removeDir(host('base', n));
+        await removeDir(host('cp', n));
+      },
+    },
+    {
+      id: 'carry.cli',
+      label: `nodehost import carrying ${formatCount(entries)} entries (CLI process)`,
+      role: 'subject',
+      bytes: Number(suffixBytes),
+      run: (n) => cliImport(cli, preload, exp, host('cli', n), false, EXPORT_INDEX + BigInt(entries)),
+      cleanup: (n) => removeDir(host('cli', n)),
+    },
+  ];
+  const cases = await runGroup(ctx, 'carry', specs);
+  applyRatios(cases, [{ caseId: 'carry.cli', to: 'carry.base', label: 'without the log + cp', kind: 'time' }]);
+  await rm(exp.dir, { recursive: true, force: true });
+  return {
+    id: 'carry',
+    title: 'minimal-loss import on a fresh Pebble host (CLI, whole process)',
+    input: `${formatBytes(CARRY_SNAPSHOT_SIZE)} snapshot and a log suffix of ${formatCount(entries)} entries (${formatBytes(Number(suffixBytes))})`,
+    cases,
+  };
+}
+
 function availableEngines(wanted: EngineName[], notes: string[]): EngineName[] {
   const ok: EngineName[] = [];
   for (const name of wanted) {
@@ -637,6 +703,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
   const ctx: Ctx = { script, root, cold, repetitions: options.repetitions, line, notes };
   const groups: BenchGroup[] = [];
   const pebble: PebbleInput = { store: join(root, 'pebble-store', 'logdb-4'), entries: options.pebbleEntries ?? 0 };
+  const carryEntries = options.carryEntries ?? 0;
   try {
     await checkDisk(root, options, rssSizes);
     if (pebble.entries > 0) await buildPebbleStore(ctx, pebble.store, pebble.entries);
@@ -645,6 +712,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
     await peakRssAtSizes(ctx, extraSizes, engines, main.subjects);
     const counts = [...new Set([...options.entries, ...(pebble.entries > 0 ? [pebble.entries] : [])])].sort((a, b) => a - b);
     for (const entries of counts) groups.push(...(await removalGroups(ctx, entries, native, pebble)));
+    if (carryEntries > 0) groups.push(await carryGroup(ctx, carryEntries));
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -670,6 +738,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
       rssSizes,
       cold,
       pebbleEntries: pebble.entries,
+      carryEntries,
     },
     cache: cold ? 'cold' : 'warm',
     groups,

@@ -55,6 +55,14 @@ function ratioTargets(groups: readonly BenchGroup[]): RatioTarget[] {
     op: '<=',
     threshold: 1.15,
   });
+  out.push({
+    id: 'carry-vs-without-log',
+    label: 'import carrying a log suffix (CLI process) / import without it + cp of the suffix file',
+    caseId: 'carry.cli',
+    baseline: 'carry.base',
+    op: '<=',
+    threshold: 1.5,
+  });
   for (const g of groups) {
     if (g.id.startsWith('read.')) {
       const n = g.id.slice('read.'.length);
@@ -143,6 +151,18 @@ export function evaluateTargets(groups: readonly BenchGroup[]): BenchTarget[] {
       value: pebbleImport.peakRssBytes,
       unit: 'bytes',
       met: pebbleImport.peakRssBytes < RSS_LIMIT_BYTES,
+    });
+  }
+  const carry = cases.get('carry.cli');
+  if (carry && carry.peakRssBytes !== null) {
+    targets.push({
+      id: 'carry-rss',
+      label: 'peak RSS of the CLI import carrying the log suffix',
+      op: '<',
+      threshold: RSS_LIMIT_BYTES,
+      value: carry.peakRssBytes,
+      unit: 'bytes',
+      met: carry.peakRssBytes < RSS_LIMIT_BYTES,
     });
   }
   return targets;

@@ -36,6 +36,12 @@ export interface BenchOptions {
    * host); 0 or absent skips them. `DEFAULT_BENCH_OPTIONS` has 10M.
    */
   pebbleEntries?: number;
+  /**
+   * Entries of the log suffix the minimal-loss row carries (an export with a
+   * `log-suffix.nhlog`, imported by the CLI on a fresh Pebble host); 0 or
+   * absent skips it. `DEFAULT_BENCH_OPTIONS` has 1M (about 100 MiB).
+   */
+  carryEntries?: number;
   /** The compiled child entry point (default: `child.js` beside this module in `dist/bench/`). */
   childScript?: string;
 }
@@ -142,6 +148,8 @@ export interface BenchReport {
     cold: boolean;
     /** 0 when the Pebble rows were skipped. */
     pebbleEntries: number;
+    /** 0 when the minimal-loss row was skipped. */
+    carryEntries: number;
   };
   /** `warm`: inputs read once before the runs; `cold`: page cache dropped before every run. */
   cache: 'warm' | 'cold';

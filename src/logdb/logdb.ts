@@ -111,7 +111,7 @@ export interface StoredEntry {
   index: bigint;
   /** The entry's bytes: the stored value (plain) or its re-encoding (batched). */
   value: Uint8Array;
-  /** The decoded protobuf Entry, or undefined when the value is not one (Dragonboat's own private encoding). */
+  /** The decoded Entry (Colfer), or undefined when the value does not decode as one. */
   entry: Entry | undefined;
 }
 
@@ -179,7 +179,7 @@ export interface ImportEntries {
   count: number;
   /** The last entry's term. */
   lastTerm: bigint;
-  /** The bytes of entry `firstIndex + i`: a protobuf Entry, as a plain (bin_ver 100) log stores it. */
+  /** The bytes of entry `firstIndex + i`: an Entry as a plain (bin_ver 100) log stores it (Colfer). */
   value(i: number): Uint8Array;
 }
 

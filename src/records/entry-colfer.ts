@@ -212,3 +212,85 @@ export function decodeEntryBatchColfer(bytes: Uint8Array): EntryBatch {
   }
   return { entries };
 }
+
+/** What {@link scanEntryColfer} reads of an entry. */
+export interface EntryHead {
+  index: bigint;
+  term: bigint;
+  type: number;
+}
+
+/**
+ * Checks that `bytes[start, end)` is exactly one well-formed entry, as
+ * {@link decodeEntryColfer} would accept it, and reads its index, term and
+ * type into `out` — without decoding the rest: a million-entry log suffix
+ * is checked at memory speed. Returns false where the decoder would throw.
+ */
+export function scanEntryColfer(bytes: Uint8Array, start: number, end: number, out: EntryHead): boolean {
+  let i = start;
+  out.index = 0n;
+  out.term = 0n;
+  out.type = 0;
+  if (i >= end) return false;
+  let header = bytes[i++]!;
+  // Varints below 2^49 (at most 7 bytes) are what Dragonboat writes; longer ones take the exact path.
+  const varint = (): number | bigint | undefined => {
+    let x = 0;
+    let mul = 1;
+    for (let n = 0; n < 7; n++) {
+      if (i >= end) return undefined;
+      const b = bytes[i++]!;
+      if (b < 0x80) return x + b * mul;
+      x += (b & 0x7f) * mul;
+      mul *= 128;
+    }
+    let big = BigInt(x);
+    for (let shift = 49n; ; shift += 7n) {
+      if (i >= end) return undefined;
+      const b = BigInt(bytes[i++]!);
+      if (b < 0x80n || shift === 56n) return big | (b << shift);
+      big |= (b & 0x7fn) << shift;
+    }
+  };
+  const next = (): boolean => {
+    if (i >= end) return false;
+    header = bytes[i++]!;
+    return true;
+  };
+  for (let field = 0; field <= 6; field++) {
+    if (field === 2) {
+      if (header === 2 || header === (2 | FLAG)) {
+        const v = varint();
+        if (v === undefined || (typeof v === 'bigint' ? v > 0xffffffffn : v > 0xffffffff)) return false;
+        const n = Number(v);
+        out.type = header === 2 ? n | 0 : -n | 0;
+        if (!next()) return false;
+      }
+      continue;
+    }
+    const wanted = field <= 1;
+    let value: bigint | undefined;
+    if (header === field) {
+      const v = varint();
+      if (v === undefined) return false;
+      if (wanted) value = BigInt(v);
+      if (!next()) return false;
+    } else if (header === (field | FLAG)) {
+      if (i + 8 > end) return false;
+      if (wanted) value = new DataView(bytes.buffer, bytes.byteOffset + i, 8).getBigUint64(0, false);
+      i += 8;
+      if (!next()) return false;
+    }
+    if (value !== undefined) {
+      if (field === 0) out.term = value;
+      else out.index = value;
+    }
+  }
+  if (header === 7) {
+    const len = varint();
+    if (len === undefined || Number(len) > end - i) return false;
+    i += Number(len);
+    if (!next()) return false;
+  }
+  return header === END && i === end;
+}

@@ -171,7 +171,7 @@ describe('bench targets and table', () => {
       startedAt: new Date(0).toISOString(),
       durationSeconds: 1,
       machine: { cpus: 2, cpuModel: 'cpu', memoryBytes: 1024 ** 3, node: 'v20', platform: 'linux x64', nativeCrcKernel: null },
-      options: { size: 1000, entries: [5], repetitions: 1, engines: ['native'], rssSizes: [1000, 4000], cold: false, pebbleEntries: 0 },
+      options: { size: 1000, entries: [5], repetitions: 1, engines: ['native'], rssSizes: [1000, 4000], cold: false, pebbleEntries: 0, carryEntries: 0 },
       cache: 'warm',
       groups,
       targets: evaluateTargets(groups),
@@ -196,10 +196,16 @@ describe('bench options', () => {
     await expect(runBenchmarks({ ...base, repetitions: 0 })).rejects.toBeInstanceOf(ErrInvalidConfig);
     await expect(runBenchmarks({ ...base, engines: ['fast' as never] })).rejects.toBeInstanceOf(ErrInvalidConfig);
     await expect(runBenchmarks({ ...base, childScript: '/nonexistent/child.js' })).rejects.toBeInstanceOf(ErrInvalidConfig);
+    await expect(runBenchmarks({ ...base, carryEntries: -1 })).rejects.toBeInstanceOf(ErrInvalidConfig);
   });
 
   it('has the full-run defaults', () => {
-    expect(DEFAULT_BENCH_OPTIONS).toMatchObject({ size: 1024 ** 3, entries: [1e6, 1e7], rssSizes: [1024 ** 3, 4 * 1024 ** 3] });
+    expect(DEFAULT_BENCH_OPTIONS).toMatchObject({
+      size: 1024 ** 3,
+      entries: [1e6, 1e7],
+      rssSizes: [1024 ** 3, 4 * 1024 ** 3],
+      carryEntries: 1e6,
+    });
   });
 });
 
@@ -229,6 +235,7 @@ describe('runBenchmarks at a tiny size', () => {
       engines: ['native', 'wasm', 'js'],
       rssSizes: [8 * MiB, 12 * MiB],
       pebbleEntries: 20_000,
+      carryEntries: 5_000,
       tmpDir: tmp,
       onLine: (l) => lines.push(l),
     });
@@ -241,7 +248,7 @@ describe('runBenchmarks at a tiny size', () => {
   it('measures every group and case once', () => {
     expect(report.format).toBe('nodehost-tools-bench/1');
     expect(report.groups.map((g) => g.id)).toEqual(
-      expect.arrayContaining(['verify', 'startup', 'verify-cli', 'inspect-cli', 'import', 'import-pebble', 'remove.20000']),
+      expect.arrayContaining(['verify', 'startup', 'verify-cli', 'inspect-cli', 'import', 'import-pebble', 'remove.20000', 'carry']),
     );
     const ids = report.groups.flatMap((g) => g.cases.map((c) => c.id));
     expect(ids).toEqual(
@@ -258,6 +265,8 @@ describe('runBenchmarks at a tiny size', () => {
         'inspect-cli.inspect',
         'import-pebble.cp',
         'import-pebble.cli',
+        'carry.base',
+        'carry.cli',
       ]),
     );
     for (const engine of ['native', 'wasm', 'js']) {
@@ -278,7 +287,7 @@ describe('runBenchmarks at a tiny size', () => {
       if (c.bytes > 0) expect(isPositiveFinite(c.gbPerSecond), c.id).toBe(true);
       if (c.id.startsWith('remove.')) expect(c.items).toBe(20_000);
       for (const r of c.ratios) expect(isPositiveFinite(r.value), `${c.id} / ${r.to}`).toBe(true);
-      if (c.id.endsWith('.cp') || c.id === 'import-pebble.cli' || /^(startup|verify-cli|inspect-cli)\./.test(c.id)) {
+      if (c.id.endsWith('.cp') || /^(import-pebble\.cli|carry\.)/.test(c.id) || /^(startup|verify-cli|inspect-cli)\./.test(c.id)) {
         // An external command (cp, a whole node process) may end before its first /proc sample; computed rows have none.
         expect(c.peakRssBytes === null || isPositiveFinite(c.peakRssBytes)).toBe(true);
       } else {
@@ -300,7 +309,7 @@ describe('runBenchmarks at a tiny size', () => {
       expect(isPositiveFinite(t.value), t.id).toBe(true);
       expect(typeof t.met).toBe('boolean');
     }
-    expect(report.targets.map((t) => t.id)).toEqual(expect.arrayContaining(['import-vs-cp', 'peak-rss']));
+    expect(report.targets.map((t) => t.id)).toEqual(expect.arrayContaining(['import-vs-cp', 'peak-rss', 'carry-vs-without-log']));
   });
 
   it('removes every entry of the replica in each removal case', () => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ErrMalformedRecord } from '../../src/errors.js';
 import { decodeEntry, decodeEntryBatch, emptyEntry, encodeEntry, encodeEntryBatch } from '../../src/records/codec.js';
+import { scanEntryColfer, type EntryHead } from '../../src/records/entry-colfer.js';
 import { EntryType, type Entry } from '../../src/records/types.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -96,5 +97,31 @@ describe('Entry as Dragonboat v4 stores it (Colfer)', () => {
     ['an entry length past the end', '0a 09 7f'],
   ])('refuses a batch with %s', (_name, h) => {
     expect(() => decodeEntryBatch(unhex(h))).toThrow(ErrMalformedRecord);
+  });
+
+  test('the fast scan accepts exactly what the decoder accepts, and reads the same index, term and type', () => {
+    const head: EntryHead = { index: 0n, term: 0n, type: 0 };
+    const agree = (b: Uint8Array): void => {
+      let decoded: ReturnType<typeof decodeEntry> | undefined;
+      try {
+        decoded = decodeEntry(b);
+      } catch {
+        decoded = undefined;
+      }
+      const ok = scanEntryColfer(b, 0, b.length, head);
+      expect(ok).toBe(decoded !== undefined);
+      if (decoded) expect(head).toEqual({ index: decoded.index, term: decoded.term, type: decoded.type });
+    };
+    fc.assert(
+      fc.property(entry, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(), (e, at, byte, cut) => {
+        const b = encodeEntry(e);
+        agree(b);
+        const flipped = b.slice();
+        flipped[at % b.length] = byte;
+        agree(flipped);
+        agree(b.subarray(0, cut % (b.length + 1)));
+      }),
+      { seed: 9, numRuns: 400 },
+    );
   });
 });

@@ -52,6 +52,8 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
           : [...DEFAULT_BENCH_OPTIONS.rssSizes],
     pebbleEntries:
       typeof v['pebble-entries'] === 'string' ? count(v['pebble-entries'], '--pebble-entries') : DEFAULT_BENCH_OPTIONS.pebbleEntries,
+    carryEntries:
+      typeof v['carry-entries'] === 'string' ? count(v['carry-entries'], '--carry-entries') : DEFAULT_BENCH_OPTIONS.carryEntries,
     cold: v.cold === true,
     ...(typeof v.tmp === 'string' ? { tmpDir: v.tmp } : {}),
     onLine: (text: string) => ctx.warn(text),

@@ -90,6 +90,18 @@ describe('nodehost import with a log suffix', () => {
     expect(json.warnings.map((w: { code: string }) => w.code)).toContain('log-suffix-ignored');
   });
 
+  it('import --manifest carries each suffix; --ignore-log applies to every job', async () => {
+    const s = await setup();
+    const manifest = path.join(s.dir, 'imports.json');
+    await fsp.writeFile(manifest, JSON.stringify({ imports: [{ src: s.src, members: MEMBERS, replicaId: '1' }] }));
+    const dry = expectOk(await runCli(['import', '--config', s.m1, '--manifest', manifest, '--dry-run', '--ignore-log', '--json']));
+    expect(dry.outcomes[0].result.logSuffix).toBeNull();
+    expect(dry.outcomes[0].result.after.maxIndex).toBe('20');
+    const res = expectOk(await runCli(['import', '--config', s.m1, '--manifest', manifest, '--yes', '--json']));
+    expect(res.outcomes[0].result.logSuffix).toMatchObject({ firstIndex: '21', lastIndex: '70' });
+    await expectCarriedOn(s.m1Config, 1n, 20n, 'plain');
+  });
+
   it('a corrupt suffix is refused (ErrLogSuffix, exit 1) and nothing changes', async () => {
     const s = await setup();
     const file = path.join(s.src, LOG_SUFFIX_FILENAME);

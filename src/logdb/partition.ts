@@ -410,20 +410,39 @@ export class LogDBPartition implements PartitionStore {
   async write(ops: readonly KvOp[]): Promise<void> {
     if (ops.length === 0) return;
     const db = await this.openForWrite();
-    const batch: BatchOp[] = [];
+    // Pairs produced on demand (putMany) go straight into LevelDB's own batch, which copies them as they come.
+    const chain = db.batch();
     const putSoFar = new Map<string, Uint8Array>();
-    for (const op of ops) {
-      if (op.type === 'delRange') {
-        for await (const key of this.keys({ gte: op.start, lt: op.end })) batch.push({ type: 'del', key });
-        for (const key of putSoFar.values()) if (inRange(key, op.start, op.end)) batch.push({ type: 'del', key });
-        continue;
-      }
-      if (op.type === 'put') putSoFar.set(hex(op.key), op.key);
-      batch.push(op);
-    }
+    let many = false;
     try {
-      await db.batch(batch, { sync: true });
+      for (const op of ops) {
+        switch (op.type) {
+          case 'delRange':
+            if (many) {
+              // A putMany's pairs are not kept to be matched against a later range: no caller writes this order.
+              throw new ErrLogDB('a range deletion after a putMany in one LevelDB batch is not supported', {
+                path: this.dir,
+                check: 'batch-order',
+              });
+            }
+            for await (const key of this.keys({ gte: op.start, lt: op.end })) chain.del(key);
+            for (const key of putSoFar.values()) if (inRange(key, op.start, op.end)) chain.del(key);
+            break;
+          case 'putMany':
+            many = true;
+            for await (const [key, value] of op.pairs()) chain.put(key, value);
+            break;
+          case 'put':
+            putSoFar.set(hex(op.key), op.key);
+            chain.put(op.key, op.value);
+            break;
+          default:
+            chain.del(op.key);
+        }
+      }
+      await chain.write({ sync: true });
     } catch (err) {
+      await chain.close().catch(() => undefined);
       throw levelError(err, this.dir, 'write');
     }
   }

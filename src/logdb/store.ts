@@ -12,7 +12,25 @@ export type KvOp =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }
   | { type: 'del'; key: Uint8Array }
   /** Deletes every key `start <= key < end` (Pebble: one range tombstone; LevelDB: expanded into point deletes). */
-  | { type: 'delRange'; start: Uint8Array; end: Uint8Array };
+  | { type: 'delRange'; start: Uint8Array; end: Uint8Array }
+  | PutMany;
+
+/**
+ * Many puts produced on demand, so that a batch of a million entries (a
+ * carried log suffix) is never held in memory: `pairs()` may be called more
+ * than once (Pebble sizes its batch first) and must yield the same `count`
+ * pairs each time; a pair's bytes need only stay valid until the next one is
+ * asked for. `bytes`, when the producer knows it, is the pairs' size as a
+ * batch spends it besides a kind byte: for each pair the key and the value,
+ * each preceded by its length as an unsigned varint (LevelDB's and Pebble's
+ * batch encoding alike); it spares Pebble the sizing pass.
+ */
+export interface PutMany {
+  type: 'putMany';
+  count: number;
+  bytes?: number;
+  pairs(): AsyncIterable<readonly [Uint8Array, Uint8Array]>;
+}
 
 /** Iteration options. */
 export interface IterateOptions {

@@ -11,12 +11,12 @@ import { ErrLogDB } from '../../errors.js';
 import { checkNotLocked, type LockCheckOptions } from '../../nodehost/lock.js';
 import { LOCK_FILENAME } from '../../nodehost/paths.js';
 import { Kind } from '../../pebble/internal-key.js';
-import type { BatchOp } from '../../pebble/batch.js';
+import { batchOpSize, type BatchOp } from '../../pebble/batch.js';
 import { exclusiveEnd, type KeyRange } from '../keys.js';
 import type { IterateOptions, KvOp, LogStoreKind, PartitionStore } from '../store.js';
 import { loadStore, type PebbleDirs } from './state.js';
 import { MergedView } from './view.js';
-import { writeBatch, type PebbleWriteReport } from './writer.js';
+import { writeBatch, type BatchStream, type PebbleWriteReport } from './writer.js';
 
 /** Options of a {@link PebblePartition}. */
 export interface PebblePartitionOptions {
@@ -101,17 +101,7 @@ export class PebblePartition implements PartitionStore {
 
   /** {@link write}, returning what was written (the PartitionStore seam's `write` returns nothing). */
   async writeWithReport(ops: readonly KvOp[]): Promise<PebbleWriteReport> {
-    const batch: BatchOp[] = ops.map((op) => {
-      switch (op.type) {
-        case 'put':
-          return { kind: Kind.Set, key: op.key, value: op.value };
-        case 'del':
-          return { kind: Kind.Delete, key: op.key };
-        default:
-          return { kind: Kind.RangeDelete, key: op.start, value: op.end };
-      }
-    });
-    return this.writeOps(batch);
+    return this.writeOps(batchStreamOf(ops));
   }
 
   /** Writes one batch of range tombstones covering each range exactly (`lte` becomes the exclusive end `lte || 00`). */
@@ -121,7 +111,7 @@ export class PebblePartition implements PartitionStore {
     await this.writeOps(ranges.map((r) => ({ kind: Kind.RangeDelete, key: r.gte, value: exclusiveEnd(r) })));
   }
 
-  private async writeOps(batch: BatchOp[]): Promise<PebbleWriteReport> {
+  private async writeOps(batch: BatchOp[] | BatchStream): Promise<PebbleWriteReport> {
     if (this.readOnly) {
       throw new ErrLogDB(`partition ${this.dir} is open read-only`, { path: this.dir, check: 'read-only' });
     }
@@ -137,5 +127,49 @@ export class PebblePartition implements PartitionStore {
     this.closed = true;
     await this.opening?.catch(() => undefined);
     await this.dropView();
+  }
+}
+
+/**
+ * The seam's operations as one Pebble batch, streamed: a `putMany` yields
+ * its pairs as Set operations when the writer asks, so they are never held
+ * together. The batch's size is known up front when every `putMany` says
+ * its bytes (then the writer skips its sizing pass).
+ */
+export function batchStreamOf(ops: readonly KvOp[]): BatchStream {
+  let count = 0;
+  let size: number | undefined = 0;
+  for (const op of ops) {
+    if (op.type === 'putMany') {
+      count += op.count;
+      size = op.bytes === undefined || size === undefined ? undefined : size + op.bytes + op.count;
+      continue;
+    }
+    count++;
+    if (size !== undefined) size += batchOpSize(toBatchOp(op));
+  }
+  return {
+    count,
+    ...(size !== undefined ? { size } : {}),
+    ops: async function* () {
+      for (const op of ops) {
+        if (op.type !== 'putMany') {
+          yield toBatchOp(op);
+          continue;
+        }
+        for await (const [key, value] of op.pairs()) yield { kind: Kind.Set, key, value };
+      }
+    },
+  };
+}
+
+function toBatchOp(op: Exclude<KvOp, { type: 'putMany' }>): BatchOp {
+  switch (op.type) {
+    case 'put':
+      return { kind: Kind.Set, key: op.key, value: op.value };
+    case 'del':
+      return { kind: Kind.Delete, key: op.key };
+    default:
+      return { kind: Kind.RangeDelete, key: op.start, value: op.end };
   }
 }

@@ -77,7 +77,9 @@ const FRESH_WAL_NUM = 2;
  */
 export interface BatchStream {
   count: number;
-  ops(): Iterable<BatchOp>;
+  /** Bytes of the operations (the batch without its 12-byte header), when known: no sizing pass then. */
+  size?: number;
+  ops(): Iterable<BatchOp> | AsyncIterable<BatchOp>;
 }
 
 /** A batch held as an array, as a {@link BatchStream}. */
@@ -204,11 +206,14 @@ async function placeWal(
   seqNum: number,
   batch: BatchStream,
 ): Promise<{ path: string; size: number }> {
-  let count = 0;
-  let size = BATCH_HEADER_SIZE;
-  for (const op of batch.ops()) {
-    size += batchOpSize(op);
-    count++;
+  let count = batch.count;
+  let size = BATCH_HEADER_SIZE + (batch.size ?? 0);
+  if (batch.size === undefined) {
+    count = 0;
+    for await (const op of batch.ops()) {
+      size += batchOpSize(op);
+      count++;
+    }
   }
   if (count !== batch.count)
     throw new ErrLogDB(`a batch announced ${batch.count} operations and yielded ${count}`, { check: 'batch-count' });
@@ -232,14 +237,22 @@ async function placeWal(
       walSize += buf.length;
       await fh.write(buf, 0, buf.length, null);
     };
+    const frame = (bytes: Uint8Array): Uint8Array[] => {
+      try {
+        return framer.push(bytes);
+      } catch (err) {
+        // More bytes than announced: a producer that yielded other operations the second time.
+        throw new ErrLogDB(`a batch yielded other operations than announced (${(err as Error).message})`, { check: 'batch-size' });
+      }
+    };
     let buf = new Uint8Array(WRITE_CHUNK);
     buf.set(header);
     let used = header.length;
     let n = 0;
-    for (const op of batch.ops()) {
+    for await (const op of batch.ops()) {
       const need = batchOpSize(op);
       if (used + need > buf.length) {
-        await out(framer.push(buf.subarray(0, used)), false);
+        await out(frame(buf.subarray(0, used)), false);
         used = 0;
         if (need > buf.length) buf = new Uint8Array(need);
       }
@@ -247,8 +260,15 @@ async function placeWal(
       n++;
     }
     if (n !== count) throw new ErrLogDB(`a batch yielded ${count} operations, then ${n}`, { check: 'batch-count' });
-    await out(framer.push(buf.subarray(0, used)), false);
-    await out(framer.finish(), true);
+    await out(frame(buf.subarray(0, used)), false);
+    let tail: Uint8Array[];
+    try {
+      tail = framer.finish();
+    } catch (err) {
+      // Fewer bytes than announced: a producer that yielded other operations the second time.
+      throw new ErrLogDB(`a batch yielded other operations than announced (${(err as Error).message})`, { check: 'batch-size' });
+    }
+    await out(tail, true);
   });
   await readBack(final, walSize, written.digest('hex'));
   return { path: final, size: walSize };

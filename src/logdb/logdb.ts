@@ -61,7 +61,7 @@ import {
 } from './keys.js';
 import type { PartitionOptions } from './partition.js';
 import { resolveLogStore, type LogStoreChoice } from './store-kind.js';
-import type { KvOp, LogStoreKind, PartitionStore } from './store.js';
+import type { KvOp, LogStoreKind, PartitionStore, PutMany } from './store.js';
 import { dataStatusPath, walPartitionDirByIndex } from '../nodehost/paths.js';
 import { readFlagFileIfExists } from '../files/flagfile.js';
 
@@ -282,16 +282,7 @@ function decodeValue<T>(decode: (b: Uint8Array) => T, value: Uint8Array, what: s
 function pushImportEntries(ops: KvOp[], s: bigint, r: bigint, entries: ImportEntries, format: BinVer): void {
   const n = entries.count;
   if (format === BIN_VER_PLAIN) {
-    // A million keys as views of one buffer: one small allocation per key would double the batch's memory.
-    const first = entryKey(s, r, entries.firstIndex);
-    const size = first.length;
-    const keys = new Uint8Array(size * n);
-    const dv = new DataView(keys.buffer);
-    for (let i = 0; i < n; i++) {
-      keys.set(first.subarray(0, size - 8), i * size);
-      dv.setBigUint64(i * size + size - 8, entries.firstIndex + BigInt(i));
-      ops.push({ type: 'put', key: keys.subarray(i * size, (i + 1) * size), value: entries.value(i) });
-    }
+    ops.push(plainEntriesPut(s, r, entries));
     return;
   }
   let i = 0;
@@ -303,6 +294,58 @@ function pushImportEntries(ops: KvOp[], s: bigint, r: bigint, entries: ImportEnt
     for (; i < end; i++) run.push(decodeEntry(entries.value(i)));
     ops.push({ type: 'put', key: entryBatchKey(s, r, batchId), value: encodeEntryBatch(compactBatchFields({ entries: run })) });
   }
+}
+
+/**
+ * The imports of one partition as one batch: every deletion first, then the
+ * puts, each group in its order. The imports touch disjoint keys (one
+ * replica each), and within one import a deletion covering a key it puts
+ * already comes before that put, so the result is the same; but a LevelDB
+ * batch cannot apply a range deletion after a putMany (its pairs are not
+ * kept to be matched against the range).
+ */
+function deletionsFirst(ops: KvOp[]): KvOp[] {
+  const isPut = (op: KvOp): boolean => op.type === 'put' || op.type === 'putMany';
+  return [...ops.filter((op) => !isPut(op)), ...ops.filter(isPut)];
+}
+
+/** Bytes of `x` as an unsigned varint. */
+function varintSize(x: number): number {
+  let n = 1;
+  while (x >= 0x80) {
+    x = Math.floor(x / 128);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Plain entries as one putMany: the pairs are produced while the store
+ * writes them (one key buffer, re-pointed for each entry; each value as the
+ * caller holds it), so a million entries cost no per-entry objects. Their
+ * batch size is given, which spares Pebble a sizing pass.
+ */
+function plainEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMany {
+  const n = entries.count;
+  const keySize = entryKey(s, r, entries.firstIndex).length;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const v = entries.value(i).length;
+    bytes += varintSize(keySize) + keySize + varintSize(v) + v;
+  }
+  return {
+    type: 'putMany',
+    count: n,
+    bytes,
+    async *pairs() {
+      const key = entryKey(s, r, entries.firstIndex);
+      const dv = new DataView(key.buffer, key.byteOffset, key.byteLength);
+      for (let i = 0; i < n; i++) {
+        dv.setBigUint64(keySize - 8, entries.firstIndex + BigInt(i));
+        yield [key, entries.value(i)] as const;
+      }
+    },
+  };
 }
 
 /** Makes the partition object of index `p` (not opened). */
@@ -997,7 +1040,7 @@ export class LogDB {
     }
     const byPartition = new Map<number, KvOp[]>();
     for (const b of batches) byPartition.set(b.partition, [...(byPartition.get(b.partition) ?? []), ...b.ops]);
-    for (const [p, ops] of byPartition) await this.partition(p).write(ops);
+    for (const [p, ops] of byPartition) await this.partition(p).write(deletionsFirst(ops));
     return batches;
   }
 

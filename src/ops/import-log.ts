@@ -2,7 +2,7 @@
  * The log suffix an import carries (docs/log-suffix.md): the export's
  * `log-suffix.nhlog` read in one streamed pass and validated completely —
  * every frame rule, the anchor against the export's record, each entry's own
- * protobuf index and term, the manifest's SHA-256 on the bytes read — before
+ * encoded index and term, the manifest's SHA-256 on the bytes read — before
  * the import writes anything. Membership changes are neutralised here: each
  * is replaced by Dragonboat's empty entry of the same index and term.
  *
@@ -11,11 +11,12 @@
  * their bytes packed into chunks, their places and terms in typed arrays.
  */
 import { createHash } from 'node:crypto';
-import { ErrLogSuffix, NodeHostToolsError } from '../errors.js';
+import { ErrLogSuffix } from '../errors.js';
 import { statOrUndefined } from '../files/fsutil.js';
 import { readLogSuffix } from '../files/log-suffix-file.js';
 import type { ImportEntries } from '../logdb/logdb.js';
-import { decodeEntry, encodeEntry } from '../records/codec.js';
+import { encodeEntry } from '../records/codec.js';
+import { scanEntryColfer, type EntryHead } from '../records/entry-colfer.js';
 import { FRAME_HEADER_SIZE, LOG_SUFFIX_FILENAME, type LogSuffixHeader } from '../records/log-suffix.js';
 import { EntryType, StateMachineType, type Entry } from '../records/types.js';
 import type { ExportDir } from './export-dir.js';
@@ -109,7 +110,7 @@ function mismatch(path: string, index: bigint, message: string, expected?: unkno
  * {@link ErrLogSuffix} for any broken rule (`state-machine-type` for an
  * on-disk state machine, `shard-id` and `anchor` when the suffix does not
  * continue this export's snapshot, `entry-mismatch` for an entry whose
- * protobuf does not decode or names another index or term, the reader's
+ * encoding does not decode or names another index or term, the reader's
  * checks), ErrManifestMismatch when its bytes are not the manifest's.
  */
 export async function readCarriedLogSuffix(
@@ -134,6 +135,7 @@ export async function readCarriedLogSuffix(
   const packed = new PackedEntries();
   const neutralized: { index: bigint; term: bigint }[] = [];
   let header: LogSuffixHeader | undefined;
+  const entry: EntryHead = { index: 0n, term: 0n, type: 0 };
   const it = readLogSuffix(path, { hash, ...(opts.signal ? { signal: opts.signal } : {}) });
   let end: { lastTerm: bigint; size: number };
   for (;;) {
@@ -152,13 +154,8 @@ export async function readCarriedLogSuffix(
     // The file's bytes as read (frame head, index, term, value), reported every 4096 entries.
     done += FRAME_HEADER_SIZE + 16 + value.length;
     if (opts.onProgress && packed.count % 4096 === 0) opts.onProgress(done, total);
-    let entry: Entry;
-    try {
-      entry = decodeEntry(value);
-    } catch (err) {
-      if (!(err instanceof NodeHostToolsError)) throw err;
-      throw mismatch(path, index, `does not decode as a Raft entry (${err.message})`);
-    }
+    // The entry checked as the decoder would, reading only its index, term and type.
+    if (!scanEntryColfer(value, 0, value.length, entry)) throw mismatch(path, index, 'does not decode as a Raft entry');
     if (entry.index !== index || entry.term !== term) {
       throw mismatch(
         path,

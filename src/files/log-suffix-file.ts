@@ -6,6 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ErrLogSuffix, ioError, throwIfAborted } from '../errors.js';
+import { crc32cFunction } from '../engines/native.js';
 import {
   checkFrameCrc,
   decodeEnd,
@@ -19,6 +20,7 @@ import {
   FrameKind,
   LOG_SUFFIX_MAGIC,
   LogSuffixValidator,
+  MAX_FRAME_PAYLOAD,
   type LogSuffixEntry,
   type LogSuffixHeader,
 } from '../records/log-suffix.js';
@@ -49,8 +51,36 @@ class ChunkReader {
     private readonly hash: Hash | undefined,
   ) {}
 
+  /**
+   * The next whole frame (head and payload, one view valid until the next
+   * call), undefined at a clean end of file, `short` when the file ends
+   * inside it. A length no valid file has is refused before it is read.
+   */
+  async readFrame(path: string): Promise<Uint8Array | 'short' | undefined> {
+    if (!(await this.fill(FRAME_HEADER_SIZE))) return this.end === this.start ? undefined : 'short';
+    const b = this.buf;
+    const o = this.start;
+    const length = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+    if (length > MAX_FRAME_PAYLOAD) decodeFrameHead(b.subarray(o, o + FRAME_HEADER_SIZE), this.offset, path);
+    if (!(await this.fill(FRAME_HEADER_SIZE + length))) return 'short';
+    return this.take(FRAME_HEADER_SIZE + length);
+  }
+
   /** Exactly `n` bytes (a view valid until the next call), or undefined at a clean end of file; `short` when it ends inside them. */
   async read(n: number): Promise<Uint8Array | 'short' | undefined> {
+    if (!(await this.fill(n))) return this.end === this.start && n > 0 ? undefined : 'short';
+    return this.take(n);
+  }
+
+  private take(n: number): Uint8Array {
+    const out = this.buf.subarray(this.start, this.start + n);
+    this.start += n;
+    this.offset += n;
+    return out;
+  }
+
+  /** Buffers at least `n` bytes; false when the file ends first. */
+  private async fill(n: number): Promise<boolean> {
     while (this.end - this.start < n && !this.eof) {
       if (this.start > 0) {
         this.buf.copyWithin(0, this.start, this.end);
@@ -69,13 +99,7 @@ class ChunkReader {
         this.end += bytesRead;
       }
     }
-    const have = this.end - this.start;
-    if (have === 0 && n > 0) return undefined;
-    if (have < n) return 'short';
-    const out = this.buf.subarray(this.start, this.start + n);
-    this.start += n;
-    this.offset += n;
-    return out;
+    return this.end - this.start >= n;
   }
 }
 
@@ -112,15 +136,15 @@ export async function* readLogSuffix(
       throw new ErrLogSuffix(`${path} is not a log suffix file (no NHLOGSFX magic)`, { path, offset: 0, check: 'magic' });
     }
     let n = 0;
+    const crc = crc32cFunction();
     for (;;) {
       const at = r.offset;
-      const headBytes = await r.read(FRAME_HEADER_SIZE);
-      if (headBytes === undefined) break;
-      if (headBytes === 'short') throw truncated(path, at);
-      const head = decodeFrameHead(headBytes, at, path);
-      const payload = await r.read(head.length);
-      if (payload === undefined || payload === 'short') throw truncated(path, at);
-      checkFrameCrc(head, payload, at, path);
+      const frame = await r.readFrame(path);
+      if (frame === undefined) break;
+      if (frame === 'short') throw truncated(path, at);
+      const head = decodeFrameHead(frame, at, path);
+      const payload = frame.subarray(FRAME_HEADER_SIZE);
+      checkFrameCrc(head.crc, frame.subarray(8), at, path, crc);
       switch (head.kind) {
         case FrameKind.Header: {
           const header = decodeHeader(payload, at, path);

@@ -171,7 +171,8 @@ export function hasNodeState(rec: NodeRecords): boolean {
 /**
  * Log entries an import writes after its snapshot (a carried log suffix,
  * docs/log-suffix.md), already validated: exactly `firstIndex ..
- * firstIndex + count - 1`, terms never going back.
+ * firstIndex + count - 1`, terms never going back. They are produced while
+ * the store writes them, never held together.
  */
 export interface ImportEntries {
   /** The snapshot index + 1. */
@@ -179,8 +180,15 @@ export interface ImportEntries {
   count: number;
   /** The last entry's term. */
   lastTerm: bigint;
-  /** The bytes of entry `firstIndex + i`: an Entry as a plain (bin_ver 100) log stores it (Colfer). */
-  value(i: number): Uint8Array;
+  /** Sum over the entries of their length as a varint plus their length: their values' share of a batch's size. */
+  valueBytes: number;
+  /**
+   * The entries' bytes (an Entry as a plain, bin_ver 100, log stores it), in
+   * index order. May be called more than once, and yields the same entries
+   * each time or throws (then the write fails and nothing is written); a
+   * value need only stay valid until the next one is asked for.
+   */
+  values(): AsyncIterable<Uint8Array>;
 }
 
 /** The records an import replaces and writes. */
@@ -280,33 +288,59 @@ function decodeValue<T>(decode: (b: Uint8Array) => T, value: Uint8Array, what: s
  * index, which the import drops), each compacted as Dragonboat writes it.
  */
 function pushImportEntries(ops: KvOp[], s: bigint, r: bigint, entries: ImportEntries, format: BinVer): void {
-  const n = entries.count;
-  if (format === BIN_VER_PLAIN) {
-    ops.push(plainEntriesPut(s, r, entries));
-    return;
-  }
-  let i = 0;
-  while (i < n) {
-    const batchId = batchIdOf(entries.firstIndex + BigInt(i));
-    // Entries up to the end of this batch: 48 - (index % 48).
-    const end = Math.min(n, i + Number(ENTRY_BATCH_SIZE - ((entries.firstIndex + BigInt(i)) % ENTRY_BATCH_SIZE)));
-    const run: Entry[] = [];
-    for (; i < end; i++) run.push(decodeEntry(entries.value(i)));
-    ops.push({ type: 'put', key: entryBatchKey(s, r, batchId), value: encodeEntryBatch(compactBatchFields({ entries: run })) });
-  }
+  ops.push(format === BIN_VER_PLAIN ? plainEntriesPut(s, r, entries) : batchedEntriesPut(s, r, entries));
 }
 
 /**
- * The imports of one partition as one batch: every deletion first, then the
- * puts, each group in its order. The imports touch disjoint keys (one
- * replica each), and within one import a deletion covering a key it puts
- * already comes before that put, so the result is the same; but a LevelDB
- * batch cannot apply a range deletion after a putMany (its pairs are not
- * kept to be matched against the range).
+ * Plain entries: one key per entry (one key buffer, re-pointed for each),
+ * the value as it comes. The batch size is known, which spares Pebble a
+ * sizing pass.
  */
-function deletionsFirst(ops: KvOp[]): KvOp[] {
-  const isPut = (op: KvOp): boolean => op.type === 'put' || op.type === 'putMany';
-  return [...ops.filter((op) => !isPut(op)), ...ops.filter(isPut)];
+function plainEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMany {
+  const keySize = entryKey(s, r, entries.firstIndex).length;
+  return {
+    type: 'putMany',
+    count: entries.count,
+    bytes: entries.valueBytes + entries.count * (varintSize(keySize) + keySize),
+    async *pairs() {
+      const key = entryKey(s, r, entries.firstIndex);
+      const dv = new DataView(key.buffer, key.byteOffset, key.byteLength);
+      let index = entries.firstIndex;
+      for await (const value of entries.values()) {
+        dv.setBigUint64(keySize - 8, index++);
+        yield [key, value] as const;
+      }
+    },
+  };
+}
+
+/**
+ * Batched entries (210): Dragonboat's batches of 48 by `index / 48`, each
+ * compacted as Dragonboat writes it; the first one partial (the entries
+ * before it are at or below the snapshot index, which the import drops).
+ * One batch is decoded and encoded at a time.
+ */
+function batchedEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMany {
+  const first = entries.firstIndex;
+  const last = first + BigInt(entries.count - 1);
+  return {
+    type: 'putMany',
+    count: Number(batchIdOf(last) - batchIdOf(first)) + 1,
+    async *pairs() {
+      let run: Entry[] = [];
+      let index = first;
+      const flush = (): readonly [Uint8Array, Uint8Array] => {
+        const pair = [entryBatchKey(s, r, batchIdOf(run[0]!.index)), encodeEntryBatch(compactBatchFields({ entries: run }))] as const;
+        run = [];
+        return pair;
+      };
+      for await (const value of entries.values()) {
+        run.push(decodeEntry(value));
+        if (++index % ENTRY_BATCH_SIZE === 0n) yield flush();
+      }
+      if (run.length > 0) yield flush();
+    },
+  };
 }
 
 /** Bytes of `x` as an unsigned varint. */
@@ -320,32 +354,16 @@ function varintSize(x: number): number {
 }
 
 /**
- * Plain entries as one putMany: the pairs are produced while the store
- * writes them (one key buffer, re-pointed for each entry; each value as the
- * caller holds it), so a million entries cost no per-entry objects. Their
- * batch size is given, which spares Pebble a sizing pass.
+ * The imports of one partition as one batch: every deletion first, then the
+ * puts, each group in its order. The imports touch disjoint keys (one
+ * replica each), and within one import a deletion covering a key it puts
+ * already comes before that put, so the result is the same; but a LevelDB
+ * batch cannot apply a range deletion after a putMany (its pairs are not
+ * kept to be matched against the range).
  */
-function plainEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMany {
-  const n = entries.count;
-  const keySize = entryKey(s, r, entries.firstIndex).length;
-  let bytes = 0;
-  for (let i = 0; i < n; i++) {
-    const v = entries.value(i).length;
-    bytes += varintSize(keySize) + keySize + varintSize(v) + v;
-  }
-  return {
-    type: 'putMany',
-    count: n,
-    bytes,
-    async *pairs() {
-      const key = entryKey(s, r, entries.firstIndex);
-      const dv = new DataView(key.buffer, key.byteOffset, key.byteLength);
-      for (let i = 0; i < n; i++) {
-        dv.setBigUint64(keySize - 8, entries.firstIndex + BigInt(i));
-        yield [key, entries.value(i)] as const;
-      }
-    },
-  };
+function deletionsFirst(ops: KvOp[]): KvOp[] {
+  const isPut = (op: KvOp): boolean => op.type === 'put' || op.type === 'putMany';
+  return [...ops.filter((op) => !isPut(op)), ...ops.filter(isPut)];
 }
 
 /** Makes the partition object of index `p` (not opened). */

@@ -3,12 +3,15 @@
  * `log-suffix.nhlog` read in one streamed pass and validated completely —
  * every frame rule, the anchor against the export's record, each entry's own
  * encoded index and term, the manifest's SHA-256 on the bytes read — before
- * the import writes anything. Membership changes are neutralised here: each
- * is replaced by Dragonboat's empty entry of the same index and term.
+ * the import writes anything. Membership changes are neutralised: each is
+ * replaced by Dragonboat's empty entry of the same index and term.
  *
- * The entries are held for the commit batch in a few large buffers (one
- * small allocation per entry would cost more than the entries themselves):
- * their bytes packed into chunks, their places and terms in typed arrays.
+ * The entries are not held: the commit batch streams the file a second
+ * time (a million entries are about a hundred megabytes), and that pass
+ * must find exactly the bytes the first one validated — the same terms, the
+ * same SHA-256 at its end — or it throws, which fails the batch before
+ * anything is written. Only each entry's term (eight bytes) is kept between
+ * the passes.
  */
 import { createHash } from 'node:crypto';
 import { ErrLogSuffix } from '../errors.js';
@@ -17,7 +20,7 @@ import { readLogSuffix } from '../files/log-suffix-file.js';
 import type { ImportEntries } from '../logdb/logdb.js';
 import { encodeEntry } from '../records/codec.js';
 import { scanEntryColfer, type EntryHead } from '../records/entry-colfer.js';
-import { FRAME_HEADER_SIZE, LOG_SUFFIX_FILENAME, type LogSuffixHeader } from '../records/log-suffix.js';
+import { FRAME_HEADER_SIZE, LOG_SUFFIX_FILENAME, type LogSuffixEntry, type LogSuffixHeader } from '../records/log-suffix.js';
 import { EntryType, StateMachineType, type Entry } from '../records/types.js';
 import type { ExportDir } from './export-dir.js';
 import { checkDigest, type Manifest } from './manifest.js';
@@ -39,57 +42,6 @@ export interface CarriedLogSuffix extends ImportEntries {
   termAt(i: number): bigint;
 }
 
-const CHUNK = 4 << 20;
-
-/** Entry bytes packed into large chunks; entry i is `chunks[chunk[i]]` at `offset[i]`, `length[i]` bytes. */
-class PackedEntries {
-  private chunks: Uint8Array[] = [];
-  private cur = new Uint8Array(0);
-  private used = 0;
-  private chunk = new Uint32Array(1024);
-  private offset = new Uint32Array(1024);
-  private length = new Uint32Array(1024);
-  private terms = new BigUint64Array(1024);
-  count = 0;
-
-  add(term: bigint, value: Uint8Array): void {
-    if (this.count === this.chunk.length) this.grow();
-    if (this.used + value.length > this.cur.length) {
-      this.cur = new Uint8Array(Math.max(CHUNK, value.length));
-      this.chunks.push(this.cur);
-      this.used = 0;
-    }
-    this.cur.set(value, this.used);
-    const i = this.count++;
-    this.chunk[i] = this.chunks.length - 1;
-    this.offset[i] = this.used;
-    this.length[i] = value.length;
-    this.terms[i] = term;
-    this.used += value.length;
-  }
-
-  value(i: number): Uint8Array {
-    const off = this.offset[i]!;
-    return this.chunks[this.chunk[i]!]!.subarray(off, off + this.length[i]!);
-  }
-
-  term(i: number): bigint {
-    return this.terms[i]!;
-  }
-
-  private grow(): void {
-    const n = this.chunk.length * 2;
-    const more = <T extends Uint32Array | BigUint64Array>(a: T, b: T): T => {
-      b.set(a as never);
-      return b;
-    };
-    this.chunk = more(this.chunk, new Uint32Array(n));
-    this.offset = more(this.offset, new Uint32Array(n));
-    this.length = more(this.length, new Uint32Array(n));
-    this.terms = more(this.terms, new BigUint64Array(n));
-  }
-}
-
 /** Dragonboat's empty entry at `index`, `term`: what its state machine skips. */
 export function emptyEntry(index: bigint, term: bigint): Entry {
   return { term, index, type: EntryType.Application, key: 0n, clientId: 0n, seriesId: 0n, respondedTo: 0n, cmd: new Uint8Array(0) };
@@ -103,6 +55,52 @@ function mismatch(path: string, index: bigint, message: string, expected?: unkno
     expected,
     actual,
   });
+}
+
+function varintSize(x: number): number {
+  let n = 1;
+  for (; x >= 0x80; n++) x = Math.floor(x / 128);
+  return n;
+}
+
+/** Terms by position, grown by doubling. */
+class Terms {
+  private a = new BigUint64Array(1024);
+  count = 0;
+
+  push(term: bigint): void {
+    if (this.count === this.a.length) {
+      const b = new BigUint64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.count++] = term;
+  }
+
+  at(i: number): bigint {
+    return this.a[i]!;
+  }
+}
+
+/**
+ * The bytes to write for one suffix entry: its own, or the empty entry of
+ * its index and term when it changes membership. Throws `entry-mismatch`
+ * when it does not decode or holds another index or term than its frame.
+ */
+function carriedValue(path: string, e: LogSuffixEntry, head: EntryHead): { value: Uint8Array; neutralized: boolean } {
+  // Checked as the decoder would, reading only the index, term and type.
+  if (!scanEntryColfer(e.value, 0, e.value.length, head)) throw mismatch(path, e.index, 'does not decode as a Raft entry');
+  if (head.index !== e.index || head.term !== e.term) {
+    throw mismatch(
+      path,
+      e.index,
+      `is stored with index ${e.index}, term ${e.term} but holds index ${head.index}, term ${head.term}`,
+      { index: e.index, term: e.term },
+      { index: head.index, term: head.term },
+    );
+  }
+  if (head.type !== EntryType.ConfigChange) return { value: e.value, neutralized: false };
+  return { value: encodeEntry(emptyEntry(e.index, e.term)), neutralized: true };
 }
 
 /**
@@ -132,10 +130,11 @@ export async function readCarriedLogSuffix(
   const total = opts.onProgress ? ((await statOrUndefined(path))?.size ?? 0) : 0;
   let done = 0;
   const hash = createHash('sha256');
-  const packed = new PackedEntries();
+  const terms = new Terms();
   const neutralized: { index: bigint; term: bigint }[] = [];
+  const head: EntryHead = { index: 0n, term: 0n, type: 0 };
+  let valueBytes = 0;
   let header: LogSuffixHeader | undefined;
-  const entry: EntryHead = { index: 0n, term: 0n, type: 0 };
   const it = readLogSuffix(path, { hash, ...(opts.signal ? { signal: opts.signal } : {}) });
   let end: { lastTerm: bigint; size: number };
   for (;;) {
@@ -150,50 +149,67 @@ export async function readCarriedLogSuffix(
       checkAnchor(path, header, rec.shardId, rec.index, rec.term);
       continue;
     }
-    const { index, term, value } = item.entry;
+    const e = item.entry;
     // The file's bytes as read (frame head, index, term, value), reported every 4096 entries.
-    done += FRAME_HEADER_SIZE + 16 + value.length;
-    if (opts.onProgress && packed.count % 4096 === 0) opts.onProgress(done, total);
-    // The entry checked as the decoder would, reading only its index, term and type.
-    if (!scanEntryColfer(value, 0, value.length, entry)) throw mismatch(path, index, 'does not decode as a Raft entry');
-    if (entry.index !== index || entry.term !== term) {
-      throw mismatch(
-        path,
-        index,
-        `is stored with index ${index}, term ${term} but holds index ${entry.index}, term ${entry.term}`,
-        {
-          index,
-          term,
-        },
-        { index: entry.index, term: entry.term },
-      );
-    }
-    if (entry.type === EntryType.ConfigChange) {
-      neutralized.push({ index, term });
-      packed.add(term, encodeEntry(emptyEntry(index, term)));
-    } else {
-      packed.add(term, value);
-    }
+    done += FRAME_HEADER_SIZE + 16 + e.value.length;
+    if (opts.onProgress && terms.count % 4096 === 0) opts.onProgress(done, total);
+    const carried = carriedValue(path, e, head);
+    if (carried.neutralized) neutralized.push({ index: e.index, term: e.term });
+    valueBytes += varintSize(carried.value.length) + carried.value.length;
+    terms.push(e.term);
   }
   const h = header!;
   const sha256 = hash.digest('hex');
   const size = BigInt(end.size);
   opts.onProgress?.(end.size, end.size);
   if (manifest) checkDigest(manifest, LOG_SUFFIX_FILENAME, path, { size, sha256 });
+  const count = terms.count;
   return {
     file: path,
     header: h,
     firstIndex: h.firstIndex,
     lastIndex: h.lastIndex,
     entryCount: h.entryCount,
-    count: packed.count,
+    count,
     lastTerm: end.lastTerm,
     size,
     sha256,
     neutralized,
-    value: (i) => packed.value(i),
-    termAt: (i) => packed.term(i),
+    valueBytes,
+    termAt: (i) => terms.at(i),
+    values: () => rereadValues(path, { count, sha256, terms, firstIndex: h.firstIndex }, opts.signal),
   };
+}
+
+/**
+ * The second pass, while the commit batch is written: the same file, every
+ * frame checked again by the reader, each entry's term the first pass's, the
+ * same SHA-256 at the end; anything else throws (`changed`), failing the
+ * batch before it is applied.
+ */
+async function* rereadValues(
+  path: string,
+  first: { count: number; sha256: string; terms: Terms; firstIndex: bigint },
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  const changed = (what: string): ErrLogSuffix =>
+    new ErrLogSuffix(
+      `${path} changed while the import ran (${what}): nothing was written; rerun the import on an export nobody modifies meanwhile`,
+      { path, check: 'changed' },
+    );
+  const hash = createHash('sha256');
+  const head: EntryHead = { index: 0n, term: 0n, type: 0 };
+  let i = 0;
+  for await (const item of readLogSuffix(path, { hash, ...(signal ? { signal } : {}) })) {
+    if ('header' in item) {
+      if (item.header.firstIndex !== first.firstIndex) throw changed('another first index');
+      continue;
+    }
+    if (i >= first.count || item.entry.term !== first.terms.at(i)) throw changed(`entry ${item.entry.index}`);
+    yield carriedValue(path, item.entry, head).value;
+    i++;
+  }
+  if (i !== first.count || hash.digest('hex') !== first.sha256) throw changed('its SHA-256');
 }
 
 function checkAnchor(path: string, h: LogSuffixHeader, shardId: bigint, index: bigint, term: bigint): void {

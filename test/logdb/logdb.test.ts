@@ -432,12 +432,19 @@ describe('removeNodeData and locking', () => {
 });
 
 describe('import with entries (a carried log suffix, docs/import-contract.md step 11)', () => {
-  const entriesOf = (list: ReturnType<typeof makeEntries>): ImportEntries => ({
-    firstIndex: list[0]!.index,
-    count: list.length,
-    lastTerm: list[list.length - 1]!.term,
-    value: (i) => encodeEntry(list[i]!),
-  });
+  const entriesOf = (list: ReturnType<typeof makeEntries>): ImportEntries => {
+    const values = list.map((e) => encodeEntry(e));
+    return {
+      firstIndex: list[0]!.index,
+      count: list.length,
+      lastTerm: list[list.length - 1]!.term,
+      // Every value here is below 128 bytes: a one-byte length.
+      valueBytes: values.reduce((n, v) => n + 1 + v.length, 0),
+      values: async function* () {
+        yield* values;
+      },
+    };
+  };
 
   for (const logdbType of ['sharded-leveldb', 'sharded-pebble'] as const) {
     for (const entryFormat of [100, 210] as const) {

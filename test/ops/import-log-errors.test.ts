@@ -3,6 +3,7 @@
  * a coded error naming the check, and every byte under the test root (both
  * NodeHost directories and every export) as it was.
  */
+import { copyFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { LOG_SUFFIX_FILENAME } from '../../src/records/log-suffix.js';
 import { StateMachineType } from '../../src/records/types.js';
 import { makeEntry, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { M4, expectCodedRejection, freshConfig, makeExport, workedMembers } from './fixtures.js';
+import { M4, expectCodedRejection, freshConfig, makeExport, nodeState, workedMembers } from './fixtures.js';
 import { exportWithSuffix, makeSurvivor, suffixEntry, type SuffixSpec } from './import-log-fixtures.js';
 
 let root: string;
@@ -142,6 +143,24 @@ describe('a bad suffix file', () => {
     const res = await importSnapshot(m4, made.dir, workedMembers(), 4n, { dryRun: true });
     expect(res.logSuffix).toBeUndefined();
     expect(res.files.map((f) => f.name)).toContain(LOG_SUFFIX_FILENAME);
+  });
+
+  it('a suffix changed between validation and the commit fails the commit (ErrLogSuffix changed): the node is as it was', async () => {
+    const src = await exportDir();
+    // The same indexes and terms, other bytes: only the second pass's SHA-256 can tell.
+    const other = await exportDir({
+      noManifest: true,
+      entries: (es) => es.map((e) => (e.index === 69n ? suffixEntry({ ...makeEntry(69n, 5n), cmd: new Uint8Array([1, 2, 3]) }) : e)),
+    });
+    const before = await nodeState(path.join(root, 'm1'), m1.config);
+    const run = importSnapshot(m1.config, src, workedMembers(), 1n, {
+      onStep: (step) => {
+        if (step === 'finalized') copyFileSync(path.join(other, LOG_SUFFIX_FILENAME), path.join(src, LOG_SUFFIX_FILENAME));
+      },
+    });
+    const e = await expectCodedRejection(run, ErrLogSuffix);
+    expect(e.details.check).toBe('changed');
+    expect(await nodeState(path.join(root, 'm1'), m1.config)).toEqual(before);
   });
 
   it('with ignoreLog the file is not read: the snapshot alone is imported', async () => {

@@ -494,7 +494,7 @@ export async function readInputs(
  * The export's log suffix, validated completely before anything is written
  * (docs/log-suffix.md); with `ignoreLog` a warning says it is left out.
  * `import --manifest` reads it per partition, just before that partition's
- * nodes (the entries are held until their commit).
+ * nodes. Only each entry's term is held; the commit streams the file again.
  */
 export async function withLogSuffix(inputs: ImportInputs, options: ImportOptions): Promise<ImportInputs> {
   if (options.ignoreLog) {

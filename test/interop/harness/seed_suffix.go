@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
@@ -19,15 +20,20 @@ import (
 //
 // Seed fields as set here: SnapshotIndex/LocalSnapshotIndex = m1's local
 // snapshot, SnapshotState its state, FinalState/LastIndex the state m1
-// applied last. No Dragonboat export is taken (ExportDir is empty).
+// applied last. ExportDir is a Dragonboat export taken on m2 after m1's
+// snapshot and before the change (OtherExportIndex): the snapshot of the
+// issue's worked example, which m1's log continues (--snapshot-from).
 type ConfigChangeSeed struct {
 	*Seed
-	// AddedID is the replica added after the snapshot (never started).
-	AddedID uint64
+	// AddedID is the replica added after the snapshot (never started), at AddedAddr.
+	AddedID   uint64
+	AddedAddr string
 	// ChangeIndex is the log index of the config change entry that added it.
 	ChangeIndex uint64
 	// AfterChange are the keys proposed after the change, in order.
 	AfterChange []string
+	// OtherExportIndex is the index of m2's Dragonboat export (ExportDir).
+	OtherExportIndex uint64
 }
 
 // Clone copies the stopped seed to dst.
@@ -42,7 +48,8 @@ func (s *ConfigChangeSeed) Clone(dst string) (*ConfigChangeSeed, error) {
 }
 
 // BuildConfigChangeSeed runs the variant under root. Small on purpose: 5
-// proposals before the snapshot, 1 between it and the change, 5 after.
+// proposals before m1's snapshot, 1 between it and m2's export, then the
+// change, 5 after.
 func BuildConfigChangeSeed(root string, o SeedOptions) (cs *ConfigChangeSeed, err error) {
 	s := &Seed{Root: root, Kind: o.Kind, Members: map[uint64]string{}}
 	cs = &ConfigChangeSeed{Seed: s, AddedID: 6}
@@ -95,10 +102,25 @@ func BuildConfigChangeSeed(root string, o SeedOptions) (cs *ConfigChangeSeed, er
 	if err := propose("b0"); err != nil {
 		return nil, err
 	}
+	// m2 exports what it applied: make that include b0.
+	b0, err := m1.Read(ShardID)
+	if err != nil {
+		return nil, err
+	}
+	if err := WaitApplied(ShardID, b0.LastIndex, 20*time.Second, s.Hosts[1]); err != nil {
+		return nil, err
+	}
+	if cs.OtherExportIndex, s.ExportDir, err = s.Hosts[1].ExportSnapshot(ShardID, filepath.Join(root, "export")); err != nil {
+		return nil, err
+	}
+	if cs.OtherExportIndex <= s.SnapshotIndex {
+		return nil, fmt.Errorf("m2's export at %d is not past m1's snapshot %d", cs.OtherExportIndex, s.SnapshotIndex)
+	}
 	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
+	cs.AddedAddr = addr
 	if err := configChange(func(ctx context.Context) error {
 		return m1.NH.SyncRequestAddReplica(ctx, ShardID, cs.AddedID, addr, 0)
 	}); err != nil {

@@ -84,9 +84,9 @@ func (e suffixExport) ConfigChangeIndexes() []uint64 {
 // dest and checks what it wrote: the result's logSuffix, the file (our own
 // reader: frames, CRCs, contiguity, each entry's own index/term), its
 // anchor = the exported snapshot, and its manifest line (size, SHA-256).
-func exportWithLog(t *testing.T, cli *harness.CLI, h *harness.Host, replicaID uint64, dest string) suffixExport {
+func exportWithLog(t *testing.T, cli *harness.CLI, h *harness.Host, replicaID uint64, dest string, extra ...string) suffixExport {
 	t.Helper()
-	res, err := cli.Export(h, dest+"-cfg", dest, harness.ShardID, replicaID, "--with-log")
+	res, err := cli.Export(h, dest+"-cfg", dest, harness.ShardID, replicaID, append([]string{"--with-log"}, extra...)...)
 	harness.Must(t, err)
 	if !res.OK() {
 		t.Fatalf("export --with-log on %s failed; the CLI's output:\n%s", h.Name, res)
@@ -512,8 +512,10 @@ func ccSeedClone(t *testing.T, o harness.SeedOptions) *harness.ConfigChangeSeed 
 	s, ok := ccSeeds[o]
 	if !ok {
 		start := time.Now()
+		root := filepath.Join(tmpRoot, fmt.Sprintf("ccseed-%s-%s", o.Store, o.Kind))
+		harness.Must(t, os.RemoveAll(root)) // what an earlier failed attempt left
 		var err error
-		s, err = harness.BuildConfigChangeSeed(filepath.Join(tmpRoot, fmt.Sprintf("ccseed-%s-%s", o.Store, o.Kind)), o)
+		s, err = harness.BuildConfigChangeSeed(root, o)
 		if err != nil {
 			t.Fatalf("config-change seed (%+v): %v", o, err)
 		}
@@ -535,60 +537,97 @@ func ccSeedClone(t *testing.T, o harness.SeedOptions) *harness.ConfigChangeSeed 
 // change by an empty entry and lists it as neutralised; every write after
 // it is served; the membership is exactly {1, 4, 5} (had the change applied,
 // voters {1,4,5,6} would need three of them up), and any two of the three
-// elect a leader and commit.
+// elect a leader and commit. Two snapshot sources: m1's own latest snapshot
+// (`export --with-log`), and the issue's worked example, a snapshot exported
+// by Dragonboat on another host (m2, before the change) with m1's entries
+// past it (`export --with-log --snapshot-from`).
 func TestMinimalLossConfigChangeInSuffix(t *testing.T) {
 	cli := requireSuffixCLI(t)
 	for _, o := range minimalLossStores {
 		o := o
 		t.Run(o.Store.String(), func(t *testing.T) {
-			cs := ccSeedClone(t, o)
-			harness.Must(t, cs.DeleteHostDirs(2, 3))
-			fresh := newHosts(t, filepath.Join(cs.Root, "new"), o, "m4", "m5")
-			hosts := map[uint64]*harness.Host{1: cs.Host(1), 4: fresh[0], 5: fresh[1]}
-			members := map[uint64]string{}
-			for id, h := range hosts {
-				members[id] = h.Addr
-			}
-			exp := exportWithLog(t, cli, cs.Host(1), 1, filepath.Join(cs.Root, "cli-export"))
-			if exp.Index != cs.SnapshotIndex {
-				t.Fatalf("export at %d, m1's snapshot is %d", exp.Index, cs.SnapshotIndex)
-			}
-			if fmt.Sprint(exp.JSON.ConfigChanges) != fmt.Sprint([]uint64{cs.ChangeIndex}) {
-				t.Fatalf("export's config changes %v, want [%d]", exp.JSON.ConfigChanges, cs.ChangeIndex)
-			}
-			change := exp.File.Entry(cs.ChangeIndex)
-			var cc pb.ConfigChange
-			harness.Must(t, cc.Unmarshal(change.Cmd))
-			if cc.Type != pb.AddNode || cc.ReplicaID != cs.AddedID {
-				t.Fatalf("suffix entry %d: config change %+v, want add replica %d", cs.ChangeIndex, cc, cs.AddedID)
-			}
-			checkSuffixCarriesWrite(t, exp, cs.FinalState)
-			for _, k := range cs.AfterChange {
-				if cs.FinalState.KV[k] != "after-change" {
-					t.Fatalf("seed: %s = %q in the final state", k, cs.FinalState.KV[k])
+			for _, fromOther := range []bool{false, true} {
+				fromOther := fromOther
+				name := "snapshot: m1's own"
+				if fromOther {
+					name = "snapshot: m2's Dragonboat export (--snapshot-from)"
 				}
+				t.Run(name, func(t *testing.T) { runConfigChangeInSuffix(t, cli, o, fromOther) })
 			}
-			neutralized := []harness.IndexTerm{{Index: cs.ChangeIndex, Term: change.Term}}
-
-			t.Run("import on m1, m4, m5: the change neutralised, the rest carried", func(t *testing.T) {
-				importWithSuffix(t, cli, o.Kind, hosts, members, exp, filepath.Join(cs.Root, "cfg"), neutralized)
-			})
-			if t.Failed() {
-				return
-			}
-			t.Run("restart: every write after the change, exactly {1,4,5}, any two elect and commit", func(t *testing.T) {
-				startRepaired(t, o.Kind, hosts, harness.ShardID)
-				checkShardAfterRepair(t, hosts, repairWant{shardID: harness.ShardID, state: cs.FinalState,
-					removed: removedIDs(exp.Meta.Membership, members)})
-				m, err := hosts[1].Membership(harness.ShardID)
-				harness.Must(t, err)
-				if _, ok := m.Nodes[cs.AddedID]; ok {
-					t.Fatalf("replica %d is a member: the carried change applied (%v)", cs.AddedID, m.Nodes)
-				}
-				checkAnyOneDown(t, o.Kind, hosts)
-			})
 		})
 	}
+}
+
+// ccRepairSetup clones the config-change seed, deletes m2 and m3, lays out
+// fresh m4, m5, and exports m1 with its log: from m1's own snapshot, or
+// (fromOther) from m2's Dragonboat export with --snapshot-from. The export
+// must hold the change (and the writes after it); neutralized is what the
+// import must list.
+func ccRepairSetup(t *testing.T, cli *harness.CLI, o harness.SeedOptions, fromOther bool) (cs *harness.ConfigChangeSeed,
+	hosts map[uint64]*harness.Host, members map[uint64]string, exp suffixExport, neutralized []harness.IndexTerm) {
+	t.Helper()
+	cs = ccSeedClone(t, o)
+	harness.Must(t, cs.DeleteHostDirs(2, 3))
+	fresh := newHosts(t, filepath.Join(cs.Root, "new"), o, "m4", "m5")
+	hosts = map[uint64]*harness.Host{1: cs.Host(1), 4: fresh[0], 5: fresh[1]}
+	members = map[uint64]string{}
+	for id, h := range hosts {
+		members[id] = h.Addr
+	}
+	wantIndex := cs.SnapshotIndex
+	var extra []string
+	if fromOther {
+		wantIndex = cs.OtherExportIndex
+		extra = []string{"--snapshot-from", cs.ExportDir}
+	}
+	exp = exportWithLog(t, cli, cs.Host(1), 1, filepath.Join(cs.Root, "cli-export"), extra...)
+	if exp.Index != wantIndex {
+		t.Fatalf("export at %d, want %d", exp.Index, wantIndex)
+	}
+	if fmt.Sprint(exp.JSON.ConfigChanges) != fmt.Sprint([]uint64{cs.ChangeIndex}) {
+		t.Fatalf("export's config changes %v, want [%d]", exp.JSON.ConfigChanges, cs.ChangeIndex)
+	}
+	change := exp.File.Entry(cs.ChangeIndex)
+	var cc pb.ConfigChange
+	harness.Must(t, cc.Unmarshal(change.Cmd))
+	if cc.Type != pb.AddNode || cc.ReplicaID != cs.AddedID {
+		t.Fatalf("suffix entry %d: config change %+v, want add replica %d", cs.ChangeIndex, cc, cs.AddedID)
+	}
+	checkSuffixCarriesWrite(t, exp, cs.FinalState)
+	for _, k := range cs.AfterChange {
+		if cs.FinalState.KV[k] != "after-change" {
+			t.Fatalf("seed: %s = %q in the final state", k, cs.FinalState.KV[k])
+		}
+	}
+	return cs, hosts, members, exp, []harness.IndexTerm{{Index: cs.ChangeIndex, Term: change.Term}}
+}
+
+func runConfigChangeInSuffix(t *testing.T, cli *harness.CLI, o harness.SeedOptions, fromOther bool) {
+	cs, hosts, members, exp, neutralized := ccRepairSetup(t, cli, o, fromOther)
+
+	t.Run("import on m1, m4, m5: the change neutralised, the rest carried", func(t *testing.T) {
+		importWithSuffix(t, cli, o.Kind, hosts, members, exp, filepath.Join(cs.Root, "cfg"), neutralized)
+	})
+	if t.Failed() {
+		return
+	}
+	t.Run("m4 + m5 alone (m1 never started) elect and serve every write after the change", func(t *testing.T) {
+		checkTwoAlone(t, o.Kind, map[uint64]*harness.Host{4: hosts[4], 5: hosts[5]}, members, cs.FinalState)
+	})
+	if t.Failed() {
+		return
+	}
+	t.Run("restart: every write after the change, exactly {1,4,5}, any two elect and commit", func(t *testing.T) {
+		startRepaired(t, o.Kind, hosts, harness.ShardID)
+		checkShardAfterRepair(t, hosts, repairWant{shardID: harness.ShardID, state: cs.FinalState,
+			removed: removedIDs(exp.Meta.Membership, members)})
+		m, err := hosts[1].Membership(harness.ShardID)
+		harness.Must(t, err)
+		if _, ok := m.Nodes[cs.AddedID]; ok {
+			t.Fatalf("replica %d is a member: the carried change applied (%v)", cs.AddedID, m.Nodes)
+		}
+		checkAnyOneDown(t, o.Kind, hosts)
+	})
 }
 
 // TestMinimalLossDifferential: without the suffix nothing changes. (1) The
@@ -701,16 +740,18 @@ func compareNodes(t *testing.T, a, b *harness.Host, replicaID uint64, rootA, roo
 }
 
 // TestMinimalLossCrashAtEveryStep is TestPebbleImportCrashAtEveryStep for an
-// import that carries a suffix, on both stores: for each step boundary of
-// IMPORT_STEPS, m1 (the survivor, whose own snapshot is the export) and a
-// fresh m4 are killed there. A host whose path has no such step (the
-// survivor keeps its own snapshot directory in place: no temp dir, no copy,
-// no rename) finishes instead, which is asserted. Restarted without a rerun,
-// each host is the old one (killed before 'committed': m1 its whole old
-// node, m4 no node) or the new one (m1 and m4 both committed: a quorum of
-// {1,4,5} serving m1's last state, the suffix being part of the same
+// import that carries a suffix: for each step boundary of IMPORT_STEPS, m1
+// (the survivor) and a fresh m4 are killed there. Restarted without a
+// rerun, each host is the old one (killed before 'committed': m1 its whole
+// old node, m4 no node) or the new one (m1 and m4 both committed: a quorum
+// of {1,4,5} serving m1's last state, the suffix being part of the same
 // commit). Then the CLI import rerun on m1 and m4 (m5 once) and a restart
-// give the new one with the suffix.
+// give the new one with the suffix. Sources: on both stores, the
+// config-change seed exported with --snapshot-from m2's Dragonboat export
+// (every step on both hosts, a neutralised change in the suffix); on Pebble,
+// the seed exported from m1's own snapshot, which the survivor keeps in
+// place (its path has no temp-created, snapshot-copied, finalized: it
+// finishes instead, which is asserted).
 func TestMinimalLossCrashAtEveryStep(t *testing.T) {
 	cli := requireSuffixCLI(t)
 	if !cli.IsRepositoryCLI() {
@@ -726,19 +767,45 @@ func TestMinimalLossCrashAtEveryStep(t *testing.T) {
 		t.Fatalf("IMPORT_STEPS %v has no 'committed' step", steps)
 	}
 	t.Logf("IMPORT_STEPS: %v", steps)
-	for _, o := range minimalLossStores {
-		o := o
-		t.Run(o.Store.String(), func(t *testing.T) {
+	type source struct {
+		o         harness.SeedOptions
+		fromOther bool
+	}
+	for _, src := range []source{{minimalLossStores[0], true}, {minimalLossStores[1], true}, {minimalLossStores[1], false}} {
+		src := src
+		name := src.o.Store.String() + ", snapshot from m2 (--snapshot-from)"
+		if !src.fromOther {
+			name = src.o.Store.String() + ", m1's own snapshot"
+		}
+		t.Run(name, func(t *testing.T) {
 			for i, step := range steps {
 				i, step := i, step
 				t.Run(fmt.Sprintf("%d-%s", i+1, step), func(t *testing.T) {
-					s, hosts, members := pebbleRepairSetup(t, o)
-					exp := exportWithLog(t, cli, s.Host(1), 1, filepath.Join(s.Root, "cli-export"))
+					var (
+						s           *harness.Seed
+						hosts       map[uint64]*harness.Host
+						members     map[uint64]string
+						exp         suffixExport
+						neutralized []harness.IndexTerm
+					)
+					old := map[uint64]string{}
+					if src.fromOther {
+						var cs *harness.ConfigChangeSeed
+						cs, hosts, members, exp, neutralized = ccRepairSetup(t, cli, src.o, true)
+						s = cs.Seed
+						old[cs.AddedID] = cs.AddedAddr
+					} else {
+						s, hosts, members = pebbleRepairSetup(t, src.o)
+						exp = exportWithLog(t, cli, s.Host(1), 1, filepath.Join(s.Root, "cli-export"))
+					}
+					for id, a := range s.Members {
+						old[id] = a
+					}
 					committed := map[uint64]bool{}
 					for _, id := range []uint64{1, 4} {
 						out, err := child.Import(hosts[id], exp.Dir, members, id, step)
 						harness.Must(t, err)
-						committed[id] = crashOutcome(t, hosts[id].Name, out, steps, step)
+						committed[id] = crashOutcome(t, hosts[id].Name, out, steps, step, !src.fromOther && id == 1)
 					}
 					crashed := s.Root + "-crashed"
 					harness.Must(t, harness.CopyTree(s.Root, crashed))
@@ -752,7 +819,9 @@ func TestMinimalLossCrashAtEveryStep(t *testing.T) {
 						case committed[1] && committed[4]:
 							checkCrashedNewState(t, s.Kind, chosts, s.FinalState)
 						case !committed[1] && !committed[4]:
-							checkCrashedOld(t, s, chosts)
+							oldSeed := *s
+							oldSeed.Members = old // the old node's membership (with replica 6 in the config-change seed)
+							checkCrashedOld(t, &oldSeed, chosts)
 						case committed[1]:
 							checkCrashedSurvivorOnlyNew(t, s.Kind, chosts, members)
 						default:
@@ -760,7 +829,7 @@ func TestMinimalLossCrashAtEveryStep(t *testing.T) {
 						}
 					})
 					t.Run("rerun on m1, m4 (m5 once), restart: m1's last state with {1,4,5}", func(t *testing.T) {
-						importWithSuffix(t, cli, s.Kind, hosts, members, exp, filepath.Join(s.Root, "cfg"), nil)
+						importWithSuffix(t, cli, s.Kind, hosts, members, exp, filepath.Join(s.Root, "cfg"), neutralized)
 						checkRepairedWithState(t, hosts, s.FinalState, removedIDs(exp.Meta.Membership, members), s.Kind)
 					})
 				})
@@ -770,9 +839,10 @@ func TestMinimalLossCrashAtEveryStep(t *testing.T) {
 }
 
 // crashOutcome checks one crash child run at step and says whether the host
-// committed: killed exactly at step after a run of IMPORT_STEPS in order, or,
-// when its path has no such step, finished without it.
-func crashOutcome(t *testing.T, name string, out harness.ChildOutcome, steps []string, step string) bool {
+// committed: killed exactly at step after a run of IMPORT_STEPS in order, or
+// (maySkip: the survivor keeping its own snapshot directory), when its path
+// has no such step, finished without it.
+func crashOutcome(t *testing.T, name string, out harness.ChildOutcome, steps []string, step string, maySkip bool) bool {
 	t.Helper()
 	last := -1
 	for _, st := range out.Steps {
@@ -787,7 +857,7 @@ func crashOutcome(t *testing.T, name string, out harness.ChildOutcome, steps []s
 		if len(out.Steps) == 0 || out.Steps[len(out.Steps)-1] != step {
 			t.Fatalf("the import child on %s was killed elsewhere than at '%s':\n%s", name, step, out)
 		}
-	case out.OK && indexOf(out.Steps, step) < 0:
+	case maySkip && out.OK && indexOf(out.Steps, step) < 0:
 		t.Logf("%s: its import has no '%s' step (path %v): it finished", name, step, out.Steps)
 	default:
 		t.Fatalf("the import child on %s neither died at '%s' nor finished without it:\n%s", name, step, out)

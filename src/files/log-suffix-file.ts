@@ -66,6 +66,16 @@ class ChunkReader {
     return this.take(FRAME_HEADER_SIZE + length);
   }
 
+  /** Whether a whole frame is buffered (reading it will not touch the file or move the buffer). */
+  hasFrame(): boolean {
+    const have = this.end - this.start;
+    if (have < FRAME_HEADER_SIZE) return false;
+    const b = this.buf;
+    const o = this.start;
+    const length = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+    return have >= FRAME_HEADER_SIZE + length;
+  }
+
   /** Exactly `n` bytes (a view valid until the next call), or undefined at a clean end of file; `short` when it ends inside them. */
   async read(n: number): Promise<Uint8Array | 'short' | undefined> {
     if (!(await this.fill(n))) return this.end === this.start && n > 0 ? undefined : 'short';
@@ -111,17 +121,27 @@ function truncated(path: string, offset: number): ErrLogSuffix {
   });
 }
 
+/** What a complete read of a suffix file ends with. */
+export interface LogSuffixEnd {
+  header: LogSuffixHeader;
+  lastTerm: bigint;
+  size: number;
+}
+
 /**
  * Reads the file, checking every frame (CRC, shape, order, contiguity, terms,
- * the end frame): yields the header first, then each entry (its value copied
- * out of the read buffer). Throws {@link ErrLogSuffix} where the file goes
- * wrong, and after the last entry if the end frame is missing, so a caller
- * that must not act on a bad file consumes it whole before acting.
+ * the end frame): yields the header first, then the entries of each piece
+ * read (about a megabyte at a time; their values are views into the read
+ * buffer, valid until the next piece is asked for). Throws
+ * {@link ErrLogSuffix} where the file goes wrong, and after the last entry if
+ * the end frame is missing, so a caller that must not act on a bad file
+ * consumes it whole before acting. Pieces, not entries, keep a million
+ * entries from costing a million turns of the event loop.
  */
-export async function* readLogSuffix(
+export async function* readLogSuffixChunks(
   path: string,
   opts: { signal?: AbortSignal; hash?: Hash } = {},
-): AsyncGenerator<{ header: LogSuffixHeader } | { entry: LogSuffixEntry }, { header: LogSuffixHeader; lastTerm: bigint; size: number }> {
+): AsyncGenerator<{ header: LogSuffixHeader } | { entries: LogSuffixEntry[] }, LogSuffixEnd> {
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -135,9 +155,15 @@ export async function* readLogSuffix(
     if (magic === undefined || magic === 'short' || !magic.every((b, i) => b === LOG_SUFFIX_MAGIC[i])) {
       throw new ErrLogSuffix(`${path} is not a log suffix file (no NHLOGSFX magic)`, { path, offset: 0, check: 'magic' });
     }
-    let n = 0;
     const crc = crc32cFunction();
+    let entries: LogSuffixEntry[] = [];
     for (;;) {
+      // The buffered frames first; a read from the file only when none is left (it may move the buffer).
+      if (entries.length > 0 && !r.hasFrame()) {
+        throwIfAborted(opts.signal, 'reading the log suffix');
+        yield { entries };
+        entries = [];
+      }
       const at = r.offset;
       const frame = await r.readFrame(path);
       if (frame === undefined) break;
@@ -155,8 +181,7 @@ export async function* readLogSuffix(
         case FrameKind.Entry: {
           const e = decodeEntryPayload(payload, at, path);
           v.onEntry(e, at);
-          yield { entry: { index: e.index, term: e.term, value: e.value.slice() } };
-          if (++n % 4096 === 0) throwIfAborted(opts.signal, 'reading the log suffix');
+          entries.push(e);
           break;
         }
         case FrameKind.End:
@@ -171,9 +196,30 @@ export async function* readLogSuffix(
           });
       }
     }
+    if (entries.length > 0) yield { entries };
     return { ...v.finish(r.offset), size: r.offset };
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * {@link readLogSuffixChunks} one entry at a time, each value copied (it
+ * stays valid): the header first, then every entry; the same checks.
+ */
+export async function* readLogSuffix(
+  path: string,
+  opts: { signal?: AbortSignal; hash?: Hash } = {},
+): AsyncGenerator<{ header: LogSuffixHeader } | { entry: LogSuffixEntry }, LogSuffixEnd> {
+  const it = readLogSuffixChunks(path, opts);
+  for (;;) {
+    const step = await it.next();
+    if (step.done) return step.value;
+    if ('header' in step.value) {
+      yield step.value;
+      continue;
+    }
+    for (const e of step.value.entries) yield { entry: { index: e.index, term: e.term, value: e.value.slice() } };
   }
 }
 

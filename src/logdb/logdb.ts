@@ -184,11 +184,12 @@ export interface ImportEntries {
   valueBytes: number;
   /**
    * The entries' bytes (an Entry as a plain, bin_ver 100, log stores it), in
-   * index order. May be called more than once, and yields the same entries
-   * each time or throws (then the write fails and nothing is written); a
-   * value need only stay valid until the next one is asked for.
+   * index order, in pieces. May be called more than once, and yields the same
+   * entries each time or throws (then the write fails and nothing is
+   * written); a piece's values need only stay valid until the next piece is
+   * asked for.
    */
-  values(): AsyncIterable<Uint8Array>;
+  values(): AsyncIterable<readonly Uint8Array[]>;
 }
 
 /** The records an import replaces and writes. */
@@ -292,9 +293,9 @@ function pushImportEntries(ops: KvOp[], s: bigint, r: bigint, entries: ImportEnt
 }
 
 /**
- * Plain entries: one key per entry (one key buffer, re-pointed for each),
- * the value as it comes. The batch size is known, which spares Pebble a
- * sizing pass.
+ * Plain entries: one key per entry (the keys of a piece in one buffer), the
+ * value as it comes. The batch size is known, which spares Pebble a sizing
+ * pass.
  */
 function plainEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMany {
   const keySize = entryKey(s, r, entries.firstIndex).length;
@@ -303,12 +304,18 @@ function plainEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMany 
     count: entries.count,
     bytes: entries.valueBytes + entries.count * (varintSize(keySize) + keySize),
     async *pairs() {
-      const key = entryKey(s, r, entries.firstIndex);
-      const dv = new DataView(key.buffer, key.byteOffset, key.byteLength);
+      const prefix = entryKey(s, r, 0n).subarray(0, keySize - 8);
       let index = entries.firstIndex;
-      for await (const value of entries.values()) {
-        dv.setBigUint64(keySize - 8, index++);
-        yield [key, value] as const;
+      for await (const values of entries.values()) {
+        const keys = new Uint8Array(keySize * values.length);
+        const dv = new DataView(keys.buffer);
+        const piece: (readonly [Uint8Array, Uint8Array])[] = [];
+        for (let i = 0; i < values.length; i++) {
+          keys.set(prefix, i * keySize);
+          dv.setBigUint64(i * keySize + keySize - 8, index++);
+          piece.push([keys.subarray(i * keySize, (i + 1) * keySize), values[i]!]);
+        }
+        yield piece;
       }
     },
   };
@@ -334,11 +341,15 @@ function batchedEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMan
         run = [];
         return pair;
       };
-      for await (const value of entries.values()) {
-        run.push(decodeEntry(value));
-        if (++index % ENTRY_BATCH_SIZE === 0n) yield flush();
+      for await (const values of entries.values()) {
+        const piece: (readonly [Uint8Array, Uint8Array])[] = [];
+        for (const value of values) {
+          run.push(decodeEntry(value));
+          if (++index % ENTRY_BATCH_SIZE === 0n) piece.push(flush());
+        }
+        if (piece.length > 0) yield piece;
       }
-      if (run.length > 0) yield flush();
+      if (run.length > 0) yield [flush()];
     },
   };
 }

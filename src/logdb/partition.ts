@@ -430,7 +430,7 @@ export class LogDBPartition implements PartitionStore {
             break;
           case 'putMany':
             many = true;
-            for await (const [key, value] of op.pairs()) chain.put(key, value);
+            for await (const piece of op.pairs()) for (const [key, value] of piece) chain.put(key, value);
             break;
           case 'put':
             putSoFar.set(hex(op.key), op.key);

@@ -17,10 +17,11 @@ export type KvOp =
 
 /**
  * Many puts produced on demand, so that a batch of a million entries (a
- * carried log suffix) is never held in memory: `pairs()` may be called more
- * than once (Pebble sizes its batch first) and must yield the same `count`
- * pairs each time; a pair's bytes need only stay valid until the next one is
- * asked for. `bytes`, when the producer knows it, is the pairs' size as a
+ * carried log suffix) is never held in memory: `pairs()` yields them in
+ * pieces (a piece per turn of the event loop, not a pair), may be called
+ * more than once (Pebble sizes its batch first) and must yield the same
+ * `count` pairs each time; a piece's bytes need only stay valid until the
+ * next piece is asked for. `bytes`, when the producer knows it, is the pairs' size as a
  * batch spends it besides a kind byte: for each pair the key and the value,
  * each preceded by its length as an unsigned varint (LevelDB's and Pebble's
  * batch encoding alike); it spares Pebble the sizing pass.
@@ -29,7 +30,7 @@ export interface PutMany {
   type: 'putMany';
   count: number;
   bytes?: number;
-  pairs(): AsyncIterable<readonly [Uint8Array, Uint8Array]>;
+  pairs(): AsyncIterable<readonly (readonly [Uint8Array, Uint8Array])[]>;
 }
 
 /** Iteration options. */

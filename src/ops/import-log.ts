@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { ErrLogSuffix } from '../errors.js';
 import { statOrUndefined } from '../files/fsutil.js';
-import { readLogSuffix } from '../files/log-suffix-file.js';
+import { readLogSuffixChunks } from '../files/log-suffix-file.js';
 import type { ImportEntries } from '../logdb/logdb.js';
 import { encodeEntry } from '../records/codec.js';
 import { scanEntryColfer, type EntryHead } from '../records/entry-colfer.js';
@@ -135,7 +135,7 @@ export async function readCarriedLogSuffix(
   const head: EntryHead = { index: 0n, term: 0n, type: 0 };
   let valueBytes = 0;
   let header: LogSuffixHeader | undefined;
-  const it = readLogSuffix(path, { hash, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const it = readLogSuffixChunks(path, { hash, ...(opts.signal ? { signal: opts.signal } : {}) });
   let end: { lastTerm: bigint; size: number };
   for (;;) {
     const step = await it.next();
@@ -149,14 +149,15 @@ export async function readCarriedLogSuffix(
       checkAnchor(path, header, rec.shardId, rec.index, rec.term);
       continue;
     }
-    const e = item.entry;
-    // The file's bytes as read (frame head, index, term, value), reported every 4096 entries.
-    done += FRAME_HEADER_SIZE + 16 + e.value.length;
-    if (opts.onProgress && terms.count % 4096 === 0) opts.onProgress(done, total);
-    const carried = carriedValue(path, e, head);
-    if (carried.neutralized) neutralized.push({ index: e.index, term: e.term });
-    valueBytes += varintSize(carried.value.length) + carried.value.length;
-    terms.push(e.term);
+    for (const e of item.entries) {
+      // The file's bytes as read (frame head, index, term, value).
+      done += FRAME_HEADER_SIZE + 16 + e.value.length;
+      const carried = carriedValue(path, e, head);
+      if (carried.neutralized) neutralized.push({ index: e.index, term: e.term });
+      valueBytes += varintSize(carried.value.length) + carried.value.length;
+      terms.push(e.term);
+    }
+    opts.onProgress?.(done, total);
   }
   const h = header!;
   const sha256 = hash.digest('hex');
@@ -191,7 +192,7 @@ async function* rereadValues(
   path: string,
   first: { count: number; sha256: string; terms: Terms; firstIndex: bigint },
   signal: AbortSignal | undefined,
-): AsyncGenerator<Uint8Array> {
+): AsyncGenerator<readonly Uint8Array[]> {
   const changed = (what: string): ErrLogSuffix =>
     new ErrLogSuffix(
       `${path} changed while the import ran (${what}): nothing was written; rerun the import on an export nobody modifies meanwhile`,
@@ -200,14 +201,18 @@ async function* rereadValues(
   const hash = createHash('sha256');
   const head: EntryHead = { index: 0n, term: 0n, type: 0 };
   let i = 0;
-  for await (const item of readLogSuffix(path, { hash, ...(signal ? { signal } : {}) })) {
+  for await (const item of readLogSuffixChunks(path, { hash, ...(signal ? { signal } : {}) })) {
     if ('header' in item) {
       if (item.header.firstIndex !== first.firstIndex) throw changed('another first index');
       continue;
     }
-    if (i >= first.count || item.entry.term !== first.terms.at(i)) throw changed(`entry ${item.entry.index}`);
-    yield carriedValue(path, item.entry, head).value;
-    i++;
+    const values: Uint8Array[] = [];
+    for (const e of item.entries) {
+      if (i >= first.count || e.term !== first.terms.at(i)) throw changed(`entry ${e.index}`);
+      values.push(carriedValue(path, e, head).value);
+      i++;
+    }
+    yield values;
   }
   if (i !== first.count || hash.digest('hex') !== first.sha256) throw changed('its SHA-256');
 }

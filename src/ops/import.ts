@@ -341,14 +341,21 @@ function checkCopiedDigests(p: ImportInputs, copied: SnapshotCopy): void {
 /**
  * Does the node's `snapshot-<INDEX>` directory hold exactly this snapshot?
  * Only the expected files (a temporary flag file of an interrupted run is no
- * difference: it is removed before the flag is written), the `.gbsnap`
+ * difference: it is removed before the flag is written; nor is the
+ * `snapshot.metadata` Dragonboat writes into every snapshot directory it
+ * makes and never reads back: it is removed after the commit), the `.gbsnap`
  * verifies against the new record (with `digest`, its SHA-256 also equals
  * the manifest's), the external files are byte-identical to the export's.
  */
 async function holdsSameSnapshot(p: ImportInputs, signal: AbortSignal | undefined, digest: boolean): Promise<boolean> {
   const st = await statOrUndefined(p.paths.finalDir);
   if (!st?.isDirectory()) return false;
-  const expected = new Set([basename(p.exp.snapshotFile), ...p.exp.externalFiles.map((f) => f.name), SNAPSHOT_FLAG_FILENAME]);
+  const expected = new Set([
+    basename(p.exp.snapshotFile),
+    ...p.exp.externalFiles.map((f) => f.name),
+    SNAPSHOT_FLAG_FILENAME,
+    SNAPSHOT_METADATA_FILENAME,
+  ]);
   const present = (await readdir(p.paths.finalDir)).filter((n) => !isTempSiblingName(n, SNAPSHOT_FLAG_FILENAME));
   if (present.some((n) => !expected.has(n))) return false;
   const existing = join(p.paths.finalDir, basename(p.exp.snapshotFile));
@@ -1078,6 +1085,11 @@ export async function cleanUp(
   for (const [i, dir] of node.toRemove.entries()) {
     await removeTreeDurable(dir);
     options.onProgress?.('cleanup', i + 1, node.toRemove.length);
+  }
+  // A directory kept in place may hold the snapshot.metadata Dragonboat wrote when it made it
+  // (it never reads it back); without it the directory is as the reference's import leaves it.
+  if (node.reuseFinal && !node.exp.externalFiles.some((f) => f.name === SNAPSHOT_METADATA_FILENAME)) {
+    await removeTreeDurable(join(node.paths.finalDir, SNAPSHOT_METADATA_FILENAME));
   }
   step('old-snapshots-removed');
   throwIfAborted(options.signal, 'import (before removing stale entries)');

@@ -20,13 +20,15 @@ import { writeFlagFile } from '../../src/files/flagfile.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../../src/nodehost/config.js';
 import { checkOrCreateDataStatusFiles } from '../../src/nodehost/datastatus.js';
 import { ensureNodeHostDirs } from '../../src/nodehost/layout.js';
-import { dataDirs, lockFilePath, snapshotPaths } from '../../src/nodehost/paths.js';
+import { dataDirs, lockFilePath, SNAPSHOT_METADATA_FILENAME, snapshotPaths } from '../../src/nodehost/paths.js';
 import { BIN_VER_BATCHED, BIN_VER_PLAIN } from '../../src/nodehost/settings.js';
 import { LogDB } from '../../src/logdb/logdb.js';
 import { writeV2SnapshotFile } from '../../src/snapshot/writer.js';
 
 /** Options of {@link makeRunningNode}. */
 export interface RunningNodeOptions {
+  /** Write `snapshot.metadata` into the snapshot directory, as Dragonboat does (default true). */
+  snapshotMetadata?: boolean;
   /** Existing directory to lay the NodeHost out in (default: a fresh temp dir, removed by cleanup()). */
   root?: string;
   /** NodeHost config overrides (nodeHostDir defaults to `<root>/nodehost`). */
@@ -153,6 +155,9 @@ export async function makeRunningNode(opts: RunningNodeOptions = {}): Promise<Ru
       type: opts.type ?? StateMachineType.Regular,
     };
     if (opts.keepSnapshotFlag) await writeFlagFile(paths.flagFile, encodeSnapshot(snapshot));
+    // Dragonboat writes the record into every snapshot directory it makes (and never reads it back).
+    if (opts.snapshotMetadata !== false)
+      await writeFlagFile(path.join(paths.finalDir, SNAPSHOT_METADATA_FILENAME), encodeSnapshot(snapshot));
     snapshotDir = paths.finalDir;
     snapshotFile = paths.file;
   }

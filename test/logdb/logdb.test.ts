@@ -440,8 +440,10 @@ describe('import with entries (a carried log suffix, docs/import-contract.md ste
       lastTerm: list[list.length - 1]!.term,
       // Every value here is below 128 bytes: a one-byte length.
       valueBytes: values.reduce((n, v) => n + 1 + v.length, 0),
+      // Two pieces, so that the producer's pieces are exercised.
       values: async function* () {
-        yield* values;
+        yield values.slice(0, 3);
+        yield values.slice(3);
       },
     };
   };

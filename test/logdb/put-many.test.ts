@@ -30,10 +30,15 @@ function many(n: number, opts: { withBytes: boolean; shorterSecondTime?: boolean
     count: n,
     ...(opts.withBytes ? { bytes } : {}),
     passes: 0,
-    async *pairs(): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
+    async *pairs(): AsyncGenerator<readonly (readonly [Uint8Array, Uint8Array])[]> {
       op.passes++;
       const last = opts.shorterSecondTime && op.passes > 1 ? n - 1 : n;
-      for (let i = 1; i <= last; i++) yield [entryKey(100, 2, i), value(i)];
+      // Pieces of 128 pairs, as a producer reading a file would hand them over.
+      for (let from = 1; from <= last; from += 128) {
+        const piece: (readonly [Uint8Array, Uint8Array])[] = [];
+        for (let i = from; i < from + 128 && i <= last; i++) piece.push([entryKey(100, 2, i), value(i)]);
+        yield piece;
+      }
     },
   };
   return op;

@@ -152,13 +152,17 @@ export function batchStreamOf(ops: readonly KvOp[]): BatchStream {
     count,
     ...(size !== undefined ? { size } : {}),
     ops: async function* () {
+      let fixed: BatchOp[] = [];
       for (const op of ops) {
         if (op.type !== 'putMany') {
-          yield toBatchOp(op);
+          fixed.push(toBatchOp(op));
           continue;
         }
-        for await (const [key, value] of op.pairs()) yield { kind: Kind.Set, key, value };
+        if (fixed.length > 0) yield fixed;
+        fixed = [];
+        for await (const piece of op.pairs()) yield piece.map(([key, value]): BatchOp => ({ kind: Kind.Set, key, value }));
       }
+      if (fixed.length > 0) yield fixed;
     },
   };
 }

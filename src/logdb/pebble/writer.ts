@@ -79,12 +79,13 @@ export interface BatchStream {
   count: number;
   /** Bytes of the operations (the batch without its 12-byte header), when known: no sizing pass then. */
   size?: number;
-  ops(): Iterable<BatchOp> | AsyncIterable<BatchOp>;
+  /** The operations in pieces (a piece's bytes need only stay valid until the next piece is asked for). */
+  ops(): Iterable<readonly BatchOp[]> | AsyncIterable<readonly BatchOp[]>;
 }
 
 /** A batch held as an array, as a {@link BatchStream}. */
 export function batchOf(ops: readonly BatchOp[]): BatchStream {
-  return { count: ops.length, ops: () => ops };
+  return { count: ops.length, ops: () => [ops] };
 }
 
 /** Writes `batch` as one batch (see the module comment). The caller has checked Pebble's LOCK. */
@@ -210,9 +211,9 @@ async function placeWal(
   let size = BATCH_HEADER_SIZE + (batch.size ?? 0);
   if (batch.size === undefined) {
     count = 0;
-    for await (const op of batch.ops()) {
-      size += batchOpSize(op);
-      count++;
+    for await (const piece of batch.ops()) {
+      for (const op of piece) size += batchOpSize(op);
+      count += piece.length;
     }
   }
   if (count !== batch.count)
@@ -249,15 +250,17 @@ async function placeWal(
     buf.set(header);
     let used = header.length;
     let n = 0;
-    for await (const op of batch.ops()) {
-      const need = batchOpSize(op);
-      if (used + need > buf.length) {
-        await out(frame(buf.subarray(0, used)), false);
-        used = 0;
-        if (need > buf.length) buf = new Uint8Array(need);
+    for await (const piece of batch.ops()) {
+      for (const op of piece) {
+        const need = batchOpSize(op);
+        if (used + need > buf.length) {
+          await out(frame(buf.subarray(0, used)), false);
+          used = 0;
+          if (need > buf.length) buf = new Uint8Array(need);
+        }
+        used = encodeBatchOpInto(op, buf, used);
+        n++;
       }
-      used = encodeBatchOpInto(op, buf, used);
-      n++;
     }
     if (n !== count) throw new ErrLogDB(`a batch yielded ${count} operations, then ${n}`, { check: 'batch-count' });
     await out(frame(buf.subarray(0, used)), false);

@@ -33,7 +33,10 @@ describe('a batch written streamed', () => {
       count: all.length,
       ops: () => {
         passes++;
-        return all.values();
+        // In pieces of 1000 operations, as a streamed producer hands them over.
+        const pieces: BatchOp[][] = [];
+        for (let i = 0; i < all.length; i += 1000) pieces.push(all.slice(i, i + 1000));
+        return pieces;
       },
     };
     const report = await writeBatch({ dataDir: dir, walDir: dir }, stream);
@@ -65,10 +68,10 @@ describe('a batch written streamed', () => {
     const before = (await fsp.readdir(dir)).sort();
     const all = ops(100);
     let pass = 0;
-    const stream: BatchStream = { count: all.length, ops: () => (pass++ === 0 ? all : all.slice(0, -1)) };
+    const stream: BatchStream = { count: all.length, ops: () => [pass++ === 0 ? all : all.slice(0, -1)] };
     await expect(writeBatch({ dataDir: dir, walDir: dir }, stream)).rejects.toMatchObject({ code: 'ErrLogDB' });
     expect((await fsp.readdir(dir)).sort()).toEqual(before);
-    const shorter: BatchStream = { count: all.length, ops: () => all.slice(0, -1) };
+    const shorter: BatchStream = { count: all.length, ops: () => [all.slice(0, -1)] };
     await expect(writeBatch({ dataDir: dir, walDir: dir }, shorter)).rejects.toMatchObject({ details: { check: 'batch-count' } });
     expect((await fsp.readdir(dir)).sort()).toEqual(before);
     expect(path.basename(dir)).toBe('logdb-3');

@@ -63,8 +63,10 @@ describe('LogDB bytes seen by a plain classic-level client', () => {
     // Bootstrap{addresses {1: "a"}, join true, type OnDisk}
     expect(val['06060000' + SR]).toBe('0a050801120161' + '1001' + '1803');
     // Entry 1: term 3, index 1, type 0, key 10, client 77, series 1, responded 0, cmd "cmd-1", in Colfer
-    // (docs/formats.md §6): a header byte per non-zero field, varints, the command, then 0x7f.
-    expect(val['01010000' + SR + u64(1n)]).toBe('0003' + '0101' + '030a' + '044d' + '0501' + '0705' + Buffer.from('cmd-1').toString('hex') + '7f');
+    // (docs/formats.md §1): a header byte per non-zero field, varints, the command, then 0x7f.
+    expect(val['01010000' + SR + u64(1n)]).toBe(
+      '0003' + '0101' + '030a' + '044d' + '0501' + '0705' + Buffer.from('cmd-1').toString('hex') + '7f',
+    );
   });
 });
 

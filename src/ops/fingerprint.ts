@@ -1,10 +1,13 @@
 /**
  * The recovery fingerprint: one short digest of what a repair imports — the
  * shard, the snapshot (index and checksum), the member map and, when the
- * repair carries a log suffix, that file's SHA-256. `plan` prints
+ * repair carries a log suffix, the log's last index and term. `plan` prints
  * it, `import` returns it, and `inspect` recomputes it from an imported
- * node's snapshot record, so operators can confirm that every host was
- * repaired from the same snapshot with the same map.
+ * node (its snapshot record, and its log while it has not restarted), so
+ * operators can confirm that every host was repaired the same way. The log
+ * enters by its last index and term, not by the suffix file's digest: those
+ * are what every host can show without the file, and by Raft's log matching
+ * rule two logs with the same last index and term hold the same entries.
  */
 import { createHash } from 'node:crypto';
 
@@ -14,8 +17,8 @@ export interface FingerprintInput {
   index: bigint;
   checksum: Uint8Array;
   members: Map<bigint, string>;
-  /** SHA-256 (hex) of the log suffix file the repair carries, if any; without one the fingerprint is the snapshot-only one. */
-  logSuffixSha256?: string;
+  /** The carried log's last index and term, if the repair carries one; without it the fingerprint is the snapshot-only one. */
+  log?: { lastIndex: bigint; lastTerm: bigint };
 }
 
 /** `nhr1-` followed by 16 hex digits of a SHA-256 over a canonical text of the inputs. */
@@ -27,7 +30,7 @@ export function recoveryFingerprint(f: FingerprintInput): string {
     f.index,
     Buffer.from(f.checksum).toString('hex'),
     ...members,
-    ...(f.logSuffixSha256 !== undefined ? [`log-suffix=${f.logSuffixSha256}`] : []),
+    ...(f.log !== undefined ? [`log=${f.log.lastIndex}/${f.log.lastTerm}`] : []),
   ].join('\n');
   return `nhr1-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }

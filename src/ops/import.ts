@@ -710,7 +710,7 @@ function result(p: NodeImport, dryRun: boolean, extra: Partial<ImportResult>): I
       index: source.index,
       checksum: source.checksum,
       members: p.members,
-      ...(p.logSuffix ? { logSuffixSha256: p.logSuffix.sha256 } : {}),
+      ...(p.logSuffix ? { log: { lastIndex: p.logSuffix.lastIndex, lastTerm: p.logSuffix.lastTerm } } : {}),
     }),
     ...(p.logSuffix ? { logSuffix: importedLogSuffix(p.logSuffix) } : {}),
     ...extra,

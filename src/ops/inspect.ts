@@ -18,7 +18,7 @@ import type { Bootstrap, RaftDataStatus, RaftState, Snapshot } from '../records/
 import { LogDB, hasNodeState, latestSnapshot, type NodeRecords } from '../logdb/logdb.js';
 import { toReplicaId } from './members.js';
 import { recoveryFingerprint } from './fingerprint.js';
-import { summarizeLog, type LogSummary } from './survivor.js';
+import { summarizeLog, termIn, type LogSummary } from './survivor.js';
 
 /** One directory in the node's snapshot root, and what a restart does with it. */
 export interface SnapshotDirView {
@@ -291,6 +291,7 @@ export async function inspectNode(
               index: latest.index,
               checksum: latest.checksum,
               members: latest.membership.addresses,
+              ...carriedLog(rec.raftState, rec.maxIndex, latest.index, log),
             }),
           }
         : {}),
@@ -301,4 +302,21 @@ export async function inspectNode(
   } finally {
     await db.close();
   }
+}
+
+/**
+ * The log an import carried, as the fingerprint names it: entries past the
+ * imported snapshot while the node has not restarted (its commit is still
+ * the snapshot index, as the import wrote it). Once it has run, its log is
+ * its own and the fingerprint names the snapshot alone.
+ */
+function carriedLog(
+  state: RaftState | undefined,
+  maxIndex: bigint | undefined,
+  snapshotIndex: bigint,
+  log: LogSummary | undefined,
+): { log: { lastIndex: bigint; lastTerm: bigint } } | Record<string, never> {
+  if (state?.commit !== snapshotIndex || maxIndex === undefined || maxIndex <= snapshotIndex || !log) return {};
+  const lastTerm = termIn(log, maxIndex);
+  return lastTerm === undefined ? {} : { log: { lastIndex: maxIndex, lastTerm } };
 }

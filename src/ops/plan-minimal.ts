@@ -5,6 +5,7 @@
  * export and import command lines that perform it.
  */
 import * as path from 'node:path';
+import { recoveryFingerprint } from './fingerprint.js';
 import { snapshotDirName } from '../nodehost/paths.js';
 import { StateMachineType, type Snapshot } from '../records/types.js';
 import { exportWithLogCommand, importCommand } from './plan-commands.js';
@@ -66,6 +67,12 @@ export interface MinimalLossPlan {
   hosts: MinimalLossHost[];
   /** How the survivor was chosen. */
   rule: string;
+  /**
+   * The recovery fingerprint every import of this repair prints (and
+   * `inspect` shows before the restart), when the new export's snapshot
+   * checksum is known here.
+   */
+  fingerprint?: string;
 }
 
 /** The survivor rule, as printed and returned. */
@@ -155,7 +162,21 @@ export function planMinimalLoss(
       commands: [exportCommand, ...hosts.map((h) => h.command)],
       hosts,
       rule: SURVIVOR_RULE,
+      ...fingerprintOf(record, source === 'given-export' ? record.checksum : surv.own?.checksum, base.index, members, {
+        lastIndex: last,
+        lastTerm: chosen.check.lastTerm!,
+      }),
     },
     reasons: [],
   };
+}
+
+function fingerprintOf(
+  record: Snapshot,
+  checksum: Uint8Array | undefined,
+  index: bigint,
+  members: Map<bigint, string>,
+  log: { lastIndex: bigint; lastTerm: bigint },
+): { fingerprint: string } | Record<string, never> {
+  return checksum ? { fingerprint: recoveryFingerprint({ shardId: record.shardId, index, checksum, members, log }) } : {};
 }

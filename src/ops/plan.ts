@@ -37,7 +37,7 @@ export interface InspectJson {
   hasState: boolean;
   maxIndex: string | null;
   raftState: { term: string; commit: string } | null;
-  snapshot: { index: string; term?: string; type?: string | number } | null;
+  snapshot: { index: string; term?: string; type?: string | number; checksum?: string } | null;
   /** The snapshot's membership (its `addresses` map is all plan reads). */
   membership?: { addresses?: Record<string, string> } | null;
   /** What a restart would lack (codes `snapshot-file-*`/`external-file-*` make its own snapshot unexportable). */
@@ -260,6 +260,7 @@ export async function planRecovery(
 function ownSnapshot(
   index: bigint,
   term: bigint,
+  checksum: Uint8Array | undefined,
   onDisk: boolean,
   fileProblems: string[],
   addresses: Map<bigint, string> | undefined,
@@ -274,7 +275,7 @@ function ownSnapshot(
       if (was !== undefined && was !== addr) unusable = `its membership has replica ${id} at ${was}, not ${addr} (ErrInvalidMembers)`;
     }
   }
-  return { index, term, ...(unusable ? { unusable } : {}) };
+  return { index, term, ...(checksum ? { checksum } : {}), ...(unusable ? { unusable } : {}) };
 }
 
 const SNAPSHOT_FILE_PROBLEM = /^(snapshot|external)-file-/;
@@ -295,6 +296,7 @@ async function configHostLog(
       ? ownSnapshot(
           s.index,
           s.term,
+          s.checksum,
           s.type === StateMachineType.OnDisk,
           v.problems.filter((p) => SNAPSHOT_FILE_PROBLEM.test(p.code)).map((p) => p.message),
           s.membership.addresses,
@@ -320,6 +322,7 @@ function viewHostLog(v: InspectJson, plan: HostPlan, configArg: string, members:
     own = ownSnapshot(
       BigInt(s.index),
       BigInt(s.term),
+      typeof s.checksum === 'string' && /^([0-9a-f]{2})+$/.test(s.checksum) ? new Uint8Array(Buffer.from(s.checksum, 'hex')) : undefined,
       s.type === 'OnDiskStateMachine' || s.type === StateMachineType.OnDisk,
       (v.problems ?? []).filter((p) => SNAPSHOT_FILE_PROBLEM.test(p.code)).map((p) => p.message),
       addresses,

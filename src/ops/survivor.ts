@@ -180,6 +180,8 @@ export interface LogProblem {
 export interface OwnSnapshotInfo {
   index: bigint;
   term: bigint;
+  /** Its payload checksum, where known (the recovery fingerprint of a repair from it names it). */
+  checksum?: Uint8Array;
   /** Why its own export cannot be used (an on-disk state machine, files missing, a membership conflict). */
   unusable?: string;
 }

@@ -159,6 +159,8 @@ describe('nodehost plan: the minimal-loss repair of the worked example', () => {
   it('the minimal-loss commands, run as printed, carry entries 401..460 to every host with one fingerprint', async () => {
     const run = await plan('--src', ex.exportDir, '--members', MEMBERS, ...hosts);
     expect(run.status, run.stderr).toBe(0);
+    const planned = /fingerprint {2}(nhr1-[0-9a-f]{16}) \(it names the carried log/.exec(run.stdout)?.[1];
+    expect(planned).toBeDefined();
     const lines = [...run.stdout.matchAll(/^ {6}run: (.*)$/gm)].map((m) => m[1]!);
     expect(lines).toHaveLength(4);
     const shim = join(ex.root, 'bin');
@@ -181,7 +183,16 @@ describe('nodehost plan: the minimal-loss repair of the worked example', () => {
       });
       expect(res.after.maxIndex).toBe(String(LAST_INDEX));
       fingerprints.add(res.fingerprint);
+      // Before the restart, inspect names the same repair (the snapshot, the map and the carried log).
+      const replica = String([1, 4, 5][i]);
+      const view = JSON.parse(
+        (await runCli(['inspect', '--config', h.configFile, '--shard-id', String(SHARD), '--replica-id', replica, '--json'])).stdout
+          .trim()
+          .split('\n')
+          .at(-1)!,
+      );
+      expect(view.fingerprint).toBe(res.fingerprint);
     }
-    expect(fingerprints.size).toBe(1);
+    expect([...fingerprints]).toEqual([planned]);
   });
 });

@@ -117,7 +117,11 @@ function describeMinimalLoss(p: PlanResult, ctx: CommandContext): void {
   ctx.print(`      run: ${m.exportCommand}`);
   ctx.print(`    2. copy ${m.exportDir} to the same path on every host, then on each:`);
   for (const h of m.hosts) ctx.print(`      run: ${h.command}`);
-  ctx.print("    The import prints the repair's fingerprint (it includes the carried log's digest): every host must agree.");
+  ctx.print(
+    m.fingerprint
+      ? `    fingerprint  ${m.fingerprint} (it names the carried log too: every import prints it, inspect shows it before the restart)`
+      : "    The import prints the repair's fingerprint (it names the carried log too): every host must agree.",
+  );
 }
 
 /** Runs `nodehost plan` (its options: the command table in ./index.ts). */

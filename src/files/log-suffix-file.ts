@@ -7,6 +7,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ErrLogSuffix, ioError, throwIfAborted } from '../errors.js';
 import { crc32cFunction } from '../engines/native.js';
+import { crc32c } from '../pebble/crc32c.js';
 import {
   checkFrameCrc,
   decodeEnd,
@@ -26,6 +27,8 @@ import {
 } from '../records/log-suffix.js';
 
 const CHUNK = 1 << 20;
+/** Frames from this size on are checked with the addon's CRC-32C (below it, the call costs more than it saves). */
+const NATIVE_CRC_MIN = 4096;
 
 /** What a complete pass over a suffix file found. */
 export interface LogSuffixSummary {
@@ -74,6 +77,14 @@ class ChunkReader {
     const o = this.start;
     const length = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
     return have >= FRAME_HEADER_SIZE + length;
+  }
+
+  /** The buffered whole frame ({@link hasFrame} said there is one). */
+  takeFrame(): Uint8Array {
+    const b = this.buf;
+    const o = this.start;
+    const length = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+    return this.take(FRAME_HEADER_SIZE + length);
   }
 
   /** Exactly `n` bytes (a view valid until the next call), or undefined at a clean end of file; `short` when it ends inside them. */
@@ -155,11 +166,46 @@ export async function* readLogSuffixChunks(
     if (magic === undefined || magic === 'short' || !magic.every((b, i) => b === LOG_SUFFIX_MAGIC[i])) {
       throw new ErrLogSuffix(`${path} is not a log suffix file (no NHLOGSFX magic)`, { path, offset: 0, check: 'magic' });
     }
-    const crc = crc32cFunction();
+    const native = crc32cFunction();
+    // The addon's CRC-32C costs a call across the boundary; a typical entry frame is cheaper checked in place.
+    const crc = (b: Uint8Array): number => (native && b.length >= NATIVE_CRC_MIN ? native(b) : crc32c(b));
     let entries: LogSuffixEntry[] = [];
+    let header: LogSuffixHeader | undefined;
+    const take = (frame: Uint8Array, at: number): void => {
+      const kind = frame[8]!;
+      const expected = (frame[4]! | (frame[5]! << 8) | (frame[6]! << 16) | (frame[7]! << 24)) >>> 0;
+      checkFrameCrc(expected, frame.subarray(8), at, path, crc);
+      const payload = frame.subarray(FRAME_HEADER_SIZE);
+      if (kind === FrameKind.Entry) {
+        const e = decodeEntryPayload(payload, at, path);
+        v.onEntry(e, at);
+        entries.push(e);
+      } else if (kind === FrameKind.Header) {
+        header = decodeHeader(payload, at, path);
+        v.onHeader(header, at);
+      } else if (kind === FrameKind.End) {
+        v.onEnd(decodeEnd(payload, at, path), at);
+      } else {
+        throw new ErrLogSuffix(`${path}: unknown frame kind ${kind} at byte ${at}`, {
+          path,
+          offset: at,
+          check: 'frame-kind',
+          actual: kind,
+        });
+      }
+    };
     for (;;) {
-      // The buffered frames first; a read from the file only when none is left (it may move the buffer).
-      if (entries.length > 0 && !r.hasFrame()) {
+      // Every frame already buffered, synchronously; the file is read (and the buffer may move) only after the
+      // entries that view it are handed over.
+      while (r.hasFrame()) {
+        const at = r.offset;
+        take(r.takeFrame(), at);
+        if (header !== undefined) {
+          yield { header };
+          header = undefined;
+        }
+      }
+      if (entries.length > 0) {
         throwIfAborted(opts.signal, 'reading the log suffix');
         yield { entries };
         entries = [];
@@ -168,32 +214,10 @@ export async function* readLogSuffixChunks(
       const frame = await r.readFrame(path);
       if (frame === undefined) break;
       if (frame === 'short') throw truncated(path, at);
-      const head = decodeFrameHead(frame, at, path);
-      const payload = frame.subarray(FRAME_HEADER_SIZE);
-      checkFrameCrc(head.crc, frame.subarray(8), at, path, crc);
-      switch (head.kind) {
-        case FrameKind.Header: {
-          const header = decodeHeader(payload, at, path);
-          v.onHeader(header, at);
-          yield { header };
-          break;
-        }
-        case FrameKind.Entry: {
-          const e = decodeEntryPayload(payload, at, path);
-          v.onEntry(e, at);
-          entries.push(e);
-          break;
-        }
-        case FrameKind.End:
-          v.onEnd(decodeEnd(payload, at, path), at);
-          break;
-        default:
-          throw new ErrLogSuffix(`${path}: unknown frame kind ${head.kind} at byte ${at}`, {
-            path,
-            offset: at,
-            check: 'frame-kind',
-            actual: head.kind,
-          });
+      take(frame, at);
+      if (header !== undefined) {
+        yield { header };
+        header = undefined;
       }
     }
     if (entries.length > 0) yield { entries };

@@ -221,11 +221,17 @@ export function decodeHeader(p: Uint8Array, offset: number, path: string): LogSu
   };
 }
 
+/** A little-endian u64 at `o` (one BigInt; indexes and terms are far below 2^53 in practice). */
+function u64le(p: Uint8Array, o: number): bigint {
+  const lo = (p[o]! | (p[o + 1]! << 8) | (p[o + 2]! << 16) | (p[o + 3]! << 24)) >>> 0;
+  const hi = (p[o + 4]! | (p[o + 5]! << 8) | (p[o + 6]! << 16) | (p[o + 7]! << 24)) >>> 0;
+  return hi < 0x200000 ? BigInt(hi * 4294967296 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 /** Decodes an entry frame's payload (the value is a view into `p`). */
 export function decodeEntryPayload(p: Uint8Array, offset: number, path: string): LogSuffixEntry {
   if (p.length < 16) throw malformed(path, offset, `entry of ${p.length} bytes`);
-  const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-  return { index: dv.getBigUint64(0, true), term: dv.getBigUint64(8, true), value: p.subarray(16) };
+  return { index: u64le(p, 0), term: u64le(p, 8), value: p.subarray(16) };
 }
 
 /** Decodes an end frame's payload. */

@@ -24,6 +24,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ErrLogDB, ErrUnsupportedLogStore, ioError } from '../../errors.js';
+import { crc32cFunction } from '../../engines/native.js';
 import { fsyncDir, mkdirDurable } from '../../files/durable.js';
 import { isNotFound } from '../../files/fsutil.js';
 import { BATCH_HEADER_SIZE, batchOpSize, encodeBatchHeader, encodeBatchOpInto, type BatchOp } from '../../pebble/batch.js';
@@ -222,7 +223,7 @@ async function placeWal(
   const written = createHash('sha256');
   let walSize = 0;
   const final = await placeFileWith(dirs.walDir, walTempName(separate, fileNum), walName(fileNum), async (fh) => {
-    const framer = new RecordStreamFramer({ recyclable: true, logNum: fileNum }, size);
+    const framer = new RecordStreamFramer({ recyclable: true, logNum: fileNum }, size, crc32cFunction());
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
     const out = async (chunks: Uint8Array[], force: boolean): Promise<void> => {

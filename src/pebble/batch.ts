@@ -6,7 +6,7 @@
  * refused as unsupported, anything else (which makes Pebble's own decoder fail
  * its count check) as corruption. Pure.
  */
-import { Cursor, putUvarint } from './varint.js';
+import { Cursor } from './varint.js';
 import { corrupt, unsupported, type Where } from './fail.js';
 import { Kind, MAX_KIND, isKnownForeignKind, kindName } from './internal-key.js';
 
@@ -106,18 +106,24 @@ export function encodeBatchHeader(seq: number, count: number): Uint8Array {
 
 /** Writes one operation into `buf` at `o` (room: {@link batchOpSize}); returns the offset after it. */
 export function encodeBatchOpInto(op: BatchOp, buf: Uint8Array, o: number): number {
-  const lens: number[] = [];
-  const put = (b: Uint8Array): void => {
-    lens.length = 0;
-    putUvarint(lens, b.length);
-    for (const x of lens) buf[o++] = x;
-    buf.set(b, o);
-    o += b.length;
-  };
   buf[o++] = op.kind;
-  put(op.key);
-  if (op.kind !== Kind.Delete) put(op.value ?? new Uint8Array(0));
+  o = putBytes(buf, o, op.key);
+  if (op.kind !== Kind.Delete) o = putBytes(buf, o, op.value ?? EMPTY);
   return o;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** `b` preceded by its length as a uvarint, at `o`; returns the offset after it (no allocation: a WAL holds millions). */
+function putBytes(buf: Uint8Array, o: number, b: Uint8Array): number {
+  let n = b.length;
+  while (n >= 0x80) {
+    buf[o++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[o++] = n;
+  buf.set(b, o);
+  return o + b.length;
 }
 
 /** Encodes a batch whose first operation takes sequence number `seq`. */

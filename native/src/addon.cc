@@ -208,30 +208,6 @@ Napi::Value RemoveRangesJs(const Napi::CallbackInfo& info) {
       });
 }
 
-// copyEntries(srcPath, dstPath, shardId, replicaId, {putsPerWrite?}, token?)
-Napi::Value CopyEntriesJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CopyEntriesRequest req;
-  req.srcPath = RequireString(env, info[0], "srcPath");
-  req.dstPath = RequireString(env, info[1], "dstPath");
-  req.shardId = RequireUint64(env, info[2], "shardId");
-  req.replicaId = RequireUint64(env, info[3], "replicaId");
-  if (info[4].IsObject()) {
-    Napi::Object o = info[4].As<Napi::Object>();
-    if (HasOption(o, "putsPerWrite"))
-      req.putsPerWrite = static_cast<size_t>(RequireUint64(env, o.Get("putsPerWrite"), "putsPerWrite"));
-  }
-  CancelFlag cancel = CancelFlagFrom(env, info[5]);
-  return PromiseWorker<CopyEntriesResult>::Start(
-      env, "nodehost:copyEntries", [req, cancel] { return CopyEntries(req, cancel.get()); },
-      [](Napi::Env env, const CopyEntriesResult& r) -> Napi::Value {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("plainCopied", static_cast<double>(r.plainCopied));
-        o.Set("batchesCopied", static_cast<double>(r.batchesCopied));
-        return o;
-      });
-}
-
 // ---- Locks -------------------------------------------------------------------
 
 // lockHolder(path): pid, 0 (free or missing), -1 (held, pid unknown). One fcntl: synchronous.
@@ -264,11 +240,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cKernel", Napi::String::New(env, Crc32cKernelName()));
   exports.Set("scanPayload", Napi::Function::New(env, ScanPayloadJs, "scanPayload"));
   exports.Set("removeRanges", Napi::Function::New(env, RemoveRangesJs, "removeRanges"));
-  exports.Set("copyEntries", Napi::Function::New(env, CopyEntriesJs, "copyEntries"));
   exports.Set("lockHolder", Napi::Function::New(env, LockHolderJs, "lockHolder"));
   exports.Set("acquireLock", Napi::Function::New(env, AcquireLockJs, "acquireLock"));
   // Bumped when the binding's JS-facing shape changes; the wrapper checks it.
-  exports.Set("bindingVersion", Napi::Number::New(env, 3));
+  exports.Set("bindingVersion", Napi::Number::New(env, 4));
   return exports;
 }
 

@@ -1,11 +1,7 @@
 #include "logdb_bulk.h"
 
-#include <fcntl.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
-#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -19,26 +15,7 @@
 namespace nodehost {
 namespace {
 
-constexpr size_t kEntryKeySize = 28;
-constexpr size_t kPrefixSize = 20;
 constexpr size_t kMaxBatchBytes = 32u << 20;
-
-void PutBe64(std::string& s, uint64_t v) {
-  for (int i = 7; i >= 0; i--) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
-
-// header(2) || 00 00 || shardID || replicaID
-std::string KeyPrefix(uint8_t header, uint64_t shard, uint64_t replica) {
-  std::string k;
-  k.reserve(kEntryKeySize);
-  k.push_back(static_cast<char>(header));
-  k.push_back(static_cast<char>(header));
-  k.push_back(0);
-  k.push_back(0);
-  PutBe64(k, shard);
-  PutBe64(k, replica);
-  return k;
-}
 
 void ThrowIfCancelled(const std::atomic<bool>* cancel) {
   if (cancel && cancel->load(std::memory_order_relaxed)) throw NativeError(ErrorKind::kAborted, "aborted");
@@ -81,10 +58,11 @@ void RequireExistingDb(const std::string& path) {
   }
 }
 
-std::unique_ptr<leveldb::DB> OpenDb(const std::string& path, bool create) {
-  if (!create) RequireExistingDb(path);
+// Opens an existing database (never creates one: a missing partition has nothing to remove).
+std::unique_ptr<leveldb::DB> OpenDb(const std::string& path) {
+  RequireExistingDb(path);
   leveldb::Options options;
-  options.create_if_missing = create;
+  options.create_if_missing = false;
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, path, &db);
   if (!s.ok()) throw StatusError(s, path, "open");
@@ -101,10 +79,6 @@ class BatchWriter {
   void Delete(const leveldb::Slice& key) {
     batch_.Delete(key);
     Count(key.size());
-  }
-  void Put(const leveldb::Slice& key, const leveldb::Slice& value) {
-    batch_.Put(key, value);
-    Count(key.size() + value.size());
   }
   void Finish() {
     if (pending_ > 0 || wrote_) Flush(true);
@@ -137,21 +111,6 @@ class BatchWriter {
   bool wrote_ = false;
 };
 
-// Visits the 28-byte keys under `prefix` (header || 00 00 || shard || replica).
-template <typename Fn>
-void ForEachEntryKey(leveldb::DB* db, const std::string& path, const std::string& prefix, Fn fn) {
-  leveldb::ReadOptions ro;
-  ro.fill_cache = false;
-  std::unique_ptr<leveldb::Iterator> it(db->NewIterator(ro));
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
-    leveldb::Slice k = it->key();
-    if (k.size() < kPrefixSize || std::memcmp(k.data(), prefix.data(), kPrefixSize) != 0) break;
-    if (k.size() != kEntryKeySize) continue;
-    fn(*it);
-  }
-  if (!it->status().ok()) throw StatusError(it->status(), path, "iterate");
-}
-
 // Visits the keys k with start <= k < end.
 template <typename Fn>
 void ForEachKeyInRange(leveldb::DB* db, const std::string& path, const ByteRange& range, Fn fn) {
@@ -161,12 +120,6 @@ void ForEachKeyInRange(leveldb::DB* db, const std::string& path, const ByteRange
   const leveldb::Slice end(range.end);
   for (it->Seek(range.start); it->Valid() && it->key().compare(end) < 0; it->Next()) fn(*it);
   if (!it->status().ok()) throw StatusError(it->status(), path, "iterate");
-}
-
-std::string RealPath(const std::string& p) {
-  char buf[PATH_MAX];
-  if (::realpath(p.c_str(), buf) == nullptr) return p;
-  return buf;
 }
 
 }  // namespace
@@ -185,7 +138,7 @@ RemoveRangesResult RemoveRanges(const RemoveRangesRequest& req, const std::atomi
   // and one compaction per range after the deletes makes both meet and drop.
   // (Records still in the memtable would be flushed together with their
   // deletes and could stay below the levels that compaction covers.)
-  std::unique_ptr<leveldb::DB> db = OpenDb(req.dbPath, false);
+  std::unique_ptr<leveldb::DB> db = OpenDb(req.dbPath);
   RemoveRangesResult result;
   BatchWriter writer(db.get(), req.dbPath, req.deletesPerWrite, cancel);
   for (const ByteRange& r : req.ranges) {
@@ -202,29 +155,6 @@ RemoveRangesResult RemoveRanges(const RemoveRangesRequest& req, const std::atomi
     leveldb::Slice b(r.start), e(r.end);
     db->CompactRange(&b, &e);
   }
-  return result;
-}
-
-CopyEntriesResult CopyEntries(const CopyEntriesRequest& req, const std::atomic<bool>* cancel) {
-  if (req.putsPerWrite == 0) throw NativeError(ErrorKind::kInvalid, "putsPerWrite must be positive");
-  ThrowIfCancelled(cancel);
-  RequireExistingDb(req.srcPath);
-  if (RealPath(req.srcPath) == RealPath(req.dstPath)) {
-    throw NativeError(ErrorKind::kInvalid, "source and destination are the same database: " + req.srcPath, req.srcPath);
-  }
-  std::unique_ptr<leveldb::DB> src = OpenDb(req.srcPath, false);
-  std::unique_ptr<leveldb::DB> dst = OpenDb(req.dstPath, true);
-
-  CopyEntriesResult result;
-  const uint8_t headers[2] = {kPlainEntryHeader, kEntryBatchHeader};
-  BatchWriter writer(dst.get(), req.dstPath, req.putsPerWrite, cancel);
-  for (uint8_t h : headers) {
-    ForEachEntryKey(src.get(), req.srcPath, KeyPrefix(h, req.shardId, req.replicaId), [&](leveldb::Iterator& it) {
-      writer.Put(it.key(), it.value());
-      (h == kPlainEntryHeader ? result.plainCopied : result.batchesCopied)++;
-    });
-  }
-  writer.Finish();
   return result;
 }
 

@@ -15,10 +15,6 @@
 
 namespace nodehost {
 
-// Key headers (docs/formats.md §5).
-constexpr uint8_t kPlainEntryHeader = 0x01;
-constexpr uint8_t kEntryBatchHeader = 0x07;
-
 // The keys k with start <= k < end, compared bytewise.
 struct ByteRange {
   std::string start;
@@ -40,21 +36,6 @@ struct RemoveRangesResult {
 // synced), then compacts each range so the data leaves the disk. Idempotent:
 // a rerun after a cancellation or a crash finishes the job.
 RemoveRangesResult RemoveRanges(const RemoveRangesRequest& req, const std::atomic<bool>* cancel);
-
-struct CopyEntriesRequest {
-  std::string srcPath;
-  std::string dstPath;
-  uint64_t shardId = 0;
-  uint64_t replicaId = 0;
-  size_t putsPerWrite = 65536;
-};
-
-struct CopyEntriesResult {
-  uint64_t plainCopied = 0;
-  uint64_t batchesCopied = 0;
-};
-
-CopyEntriesResult CopyEntries(const CopyEntriesRequest& req, const std::atomic<bool>* cancel);
 
 }  // namespace nodehost
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { ErrLogDB } from '../errors.js';
 import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../logdb/keys.js';
-import { LogDBPartition } from '../logdb/partition.js';
+import { LogDBPartition } from '../logdb/leveldb-partition.js';
 import { removeKeyRanges } from '../logdb/native-bulk.js';
 import { DISABLE_NATIVE_ENV } from '../native/binding.js';
 import { benchNoise, ENTRY_KEY_SIZE, entrySize, fillCommand, writeEntryKey, writeEntryValue } from './entries.js';

@@ -17,7 +17,7 @@
  *   prints its one JSON line (`ErrAborted`), exit 130 / 143.
  *
  * Clones a SIGKILL leaves behind are removed by a later run (their names
- * carry the pid: src/logdb/partition.ts).
+ * carry the pid: src/logdb/leveldb-partition.ts).
  */
 import { ErrAborted } from '../errors.js';
 import { removeLiveClonesSync } from '../files/live-clones.js';

@@ -59,7 +59,7 @@ import {
   snapshotsRange,
   type KeyRange,
 } from './keys.js';
-import type { PartitionOptions } from './partition.js';
+import type { PartitionOptions } from './leveldb-partition.js';
 import { resolveLogStore, type LogStoreChoice } from './store-kind.js';
 import type { KvOp, LogStoreKind, PartitionStore, PutMany } from './store.js';
 import { dataStatusPath, walPartitionDirByIndex } from '../nodehost/paths.js';
@@ -392,7 +392,7 @@ async function partitionFactory(cfg: ResolvedNodeHostConfig, kind: LogStoreKind,
       return new PebblePartition({ dataDir, walDir: walPartitionDirByIndex(cfg, p) ?? dataDir }, opts);
     };
   }
-  const { LogDBPartition } = await import('./partition.js');
+  const { LogDBPartition } = await import('./leveldb-partition.js');
   return (p) => new LogDBPartition(logdbPartitionDirByIndex(cfg, p), { nodeHostDir: cfg.nodeHostDir, ...opts });
 }
 

@@ -7,26 +7,17 @@
  * process**: LevelDB's LOCK is an fcntl record lock, and fcntl locks do not
  * exclude a second open from the same process, so two library copies would
  * both write the database and corrupt it. Close the classic-level handle
- * first (the LevelDB partition does, see `partition.ts`). Another process
+ * first (the LevelDB partition does, see `leveldb-partition.ts`). Another process
  * holding the database is refused ({@link ErrDirLocked}). Never on a Pebble
  * partition: LevelDB would take it for its own.
  */
 import path from 'node:path';
 
 import { ErrInvalidConfig, throwIfAborted } from '../errors.js';
-import {
-  checkCount,
-  checkU64,
-  loadNative,
-  mapNativeError,
-  requireNative,
-  withCancel,
-  type CopyEntriesResult,
-  type RemoveRangesResult,
-} from '../native/binding.js';
+import { checkCount, loadNative, mapNativeError, requireNative, withCancel, type RemoveRangesResult } from '../native/binding.js';
 import { exclusiveEnd, keyHex, type KeyRange } from './keys.js';
 
-export type { CopyEntriesResult, RemoveRangesResult } from '../native/binding.js';
+export type { RemoveRangesResult } from '../native/binding.js';
 
 /** True when the addon is loaded, so {@link removeKeyRanges} can run. */
 export function nativeRemovalAvailable(): boolean {
@@ -81,46 +72,6 @@ export async function removeKeyRanges(
       return await binding.removeRanges(db, pairs, { deletesPerWrite }, token);
     } catch (err) {
       throw mapNativeError(err, 'log store key range removal', db, options.signal);
-    }
-  });
-}
-
-/** Options of {@link copyEntries}. */
-export interface CopyEntriesOptions {
-  /** Puts per LevelDB write batch (default 65536; batches also stop at 32 MiB). */
-  putsPerWrite?: number;
-  /** Cancels between write batches. */
-  signal?: AbortSignal;
-}
-
-/**
- * Copies every plain-entry and entry-batch key of (shardId, replicaId) from
- * the database at `srcDbPath` to the one at `dstDbPath` (created when
- * missing; existing keys with the same name are overwritten, others kept).
- * The destination is synced before this resolves. Same errors as
- * {@link removeKeyRanges}; same-database source and destination is
- * {@link ErrInvalidConfig}.
- */
-export async function copyEntries(
-  srcDbPath: string,
-  dstDbPath: string,
-  shardId: bigint,
-  replicaId: bigint,
-  options: CopyEntriesOptions = {},
-): Promise<CopyEntriesResult> {
-  const binding = requireNative('log entry copy in bulk');
-  throwIfAborted(options.signal, 'log entry copy');
-  const putsPerWrite = checkCount(options.putsPerWrite, 'putsPerWrite');
-  const src = path.resolve(srcDbPath);
-  const dst = path.resolve(dstDbPath);
-  const s = checkU64(shardId, 'shardId');
-  const r = checkU64(replicaId, 'replicaId');
-  const token = new binding.CancelToken();
-  return withCancel(token, options.signal, async () => {
-    try {
-      return await binding.copyEntries(src, dst, s, r, { putsPerWrite }, token);
-    } catch (err) {
-      throw mapNativeError(err, 'log entry copy', src, options.signal);
     }
   });
 }

@@ -102,7 +102,7 @@ export const NATIVE_ADDON_PATH = resolveAddonPath();
 export const DISABLE_NATIVE_ENV = 'NODEHOST_TOOLS_DISABLE_NATIVE';
 
 /** The binding shape this wrapper speaks; the addon exports the same number. */
-const BINDING_VERSION = 3;
+const BINDING_VERSION = 4;
 
 /** A cancel flag shared with a native worker, which polls it between pieces of work. */
 export interface NativeCancelToken {
@@ -143,14 +143,6 @@ export interface NativeBinding {
     options?: { deletesPerWrite?: number },
     token?: NativeCancelToken | null,
   ): Promise<RemoveRangesResult>;
-  copyEntries(
-    srcDbPath: string,
-    dstDbPath: string,
-    shardId: bigint,
-    replicaId: bigint,
-    options?: { putsPerWrite?: number },
-    token?: NativeCancelToken | null,
-  ): Promise<CopyEntriesResult>;
   lockHolder(path: string): number;
   acquireLock(path: string, mode?: number): RawFileLock;
 }
@@ -198,12 +190,6 @@ export function nativeLoadError(): string | undefined {
 export interface RemoveRangesResult {
   /** Keys deleted, summed over the ranges (a key in two overlapping ranges counts twice). */
   removed: number;
-}
-
-/** What the `copyEntries` binding copied. */
-export interface CopyEntriesResult {
-  plainCopied: number;
-  batchesCopied: number;
 }
 
 function tryLoad(): { binding?: NativeBinding; error?: string } {

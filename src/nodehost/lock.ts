@@ -145,7 +145,7 @@ async function pidHasFileOpen(procRoot: string, pid: number, dev: bigint, ino: b
 // whoever holds it: NodeHostDir/LOCK and WALDir/LOCK held for an operation
 // (src/ops/dir-locks.ts, reference-counted: several jobs of one run share one
 // fcntl lock), and a LevelDB partition's LOCK while classic-level has it open
-// for writing (src/logdb/partition.ts, registered BEFORE LevelDB opens it, so
+// for writing (src/logdb/leveldb-partition.ts, registered BEFORE LevelDB opens it, so
 // no probe can run in between). Every probe consults it first (lockStatus,
 // the native F_GETLK probe in src/nodehost/native-lock.ts): fcntl locks belong
 // to the process and closing any descriptor of the file drops them, so a

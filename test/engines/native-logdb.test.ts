@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrAborted, ErrDirLocked, ErrInvalidConfig, ErrLogDB, ErrPathNotExist } from '../../src/errors.js';
 import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../../src/logdb/keys.js';
-import { copyEntries, removeKeyRanges } from '../../src/logdb/native-bulk.js';
+import { removeKeyRanges } from '../../src/logdb/native-bulk.js';
 import { holdLevelDb } from '../native/children.js';
 import { dump, H, hex, key, range, seed, type Replica } from '../native/logdb-fixture.js';
 import { tempDir } from '../native/v2file.js';
@@ -162,45 +162,5 @@ describe('removeKeyRanges', () => {
     await expect(run).rejects.toBeInstanceOf(ErrAborted);
     expect((await removeKeyRanges(dir, replicaRanges(target))).removed).toBeLessThanOrEqual(307);
     expect(await dump(dir)).toEqual(without(before, entryKeysOf(target)));
-  });
-});
-
-describe('copyEntries', () => {
-  it("copies the replica's entries and batches into a new database, leaving the source alone", async () => {
-    const src = await seeded();
-    const before = await dump(src);
-    const dst = path.join(tmp.dir, 'copy-dst');
-    expect(await copyEntries(src, dst, 5n, 2n)).toEqual({ plainCopied: 300, batchesCopied: 7 });
-    const keys = entryKeysOf(target);
-    expect(await dump(dst)).toEqual(new Map([...before].filter(([k]) => keys.has(k))));
-    expect(await dump(src)).toEqual(before);
-  });
-
-  it('copies into an existing database, keeping what it holds', async () => {
-    const src = await seeded([target]);
-    const dst = await seeded([others[0]!]);
-    const dstBefore = await dump(dst);
-    expect(await copyEntries(src, dst, 5n, 2n, { putsPerWrite: 10 })).toEqual({ plainCopied: 300, batchesCopied: 7 });
-    const after = await dump(dst);
-    expect(after.size).toBe(dstBefore.size + 307);
-    for (const [k, v] of dstBefore) expect(after.get(k)).toBe(v);
-  });
-
-  it('refuses the same database, a missing source and a locked destination', async () => {
-    const src = await seeded([target]);
-    await expect(copyEntries(src, `${src}/.`, 5n, 2n)).rejects.toBeInstanceOf(ErrInvalidConfig);
-    const missing = path.join(tmp.dir, 'missing-src');
-    await expect(copyEntries(missing, path.join(tmp.dir, 'unused'), 5n, 2n)).rejects.toBeInstanceOf(ErrPathNotExist);
-    expect(fs.existsSync(path.join(tmp.dir, 'unused'))).toBe(false);
-    const dst = await seeded([others[1]!]);
-    const holder = await holdLevelDb(dst);
-    try {
-      const err = await copyEntries(src, dst, 5n, 2n).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ErrDirLocked);
-      expect((err as ErrDirLocked).details.pid).toBe(holder.pid);
-    } finally {
-      await holder.release();
-    }
-    expect((await dump(src)).size).toBe(311);
   });
 });

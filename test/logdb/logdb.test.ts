@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrDirLocked, ErrIncompatibleData, ErrIncompleteSnapshot, ErrLogDB, ErrUnknownStateMachineType } from '../../src/errors.js';
 import { entryBatchKey, entryKey, kindRange, KeyKind } from '../../src/logdb/keys.js';
 import { LogDB, type ImportEntries } from '../../src/logdb/logdb.js';
-import { LogDBPartition } from '../../src/logdb/partition.js';
+import { LogDBPartition } from '../../src/logdb/leveldb-partition.js';
 import { resolveNodeHostConfig, type ResolvedNodeHostConfig } from '../../src/nodehost/config.js';
 import { logdbPartitionDir } from '../../src/nodehost/paths.js';
 import { decodeEntryBatch, emptySnapshot, encodeEntry } from '../../src/records/codec.js';

@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrDirLocked, ErrLogDB } from '../../src/errors.js';
 import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../../src/logdb/keys.js';
-import { LogDBPartition } from '../../src/logdb/partition.js';
+import { LogDBPartition } from '../../src/logdb/leveldb-partition.js';
 import { DISABLE_NATIVE_ENV, loadNative } from '../../src/native/binding.js';
 import { isOwnLock } from '../../src/nodehost/lock.js';
 import { holdLevelDb } from '../native/children.js';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entryKey, MAX_U64 } from '../../src/logdb/keys.js';
-import { LogDBPartition } from '../../src/logdb/partition.js';
+import { LogDBPartition } from '../../src/logdb/leveldb-partition.js';
 import { PebblePartition } from '../../src/logdb/pebble/partition.js';
 import type { KvOp, PartitionStore, PutMany } from '../../src/logdb/store.js';
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrLogDBType, ErrUnsupportedLogStore } from '../../src/errors.js';
 import { LogDB } from '../../src/logdb/logdb.js';
-import { LogDBPartition } from '../../src/logdb/partition.js';
+import { LogDBPartition } from '../../src/logdb/leveldb-partition.js';
 import { checkLevelDBPartitionFiles, resolveLogStore } from '../../src/logdb/store-kind.js';
 import { PebblePartition } from '../../src/logdb/pebble/partition.js';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';

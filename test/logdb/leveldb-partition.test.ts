@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrDirLocked, ErrLogDB } from '../../src/errors.js';
-import { LogDBPartition, databaseExists } from '../../src/logdb/partition.js';
+import { LogDBPartition, databaseExists } from '../../src/logdb/leveldb-partition.js';
 import { treeSnapshot } from '../helpers/tree.js';
 
 const k = (...b: number[]): Uint8Array => new Uint8Array(b);

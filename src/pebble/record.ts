@@ -207,11 +207,9 @@ export class LogWriter {
   private readonly parts: Uint8Array[] = [];
   private offset = 0;
   private readonly headerSize: number;
-  private readonly logNum: number;
 
   constructor(private readonly opts: LogWriterOptions) {
     this.headerSize = opts.recyclable ? RECYCLABLE_HEADER_SIZE : LEGACY_HEADER_SIZE;
-    this.logNum = (opts.logNum ?? 0) >>> 0;
   }
 
   /** Size of what has been framed so far. */
@@ -221,32 +219,13 @@ export class LogWriter {
 
   /** Frames one record; returns its file offsets. */
   append(payload: Uint8Array): { offset: number; end: number } {
-    let pos = 0;
-    let first = true;
-    let start = -1;
-    for (;;) {
-      const left = LOG_BLOCK_SIZE - (this.offset % LOG_BLOCK_SIZE);
-      if (left < this.headerSize) {
-        this.push(new Uint8Array(left));
-        continue;
-      }
-      const len = Math.min(payload.length - pos, left - this.headerSize);
-      const lastChunk = pos + len === payload.length;
-      let type: number = first ? (lastChunk ? ChunkType.Full : ChunkType.First) : lastChunk ? ChunkType.Last : ChunkType.Middle;
-      if (this.opts.recyclable) type += ChunkType.RecyclableFull - 1;
-      const chunk = new Uint8Array(this.headerSize + len);
-      chunk[4] = len & 0xff;
-      chunk[5] = len >>> 8;
-      chunk[6] = type;
-      if (this.opts.recyclable) new DataView(chunk.buffer).setUint32(7, this.logNum, true);
-      chunk.set(payload.subarray(pos, pos + len), this.headerSize);
-      new DataView(chunk.buffer).setUint32(0, maskCrc(crc32cUpdate(0, chunk, 6)), true);
-      if (start < 0) start = this.offset;
-      this.push(chunk);
-      pos += len;
-      first = false;
-      if (lastChunk) return { offset: start, end: this.offset };
-    }
+    // The record's first chunk starts after the padding of a block tail too short for a header.
+    const left = LOG_BLOCK_SIZE - (this.offset % LOG_BLOCK_SIZE);
+    const start = left < this.headerSize ? this.offset + left : this.offset;
+    const framer = new RecordStreamFramer(this.opts, payload.length, undefined, this.offset);
+    for (const c of framer.push(payload)) this.push(c);
+    for (const c of framer.finish()) this.push(c);
+    return { offset: start, end: this.offset };
   }
 
   /** The framed file. */
@@ -275,8 +254,9 @@ export function frameLogRecord(payload: Uint8Array, opts: LogWriterOptions): Uin
 
 /**
  * Frames ONE record whose length is known up front, from its bytes given in
- * pieces: the output, concatenated, equals {@link frameLogRecord} of the
- * whole payload. A chunk's type (full, first, middle, last) depends only on
+ * pieces, as Pebble's writers do (the one framing of this module: a
+ * {@link LogWriter} frames each of its records with it), whatever the
+ * pieces. A chunk's type (full, first, middle, last) depends only on
  * whether the payload ends inside it, which the known length decides, so
  * nothing but the chunk being filled is held: a WAL of any size is written
  * with one block of memory.
@@ -293,15 +273,18 @@ export class RecordStreamFramer {
   /**
    * `crc` computes CRC-32C (the addon's where loaded: a WAL of a hundred
    * megabytes is checksummed a 32 KiB chunk at a time); the portable one by
-   * default.
+   * default. `startOffset` is where the record starts in its file (a
+   * {@link LogWriter} frames several records into one file).
    */
   constructor(
     private readonly opts: LogWriterOptions,
     private readonly total: number,
     private readonly crc: (data: Uint8Array) => number = (d) => crc32cUpdate(0, d),
+    startOffset = 0,
   ) {
     this.headerSize = opts.recyclable ? RECYCLABLE_HEADER_SIZE : LEGACY_HEADER_SIZE;
     this.logNum = (opts.logNum ?? 0) >>> 0;
+    this.fileOffset = startOffset;
   }
 
   /** Frames the next `piece` of the payload; returns the framed bytes now complete, in file order. */

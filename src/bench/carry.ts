@@ -3,9 +3,9 @@
  * of N entries, whole process as an operator runs the CLI, against what the
  * same repair costs without the log plus copying the suffix file — the
  * share of the work the suffix itself adds. Both on a fresh Pebble host (the
- * default store), peak RSS taken by the preload.
+ * default store), peak RSS sampled from /proc.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrInvalidConfig } from '../errors.js';
 import { writeLogSuffixFile } from '../files/log-suffix-file.js';
@@ -62,7 +62,6 @@ export async function writeBenchSuffix(exp: BenchExport, entries: number): Promi
 /** One CLI import of `exp` onto a fresh Pebble host under `hostRoot`, timed whole-process; `ignoreLog` imports the snapshot alone. */
 export async function cliImport(
   cli: string,
-  preload: string,
   exp: BenchExport,
   hostRoot: string,
   ignoreLog: boolean,
@@ -77,12 +76,12 @@ export async function cliImport(
   };
   const configFile = join(hostRoot, 'config.json');
   await writeFile(configFile, JSON.stringify(config));
-  const rssFile = join(hostRoot, 'maxrss');
-  const args = ['--import', preload, cli, 'import', '--config', configFile, '--src', exp.dir];
+  const args = [cli, 'import', '--config', configFile, '--src', exp.dir];
   args.push('--members', `${EXPORT_REPLICA}=${EXPORT_ADDRESS}`, '--replica-id', String(EXPORT_REPLICA), '--yes', '--json');
   if (ignoreLog) args.push('--ignore-log');
-  const r = await runCommand(process.execPath, args, { env: { ...process.env, NODEHOST_BENCH_RSS_FILE: rssFile } });
-  const peak = Number(await readFile(rssFile, 'utf8'));
+  // Peak RSS sampled from /proc (VmHWM, reset by the exec), not getrusage: Linux carries the spawning
+  // process's high-water mark into the child's ru_maxrss across fork and exec, and this process wrote the suffix.
+  const r = await runCommand(process.execPath, args);
   // Untimed check: the node holds what the row says it carried.
   const db = await LogDB.open(resolveNodeHostConfig(config), { readOnly: true });
   try {
@@ -93,12 +92,7 @@ export async function cliImport(
   } finally {
     await db.close();
   }
-  return {
-    seconds: r.seconds,
-    peakRssBytes: Number.isFinite(peak) && peak > 0 ? peak : r.peakRssBytes,
-    peakAnonBytes: null,
-    peakFileBytes: null,
-  };
+  return { seconds: r.seconds, peakRssBytes: r.peakRssBytes, peakAnonBytes: null, peakFileBytes: null };
 }
 
 /** `cp` of the suffix file and a whole-system `sync`: what carrying the file by hand costs. */

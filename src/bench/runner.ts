@@ -438,7 +438,6 @@ async function carryGroup(ctx: Ctx, entries: number): Promise<BenchGroup> {
   ctx.line(`writing an export carrying ${formatCount(entries)} log entries...`);
   const exp = await writeBenchExport(join(ctx.root, 'export-carry'), CARRY_SNAPSHOT_SIZE);
   const suffixBytes = await writeBenchSuffix(exp, entries);
-  const preload = await writeRssPreload(ctx.root);
   const cli = cliScript(ctx.script);
   const host = (tag: string, n: number): string => join(ctx.root, `carry-${tag}-${n}`);
   const specs: CaseSpec[] = [
@@ -448,7 +447,7 @@ async function carryGroup(ctx: Ctx, entries: number): Promise<BenchGroup> {
       role: 'baseline',
       bytes: Number(suffixBytes),
       run: async (n) => {
-        const imp = await cliImport(cli, preload, exp, host('base', n), true, EXPORT_INDEX);
+        const imp = await cliImport(cli, exp, host('base', n), true, EXPORT_INDEX);
         const cp = await copySuffix(exp, host('cp', n));
         return { seconds: imp.seconds + cp.seconds, peakRssBytes: imp.peakRssBytes, peakAnonBytes: null, peakFileBytes: null };
       },
@@ -462,7 +461,7 @@ async function carryGroup(ctx: Ctx, entries: number): Promise<BenchGroup> {
       label: `nodehost import carrying ${formatCount(entries)} entries (CLI process)`,
       role: 'subject',
       bytes: Number(suffixBytes),
-      run: (n) => cliImport(cli, preload, exp, host('cli', n), false, EXPORT_INDEX + BigInt(entries)),
+      run: (n) => cliImport(cli, exp, host('cli', n), false, EXPORT_INDEX + BigInt(entries)),
       cleanup: (n) => removeDir(host('cli', n)),
     },
   ];

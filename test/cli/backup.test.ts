@@ -11,7 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { logdbPartitionDir, snapshotRootDir } from '../../src/nodehost/paths.js';
 import { treeHash, treeSnapshot } from '../helpers/tree.js';
-import { LAST_INDEX, SHARD, SNAPSHOT_INDEX, importArgs, workedExample, type Host, type WorkedExample } from './fixture.js';
+import { LAST_INDEX, importArgs, workedExample, type Host, type WorkedExample } from './fixture.js';
+import { SHARD, SNAPSHOT_INDEX } from '../helpers/worked-example.js';
 import { expectError, expectOk, runCli, writeConfig } from './run.js';
 import { hex, rawDump } from '../ops/fixtures.js';
 

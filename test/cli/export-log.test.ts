@@ -19,7 +19,8 @@ import {
   type LogSuffixHeader,
 } from '../../src/records/log-suffix.js';
 import { treeHash } from '../helpers/tree.js';
-import { LAST_INDEX, SHARD, SNAPSHOT_INDEX, TERM, workedExample, type WorkedExample } from './fixture.js';
+import { LAST_INDEX, workedExample, type WorkedExample } from './fixture.js';
+import { SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 import { expectError, expectOk, runCli } from './run.js';
 
 function exportArgs(ex: WorkedExample, dest: string, ...extra: string[]): string[] {

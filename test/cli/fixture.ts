@@ -1,9 +1,8 @@
 /**
- * The worked example of docs/import-contract.md on temp directories, for the CLI tests:
- * shard 100 ran replicas 1, 2, 3 on m1, m2, m3; m2 and m3 are gone; replicas
- * 4 and 5 on m4 and m5 replace them. m1 holds a running node's data (entries
- * 1..LAST_INDEX, a snapshot at SNAPSHOT_INDEX); m4 and m5 are empty hosts;
- * the export is m1's snapshot, laid out as Dragonboat exports it.
+ * The worked example (../helpers/worked-example.ts) on temp directories, for
+ * the CLI tests: m1 holds a running node's data (entries 1..LAST_INDEX, a
+ * snapshot at SNAPSHOT_INDEX, term TERM); m4 and m5 are empty hosts; the export
+ * is m1's snapshot, laid out as Dragonboat exports it.
  */
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,14 +12,12 @@ import type { NodeHostConfig } from '../../src/nodehost/config.js';
 import { samplePayload, writeSampleExport, writeSampleNode } from '../../src/ops/sample-node.js';
 import { StateMachineType } from '../../src/records/types.js';
 import { writeConfig } from './run.js';
+import { M1, M2, M3, MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 
-export const SHARD = 100n;
-export const SNAPSHOT_INDEX = 400n;
+/** m1's last index: a shorter log than the demo's (620), so the CLI suites stay quick. */
 export const LAST_INDEX = 460n;
-export const TERM = 5n;
-/** The configuration change ID recorded in the exported membership. */
+/** The configuration change ID recorded in the exported membership (the sample node's default). */
 export const CONFIG_CHANGE_ID = 3n;
-export const MEMBERS = '1=m1:63001,4=m4:63001,5=m5:63001';
 
 /** One host of the example. */
 export interface Host {
@@ -64,9 +61,9 @@ export async function workedExample(payloadBytes = 300 * 1024): Promise<WorkedEx
     shardId: SHARD,
     replicaId: 1n,
     members: new Map([
-      [1n, 'm1:63001'],
-      [2n, 'm2:63001'],
-      [3n, 'm3:63001'],
+      [1n, M1],
+      [2n, M2],
+      [3n, M3],
     ]),
     lastIndex: LAST_INDEX,
     snapshotIndex: SNAPSHOT_INDEX,

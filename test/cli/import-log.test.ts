@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_SUFFIX_FILENAME } from '../../src/records/log-suffix.js';
 import { makeTempDir } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { M4, freshConfig } from '../ops/fixtures.js';
+import { freshConfig } from '../ops/fixtures.js';
+import { M4 } from '../helpers/worked-example.js';
 import { expectCarriedOn, exportWithSuffix, makeSurvivor } from '../ops/import-log-fixtures.js';
 import { expectError, expectOk, runCli, writeConfig } from './run.js';
 

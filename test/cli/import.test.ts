@@ -3,13 +3,14 @@
  * the CLI on m1, m4 and m5, each a child process on real directories.
  */
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
-import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { blockDataOffset, flipByte } from '../helpers/snapshots.js';
+import { hasPython3, holdFcntlLock } from '../helpers/lock-holders.js';
 import { treeHash } from '../helpers/tree.js';
-import { CONFIG_CHANGE_ID, LAST_INDEX, SNAPSHOT_INDEX, TERM, importArgs, workedExample, type WorkedExample } from './fixture.js';
+import { CONFIG_CHANGE_ID, LAST_INDEX, importArgs, workedExample, type WorkedExample } from './fixture.js';
+import { SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 import { expectError, expectOk, lastJson, runCli, runInProcess } from './run.js';
 
 const ALL_INSPECT = (_ex: WorkedExample, h: WorkedExample['m1']): string[] => [
@@ -242,40 +243,18 @@ describe('nodehost import: options, validation and failures', () => {
     expectError(await runCli(importArgs(ex, ex.m4, '--json')), 'ErrInvalidConfig', 1);
   });
 
-  const python = spawnSync('python3', ['-c', 'import fcntl'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!python)('a NodeHost holding its directory lock: ErrDirLocked, exit 1, nothing written', async () => {
+  it.skipIf(!hasPython3)('a NodeHost holding its directory lock: ErrDirLocked, exit 1, nothing written', async () => {
     const lockFile = join(ex.m1.config.nodeHostDir, 'LOCK');
     writeFileSync(lockFile, '');
-    const holder = spawn(
-      'python3',
-      [
-        '-c',
-        [
-          'import fcntl, sys',
-          "f = open(sys.argv[1], 'a')",
-          'fcntl.lockf(f, fcntl.LOCK_EX)',
-          "print('ready', flush=True)",
-          'sys.stdin.read()',
-        ].join('\n'),
-        lockFile,
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
+    const holder = await holdFcntlLock(lockFile);
     try {
-      await new Promise<void>((ready, fail) => {
-        holder.stdout!.on('data', (d: Buffer) => {
-          if (d.toString().includes('ready')) ready();
-        });
-        holder.once('exit', (code) => fail(new Error(`lock holder exited (${code})`)));
-      });
       const before = await treeHash(ex.root);
       const run = await runCli(importArgs(ex, ex.m1, '--json'));
       const err = expectError(run, 'ErrDirLocked', 1);
       expect(err.message).toMatch(/lock/i);
       expect(await treeHash(ex.root)).toBe(before);
     } finally {
-      holder.stdin!.end();
-      await new Promise((done) => (holder.exitCode !== null ? done(null) : holder.once('exit', done)));
+      await holder.release();
     }
   });
 

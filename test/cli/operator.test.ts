@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { snapshotPaths } from '../../src/nodehost/paths.js';
 import { treeHash } from '../helpers/tree.js';
-import { MEMBERS, SHARD, SNAPSHOT_INDEX, TERM, workedExample, type WorkedExample } from './fixture.js';
+import { workedExample, type WorkedExample } from './fixture.js';
+import { MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 import { expectError, expectOk, runCli } from './run.js';
 
 const SNAP = 'snapshot-0000000000000190';

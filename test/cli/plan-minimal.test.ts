@@ -15,7 +15,8 @@ import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { EntryType } from '../../src/records/types.js';
 import { makeEntries } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { LAST_INDEX, MEMBERS, SHARD, SNAPSHOT_INDEX, TERM, type WorkedExample, workedExample } from './fixture.js';
+import { LAST_INDEX, type WorkedExample, workedExample } from './fixture.js';
+import { MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 import { BIN, type CliRun, expectOk, lastJson, runCli, shq } from './run.js';
 
 const CONFIG_CHANGE_AT = 430n;

@@ -12,7 +12,8 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { treeHash } from '../helpers/tree.js';
-import { LAST_INDEX, MEMBERS, SHARD, SNAPSHOT_INDEX, TERM, workedExample, type WorkedExample } from './fixture.js';
+import { LAST_INDEX, workedExample, type WorkedExample } from './fixture.js';
+import { MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 import { BIN, expectError, expectOk, lastJson, runCli, shq, writeConfig, type CliRun } from './run.js';
 
 /** Runs a command line with /bin/sh, `nodehost` on the PATH (a wrapper around the launcher), from `cwd`. */

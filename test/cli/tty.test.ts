@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { treeHash } from '../helpers/tree.js';
-import { LAST_INDEX, SNAPSHOT_INDEX, importArgs, workedExample, type WorkedExample } from './fixture.js';
+import { LAST_INDEX, importArgs, workedExample, type WorkedExample } from './fixture.js';
+import { SNAPSHOT_INDEX } from '../helpers/worked-example.js';
 import { hasScript, lastJson, runInPty, shq } from './run.js';
 
 describe.skipIf(!hasScript())('nodehost import on a terminal', () => {

@@ -17,7 +17,6 @@ import {
   blockDataOffset,
   extendBy,
   flipByte,
-  payload,
   sizeOf,
   tempDirs,
   truncateBy,
@@ -25,6 +24,7 @@ import {
   writeV2,
   V2_BLOCK_SIZE,
 } from '../helpers/snapshots.js';
+import { payload } from '../helpers/payload.js';
 
 const ENGINES: EngineName[] = ['native', 'wasm', 'js'];
 const MiB2 = V2_BLOCK_SIZE;

@@ -11,13 +11,13 @@ import {
   blockDataOffset,
   flipByte,
   patchBytes,
-  payload,
   readAll,
   sameBytes,
   tempDirs,
   writeV1,
   writeV2,
 } from '../helpers/snapshots.js';
+import { payload } from '../helpers/payload.js';
 
 const engine = createJsEngine();
 const dirs = tempDirs('nht-js-');

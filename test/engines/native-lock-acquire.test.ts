@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../src/native/binding.js';
 import { acquireLock, lockHolder, type FileLock } from '../../src/nodehost/native-lock.js';
 import { ErrDirLocked, ErrIO } from '../../src/errors.js';
-import { hasPython3, holdFcntlLock } from '../native/children.js';
+import { hasPython3, holdFcntlLock } from '../helpers/lock-holders.js';
 import { tempDir } from '../native/v2file.js';
 
 /** Asks a python3 child to lock `file` without waiting; never creates the file. */

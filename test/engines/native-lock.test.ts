@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrIO } from '../../src/errors.js';
 import { lockHolder } from '../../src/nodehost/native-lock.js';
-import { hasPython3, holdFcntlLock, holdLevelDb } from '../native/children.js';
+import { hasPython3, holdFcntlLock, holdLevelDb } from '../helpers/lock-holders.js';
 import { seed } from '../native/logdb-fixture.js';
 import { tempDir } from '../native/v2file.js';
 

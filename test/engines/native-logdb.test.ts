@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrAborted, ErrDirLocked, ErrInvalidConfig, ErrLogDB, ErrPathNotExist } from '../../src/errors.js';
 import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../../src/logdb/keys.js';
 import { removeKeyRanges } from '../../src/logdb/native-bulk.js';
-import { holdLevelDb } from '../native/children.js';
+import { holdLevelDb } from '../helpers/lock-holders.js';
 import { dump, H, hex, key, range, seed, type Replica } from '../native/logdb-fixture.js';
 import { tempDir } from '../native/v2file.js';
 

@@ -8,25 +8,13 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createWasmEngine, createWasmKernel } from '../../src/engines/wasm.js';
+import { xorshiftBytes } from '../helpers/payload.js';
 
 const MiB = 1024 * 1024;
 
 function random(size: number): Uint8Array {
   const out = new Uint8Array(size);
   for (let off = 0; off < size; off += 65536) randomFillSync(out.subarray(off, Math.min(size, off + 65536)));
-  return out;
-}
-
-/** `size` bytes from xorshift32 seeded with `seed` (reproducible when fast-check shrinks). */
-function xorshiftBytes(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
   return out;
 }
 

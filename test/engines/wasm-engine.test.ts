@@ -18,13 +18,13 @@ import {
   extendBy,
   flipByte,
   patchBytes,
-  payload,
   readAll,
   tempDirs,
   truncateBy,
   writeV1,
   writeV2,
 } from '../helpers/snapshots.js';
+import { payload } from '../helpers/payload.js';
 
 const dirs = tempDirs('nht-wasm-engine-');
 const wasm = createWasmEngine();

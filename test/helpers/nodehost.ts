@@ -14,7 +14,7 @@ import { TEST_LOGDB_TYPE } from './store.js';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeSnapshot, emptyMembership, emptySnapshot } from '../../src/records/codec.js';
+import { encodeSnapshot, emptySnapshot } from '../../src/records/codec.js';
 import { EntryType, StateMachineType, type Entry, type Membership, type Snapshot } from '../../src/records/types.js';
 import { writeFlagFile } from '../../src/files/flagfile.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../../src/nodehost/config.js';
@@ -24,6 +24,8 @@ import { dataDirs, lockFilePath, SNAPSHOT_METADATA_FILENAME, snapshotPaths } fro
 import { BIN_VER_BATCHED, BIN_VER_PLAIN } from '../../src/nodehost/settings.js';
 import { LogDB } from '../../src/logdb/logdb.js';
 import { writeV2SnapshotFile } from '../../src/snapshot/writer.js';
+import { patternBytes } from './payload.js';
+import { HOST, M1, SHARD, sourceMembership } from './worked-example.js';
 
 /** Options of {@link makeRunningNode}. */
 export interface RunningNodeOptions {
@@ -98,31 +100,21 @@ export function makeEntries(from: bigint, to: bigint, term = 3n): Entry[] {
   return out;
 }
 
-/** The default three-member membership. */
-export function defaultMembership(): Membership {
-  const m = emptyMembership();
-  m.configChangeId = 7n;
-  m.addresses.set(1n, 'm1:63001');
-  m.addresses.set(2n, 'm2:63001');
-  m.addresses.set(3n, 'm3:63001');
-  return m;
-}
-
 /** Lays out a NodeHost directory holding one node that had been running. */
 export async function makeRunningNode(opts: RunningNodeOptions = {}): Promise<RunningNode> {
   const ownRoot = opts.root === undefined;
   const root = opts.root ?? (await makeTempDir());
   const config: NodeHostConfig = {
     nodeHostDir: path.join(root, 'nodehost'),
-    raftAddress: 'm1:63001',
-    hostname: 'testhost',
+    raftAddress: M1,
+    hostname: HOST,
     deploymentId: 0,
     logdbType: TEST_LOGDB_TYPE,
     ...(opts.walDir ? { walDir: path.join(root, 'wal') } : {}),
     ...opts.config,
   };
   const cfg = resolveNodeHostConfig(config);
-  const shardId = opts.shardId ?? 100n;
+  const shardId = opts.shardId ?? SHARD;
   const replicaId = opts.replicaId ?? 1n;
   const term = opts.term ?? 3n;
   const n = BigInt(opts.entries ?? 20);
@@ -141,7 +133,7 @@ export async function makeRunningNode(opts: RunningNodeOptions = {}): Promise<Ru
   if (snapshotIndex > 0n) {
     const paths = snapshotPaths(cfg, shardId, replicaId, snapshotIndex);
     await fsp.mkdir(paths.finalDir, { recursive: true });
-    const body = new Uint8Array(opts.payloadBytes ?? 1000).map((_, i) => (i * 7 + 3) & 0xff);
+    const body = patternBytes(opts.payloadBytes ?? 1000, 7, 3);
     const written = await writeV2SnapshotFile(paths.file, body, { unreliableTime: 1n });
     snapshot = {
       ...emptySnapshot(),
@@ -149,7 +141,7 @@ export async function makeRunningNode(opts: RunningNodeOptions = {}): Promise<Ru
       fileSize: written.fileSize,
       index: snapshotIndex,
       term,
-      membership: opts.membership ?? defaultMembership(),
+      membership: opts.membership ?? sourceMembership(),
       checksum: written.payloadChecksum,
       shardId,
       type: opts.type ?? StateMachineType.Regular,
@@ -164,7 +156,7 @@ export async function makeRunningNode(opts: RunningNodeOptions = {}): Promise<Ru
 
   const db = await LogDB.open(cfg, { entryFormat: format });
   try {
-    const addresses = new Map((opts.membership ?? defaultMembership()).addresses);
+    const addresses = new Map((opts.membership ?? sourceMembership()).addresses);
     await db.saveBootstrap(shardId, replicaId, { addresses, join: false, type: opts.type ?? StateMachineType.Regular });
     await db.saveRaftState([
       {

@@ -1,5 +1,5 @@
 /**
- * Shared test helpers for `.gbsnap` files: temp dirs, deterministic payloads,
+ * Shared test helpers for `.gbsnap` files: temp dirs (payloads: ./payload.ts),
  * v1/v2 files written by our writers, the golden Dragonboat file, byte-level
  * corruption, and an assertion for named snapshot failures.
  *
@@ -49,26 +49,6 @@ export function tempDirs(prefix = 'nht-snap-'): { make(): string } {
       return d;
     },
   };
-}
-
-/**
- * `size` deterministic pseudo-random bytes (xorshift32 from `seed`): every
- * block differs, so a block swapped or shifted is a detectable corruption.
- */
-export function payload(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  const words = new Uint32Array(out.buffer, 0, Math.floor(size / 4));
-  let x = seed >>> 0 || 0x9e3779b9;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    words[i] = x;
-  }
-  for (let i = words.length * 4; i < size; i++) out[i] = (i * 31 + seed) & 0xff;
-  return out;
 }
 
 /** Writes a v2 file named `name` in `dir` with our writer. */

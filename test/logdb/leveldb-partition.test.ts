@@ -1,25 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrDirLocked, ErrLogDB } from '../../src/errors.js';
 import { LogDBPartition, databaseExists } from '../../src/logdb/leveldb-partition.js';
+import { holdFcntlLock, type LockHolder } from '../helpers/lock-holders.js';
 import { treeSnapshot } from '../helpers/tree.js';
 
 const k = (...b: number[]): Uint8Array => new Uint8Array(b);
 
 let dir: string;
-const children: ChildProcess[] = [];
+const holders: LockHolder[] = [];
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nht-part-'));
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    const gone = new Promise((r) => c.once('exit', r));
-    c.kill('SIGKILL');
-    await gone;
-  }
+  for (const h of holders.splice(0)) await h.release();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -106,19 +102,8 @@ describe('LogDBPartition', () => {
     const dbDir = path.join(dir, 'logdb-4');
     await fill(dbDir);
     const lock = path.join(dbDir, 'LOCK');
-    const child = spawn(
-      'python3',
-      [
-        '-c',
-        "import fcntl,time,sys; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
-        lock,
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    children.push(child);
-    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+    const child = await holdFcntlLock(lock);
+    holders.push(child);
     const before = await treeSnapshot(dbDir);
     for (const readOnly of [false, true]) {
       const p = new LogDBPartition(dbDir, { readOnly });

@@ -15,7 +15,7 @@ import { allEntriesRange, allEntryBatchesRange, type KeyRange } from '../../src/
 import { LogDBPartition } from '../../src/logdb/leveldb-partition.js';
 import { DISABLE_NATIVE_ENV, loadNative } from '../../src/native/binding.js';
 import { isOwnLock } from '../../src/nodehost/lock.js';
-import { holdLevelDb } from '../native/children.js';
+import { holdLevelDb } from '../helpers/lock-holders.js';
 import { dump, H, hex, key, range, seed, type Replica } from '../native/logdb-fixture.js';
 import { tempDir } from '../native/v2file.js';
 

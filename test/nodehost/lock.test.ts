@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,32 +14,14 @@ import {
   splitDev,
   unregisterOwnLock,
 } from '../../src/nodehost/lock.js';
+import { holdFcntlLock, type FileLockKind, type LockHolder } from '../helpers/lock-holders.js';
 
-const LOCKERS = {
-  // fcntl F_SETLK write lock (what Dragonboat and LevelDB take)
-  posix: "import fcntl,time,sys; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
-  flock: "import fcntl,time,sys; f=open(sys.argv[1],'a'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
-  // open file description lock, struct flock on x86_64/aarch64: short, short, off_t, off_t, pid_t
-  ofd:
-    "import fcntl,struct,time,sys; f=open(sys.argv[1],'a'); " +
-    "fcntl.fcntl(f, fcntl.F_OFD_SETLK, struct.pack('hhqqi4x', fcntl.F_WRLCK, 0, 0, 0, 0)); print('locked', flush=True); time.sleep(60)",
-} as const;
+const holders: LockHolder[] = [];
 
-const children: ChildProcess[] = [];
-
-async function holdLock(kind: keyof typeof LOCKERS, file: string): Promise<ChildProcess> {
-  const child = spawn('python3', ['-c', LOCKERS[kind], file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('locked')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`locker exited with ${code}: ${err}`)));
-    child.on('error', reject);
-  });
-  return child;
+async function holdLock(kind: FileLockKind, file: string): Promise<LockHolder> {
+  const holder = await holdFcntlLock(file, kind);
+  holders.push(holder);
+  return holder;
 }
 
 let dir: string;
@@ -48,13 +29,7 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nht-lock-'));
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGKILL');
-      await gone;
-    }
-  }
+  for (const h of holders.splice(0)) await h.release();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

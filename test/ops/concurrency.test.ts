@@ -12,16 +12,10 @@ import { ErrDirLocked } from '../../src/errors.js';
 import { importSnapshot } from '../../src/ops/import.js';
 import { inspectNode } from '../../src/ops/inspect.js';
 import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
-import {
-  expectCodedRejection,
-  holdPartition,
-  makeExport,
-  nodeState,
-  partitionDir,
-  payloadBytes,
-  runImportChild,
-  workedMembers,
-} from './fixtures.js';
+import { expectCodedRejection, makeExport, nodeState, partitionDir, runImportChild } from './fixtures.js';
+import { holdPartition } from '../helpers/lock-holders.js';
+import { workedMembers } from '../helpers/worked-example.js';
+import { statePayload } from '../helpers/payload.js';
 
 let root: string;
 let work: string;
@@ -30,7 +24,7 @@ let exportDir: string;
 beforeAll(async () => {
   root = await makeTempDir('nht-conc-');
   work = path.join(root, 'work');
-  exportDir = (await makeExport(path.join(root, 'backup'), { payload: payloadBytes(24 * 1024 * 1024) })).dir;
+  exportDir = (await makeExport(path.join(root, 'backup'), { payload: statePayload(24 * 1024 * 1024) })).dir;
 });
 afterAll(async () => {
   await fsp.rm(root, { recursive: true, force: true });

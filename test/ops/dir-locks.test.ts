@@ -24,8 +24,10 @@ import { nativeLockHolder } from '../../src/nodehost/native-lock.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { flipByte, V2_BLOCK_SIZE, V2_FULL_BLOCK_SIZE } from '../helpers/snapshots.js';
 import { treeHash } from '../helpers/tree.js';
-import { hasPython3 } from '../native/children.js';
-import { M4, expectCodedRejection, freshConfig, holdFcntlLock, makeExport, payloadBytes, workedMembers } from './fixtures.js';
+import { hasPython3, holdFcntlLock } from '../helpers/lock-holders.js';
+import { expectCodedRejection, freshConfig, makeExport } from './fixtures.js';
+import { M4, workedMembers } from '../helpers/worked-example.js';
+import { statePayload } from '../helpers/payload.js';
 
 type Probe = 'free' | 'locked' | 'missing';
 
@@ -187,7 +189,7 @@ describe.skipIf(!withLocks)('importSnapshot and restoreBackup hold the locks whi
   beforeAll(async () => {
     src = (await makeExport(next('export'))).dir;
     // Three blocks, block 1's data flipped under an intact CRC: found only while copying.
-    corrupt = (await makeExport(next('corrupt'), { payload: payloadBytes(2 * V2_BLOCK_SIZE + 100_000, 11) })).dir;
+    corrupt = (await makeExport(next('corrupt'), { payload: statePayload(2 * V2_BLOCK_SIZE + 100_000, 11) })).dir;
     flipByte(path.join(corrupt, 'snapshot-0000000000000014.gbsnap'), 1024 + V2_FULL_BLOCK_SIZE + 777);
   });
 

@@ -18,9 +18,11 @@ import { importSnapshot } from '../../src/ops/import.js';
 import { createV2SnapshotWriter } from '../../src/snapshot/writer.js';
 import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
-import { M4, OPS_DIR, PARTITION, freshConfig, makeExport, workedMembers } from './fixtures.js';
+import { OPS_DIR, freshConfig, makeExport } from './fixtures.js';
+import { M4, PARTITION, workedMembers } from '../helpers/worked-example.js';
 import { writeFlagFile } from '../../src/files/flagfile.js';
 import { encodeSnapshot } from '../../src/records/codec.js';
+import { patternBytes } from '../helpers/payload.js';
 
 let root: string;
 beforeAll(async () => {
@@ -93,7 +95,7 @@ describe.skipIf(TEST_LOGDB_TYPE !== 'sharded-leveldb')('a .gbsnap over 2 GiB (st
     const big = exp.file;
     await fsp.rm(big);
     const w = await createV2SnapshotWriter(big, { sessionSize: 16n, dataStoreSize: (2n << 30n) + (3n << 20n) - 16n, unreliableTime: 1n });
-    const piece = new Uint8Array(8 << 20).map((_, i) => (i * 131) & 0xff);
+    const piece = patternBytes(8 << 20, 131);
     let left = 2 * 2 ** 30 + 3 * 2 ** 20;
     while (left > 0) {
       const n = Math.min(piece.length, left);

@@ -19,7 +19,8 @@ import { encodeSnapshot } from '../../src/records/codec.js';
 import { StateMachineType } from '../../src/records/types.js';
 import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { expectCodedRejection, makeExport, workedMembers } from './fixtures.js';
+import { expectCodedRejection, makeExport } from './fixtures.js';
+import { workedMembers } from '../helpers/worked-example.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -38,7 +38,8 @@ import { EntryType, StateMachineType, type Entry } from '../../src/records/types
 import { makeEntries, makeEntry, makeRunningNode, makeTempDir, type RunningNode, type RunningNodeOptions } from '../helpers/nodehost.js';
 import { flipByte } from '../helpers/snapshots.js';
 import { treeHash } from '../helpers/tree.js';
-import { expectCodedRejection, freshConfig, M4, makeExport, workedMembers } from './fixtures.js';
+import { expectCodedRejection, freshConfig, makeExport } from './fixtures.js';
+import { M4, workedMembers } from '../helpers/worked-example.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -21,7 +21,9 @@ import { planRecovery } from '../../src/ops/plan.js';
 import { restoreBackup } from '../../src/ops/backup.js';
 import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { M4, expectCodedRejection, freshConfig, makeExport, nodeState, payloadBytes, workedMembers } from './fixtures.js';
+import { expectCodedRejection, freshConfig, makeExport, nodeState } from './fixtures.js';
+import { M4, workedMembers, MEMBERS } from '../helpers/worked-example.js';
+import { statePayload } from '../helpers/payload.js';
 
 function sh(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: 'pipe' });
@@ -104,7 +106,7 @@ const SKIP = MOUNT_OK ? '' : ' — SKIPPED: mount is not permitted here (needs r
 
 describe.skipIf(!MOUNT_OK)(`disk full${SKIP}`, () => {
   it('a fresh host: ENOSPC during the copy → ErrIO naming the path, nothing left; a rerun on a bigger disk equals the uninterrupted run', async () => {
-    const exp = (await makeExport(path.join(root, 'exp-fresh'), { payload: payloadBytes(6 * 1024 * 1024) })).dir;
+    const exp = (await makeExport(path.join(root, 'exp-fresh'), { payload: statePayload(6 * 1024 * 1024) })).dir;
     const cfg = freshConfig(mnt, M4);
     mountTmpfs(mnt, '64m');
     await importSnapshot(cfg, exp, workedMembers(), 4, { engine: 'js' });
@@ -130,7 +132,7 @@ describe.skipIf(!MOUNT_OK)(`disk full${SKIP}`, () => {
   });
 
   it('a survivor: ENOSPC during the copy → ErrIO, the node as it was; a rerun on a bigger disk equals the uninterrupted run', async () => {
-    const exp = (await makeExport(path.join(root, 'exp-surv'), { payload: payloadBytes(6 * 1024 * 1024) })).dir;
+    const exp = (await makeExport(path.join(root, 'exp-surv'), { payload: statePayload(6 * 1024 * 1024) })).dir;
     mountTmpfs(mnt, '64m');
     let m1 = await makeRunningNode({ root: mnt, entries: 30, snapshotIndex: 10n });
     await importSnapshot(m1.config, exp, workedMembers(), 1, { engine: 'js' });
@@ -208,7 +210,7 @@ describe.skipIf(!MOUNT_OK)(`disk full${SKIP}`, () => {
 
 describe.skipIf(!MOUNT_OK)(`blockers reported before anything is written${SKIP}`, () => {
   it("a disk too small for the copy: --dry-run and plan say so (free space vs the snapshot's size), the import refuses before writing", async () => {
-    const exp = (await makeExport(path.join(root, 'exp-small'), { payload: payloadBytes(6 * 1024 * 1024) })).dir;
+    const exp = (await makeExport(path.join(root, 'exp-small'), { payload: statePayload(6 * 1024 * 1024) })).dir;
     mountTmpfs(mnt, '64m');
     const m1 = await makeRunningNode({ root: mnt, entries: 30, snapshotIndex: 10n });
     resize(mnt, String(Math.ceil((used(mnt) + 1024 * 1024) / 4096) * 4096));
@@ -272,7 +274,7 @@ describe.skipIf(!AS_NOBODY)(
       const config = writeConfig(base, m1.config);
       execFileSync('chown', ['65534:65534', config]);
       const before = await treeHash(base);
-      const members = '1=m1:63001,4=m4:63001,5=m5:63001';
+      const members = MEMBERS;
       const run = (args: string[]): { status: number; out: Record<string, any> } => {
         try {
           const stdout = execFileSync(

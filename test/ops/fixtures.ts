@@ -1,8 +1,8 @@
 /**
- * Fixtures of the import suites: the worked example of docs/import-contract.md (shard 100,
- * replicas 1, 2, 3 on m1, m2, m3; m2 and m3 lost; replicas 4 and 5 on m4 and
- * m5 replace them), exports in Dragonboat's layout, raw LevelDB dumps, the
- * `nodeState` fingerprint, and child processes (crash injection, lock holders).
+ * Fixtures of the import suites: the worked example (../helpers/worked-example.ts)
+ * exported at index 20, term 4, exports in Dragonboat's layout, raw LevelDB dumps, the
+ * `nodeState` fingerprint, and the import child (crash injection; lock holders are
+ * in ../helpers/lock-holders.ts).
  */
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { spawn } from 'node:child_process';
@@ -17,39 +17,17 @@ import type { NodeHostToolsError } from '../../src/errors.js';
 import { writeFlagFile } from '../../src/files/flagfile.js';
 import { resolveNodeHostConfig, type NodeHostConfig, type ResolvedNodeHostConfig } from '../../src/nodehost/config.js';
 import { deploymentDir, snapshotDirName, snapshotFileName } from '../../src/nodehost/paths.js';
-import { emptyMembership, emptySnapshot, encodeSnapshot } from '../../src/records/codec.js';
+import { emptySnapshot, encodeSnapshot } from '../../src/records/codec.js';
 import { StateMachineType, type Membership, type Snapshot } from '../../src/records/types.js';
 import { writeV2SnapshotFile } from '../../src/snapshot/writer.js';
+import { statePayload } from '../helpers/payload.js';
 import { treeSnapshot, type TreeSnapshot } from '../helpers/tree.js';
+import { HOST, PARTITION, SHARD, sourceMembership } from '../helpers/worked-example.js';
 
 export const OPS_DIR = path.dirname(fileURLToPath(import.meta.url));
-export const SHARD = 100n;
-/** 100 % 16 % 16. */
-export const PARTITION = 4;
-export const M1 = 'm1:63001';
-export const M2 = 'm2:63001';
-export const M3 = 'm3:63001';
-export const M4 = 'm4:63001';
-export const M5 = 'm5:63001';
-export const HOST = 'testhost';
 /** The exported snapshot's index and term (m1's own snapshot is at 10, term 3). */
 export const INDEX = 20n;
 export const TERM = 4n;
-/** config_change_id of the exported membership (the index of the last membership change). */
-export const SOURCE_CCID = 7n;
-
-/** The member map of the worked example. */
-export function workedMembers(): Record<string, string> {
-  return { '1': M1, '4': M4, '5': M5 };
-}
-
-/** The membership of the exported snapshot: {1, 2, 3}, config change 7. */
-export function sourceMembership(extra: Partial<Membership> = {}): Membership {
-  const m = emptyMembership();
-  m.configChangeId = SOURCE_CCID;
-  m.addresses.set(1n, M1).set(2n, M2).set(3n, M3);
-  return { ...m, ...extra };
-}
 
 /** The NodeHost configuration of a fresh host (nothing on disk). */
 export function freshConfig(root: string, raftAddress: string, name = 'nodehost'): NodeHostConfig {
@@ -87,21 +65,6 @@ export interface ExportMade {
   payload: Uint8Array;
 }
 
-/** A deterministic payload (xorshift; the first 16 bytes are an empty session table). */
-export function payloadBytes(size: number, seed = 7): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 16; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
 /**
  * Writes an export in Dragonboat's layout under `exportRoot`:
  * `snapshot-<INDEX>/snapshot-<INDEX>.gbsnap`, the external files, and
@@ -112,7 +75,7 @@ export async function makeExport(exportRoot: string, spec: ExportSpec = {}): Pro
   const dir = path.join(exportRoot, snapshotDirName(index));
   await fsp.mkdir(dir, { recursive: true });
   const file = path.join(dir, snapshotFileName(index));
-  const payload = spec.payload ?? payloadBytes(3000);
+  const payload = spec.payload ?? statePayload(3000);
   const written = await writeV2SnapshotFile(file, payload, {
     sessionSize: 16n,
     dataStoreSize: BigInt(payload.length - 16),
@@ -336,66 +299,6 @@ export function runImportChild(spec: ChildImportSpec, env: Record<string, string
       resolve({ code, signal, steps, out, stderr });
     });
   });
-}
-
-/** A child process holding a lock until released. */
-export interface LockHolderChild {
-  pid: number;
-  release(): Promise<void>;
-}
-
-/** Spawns `cmd args`, waits for `ready` on its stdout, returns a handle that kills it. */
-export function spawnHolder(cmd: string, args: string[], ready: string): Promise<LockHolderChild> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const exited = new Promise<void>((done) => child.once('close', () => done()));
-    const onEarlyExit = (code: number | null): void => reject(new Error(`${cmd} exited early (${code}): ${err}`));
-    child.once('exit', onEarlyExit);
-    child.once('error', reject);
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes(ready)) {
-        child.removeListener('exit', onEarlyExit);
-        resolve({
-          pid: child.pid!,
-          release: async () => {
-            if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-            await exited;
-          },
-        });
-      }
-    });
-  });
-}
-
-/** A python3 child holding a POSIX fcntl write lock on `file`. */
-export function holdFcntlLock(file: string): Promise<LockHolderChild> {
-  return spawnHolder(
-    'python3',
-    [
-      '-c',
-      "import fcntl,sys,time; f=open(sys.argv[1],'a'); fcntl.lockf(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
-      file,
-    ],
-    'locked',
-  );
-}
-
-/** A node child holding the LevelDB database at `dbDir` open with classic-level. */
-export function holdLevelDb(dbDir: string): Promise<LockHolderChild> {
-  return spawnHolder(process.execPath, [path.join(OPS_DIR, 'hold-leveldb.mjs'), dbDir], 'locked');
-}
-
-/**
- * A child holding the partition at `dbDir` the way its engine does: LevelDB
- * open with classic-level, or (Pebble) an fcntl write lock on its LOCK file,
- * which is all a running Pebble holds. Never opens a Pebble store with LevelDB.
- */
-export function holdPartition(dbDir: string): Promise<LockHolderChild> {
-  return TEST_LOGDB_TYPE === 'sharded-leveldb' ? holdLevelDb(dbDir) : holdFcntlLock(path.join(dbDir, 'LOCK'));
 }
 
 /**

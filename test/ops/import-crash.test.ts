@@ -18,23 +18,8 @@ import { encodeSnapshot } from '../../src/records/codec.js';
 import type { Snapshot } from '../../src/records/types.js';
 import { verifySnapshotFile } from '../../src/snapshot/verify.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
-import {
-  INDEX,
-  M1,
-  M2,
-  M3,
-  M4,
-  M5,
-  SHARD,
-  SOURCE_CCID,
-  TERM,
-  freshConfig,
-  makeExport,
-  nodeState,
-  runImportChild,
-  workedMembers,
-  staleEntriesRemoved,
-} from './fixtures.js';
+import { INDEX, TERM, freshConfig, makeExport, nodeState, runImportChild, staleEntriesRemoved } from './fixtures.js';
+import { M1, M2, M3, M4, M5, SHARD, SOURCE_CCID, workedMembers } from '../helpers/worked-example.js';
 
 const engine = getEngine('js');
 const NEW_DIR = 'snapshot-0000000000000014';

@@ -17,7 +17,9 @@ import { importSnapshot } from '../../src/ops/import.js';
 import { MANIFEST_FILENAME, buildManifest, encodeManifest } from '../../src/ops/manifest.js';
 import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { M4, SHARD, INDEX, expectCodedRejection, freshConfig, makeExport, payloadBytes, workedMembers } from './fixtures.js';
+import { INDEX, expectCodedRejection, freshConfig, makeExport } from './fixtures.js';
+import { M4, SHARD, workedMembers } from '../helpers/worked-example.js';
+import { statePayload } from '../helpers/payload.js';
 
 let root: string;
 let n = 0;
@@ -33,12 +35,12 @@ const ENGINES: ('js' | 'wasm' | 'native')[] = ['js', 'wasm', ...(loadNative() ? 
 /** An export (with externals when asked) and a manifest over its files, as exportSnapshot writes one. */
 async function exportWithManifest(externals = false): Promise<{ dir: string; gbsnap: string }> {
   const made = await makeExport(path.join(root, `exp-${++n}`), {
-    payload: payloadBytes(5 * 1024 * 1024 + 123),
+    payload: statePayload(5 * 1024 * 1024 + 123),
     ...(externals
       ? {
           externals: [
-            { name: 'ext-a.bin', bytes: payloadBytes(70_000, 3) },
-            { name: 'ext-b.bin', bytes: payloadBytes(1000, 5) },
+            { name: 'ext-a.bin', bytes: statePayload(70_000, 3) },
+            { name: 'ext-b.bin', bytes: statePayload(1000, 5) },
           ],
         }
       : {}),
@@ -132,8 +134,8 @@ describe('external files are hashed while copied (what is verified is what is in
 
   it('without a manifest, an external file that grows during the copy is refused by its recorded size', async () => {
     const made = await makeExport(path.join(root, `exp-${++n}`), {
-      payload: payloadBytes(3 * 1024 * 1024),
-      externals: [{ name: 'ext-a.bin', bytes: payloadBytes(70_000, 3) }],
+      payload: statePayload(3 * 1024 * 1024),
+      externals: [{ name: 'ext-a.bin', bytes: statePayload(70_000, 3) }],
     });
     const cfg = freshConfig(path.join(root, `m4-${++n}`), M4);
     await fsp.mkdir(path.dirname(cfg.nodeHostDir), { recursive: true });
@@ -172,7 +174,8 @@ describe('every engine computes the SHA-256 in its own scan and copy pass', () =
     const { readFileSync } = await import('node:fs');
     const { selectEngine } = await import('../../src/engines/select.js');
     const { verifySnapshotFile, copySnapshotFile } = await import('../../src/snapshot/verify.js');
-    const { writeV1, writeV2, payload } = await import('../helpers/snapshots.js');
+    const { writeV1, writeV2 } = await import('../helpers/snapshots.js');
+    const { payload } = await import('../helpers/payload.js');
     const dir = path.join(root, `engines-${++n}`);
     await fsp.mkdir(dir);
     await writeV2(dir, payload(2 * 1024 * 1024 * 5 + 77), 'a.gbsnap');

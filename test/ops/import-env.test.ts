@@ -15,21 +15,17 @@ import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodeh
 import { treeHash } from '../helpers/tree.js';
 import {
   INDEX,
-  M4,
-  M5,
-  SHARD,
   expectCodedRejection,
   freshConfig,
-  holdFcntlLock,
-  holdPartition,
   staleEntriesRemoved,
   makeExport,
   nodeState,
   partitionDir,
-  payloadBytes,
   runImportChild,
-  workedMembers,
 } from './fixtures.js';
+import { holdFcntlLock, holdPartition } from '../helpers/lock-holders.js';
+import { M4, M5, SHARD, workedMembers } from '../helpers/worked-example.js';
+import { statePayload } from '../helpers/payload.js';
 
 let root: string;
 
@@ -164,7 +160,7 @@ describe('cancellation', () => {
   let src: string;
   beforeAll(async () => {
     // Several 8 MiB pieces, so that the portable engines report progress before the copy ends.
-    src = (await makeExport(path.join(root, 'abort-backup'), { payload: payloadBytes(20 * 1024 * 1024, 5) })).dir;
+    src = (await makeExport(path.join(root, 'abort-backup'), { payload: statePayload(20 * 1024 * 1024, 5) })).dir;
   });
 
   async function target(which: 'm1' | 'm4'): Promise<{ base: string; config: NodeHostConfig; replica: bigint }> {

@@ -26,18 +26,9 @@ import { V2_BLOCK_SIZE, V2_FULL_BLOCK_SIZE } from '../../src/snapshot/layout.js'
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
 import { flipByte, truncateBy } from '../helpers/snapshots.js';
-import {
-  M1,
-  M4,
-  M5,
-  expectCodedRejection,
-  freshConfig,
-  makeExport,
-  payloadBytes,
-  sourceMembership,
-  workedMembers,
-  type ExportSpec,
-} from './fixtures.js';
+import { expectCodedRejection, freshConfig, makeExport, type ExportSpec } from './fixtures.js';
+import { M1, M4, M5, sourceMembership, workedMembers } from '../helpers/worked-example.js';
+import { statePayload } from '../helpers/payload.js';
 
 let root: string;
 let m1: RunningNode;
@@ -146,7 +137,7 @@ describe('the export (docs/import-contract.md steps 3-5)', () => {
     let src: string;
     beforeAll(async () => {
       // Three blocks; block 1's data is corrupted, its stored CRC left as written.
-      src = await exportDir({ payload: payloadBytes(2 * V2_BLOCK_SIZE + 100_000, 11) });
+      src = await exportDir({ payload: statePayload(2 * V2_BLOCK_SIZE + 100_000, 11) });
       flipByte(path.join(src, 'snapshot-0000000000000014.gbsnap'), 1024 + V2_FULL_BLOCK_SIZE + 777);
     });
 
@@ -253,7 +244,7 @@ describe('the NodeHost directory (docs/import-contract.md steps 7 and 8)', () =>
   });
 
   it('the node already records another snapshot at the same index → ErrSnapshotOutOfDate', async () => {
-    const src = await exportDir({ index: 10n, payload: payloadBytes(1000, 99) });
+    const src = await exportDir({ index: 10n, payload: statePayload(1000, 99) });
     const e = await refused(ErrSnapshotOutOfDate, () => importSnapshot(m1.config, src, workedMembers(), 1n));
     expect(e.details.check).toBe('final-dir-conflict');
   });

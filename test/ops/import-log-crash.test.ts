@@ -15,7 +15,8 @@ import type { NodeHostConfig } from '../../src/nodehost/config.js';
 import { IMPORT_STEPS, importSnapshot } from '../../src/ops/import.js';
 import { inspectNode } from '../../src/ops/inspect.js';
 import { makeTempDir } from '../helpers/nodehost.js';
-import { SHARD, nodeState, runImportChild, workedMembers } from './fixtures.js';
+import { nodeState, runImportChild } from './fixtures.js';
+import { SHARD, workedMembers } from '../helpers/worked-example.js';
 import { LAST, LAST_TERM, expectCarriedOn, exportWithLog, makeSurvivor } from './import-log-fixtures.js';
 
 let root: string;

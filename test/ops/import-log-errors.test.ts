@@ -15,7 +15,8 @@ import { LOG_SUFFIX_FILENAME } from '../../src/records/log-suffix.js';
 import { StateMachineType } from '../../src/records/types.js';
 import { makeEntry, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { M4, expectCodedRejection, freshConfig, makeExport, nodeState, workedMembers } from './fixtures.js';
+import { expectCodedRejection, freshConfig, makeExport, nodeState } from './fixtures.js';
+import { M4, workedMembers } from '../helpers/worked-example.js';
 import { exportWithSuffix, makeSurvivor, suffixEntry, type SuffixSpec } from './import-log-fixtures.js';
 
 let root: string;

@@ -20,7 +20,8 @@ import { LOG_SUFFIX_FILENAME, type LogSuffixEntry, type LogSuffixHeader } from '
 import { encodeEntry } from '../../src/records/codec.js';
 import { EntryType, type Entry } from '../../src/records/types.js';
 import { makeEntries, makeRunningNode, type RunningNode, type RunningNodeOptions } from '../helpers/nodehost.js';
-import { M1, SHARD, makeExport, type ExportMade, type ExportSpec } from './fixtures.js';
+import { makeExport, type ExportMade, type ExportSpec } from './fixtures.js';
+import { M1, SHARD } from '../helpers/worked-example.js';
 
 /** The survivor's last index, the term of its last entries and the index of its membership change. */
 export const LAST = 70n;

@@ -21,7 +21,8 @@ import { LOG_SUFFIX_FILENAME } from '../../src/records/log-suffix.js';
 import { decodeRaftDataStatus } from '../../src/records/codec.js';
 import { makeEntries, makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
-import { M4, SHARD, freshConfig, makeExport, nodeState, workedMembers } from './fixtures.js';
+import { freshConfig, makeExport, nodeState } from './fixtures.js';
+import { M4, SHARD, workedMembers } from '../helpers/worked-example.js';
 import {
   CONFIG_CHANGE_AT,
   EXPORT_TERM,

@@ -16,7 +16,9 @@ import { importSnapshot, type ImportStep } from '../../src/ops/import.js';
 import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { flipByte } from '../helpers/snapshots.js';
 import { treeSnapshot } from '../helpers/tree.js';
-import { M4, expectCodedRejection, freshConfig, makeExport, nodeState, payloadBytes, runImportChild, workedMembers } from './fixtures.js';
+import { expectCodedRejection, freshConfig, makeExport, nodeState, runImportChild } from './fixtures.js';
+import { M4, workedMembers } from '../helpers/worked-example.js';
+import { statePayload } from '../helpers/payload.js';
 
 const NEW_DIR = 'snapshot-0000000000000014';
 
@@ -27,7 +29,7 @@ let exportDir: string;
 beforeAll(async () => {
   root = await makeTempDir('nht-orphan-');
   work = path.join(root, 'work');
-  exportDir = (await makeExport(path.join(root, 'backup'), { payload: payloadBytes(5 * 1024 * 1024 + 9) })).dir;
+  exportDir = (await makeExport(path.join(root, 'backup'), { payload: statePayload(5 * 1024 * 1024 + 9) })).dir;
 });
 afterAll(async () => {
   await fsp.rm(root, { recursive: true, force: true });

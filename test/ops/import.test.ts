@@ -19,16 +19,8 @@ import { EntryType, StateMachineType, type Membership, type Snapshot } from '../
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
 import {
-  HOST,
   INDEX,
   K,
-  M1,
-  M2,
-  M3,
-  M4,
-  M5,
-  SHARD,
-  SOURCE_CCID,
   TERM,
   freshConfig,
   hex,
@@ -38,12 +30,12 @@ import {
   rawDump,
   rawKey,
   sha256File,
-  sourceMembership,
-  workedMembers,
   type ExportMade,
   type RawKV,
   staleEntriesRemoved,
 } from './fixtures.js';
+import { HOST, M1, M2, M3, M4, M5, SHARD, SOURCE_CCID, sourceMembership, workedMembers } from '../helpers/worked-example.js';
+import { patternBytes } from '../helpers/payload.js';
 
 const INDEX_HEX = '0000000000000014';
 const GBSNAP = `snapshot-${INDEX_HEX}.gbsnap`;
@@ -413,7 +405,7 @@ describe('an on-disk state machine export with external files', () => {
         membership: source,
         externals: [
           { name: 'external-file-1', bytes: new TextEncoder().encode('on-disk sm file one'), mode: 0o600 },
-          { name: 'ext-2.sst', bytes: new Uint8Array(5000).map((_, i) => (i * 13) & 0xff), mode: 0o644 },
+          { name: 'ext-2.sst', bytes: patternBytes(5000, 13), mode: 0o644 },
         ],
       });
       expect(exp.record.files.length).toBe(2);

@@ -19,7 +19,9 @@ import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { PROJECT_ROOT } from '../helpers/snapshots.js';
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { BIN, writeConfig } from '../cli/run.js';
-import { makeExport, nodeState, payloadBytes, workedMembers } from './fixtures.js';
+import { makeExport, nodeState } from './fixtures.js';
+import { workedMembers } from '../helpers/worked-example.js';
+import { statePayload } from '../helpers/payload.js';
 
 const MEMBERS = '1=m1:63001,4=m4:63001,5=m5:63001';
 let root: string;
@@ -30,7 +32,7 @@ beforeAll(async () => {
   root = await makeTempDir('nht-interrupt-');
   work = path.join(root, 'work');
   // Big enough that the copy is still running when the signal arrives.
-  exportDir = (await makeExport(path.join(root, 'backup'), { payload: payloadBytes(96 * 1024 * 1024) })).dir;
+  exportDir = (await makeExport(path.join(root, 'backup'), { payload: statePayload(96 * 1024 * 1024) })).dir;
 });
 afterAll(async () => {
   await fsp.rm(root, { recursive: true, force: true });

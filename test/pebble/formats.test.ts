@@ -9,6 +9,7 @@ import { decodeFooter } from '../../src/pebble/sstable-footer.js';
 import { decodeBlock } from '../../src/pebble/sstable-block.js';
 import { ErrCorruptLogStore, ErrUnsupportedLogStore } from '../../src/errors.js';
 import { clipToTable, CoverageCursor, fragment } from '../../src/logdb/pebble/tombstones.js';
+import { patternBytes } from '../helpers/payload.js';
 
 const W = { path: 'test-file' };
 const b = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
@@ -26,7 +27,7 @@ describe('CRC-32C', () => {
   it('standard check value and agreement with a bitwise reference at every length and alignment', () => {
     expect(crc32c(b('123456789'))).toBe(0xe3069283);
     expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
-    const data = new Uint8Array(300).map((_, i) => (i * 131 + 7) & 0xff);
+    const data = patternBytes(300, 131, 7);
     for (let start = 0; start < 9; start++) {
       for (let end = start; end <= data.length; end += 7) expect(crc32c(data, start, end)).toBe(bitwiseCrc(data.subarray(start, end)));
     }

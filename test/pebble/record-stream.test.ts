@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { batchOpSize, encodeBatch, encodeBatchHeader, encodeBatchOpInto, type BatchOp } from '../../src/pebble/batch.js';
 import { Kind } from '../../src/pebble/internal-key.js';
 import { frameLogRecord, LOG_BLOCK_SIZE, readLog, RECYCLABLE_HEADER_SIZE, RecordStreamFramer } from '../../src/pebble/record.js';
+import { patternBytes } from '../helpers/payload.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
@@ -28,7 +29,7 @@ describe('RecordStreamFramer', () => {
         fc.array(fc.nat(), { maxLength: 6 }),
         fc.boolean(),
         (size, cuts, recyclable) => {
-          const payload = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
+          const payload = patternBytes(size, 31, 7);
           const streamed = framedInPieces(payload, cuts, recyclable);
           expect(Buffer.compare(streamed, frameLogRecord(payload, { recyclable, logNum: 7 }))).toBe(0);
         },

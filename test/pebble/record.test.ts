@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LOG_BLOCK_SIZE, LogWriter, frameLogRecord, readLog } from '../../src/pebble/record.js';
 import { crc32cUpdate, maskCrc } from '../../src/pebble/crc32c.js';
+import { patternBytes } from '../helpers/payload.js';
 
-const payload = (n: number, seed = 1): Uint8Array => new Uint8Array(n).map((_, i) => (i * 7 + seed) & 0xff);
+const payload = (n: number, seed = 1): Uint8Array => patternBytes(n, 7, seed);
 
 function eofTrailer(logNum: number): Uint8Array {
   const t = new Uint8Array(11);

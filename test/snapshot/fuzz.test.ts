@@ -5,7 +5,8 @@ import { createJsEngine } from '../../src/engines/js.js';
 import { ErrIncompleteSnapshot, NodeHostToolsError } from '../../src/errors.js';
 import { parseHeaderArea } from '../../src/snapshot/header.js';
 import { verifySnapshotFile } from '../../src/snapshot/verify.js';
-import { GOLDEN_V1_PATH, payload, readAll, tempDirs, writeV2 } from '../helpers/snapshots.js';
+import { GOLDEN_V1_PATH, readAll, tempDirs, writeV2 } from '../helpers/snapshots.js';
+import { payload } from '../helpers/payload.js';
 import { rng } from '../helpers/rng.js';
 
 const engine = createJsEngine();

@@ -17,7 +17,6 @@ import {
   extendBy,
   flipByte,
   patchBytes,
-  payload,
   readAll,
   sameBytes,
   sizeOf,
@@ -25,6 +24,7 @@ import {
   truncateBy,
   writeV2,
 } from '../helpers/snapshots.js';
+import { payload } from '../helpers/payload.js';
 
 const engine = createJsEngine();
 const dirs = tempDirs();

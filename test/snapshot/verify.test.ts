@@ -15,13 +15,13 @@ import {
   copyGolden,
   expectIncomplete,
   flipByte,
-  payload,
   readAll,
   sameBytes,
   tempDirs,
   writeV1,
   writeV2,
 } from '../helpers/snapshots.js';
+import { payload } from '../helpers/payload.js';
 
 const engine = createJsEngine();
 const dirs = tempDirs();

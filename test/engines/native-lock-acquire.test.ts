@@ -4,7 +4,6 @@
  * another process (python3 trying a non-blocking lockf), because fcntl never
  * reports a process's own locks to itself.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -13,28 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNative } from '../../src/native/binding.js';
 import { acquireLock, lockHolder, type FileLock } from '../../src/nodehost/native-lock.js';
 import { ErrDirLocked, ErrIO } from '../../src/errors.js';
-import { hasPython3, holdFcntlLock } from '../helpers/lock-holders.js';
+import { hasPython3, holdFcntlLock, probeLock } from '../helpers/lock-holders.js';
 import { tempDir } from '../native/v2file.js';
-
-/** Asks a python3 child to lock `file` without waiting; never creates the file. */
-function probe(file: string): 'free' | 'locked' | 'missing' {
-  const code = [
-    'import fcntl, os, sys',
-    'try:',
-    '    fd = os.open(sys.argv[1], os.O_RDWR)',
-    'except FileNotFoundError:',
-    '    sys.exit(4)',
-    'try:',
-    '    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)',
-    'except OSError:',
-    '    sys.exit(3)',
-  ].join('\n');
-  const r = spawnSync('python3', ['-c', code, file], { encoding: 'utf8' });
-  if (r.status === 0) return 'free';
-  if (r.status === 3) return 'locked';
-  if (r.status === 4) return 'missing';
-  throw new Error(`lock probe failed (${r.status}): ${r.stderr}`);
-}
 
 function thrown(run: () => unknown): unknown {
   try {
@@ -73,10 +52,10 @@ describe.skipIf(!enabled)('acquireLock', () => {
     const st = fs.statSync(file);
     expect(st.size).toBe(0);
     expect(st.mode & 0o777).toBe(0o644 & ~process.umask());
-    expect(probe(file)).toBe('locked');
+    expect(probeLock(file)).toBe('locked');
     lock.release();
     expect(lock.held).toBe(false);
-    expect(probe(file)).toBe('free');
+    expect(probeLock(file)).toBe('free');
     lock.release(); // idempotent
     expect(fs.existsSync(file)).toBe(true); // the file is the caller's to remove
   });
@@ -86,10 +65,10 @@ describe.skipIf(!enabled)('acquireLock', () => {
     fs.writeFileSync(file, 'pid 1234\n');
     const lock = take(file);
     expect(lock.created).toBe(false);
-    expect(probe(file)).toBe('locked');
+    expect(probeLock(file)).toBe('locked');
     expect(fs.readFileSync(file, 'utf8')).toBe('pid 1234\n');
     lock.release();
-    expect(probe(file)).toBe('free');
+    expect(probeLock(file)).toBe('free');
   });
 
   it('held by another process → ErrDirLocked with its pid; nothing taken; free once it lets go', async () => {
@@ -106,7 +85,7 @@ describe.skipIf(!enabled)('acquireLock', () => {
       await holder.release();
     }
     const lock = take(file);
-    expect(probe(file)).toBe('locked');
+    expect(probeLock(file)).toBe('locked');
     lock.release();
   });
 
@@ -120,9 +99,9 @@ describe.skipIf(!enabled)('acquireLock', () => {
     const alias = `${file}-alias`;
     fs.symlinkSync(file, alias);
     expect(thrown(() => take(alias))).toBeInstanceOf(ErrDirLocked);
-    expect(probe(file)).toBe('locked');
+    expect(probeLock(file)).toBe('locked');
     first.release();
-    expect(probe(file)).toBe('free');
+    expect(probeLock(file)).toBe('free');
     // Released, it can be taken again.
     take(alias).release();
   });
@@ -133,9 +112,9 @@ describe.skipIf(!enabled)('acquireLock', () => {
     const a = binding.acquireLock(file);
     const b = binding.acquireLock(file); // fcntl locks belong to the process: no conflict
     try {
-      expect(probe(file)).toBe('locked');
+      expect(probeLock(file)).toBe('locked');
       expect(b.release()).toBe(true);
-      expect(probe(file)).toBe('free'); // a is "held", but the process's lock is gone
+      expect(probeLock(file)).toBe('free'); // a is "held", but the process's lock is gone
     } finally {
       a.release();
       b.release();
@@ -147,7 +126,7 @@ describe.skipIf(!enabled)('acquireLock', () => {
     const file = fresh();
     const lock = take(file);
     expect(lockHolder(file)).toBe(process.pid);
-    expect(probe(file)).toBe('locked');
+    expect(probeLock(file)).toBe('locked');
     lock.release();
     expect(lockHolder(file)).toBe(0);
   });

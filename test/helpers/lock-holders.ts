@@ -86,3 +86,39 @@ export function holdLevelDb(dbDir: string): Promise<LockHolder> {
 export function holdPartition(dbDir: string): Promise<LockHolder> {
   return TEST_LOGDB_TYPE === 'sharded-leveldb' ? holdLevelDb(dbDir) : holdFcntlLock(path.join(dbDir, 'LOCK'));
 }
+
+/** What another process finds when it tries to lock a file. */
+export type LockProbe = 'free' | 'locked' | 'missing';
+
+/**
+ * Asks a python3 child to take a write lock on each file without waiting, as
+ * a starting NodeHost would (one child for all: each costs tens of
+ * milliseconds); never creates a file.
+ */
+export function probeLocks(files: string[]): LockProbe[] {
+  const code = [
+    'import fcntl, os, sys',
+    'out = []',
+    'for p in sys.argv[1:]:',
+    '    try:',
+    '        fd = os.open(p, os.O_RDWR)',
+    '    except FileNotFoundError:',
+    "        out.append('missing')",
+    '        continue',
+    '    try:',
+    '        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)',
+    "        out.append('free')",
+    '    except OSError:',
+    "        out.append('locked')",
+    '    os.close(fd)',
+    "print(' '.join(out))",
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', code, ...files], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`lock probe failed (${r.status}): ${r.stderr}`);
+  return r.stdout.trim().split(' ') as LockProbe[];
+}
+
+/** {@link probeLocks} of one file. */
+export function probeLock(file: string): LockProbe {
+  return probeLocks([file])[0]!;
+}

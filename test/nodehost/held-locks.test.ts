@@ -7,7 +7,6 @@
  * proven from outside: another process can still not lock the file after
  * the probe ran.
  */
-import { spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,18 +18,8 @@ import { checkNotLocked, heldLockFiles, isOwnLock } from '../../src/nodehost/loc
 import { LOCK_FILENAME, lockFilePath, logdbPartitionDirByIndex } from '../../src/nodehost/paths.js';
 import { holdNodeHostLocks } from '../../src/ops/dir-locks.js';
 import { nativeLockHolder } from '../../src/nodehost/native-lock.js';
+import { probeLock } from '../helpers/lock-holders.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
-
-/** 0: another process could lock `file` (nobody holds it); 3: it is locked. */
-function otherProcessCanLock(file: string): boolean {
-  const r = spawnSync('python3', [
-    '-c',
-    'import fcntl,sys\nf=open(sys.argv[1],"a")\ntry:\n  fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n  sys.exit(3)\n',
-    file,
-  ]);
-  if (r.status !== 0 && r.status !== 3) throw new Error(`python3 failed: ${r.stderr.toString()}`);
-  return r.status === 0;
-}
 
 let root: string;
 let node: RunningNode;
@@ -51,25 +40,25 @@ describe.skipIf(!loadNative())('the held-lock registry (needs the addon: fcntl l
       await db.saveBootstrap(100n, 1n, { addresses: new Map([[1n, 'm1:63001']]), join: false, type: 1 });
       expect(isOwnLock(lock)).toBe(true);
       expect(heldLockFiles()).toContain(lock);
-      expect(otherProcessCanLock(lock)).toBe(false);
+      expect(probeLock(lock)).toBe('locked');
       // The probe answers this process for its own file, without a descriptor...
       expect(nativeLockHolder()!(lock)).toMatchObject({ pid: process.pid });
       // ...so LevelDB still holds its lock.
-      expect(otherProcessCanLock(lock)).toBe(false);
+      expect(probeLock(lock)).toBe('locked');
       // Every check consults the registry too.
       const st = await checkNotLocked(lock, { lockHolder: nativeLockHolder() });
       expect(st.lockedBySelf).toBe(true);
-      expect(otherProcessCanLock(lock)).toBe(false);
+      expect(probeLock(lock)).toBe('locked');
       // A second writer in this process is refused before LevelDB runs.
       const other = await LogDB.open(cfg, { lock: { lockHolder: nativeLockHolder() } });
       await expect(other.saveBootstrap(100n, 1n, { addresses: new Map(), join: false, type: 1 })).rejects.toBeInstanceOf(ErrDirLocked);
       await other.close();
-      expect(otherProcessCanLock(lock)).toBe(false);
+      expect(probeLock(lock)).toBe('locked');
     } finally {
       await db.close();
     }
     expect(isOwnLock(lock)).toBe(false);
-    expect(otherProcessCanLock(lock)).toBe(true);
+    expect(probeLock(lock)).toBe('free');
   });
 
   it('NodeHost LOCK files held for an operation are in the same registry, reference-counted', async () => {
@@ -79,12 +68,12 @@ describe.skipIf(!loadNative())('the held-lock registry (needs the addon: fcntl l
     const b = await holdNodeHostLocks(cfg);
     expect(isOwnLock(lock)).toBe(true);
     expect(nativeLockHolder()!(lock)).toMatchObject({ pid: process.pid });
-    expect(otherProcessCanLock(lock)).toBe(false);
+    expect(probeLock(lock)).toBe('locked');
     await a.release();
     expect(isOwnLock(lock)).toBe(true);
-    expect(otherProcessCanLock(lock)).toBe(false);
+    expect(probeLock(lock)).toBe('locked');
     await b.release();
     expect(isOwnLock(lock)).toBe(false);
-    expect(otherProcessCanLock(lock)).toBe(true);
+    expect(probeLock(lock)).toBe('free');
   });
 });

@@ -23,6 +23,7 @@ import type { RaftState } from '../../src/records/types.js';
 import { makeEntries, makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
 import { expectCodedRejection, nodeState } from './fixtures.js';
+import { workedMembers } from '../helpers/worked-example.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -35,7 +36,7 @@ async function tmp(): Promise<string> {
   return d;
 }
 
-const MEMBERS = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
+const MEMBERS = workedMembers();
 
 /** The survivor m1 (snapshot 400 term 5, entries 1..620), imported from its own export with a backup. */
 async function importedSurvivor(): Promise<{ m1: RunningNode; backupDir: string; before: Awaited<ReturnType<typeof nodeState>> }> {

@@ -33,6 +33,7 @@ import { importSnapshot } from '../../src/ops/import.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
 import { expectCodedRejection, nodeState } from './fixtures.js';
+import { workedMembers } from '../helpers/worked-example.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -45,7 +46,7 @@ async function tmp(): Promise<string> {
   return d;
 }
 
-const MEMBERS = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
+const MEMBERS = workedMembers();
 const SNAP_DIR = 'snapshot-000000000000000A';
 const GBSNAP = `snapshots/${SNAP_DIR}/snapshot-000000000000000A.gbsnap`;
 

@@ -11,6 +11,7 @@ import { logdbPartitionDir, snapshotRootDir } from '../../src/nodehost/paths.js'
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash, treeSnapshot } from '../helpers/tree.js';
 import { hex, rawDump } from './fixtures.js';
+import { workedMembers } from '../helpers/worked-example.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,7 +31,7 @@ async function nodeState(n: RunningNode): Promise<{ kv: string[]; snapshots: Rec
   return { kv, snapshots: await treeSnapshot(snapshotRootDir(n.cfg, n.shardId, n.replicaId)) };
 }
 
-const MEMBERS = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
+const MEMBERS = workedMembers();
 
 describe('import --backup and restoreBackup', () => {
   it('puts the node back exactly: records, entries and snapshot directories', async () => {

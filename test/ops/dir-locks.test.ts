@@ -9,7 +9,6 @@
  * reading a held LOCK file here (treeHash) would drop the lock: trees are
  * only fingerprinted while nothing is held.
  */
-import { spawnSync } from 'node:child_process';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,49 +23,17 @@ import { nativeLockHolder } from '../../src/nodehost/native-lock.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { flipByte, V2_BLOCK_SIZE, V2_FULL_BLOCK_SIZE } from '../helpers/snapshots.js';
 import { treeHash } from '../helpers/tree.js';
-import { hasPython3, holdFcntlLock } from '../helpers/lock-holders.js';
+import { hasPython3, holdFcntlLock, probeLock, probeLocks, type LockProbe } from '../helpers/lock-holders.js';
 import { expectCodedRejection, freshConfig, makeExport } from './fixtures.js';
 import { M4, workedMembers } from '../helpers/worked-example.js';
 import { statePayload } from '../helpers/payload.js';
-
-type Probe = 'free' | 'locked' | 'missing';
-
-/**
- * Asks a python3 child to lock each file without waiting, as a starting
- * NodeHost would (one child for all: each costs tens of milliseconds); never
- * creates a file.
- */
-function probeFiles(files: string[]): Probe[] {
-  const code = [
-    'import fcntl, os, sys',
-    'out = []',
-    'for p in sys.argv[1:]:',
-    '    try:',
-    '        fd = os.open(p, os.O_RDWR)',
-    '    except FileNotFoundError:',
-    "        out.append('missing')",
-    '        continue',
-    '    try:',
-    '        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)',
-    "        out.append('free')",
-    '    except OSError:',
-    "        out.append('locked')",
-    '    os.close(fd)',
-    "print(' '.join(out))",
-  ].join('\n');
-  const r = spawnSync('python3', ['-c', code, ...files], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`lock probe failed (${r.status}): ${r.stderr}`);
-  return r.stdout.trim().split(' ') as Probe[];
-}
-
-const probe = (file: string): Probe => probeFiles([file])[0]!;
 
 function lockFiles(config: NodeHostConfig): string[] {
   const cfg = resolveNodeHostConfig(config);
   return [path.join(cfg.nodeHostDir, 'LOCK'), ...(cfg.walDir ? [path.join(cfg.walDir, 'LOCK')] : [])];
 }
 
-const probeAll = (config: NodeHostConfig): Probe[] => probeFiles(lockFiles(config));
+const probeAll = (config: NodeHostConfig): LockProbe[] => probeLocks(lockFiles(config));
 
 let root: string;
 let n = 0;
@@ -159,7 +126,7 @@ describe.skipIf(!withLocks)('holdNodeHostLocks', () => {
     try {
       const e = await expectCodedRejection(holdNodeHostLocks(m1.cfg), ErrDirLocked);
       expect(e.details).toMatchObject({ path: walLock, pid: holder.pid });
-      expect(probe(nhLock)).toBe('free');
+      expect(probeLock(nhLock)).toBe('free');
       expect(isOwnLock(nhLock)).toBe(false);
     } finally {
       await holder.release();
@@ -195,7 +162,7 @@ describe.skipIf(!withLocks)('importSnapshot and restoreBackup hold the locks whi
 
   it('m1 (history): a NodeHost could not start at any step; it can once the import is done', async () => {
     const m1 = await runningNode();
-    const seen: [string, Probe[]][] = [];
+    const seen: [string, LockProbe[]][] = [];
     await importSnapshot(m1.config, src, workedMembers(), 1n, { onStep: (s) => seen.push([s, probeAll(m1.config)]) });
     expect(seen).toEqual(IMPORT_STEPS.map((s) => [s, ['locked', 'locked']]));
     expect(probeAll(m1.config)).toEqual(['free', 'free']);
@@ -204,7 +171,7 @@ describe.skipIf(!withLocks)('importSnapshot and restoreBackup hold the locks whi
   it('where the LOCK files exist they are held from validation on (a rerun verifies the export before its first step)', async () => {
     const m1 = await runningNode();
     await importSnapshot(m1.config, src, workedMembers(), 1n);
-    const duringValidation: Probe[][] = [];
+    const duringValidation: LockProbe[][] = [];
     let stepped = false;
     const res = await importSnapshot(m1.config, src, workedMembers(), 1n, {
       onStep: () => (stepped = true),
@@ -220,7 +187,7 @@ describe.skipIf(!withLocks)('importSnapshot and restoreBackup hold the locks whi
 
   it('a fresh host: locked from the first write on; afterwards the LOCK files stay, free', async () => {
     const { config } = await freshHost();
-    const seen: [string, Probe[]][] = [];
+    const seen: [string, LockProbe[]][] = [];
     const res = await importSnapshot(config, src, workedMembers(), 4n, { onStep: (s) => seen.push([s, probeAll(config)]) });
     expect(res.warnings.map((w) => w.code)).not.toContain('lock-not-held');
     expect(seen).toEqual(IMPORT_STEPS.map((s) => [s, ['locked', 'locked']]));
@@ -231,7 +198,7 @@ describe.skipIf(!withLocks)('importSnapshot and restoreBackup hold the locks whi
     it(`a corrupt block found while copying (${which}): held until the rollback, then freed; every byte unchanged`, async () => {
       const { base, config } = which === 'm1' ? await runningNode().then((m) => ({ base: m.root, config: m.config })) : await freshHost();
       const before = await treeHash(base);
-      const seen: [string, Probe[]][] = [];
+      const seen: [string, LockProbe[]][] = [];
       const e = await expectCodedRejection(
         importSnapshot(config, corrupt, workedMembers(), which === 'm1' ? 1n : 4n, { onStep: (s) => seen.push([s, probeAll(config)]) }),
         ErrIncompleteSnapshot,
@@ -268,7 +235,7 @@ describe.skipIf(!withLocks)('importSnapshot and restoreBackup hold the locks whi
     const backupDir = next('backup');
     await importSnapshot(m1.config, src, workedMembers(), 1n, { backupDir });
     // The restore polls its signal between its writes: each poll asks whether a NodeHost could start.
-    const seen: Probe[][] = [];
+    const seen: LockProbe[][] = [];
     const signal = new AbortController().signal;
     Object.defineProperty(signal, 'aborted', {
       get: () => {

@@ -23,6 +23,7 @@ import { M4, PARTITION, workedMembers } from '../helpers/worked-example.js';
 import { writeFlagFile } from '../../src/files/flagfile.js';
 import { encodeSnapshot } from '../../src/records/codec.js';
 import { patternBytes } from '../helpers/payload.js';
+import { probeLock } from '../helpers/lock-holders.js';
 
 let root: string;
 beforeAll(async () => {
@@ -70,21 +71,15 @@ describe.skipIf(!loadNative())('export holds NodeHostDir/LOCK while it reads (ne
   it('another process cannot lock NodeHostDir/LOCK during the export, and can after it', async () => {
     const node = await makeRunningNode({ root: path.join(root, 'm1'), entries: 30, snapshotIndex: 10n, payloadBytes: 3 * 1024 * 1024 });
     const lock = lockFilePath(node.cfg.nodeHostDir);
-    const tryLock = (): number | null =>
-      spawnSync('python3', [
-        '-c',
-        'import fcntl,sys\nf=open(sys.argv[1],"a")\ntry:\n  fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n  sys.exit(3)\n',
-        lock,
-      ]).status;
-    let during: number | null | undefined;
+    let during: string | undefined;
     await exportSnapshot(node.config, node.shardId, node.replicaId, path.join(root, 'out'), {
       engine: 'js',
       onProgress: (phase) => {
-        if (phase === 'copy' && during === undefined) during = tryLock();
+        if (phase === 'copy' && during === undefined) during = probeLock(lock);
       },
     });
-    expect(during).toBe(3);
-    expect(tryLock()).toBe(0);
+    expect(during).toBe('locked');
+    expect(probeLock(lock)).toBe('free');
   });
 });
 

@@ -279,8 +279,17 @@ export interface ChildOutcome {
 
 /** Runs test/ops/import-child.mjs (the compiled library from dist/) with `spec`. */
 export function runImportChild(spec: ChildImportSpec, env: Record<string, string> = {}): Promise<ChildOutcome> {
+  return runStepChild('import-child.mjs', spec, env);
+}
+
+/**
+ * Runs the child script `script` of test/ops (one operation of the compiled
+ * library, printing "step <name>" at each step boundary and one JSON line at
+ * the end) with `spec`.
+ */
+export function runStepChild(script: string, spec: unknown, env: Record<string, string> = {}): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(OPS_DIR, 'import-child.mjs'), JSON.stringify(spec)], {
+    const child = spawn(process.execPath, [path.join(OPS_DIR, script), JSON.stringify(spec)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });

@@ -16,8 +16,9 @@ import { importSnapshot } from '../../src/ops/import.js';
 import { inspectNode } from '../../src/ops/inspect.js';
 import { encodeSnapshot } from '../../src/records/codec.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
+import { workedMembers } from '../helpers/worked-example.js';
 
-const MEMBERS = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
+const MEMBERS = workedMembers();
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();

@@ -18,6 +18,7 @@ import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
 import { expectCodedRejection } from './fixtures.js';
+import { workedMembers } from '../helpers/worked-example.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -30,7 +31,7 @@ async function tmp(): Promise<string> {
   return d;
 }
 
-const MEMBERS = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
+const MEMBERS = workedMembers();
 
 async function survivor(opts: { walDir?: boolean } = {}): Promise<{ m1: RunningNode; exportDir: string }> {
   const m1 = await makeRunningNode({ entries: 20, snapshotIndex: 10n, ...opts });

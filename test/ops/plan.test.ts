@@ -9,6 +9,7 @@ import { inspectNode } from '../../src/ops/inspect.js';
 import { planRecovery } from '../../src/ops/plan.js';
 import { makeRunningNode, makeTempDir } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
+import { workedMembers } from '../helpers/worked-example.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,7 +22,7 @@ async function tmp(): Promise<string> {
   return d;
 }
 
-const MEMBERS = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
+const MEMBERS = workedMembers();
 
 describe('planRecovery', () => {
   it('states per host what the import does and loses, writes nothing, and fingerprints the repair', async () => {

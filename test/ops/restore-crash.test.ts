@@ -5,7 +5,6 @@
  * uninterrupted result. The recorded directory is never removed before its
  * replacement is in place: it is renamed aside, the saved one renamed in.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +15,8 @@ import { importSnapshot } from '../../src/ops/import.js';
 import { inspectNode } from '../../src/ops/inspect.js';
 import type { NodeHostConfig } from '../../src/nodehost/config.js';
 import { makeRunningNode, makeTempDir, type RunningNode } from '../helpers/nodehost.js';
-import { OPS_DIR, nodeState } from './fixtures.js';
+import { nodeState, runStepChild, type ChildOutcome } from './fixtures.js';
+import { workedMembers } from '../helpers/worked-example.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -29,34 +29,10 @@ async function tmp(): Promise<string> {
   return d;
 }
 
-const MEMBERS = { 1: 'm1:63001', 4: 'm4:63001', 5: 'm5:63001' };
+const MEMBERS = workedMembers();
 
-function runRestoreChild(spec: {
-  backupDir: string;
-  config: NodeHostConfig;
-  crashStep?: string;
-}): Promise<{ signal: NodeJS.Signals | null; steps: string[]; out: { ok: boolean; code?: string } | undefined; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(OPS_DIR, 'restore-child.mjs'), JSON.stringify(spec)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', reject);
-    child.once('close', (_code, signal) => {
-      const steps = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('step '))
-        .map((l) => l.slice(5));
-      const last = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .pop();
-      resolve({ signal, steps, out: last ? JSON.parse(last) : undefined, stderr });
-    });
-  });
+function runRestoreChild(spec: { backupDir: string; config: NodeHostConfig; crashStep?: string }): Promise<ChildOutcome> {
+  return runStepChild('restore-child.mjs', spec);
 }
 
 /** The recorded snapshot's file is where the record says, with the recorded size: what a restart needs. */

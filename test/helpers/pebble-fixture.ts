@@ -15,6 +15,8 @@ export const PEBBLE_FIXTURE = path.resolve(PROJECT_ROOT, '../shared/testdata/peb
 export const PEBBLE_FIXTURE_HOSTNAME = 'vm';
 /** The exported snapshot (index 400, term 3, members {1, 2, 3}). */
 export const PEBBLE_FIXTURE_EXPORT = path.join(PEBBLE_FIXTURE, 'export', 'snapshot-0000000000000190');
+/** The deployment directory under each NodeHost directory (hostname, deployment ID 1). */
+export const PEBBLE_FIXTURE_DEPLOYMENT = path.join(PEBBLE_FIXTURE_HOSTNAME, '00000000000000000001');
 /** Raft addresses of replicas 1..3 (nh1..nh3). */
 export const PEBBLE_FIXTURE_ADDRESSES: Record<1 | 2 | 3, string> = {
   1: '127.0.0.1:26101',
@@ -41,7 +43,7 @@ export async function copyPebbleHost(replica: 1 | 2 | 3): Promise<PebbleHostCopy
     root,
     nodeHostDir,
     config: { nodeHostDir, raftAddress: PEBBLE_FIXTURE_ADDRESSES[replica], hostname: PEBBLE_FIXTURE_HOSTNAME },
-    partitionDir: (p) => path.join(nodeHostDir, PEBBLE_FIXTURE_HOSTNAME, '00000000000000000001', `logdb-${p}`),
+    partitionDir: (p) => path.join(nodeHostDir, PEBBLE_FIXTURE_DEPLOYMENT, `logdb-${p}`),
     cleanup: () => fsp.rm(root, { recursive: true, force: true }),
   };
 }

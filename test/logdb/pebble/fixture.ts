@@ -1,6 +1,7 @@
 /**
- * The shared Pebble fixture (three real Dragonboat v4 NodeHosts, shard 100):
- * where it is, its facts, and copies of its partitions in temp directories.
+ * The shared Pebble fixture (three real Dragonboat v4 NodeHosts, shard 100;
+ * where it is: ../../helpers/pebble-fixture.ts): its facts, and copies of
+ * its partitions in temp directories.
  * The fixture itself is never modified.
  */
 import { createHash } from 'node:crypto';
@@ -9,10 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach } from 'vitest';
-import { PROJECT_ROOT } from '../../helpers/snapshots.js';
+import { PEBBLE_FIXTURE, PEBBLE_FIXTURE_DEPLOYMENT } from '../../helpers/pebble-fixture.js';
 
-export const PEBBLE_FIXTURE = path.resolve(PROJECT_ROOT, '../shared/testdata/pebble-v4');
-export const DEPLOYMENT = 'vm/00000000000000000001';
 export const NODES = ['nh1', 'nh2', 'nh3'] as const;
 export type Node = (typeof NODES)[number];
 
@@ -42,7 +41,7 @@ export interface PartitionFacts {
 
 /** The fixture's partition directory. */
 export function fixturePartition(node: Node, p: number): string {
-  return path.join(PEBBLE_FIXTURE, node, DEPLOYMENT, `logdb-${p}`);
+  return path.join(PEBBLE_FIXTURE, node, PEBBLE_FIXTURE_DEPLOYMENT, `logdb-${p}`);
 }
 
 export function partitionFacts(node: Node, p: number): PartitionFacts {

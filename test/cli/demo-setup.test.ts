@@ -5,7 +5,6 @@
  * repair the shard; a DIR that is not new or empty is refused untouched.
  * Runs on the store of this test project (TEST_LOGDB_TYPE).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,28 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/snapshots.js';
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { treeSnapshot } from '../helpers/tree.js';
-import { expectError, expectOk, lastJson, runCli, runInProcess, type CliRun } from './run.js';
+import { expectError, expectOk, lastJson, runCli, runInProcess, runShell, type CliRun } from './run.js';
 
 const STORE = TEST_LOGDB_TYPE === 'sharded-pebble' ? 'pebble' : 'leveldb';
 const SNAP = 'snapshot-0000000000000190';
 
 /** Runs a printed command line with /bin/sh from the clone's root, `node` being this Node. */
-function runShell(line: string): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
-  delete env.NODEHOST_TOOLS_DISABLE_NATIVE;
-  return new Promise((done, fail) => {
-    const child = execFile(
-      '/bin/sh',
-      ['-c', line],
-      { cwd: PROJECT_ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const status = err ? (typeof err.code === 'number' ? err.code : undefined) : 0;
-        if (status === undefined) fail(err);
-        else done({ status, stdout, stderr });
-      },
-    );
-    child.stdin?.end();
-  });
+function runPrinted(line: string): Promise<CliRun> {
+  return runShell(line, dirname(process.execPath), PROJECT_ROOT);
 }
 
 /** The lines the reader is told to run (`$ ...`), in order. */
@@ -94,11 +79,11 @@ describe(`nodehost demo --setup (${STORE})`, () => {
     expect(exportLine, setup.stdout).toBeDefined();
     const aside = join(root, 'setup-export');
     renameSync(join(dir, 'export'), aside);
-    expectOk(await runShell(`${exportLine} --json`));
+    expectOk(await runPrinted(`${exportLine} --json`));
     expect(await treeSnapshot(join(dir, 'export'))).toEqual(await treeSnapshot(aside));
     await rm(join(dir, 'export'), { recursive: true });
     renameSync(aside, join(dir, 'export'));
-    const exportRun = await runShell(`${exportLine} --json`);
+    const exportRun = await runPrinted(`${exportLine} --json`);
     expect(lastJson(exportRun.stdout, exportRun.stderr).error.code).toBe('ErrAlreadyExists');
 
     const lines = dollarLines(setup.stdout);
@@ -115,7 +100,7 @@ describe(`nodehost demo --setup (${STORE})`, () => {
     ]);
     const runs: CliRun[] = [];
     for (const line of lines) {
-      const run = await runShell(line);
+      const run = await runPrinted(line);
       expect(run.status, `${line}\n${run.stdout}\n${run.stderr}`).toBe(0);
       runs.push(run);
     }
@@ -148,7 +133,7 @@ describe(`nodehost demo --setup (${STORE})`, () => {
     // The undo line, run as printed, puts m1 back as the setup laid it out.
     const undoLine = /^ {5}(.+ restore-backup .+)$/m.exec(setup.stdout)?.[1];
     expect(undoLine, setup.stdout).toBeDefined();
-    const undo = await runShell(undoLine!);
+    const undo = await runPrinted(undoLine!);
     expect(undo.status, undo.stderr).toBe(0);
     const back = await inspectJson(dir, 'm1', 1);
     expect(back.maxIndex).toBe('620');

@@ -6,7 +6,6 @@
  * import neutralises, and its commands, run as printed (export --with-log on
  * m1, then the imports), give every host entries 401..460 with one fingerprint.
  */
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,23 +16,9 @@ import { makeEntries } from '../helpers/nodehost.js';
 import { treeHash } from '../helpers/tree.js';
 import { LAST_INDEX, type WorkedExample, workedExample } from './fixture.js';
 import { MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
-import { BIN, type CliRun, expectOk, lastJson, runCli, shq } from './run.js';
+import { BIN, type CliRun, expectOk, lastJson, runCli, runShell, shq } from './run.js';
 
 const CONFIG_CHANGE_AT = 430n;
-
-/** Runs a command line with /bin/sh, `nodehost` on the PATH (a wrapper around the launcher), from `cwd`. */
-function runShell(line: string, shimDir: string, cwd: string): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', PATH: `${shimDir}:${process.env.PATH ?? ''}` };
-  delete env.NODEHOST_TOOLS_DISABLE_NATIVE;
-  return new Promise((done, fail) => {
-    const child = execFile('/bin/sh', ['-c', line], { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : undefined) : 0;
-      if (status === undefined) fail(err);
-      else done({ status, stdout, stderr });
-    });
-    child.stdin?.end();
-  });
-}
 
 describe('nodehost plan: the minimal-loss repair of the worked example', () => {
   let ex: WorkedExample;

@@ -7,28 +7,13 @@
  * fingerprint it announced.
  */
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { treeHash } from '../helpers/tree.js';
 import { LAST_INDEX, workedExample, type WorkedExample } from './fixture.js';
 import { MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
-import { BIN, expectError, expectOk, lastJson, runCli, shq, writeConfig, type CliRun } from './run.js';
-
-/** Runs a command line with /bin/sh, `nodehost` on the PATH (a wrapper around the launcher), from `cwd`. */
-function runShell(line: string, shimDir: string, cwd: string): Promise<CliRun> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', PATH: `${shimDir}:${process.env.PATH ?? ''}` };
-  delete env.NODEHOST_TOOLS_DISABLE_NATIVE;
-  return new Promise((done, fail) => {
-    const child = execFile('/bin/sh', ['-c', line], { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : undefined) : 0;
-      if (status === undefined) fail(err);
-      else done({ status, stdout, stderr });
-    });
-    child.stdin?.end();
-  });
-}
+import { BIN, expectError, expectOk, lastJson, runCli, runShell, shq, writeConfig, type CliRun } from './run.js';
 
 describe('nodehost plan: the worked example', () => {
   let ex: WorkedExample;

@@ -164,3 +164,17 @@ export async function runInProcess(argv: string[], env: NodeJS.ProcessEnv = {}):
   const status = await main(argv, io);
   return { status, stdout, stderr };
 }
+
+/** Runs a command line with /bin/sh, `nodehost` on the PATH (a wrapper around the launcher), from `cwd`. */
+export function runShell(line: string, shimDir: string, cwd: string): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', PATH: `${shimDir}:${process.env.PATH ?? ''}` };
+  delete env.NODEHOST_TOOLS_DISABLE_NATIVE;
+  return new Promise((done, fail) => {
+    const child = execFile('/bin/sh', ['-c', line], { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const status = err ? (typeof err.code === 'number' ? err.code : undefined) : 0;
+      if (status === undefined) fail(err);
+      else done({ status, stdout, stderr });
+    });
+    child.stdin?.end();
+  });
+}

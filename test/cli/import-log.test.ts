@@ -66,6 +66,8 @@ describe('nodehost import with a log suffix', () => {
     );
     expect(human.stdout).toContain('entry 50 (term 5): membership change replaced by an empty entry');
     expect(human.stdout).toContain('max index    70');
+    // The removal line must not read as if the carried entries were gone.
+    expect(human.stdout).toMatch(/^ {2}stale entries removed: .*; 21\.\.70 written again from the log suffix$/m);
     await expectCarriedOn(s.m1Config, 1n, 20n, 'plain');
 
     const json = expectOk(await runCli(importArgs(s.m4, s.src, '4', '--json')));

@@ -82,7 +82,12 @@ function describe(res: ImportResult, ctx: CommandContext): void {
   if (res.removedSnapshotDirs.length) {
     ctx.print(`  ${res.dryRun ? 'would remove' : 'removed'} snapshot dirs: ${res.removedSnapshotDirs.join(', ')}`);
   }
-  if (res.staleEntries) ctx.print(`  stale entries removed: ${describeStaleEntries(res.staleEntries)}`);
+  if (res.staleEntries) {
+    // On Pebble the commit's range tombstone covers the replica's old entries, the carried ones included, which the
+    // same batch writes again after it: say so, or the line reads as if the log suffix were gone.
+    const again = res.logSuffix ? `; ${res.logSuffix.firstIndex}..${res.logSuffix.lastIndex} written again from the log suffix` : '';
+    ctx.print(`  stale entries removed: ${describeStaleEntries(res.staleEntries)}${again}`);
+  }
   for (const d of res.dataStatus) if (d.outcome !== 'ok') ctx.print(`  ${d.outcome} ${d.path}`);
   if (res.backup)
     ctx.print(`  backup       ${res.backup.dir} (undo: nodehost restore-backup ${res.backup.dir} --config <this host's config>)`);

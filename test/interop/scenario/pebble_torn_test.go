@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -242,11 +243,26 @@ func TestPebbleSIGKILLedNode(t *testing.T) {
 		t.Fatalf("m1's process did not die of SIGKILL: %v", werr)
 	}
 
-	// m2 and m3 are a quorum without m1: read and export from replica 2.
-	snapState, err := m2.Read(harness.ShardID)
-	harness.Must(t, err)
-	_, exportDir, err := m2.ExportSnapshot(harness.ShardID, filepath.Join(root, "export"))
-	harness.Must(t, err)
+	// m2 and m3 are a quorum without m1: read and export from replica 2. Proposals m1 replicated
+	// before the kill can still commit after a read (the new leader commits them with its first
+	// entry), so the export's state is pinned between two equal reads.
+	var snapState sm.State
+	var exportDir string
+	for attempt := 0; ; attempt++ {
+		before, err := m2.Read(harness.ShardID)
+		harness.Must(t, err)
+		_, dir, err := m2.ExportSnapshot(harness.ShardID, filepath.Join(root, fmt.Sprintf("export-%d", attempt)))
+		harness.Must(t, err)
+		after, err := m2.Read(harness.ShardID)
+		harness.Must(t, err)
+		if reflect.DeepEqual(before, after) {
+			snapState, exportDir = after, dir
+			break
+		}
+		if attempt == 4 {
+			t.Fatalf("the state kept moving around the export (last applied %d, then %d)", before.LastIndex, after.LastIndex)
+		}
+	}
 	harness.StopAll(m2, m3)
 	for _, h := range []*harness.Host{m2, m3} {
 		harness.Must(t, os.RemoveAll(filepath.Dir(h.Dir)))

@@ -128,20 +128,24 @@ export function checkDigest(m: Manifest, name: string, path: string, got: { size
       check: 'manifest-extra-file',
     });
   }
-  if (got.size !== f.size) {
-    throw new ErrManifestMismatch(`${path} is ${got.size} bytes; the manifest says ${f.size}`, {
-      path,
-      check: 'manifest-size',
-      expected: f.size,
-      actual: got.size,
-    });
-  }
+  checkSize(f, path, got.size);
   if (got.sha256 !== f.sha256) {
     throw new ErrManifestMismatch(`${path} does not match its SHA-256 in the export's manifest: the file is corrupt or was changed`, {
       path,
       check: 'manifest-sha256',
       expected: f.sha256,
       actual: got.sha256,
+    });
+  }
+}
+
+function checkSize(f: ManifestFile, path: string, size: bigint): void {
+  if (size !== f.size) {
+    throw new ErrManifestMismatch(`${path} is ${size} bytes; the manifest says ${f.size}`, {
+      path,
+      check: 'manifest-size',
+      expected: f.size,
+      actual: size,
     });
   }
 }
@@ -179,35 +183,11 @@ export async function checkManifest(
       throw new ErrManifestMismatch(`${path} is listed in the export's manifest but missing`, { path, check: 'manifest-missing-file' });
     }
     if (skipHash.has(f.name)) {
-      const size = BigInt((await stat(path)).size);
-      if (size !== f.size) {
-        throw new ErrManifestMismatch(`${path} is ${size} bytes; the manifest says ${f.size}`, {
-          path,
-          check: 'manifest-size',
-          expected: f.size,
-          actual: size,
-        });
-      }
+      checkSize(f, path, BigInt((await stat(path)).size));
       out.sizeOnly.push(f.name);
       continue;
     }
-    const got = await sha256File(path, signal);
-    if (got.size !== f.size) {
-      throw new ErrManifestMismatch(`${path} is ${got.size} bytes; the manifest says ${f.size}`, {
-        path,
-        check: 'manifest-size',
-        expected: f.size,
-        actual: got.size,
-      });
-    }
-    if (got.sha256 !== f.sha256) {
-      throw new ErrManifestMismatch(`${path} does not match its SHA-256 in the export's manifest: the file is corrupt or was changed`, {
-        path,
-        check: 'manifest-sha256',
-        expected: f.sha256,
-        actual: got.sha256,
-      });
-    }
+    checkDigest(m, f.name, path, await sha256File(path, signal));
     out.hashed.push(f.name);
   }
   return out;

@@ -61,30 +61,30 @@ class ChunkReader {
    */
   async readFrame(path: string): Promise<Uint8Array | 'short' | undefined> {
     if (!(await this.fill(FRAME_HEADER_SIZE))) return this.end === this.start ? undefined : 'short';
-    const b = this.buf;
-    const o = this.start;
-    const length = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-    if (length > MAX_FRAME_PAYLOAD) decodeFrameHead(b.subarray(o, o + FRAME_HEADER_SIZE), this.offset, path);
-    if (!(await this.fill(FRAME_HEADER_SIZE + length))) return 'short';
-    return this.take(FRAME_HEADER_SIZE + length);
+    const size = this.frameSize();
+    if (size - FRAME_HEADER_SIZE > MAX_FRAME_PAYLOAD) {
+      decodeFrameHead(this.buf.subarray(this.start, this.start + FRAME_HEADER_SIZE), this.offset, path);
+    }
+    if (!(await this.fill(size))) return 'short';
+    return this.take(size);
   }
 
   /** Whether a whole frame is buffered (reading it will not touch the file or move the buffer). */
   hasFrame(): boolean {
     const have = this.end - this.start;
-    if (have < FRAME_HEADER_SIZE) return false;
-    const b = this.buf;
-    const o = this.start;
-    const length = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-    return have >= FRAME_HEADER_SIZE + length;
+    return have >= FRAME_HEADER_SIZE && have >= this.frameSize();
   }
 
   /** The buffered whole frame ({@link hasFrame} said there is one). */
   takeFrame(): Uint8Array {
+    return this.take(this.frameSize());
+  }
+
+  /** Head and payload bytes of the frame whose head is buffered at the read position. */
+  private frameSize(): number {
     const b = this.buf;
     const o = this.start;
-    const length = (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-    return this.take(FRAME_HEADER_SIZE + length);
+    return FRAME_HEADER_SIZE + ((b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0);
   }
 
   /** Exactly `n` bytes (a view valid until the next call), or undefined at a clean end of file; `short` when it ends inside them. */

@@ -76,59 +76,55 @@ interface ReadCount {
   bytes: number;
 }
 
-/** The replica's records and its whole entry range through this package's Pebble reader. */
+/** The replica's records and its whole entry range: what a restarting node reads, counted. */
+async function readReplica(
+  get: (key: Uint8Array) => Promise<Uint8Array | undefined>,
+  iterate: (range: KeyRange) => AsyncIterable<readonly [Uint8Array, Uint8Array]>,
+): Promise<ReadCount> {
+  const out: ReadCount = { pairs: 0, bytes: 0 };
+  for (const key of [
+    bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+    raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+    maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA),
+  ]) {
+    const v = await get(key);
+    if (v !== undefined) {
+      out.pairs++;
+      out.bytes += key.length + v.length;
+    }
+  }
+  for (const range of [snapshotsRange(REMOVAL_SHARD, REMOVAL_REPLICA), ...replicaRanges()]) {
+    for await (const [k, v] of iterate(range)) {
+      out.pairs++;
+      out.bytes += k.length + v.length;
+    }
+  }
+  return out;
+}
+
+/** Those reads through this package's Pebble reader. */
 export async function readPebble(dir: string): Promise<ReadCount> {
   const part = partition(dir, true);
-  const out: ReadCount = { pairs: 0, bytes: 0 };
   try {
-    for (const key of [
-      bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA),
-      raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA),
-      maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA),
-    ]) {
-      const v = await part.get(key);
-      if (v !== undefined) {
-        out.pairs++;
-        out.bytes += key.length + v.length;
-      }
-    }
-    for (const range of [snapshotsRange(REMOVAL_SHARD, REMOVAL_REPLICA), ...replicaRanges()]) {
-      for await (const [k, v] of part.iterate(range)) {
-        out.pairs++;
-        out.bytes += k.length + v.length;
-      }
-    }
+    return await readReplica(
+      (k) => part.get(k),
+      (r) => part.iterate(r),
+    );
   } finally {
     await part.close();
   }
-  return out;
 }
 
 /** The baseline: the same reads with classic-level on the equal LevelDB store. */
 export async function readClassic(dbDir: string): Promise<ReadCount> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dbDir, { keyEncoding: 'view', valueEncoding: 'view' });
   await db.open({ createIfMissing: false });
-  const out: ReadCount = { pairs: 0, bytes: 0 };
   try {
-    for (const key of [
-      bootstrapKey(REMOVAL_SHARD, REMOVAL_REPLICA),
-      raftStateKey(REMOVAL_SHARD, REMOVAL_REPLICA),
-      maxIndexKey(REMOVAL_SHARD, REMOVAL_REPLICA),
-    ]) {
-      const v = await db.get(key);
-      if (v !== undefined) {
-        out.pairs++;
-        out.bytes += key.length + v.length;
-      }
-    }
-    for (const range of [snapshotsRange(REMOVAL_SHARD, REMOVAL_REPLICA), ...replicaRanges()]) {
-      for await (const [k, v] of db.iterator({ ...range })) {
-        out.pairs++;
-        out.bytes += k.length + v.length;
-      }
-    }
+    return await readReplica(
+      (k) => db.get(k),
+      (r) => db.iterator({ ...r }),
+    );
   } finally {
     await db.close();
   }
-  return out;
 }

@@ -1088,7 +1088,7 @@ export async function cleanUp(
   }
   // A directory kept in place may hold the snapshot.metadata Dragonboat wrote when it made it
   // (it never reads it back); without it the directory is as the reference's import leaves it.
-  if (node.reuseFinal && !node.exp.externalFiles.some((f) => f.name === SNAPSHOT_METADATA_FILENAME)) {
+  if (node.reuseFinal) {
     await removeTreeDurable(join(node.paths.finalDir, SNAPSHOT_METADATA_FILENAME));
   }
   step('old-snapshots-removed');

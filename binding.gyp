@@ -31,6 +31,7 @@
         'native/src/piece_reader.cc',
         'native/src/posix_io.cc',
         'native/src/split_scan.cc',
+        'native/src/suffix_frames.cc',
       ],
       'defines': [
         'NAPI_VERSION=8',

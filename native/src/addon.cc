@@ -10,6 +10,7 @@
 #include "js_util.h"
 #include "logdb_bulk.h"
 #include "payload_scan.h"
+#include "suffix_frames.h"
 #include "workers.h"
 
 namespace nodehost {
@@ -208,6 +209,64 @@ Napi::Value RemoveRangesJs(const Napi::CallbackInfo& info) {
       });
 }
 
+// ---- Log suffix entry frames (synchronous: one piece of about a megabyte) ----
+
+template <typename T>
+T* RequireTyped(Napi::Env env, const Napi::Value& v, napi_typedarray_type type, const char* what, size_t* len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw InvalidArgument(env, std::string(what) + " has the wrong type");
+  }
+  Napi::TypedArrayOf<T> a = v.As<Napi::TypedArrayOf<T>>();
+  *len = a.ElementLength();
+  return a.Data();
+}
+
+// suffixFrames(piece, state BigUint64Array[4], crcs Uint32Array, terms BigUint64Array | null, out Uint8Array | null,
+// keyPrefix Uint8Array | null) -> {consumed, stop, outBytes, valueBytes, neutralized?}. `state` (next index, last
+// term, last index, count) is advanced in place; see suffix_frames.h.
+Napi::Value SuffixFramesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ByteView piece = RequireBytes(env, info[0], "piece");
+  size_t n = 0;
+  uint64_t* state = RequireTyped<uint64_t>(env, info[1], napi_biguint64_array, "state", &n);
+  if (n < 4) throw InvalidArgument(env, "state must hold 4 values");
+  SuffixRun run{};
+  run.data = piece.data;
+  run.len = piece.len;
+  run.crcs = RequireTyped<uint32_t>(env, info[2], napi_uint32_array, "crcs", &run.capacity);
+  const bool write = !info[4].IsNull() && !info[4].IsUndefined();
+  if (write) {
+    size_t outCap = 0;
+    run.out = RequireTyped<uint8_t>(env, info[4], napi_uint8_array, "out", &outCap);
+    run.outCap = outCap;
+    ByteView prefix = RequireBytes(env, info[5], "keyPrefix");
+    run.keyPrefix = prefix.data;
+    run.keyPrefixLen = prefix.len;
+  } else {
+    size_t termsLen = 0;
+    run.terms = RequireTyped<uint64_t>(env, info[3], napi_biguint64_array, "terms", &termsLen);
+    if (termsLen < run.capacity) run.capacity = termsLen;
+  }
+  SuffixState st{state[0], state[1], state[2], state[3]};
+  SuffixResult r = RunSuffixFrames(run, st);
+  state[0] = st.next;
+  state[1] = st.lastTerm;
+  state[2] = st.lastIndex;
+  state[3] = st.count;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("consumed", static_cast<double>(r.consumed));
+  o.Set("stop", static_cast<double>(static_cast<int>(r.stop)));
+  o.Set("outBytes", static_cast<double>(r.outBytes));
+  o.Set("valueBytes", static_cast<double>(r.valueBytes));
+  if (!r.neutralized.empty()) {
+    Napi::TypedArrayOf<uint64_t> nz =
+        Napi::TypedArrayOf<uint64_t>::New(env, r.neutralized.size(), napi_biguint64_array);
+    for (size_t i = 0; i < r.neutralized.size(); i++) nz[i] = r.neutralized[i];
+    o.Set("neutralized", nz);
+  }
+  return o;
+}
+
 // ---- Locks -------------------------------------------------------------------
 
 // lockHolder(path): pid, 0 (free or missing), -1 (held, pid unknown). One fcntl: synchronous.
@@ -240,10 +299,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cKernel", Napi::String::New(env, Crc32cKernelName()));
   exports.Set("scanPayload", Napi::Function::New(env, ScanPayloadJs, "scanPayload"));
   exports.Set("removeRanges", Napi::Function::New(env, RemoveRangesJs, "removeRanges"));
+  exports.Set("suffixFrames", Napi::Function::New(env, SuffixFramesJs, "suffixFrames"));
   exports.Set("lockHolder", Napi::Function::New(env, LockHolderJs, "lockHolder"));
   exports.Set("acquireLock", Napi::Function::New(env, AcquireLockJs, "acquireLock"));
   // Bumped when the binding's JS-facing shape changes; the wrapper checks it.
-  exports.Set("bindingVersion", Napi::Number::New(env, 4));
+  exports.Set("bindingVersion", Napi::Number::New(env, 5));
   return exports;
 }
 

@@ -60,13 +60,34 @@ class ChunkReader {
    * inside it. A length no valid file has is refused before it is read.
    */
   async readFrame(path: string): Promise<Uint8Array | 'short' | undefined> {
+    const has = await this.bufferFrame(path);
+    return has === true ? this.takeFrame() : has;
+  }
+
+  /**
+   * Buffers the next whole frame without taking it (true), undefined at a
+   * clean end of file, `short` when the file ends inside it; reads as much
+   * as the buffer holds, so many frames usually follow it.
+   */
+  async bufferFrame(path: string): Promise<true | 'short' | undefined> {
     if (!(await this.fill(FRAME_HEADER_SIZE))) return this.end === this.start ? undefined : 'short';
     const size = this.frameSize();
     if (size - FRAME_HEADER_SIZE > MAX_FRAME_PAYLOAD) {
       decodeFrameHead(this.buf.subarray(this.start, this.start + FRAME_HEADER_SIZE), this.offset, path);
     }
     if (!(await this.fill(size))) return 'short';
-    return this.take(size);
+    return true;
+  }
+
+  /** Every byte buffered and not handed out (a view valid until the next read). */
+  buffered(): Uint8Array {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  /** Hands out `n` buffered bytes that were consumed in place (through {@link buffered}). */
+  skip(n: number): void {
+    this.start += n;
+    this.offset += n;
   }
 
   /** Whether a whole frame is buffered (reading it will not touch the file or move the buffer). */
@@ -132,6 +153,26 @@ function truncated(path: string, offset: number): ErrLogSuffix {
   });
 }
 
+/** An entry as read: with its frame's CRC (what a second pass over the file must find again). */
+export interface ReadLogSuffixEntry extends LogSuffixEntry {
+  crc: number;
+}
+
+/**
+ * Takes entry frames in bulk (the addon's kernel, `logdb/native-suffix.ts`):
+ * given the buffered bytes, which start at a frame, and where the entries
+ * stand, takes the whole entry frames at their front that follow every rule
+ * of an entry frame, and says how many bytes and entries it took, the last
+ * one's term, and why it stopped: `more` (no whole frame left), `frame` (the
+ * reader handles the next frame itself, and reports what is wrong with it),
+ * `flush` (the caller must run before it takes more: the reader yields an
+ * empty piece, then asks again).
+ */
+export type BulkEntryFrames = (
+  buffered: Uint8Array,
+  cursor: { next: bigint; lastTerm: bigint; lastIndex: bigint },
+) => { consumed: number; entries: number; lastTerm: bigint; stop: 'more' | 'frame' | 'flush' };
+
 /** What a complete read of a suffix file ends with. */
 export interface LogSuffixEnd {
   header: LogSuffixHeader;
@@ -148,11 +189,16 @@ export interface LogSuffixEnd {
  * the end frame is missing, so a caller that must not act on a bad file
  * consumes it whole before acting. Pieces, not entries, keep a million
  * entries from costing a million turns of the event loop.
+ *
+ * With `bulk`, the entry frames it takes are not yielded (the hook has
+ * dealt with them); the reader yields an empty piece before each read of
+ * the file, and every entry it takes itself in a piece of its own, so the
+ * caller sees the entries in file order.
  */
 export async function* readLogSuffixChunks(
   path: string,
-  opts: { signal?: AbortSignal; hash?: Hash } = {},
-): AsyncGenerator<{ header: LogSuffixHeader } | { entries: LogSuffixEntry[] }, LogSuffixEnd> {
+  opts: { signal?: AbortSignal; hash?: Hash; bulk?: BulkEntryFrames } = {},
+): AsyncGenerator<{ header: LogSuffixHeader } | { entries: ReadLogSuffixEntry[] }, LogSuffixEnd> {
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -169,7 +215,8 @@ export async function* readLogSuffixChunks(
     const native = crc32cFunction();
     // The addon's CRC-32C costs a call across the boundary; a typical entry frame is cheaper checked in place.
     const crc = (b: Uint8Array): number => (native && b.length >= NATIVE_CRC_MIN ? native(b) : crc32c(b));
-    let entries: LogSuffixEntry[] = [];
+    const bulk = opts.bulk;
+    let entries: ReadLogSuffixEntry[] = [];
     let header: LogSuffixHeader | undefined;
     const take = (frame: Uint8Array, at: number): void => {
       const kind = frame[8]!;
@@ -177,8 +224,9 @@ export async function* readLogSuffixChunks(
       checkFrameCrc(expected, frame.subarray(8), at, path, crc);
       const payload = frame.subarray(FRAME_HEADER_SIZE);
       if (kind === FrameKind.Entry) {
-        const e = decodeEntryPayload(payload, at, path);
+        const e = decodeEntryPayload(payload, at, path) as ReadLogSuffixEntry;
         v.onEntry(e, at);
+        e.crc = expected;
         entries.push(e);
       } else if (kind === FrameKind.Header) {
         header = decodeHeader(payload, at, path);
@@ -197,20 +245,43 @@ export async function* readLogSuffixChunks(
     for (;;) {
       // Every frame already buffered, synchronously; the file is read (and the buffer may move) only after the
       // entries that view it are handed over.
-      while (r.hasFrame()) {
+      for (;;) {
+        const cursor = bulk && v.entryCursor();
+        if (cursor) {
+          const run = bulk(r.buffered(), cursor);
+          r.skip(run.consumed);
+          v.onEntryRun(run.entries, run.lastTerm);
+          if (run.stop === 'flush') {
+            yield { entries: [] };
+            continue;
+          }
+          if (run.stop === 'more') break;
+        }
+        if (!r.hasFrame()) break;
         const at = r.offset;
         take(r.takeFrame(), at);
         if (header !== undefined) {
           yield { header };
           header = undefined;
         }
+        if (bulk && entries.length > 0) {
+          yield { entries };
+          entries = [];
+        }
       }
-      if (entries.length > 0) {
+      if (entries.length > 0 || bulk) {
         throwIfAborted(opts.signal, 'reading the log suffix');
         yield { entries };
         entries = [];
       }
       const at = r.offset;
+      if (bulk) {
+        // The next frame is buffered and left for the hook (or, if it is not the hook's, the loop above).
+        const has = await r.bufferFrame(path);
+        if (has === undefined) break;
+        if (has === 'short') throw truncated(path, at);
+        continue;
+      }
       const frame = await r.readFrame(path);
       if (frame === undefined) break;
       if (frame === 'short') throw truncated(path, at);

@@ -61,7 +61,7 @@ import {
 } from './keys.js';
 import type { PartitionOptions } from './leveldb-partition.js';
 import { resolveLogStore, type LogStoreChoice } from './store-kind.js';
-import type { KvOp, LogStoreKind, PartitionStore, PutMany } from './store.js';
+import type { EncodedPuts, KvOp, LogStoreKind, PartitionStore, PutMany } from './store.js';
 import { dataStatusPath, walPartitionDirByIndex } from '../nodehost/paths.js';
 import { readFlagFileIfExists } from '../files/flagfile.js';
 
@@ -190,6 +190,12 @@ export interface ImportEntries {
    * asked for.
    */
   values(): AsyncIterable<readonly Uint8Array[]>;
+  /**
+   * The same entries as batch puts under keys `keyPrefix` + index (8 bytes,
+   * big-endian), encoded (see {@link PutMany.encoded}), when the producer
+   * can make them without JavaScript per entry; same contract as `values`.
+   */
+  encodedPuts?(keyPrefix: Uint8Array): AsyncIterable<EncodedPuts>;
 }
 
 /** The records an import replaces and writes. */
@@ -299,12 +305,14 @@ function pushImportEntries(ops: KvOp[], s: bigint, r: bigint, entries: ImportEnt
  */
 function plainEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMany {
   const keySize = entryKey(s, r, entries.firstIndex).length;
+  const prefix = entryKey(s, r, 0n).subarray(0, keySize - 8);
+  const encodedPuts = entries.encodedPuts?.bind(entries);
   return {
     type: 'putMany',
     count: entries.count,
     bytes: entries.valueBytes + entries.count * (varintSize(keySize) + keySize),
+    ...(encodedPuts ? { encoded: () => encodedPuts(prefix) } : {}),
     async *pairs() {
-      const prefix = entryKey(s, r, 0n).subarray(0, keySize - 8);
       let index = entries.firstIndex;
       for await (const values of entries.values()) {
         const keys = new Uint8Array(keySize * values.length);

@@ -31,6 +31,23 @@ export interface PutMany {
   count: number;
   bytes?: number;
   pairs(): AsyncIterable<readonly (readonly [Uint8Array, Uint8Array])[]>;
+  /**
+   * The same puts already encoded as a batch body spends them, when the
+   * producer can make them without JavaScript per pair (the addon): pieces
+   * of `0x01 | uvarint key length | key | uvarint value length | value`
+   * operations, `count` of them in each piece, `bytes + count` bytes in all
+   * (so `bytes` is given with it). A store whose batch takes these bytes as
+   * they are (Pebble) copies them straight in; another uses `pairs()`. Both
+   * must describe the same puts. A piece's bytes need only stay valid until
+   * the next piece is asked for.
+   */
+  encoded?(): AsyncIterable<EncodedPuts>;
+}
+
+/** A piece of {@link PutMany.encoded}: `count` put operations, encoded. */
+export interface EncodedPuts {
+  bytes: Uint8Array;
+  count: number;
 }
 
 /** Iteration options. */

@@ -5,7 +5,8 @@
  * mapping of its failures to this package's coded errors, and cancellation.
  * Each capability it carries sits next to the layer that uses it: checksums
  * in `engines/native.ts`, bulk LevelDB key work in `logdb/native-bulk.ts`,
- * fcntl locks in `nodehost/native-lock.ts`.
+ * fcntl locks in `nodehost/native-lock.ts`, the log suffix's entry frames in
+ * `logdb/native-suffix.ts`.
  *
  * The addon is optional. It is loaded lazily, once; when it is missing or
  * fails to load (or `NODEHOST_TOOLS_DISABLE_NATIVE=1`), {@link loadNative}
@@ -102,7 +103,7 @@ export const NATIVE_ADDON_PATH = resolveAddonPath();
 export const DISABLE_NATIVE_ENV = 'NODEHOST_TOOLS_DISABLE_NATIVE';
 
 /** The binding shape this wrapper speaks; the addon exports the same number. */
-const BINDING_VERSION = 4;
+const BINDING_VERSION = 5;
 
 /** A cancel flag shared with a native worker, which polls it between pieces of work. */
 export interface NativeCancelToken {
@@ -143,8 +144,30 @@ export interface NativeBinding {
     options?: { deletesPerWrite?: number },
     token?: NativeCancelToken | null,
   ): Promise<RemoveRangesResult>;
+  /**
+   * Checks (and in the write pass re-keys) the whole entry frames at the front of `piece`; advances `state`
+   * (next index, last term, last index, count) in place. See native/src/suffix_frames.h.
+   */
+  suffixFrames(
+    piece: Uint8Array,
+    state: BigUint64Array,
+    crcs: Uint32Array,
+    terms: BigUint64Array | null,
+    out: Uint8Array | null,
+    keyPrefix: Uint8Array | null,
+  ): RawSuffixFrames;
   lockHolder(path: string): number;
   acquireLock(path: string, mode?: number): RawFileLock;
+}
+
+/** What one `suffixFrames` call did: bytes taken, why it stopped (0 more, 1 frame, 2 full), bytes emitted. */
+export interface RawSuffixFrames {
+  consumed: number;
+  stop: 0 | 1 | 2;
+  outBytes: number;
+  valueBytes: number;
+  /** Membership changes replaced: index, term pairs. */
+  neutralized?: BigUint64Array;
 }
 
 /** What the raw `acquireLock` binding returns: the held descriptor's file and its release. */

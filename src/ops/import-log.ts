@@ -8,16 +8,23 @@
  *
  * The entries are not held: the commit batch streams the file a second
  * time (a million entries are about a hundred megabytes), and that pass
- * must find exactly the bytes the first one validated — the same terms, the
- * same SHA-256 at its end — or it throws, which fails the batch before
- * anything is written. Only each entry's term (eight bytes) is kept between
- * the passes.
+ * must find exactly the frames the first one validated — every frame's
+ * CRC-32C the one recorded at its position, the same count — or it throws,
+ * which fails the batch before anything is written. Each entry's term and
+ * frame CRC (twelve bytes) are kept between the passes.
+ *
+ * With the addon both passes run its entry-frame kernel
+ * (`logdb/native-suffix.ts`): the frames are checked, and in the second
+ * pass emitted as the batch's puts, without JavaScript per entry; a frame
+ * the kernel does not take is handled by the portable code, which reports
+ * what is wrong with it exactly as without the addon.
  */
 import { createHash } from 'node:crypto';
 import { ErrLogSuffix } from '../errors.js';
 import { statOrUndefined } from '../files/fsutil.js';
-import { readLogSuffixChunks } from '../files/log-suffix-file.js';
+import { readLogSuffixChunks, type BulkEntryFrames, type ReadLogSuffixEntry } from '../files/log-suffix-file.js';
 import type { ImportEntries } from '../logdb/logdb.js';
+import { encodePut, putSize, suffixFrameKernel, SuffixStop, type SuffixCursor, type SuffixFrameKernel } from '../logdb/native-suffix.js';
 import { encodeEntry } from '../records/codec.js';
 import { scanEntryColfer, type EntryHead } from '../records/entry-colfer.js';
 import { FRAME_HEADER_SIZE, LOG_SUFFIX_FILENAME, type LogSuffixEntry, type LogSuffixHeader } from '../records/log-suffix.js';
@@ -63,23 +70,35 @@ function varintSize(x: number): number {
   return n;
 }
 
-/** Terms by position, grown by doubling. */
-class Terms {
-  private a = new BigUint64Array(1024);
+/** Each entry's term and frame CRC by position, grown by doubling (the kernel writes into them too). */
+class Ledger {
+  terms = new BigUint64Array(1024);
+  crcs = new Uint32Array(1024);
   count = 0;
 
-  push(term: bigint): void {
-    if (this.count === this.a.length) {
-      const b = new BigUint64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.count++] = term;
+  push(term: bigint, crc: number): void {
+    if (this.count === this.terms.length) this.grow();
+    this.terms[this.count] = term;
+    this.crcs[this.count++] = crc;
+  }
+
+  grow(): void {
+    const terms = new BigUint64Array(this.terms.length * 2);
+    terms.set(this.terms);
+    this.terms = terms;
+    const crcs = new Uint32Array(this.crcs.length * 2);
+    crcs.set(this.crcs);
+    this.crcs = crcs;
   }
 
   at(i: number): bigint {
-    return this.a[i]!;
+    return this.terms[i]!;
   }
+}
+
+/** The cursor the kernel starts from: the reader's validator, at the ledger's position. */
+function cursorAt(c: { next: bigint; lastTerm: bigint; lastIndex: bigint }, count: number): SuffixCursor {
+  return { next: c.next, lastTerm: c.lastTerm, lastIndex: c.lastIndex, count };
 }
 
 /**
@@ -130,41 +149,71 @@ export async function readCarriedLogSuffix(
   const total = opts.onProgress ? ((await statOrUndefined(path))?.size ?? 0) : 0;
   let done = 0;
   const hash = createHash('sha256');
-  const terms = new Terms();
+  const ledger = new Ledger();
   const neutralized: { index: bigint; term: bigint }[] = [];
   const head: EntryHead = { index: 0n, term: 0n, type: 0 };
   let valueBytes = 0;
   let header: LogSuffixHeader | undefined;
-  const it = readLogSuffixChunks(path, { hash, ...(opts.signal ? { signal: opts.signal } : {}) });
+  // Decided once: the second pass takes the same path.
+  const kernel = suffixFrameKernel();
+  const bulk: BulkEntryFrames | undefined = kernel
+    ? (bytes, c) => {
+        const start = ledger.count;
+        const cursor = cursorAt(c, start);
+        let consumed = 0;
+        for (;;) {
+          const r = kernel.validate(bytes.subarray(consumed), cursor, ledger.crcs, ledger.terms);
+          consumed += r.consumed;
+          valueBytes += r.valueBytes;
+          const nz = r.neutralized;
+          if (nz) for (let i = 0; i < nz.length; i += 2) neutralized.push({ index: nz[i]!, term: nz[i + 1]! });
+          if (r.stop !== SuffixStop.Full) {
+            const entries = cursor.count - start;
+            ledger.count = cursor.count;
+            done += consumed;
+            return { consumed, entries, lastTerm: cursor.lastTerm, stop: r.stop === SuffixStop.More ? 'more' : 'frame' };
+          }
+          ledger.count = cursor.count;
+          ledger.grow();
+        }
+      }
+    : undefined;
+  const it = readLogSuffixChunks(path, { hash, ...(opts.signal ? { signal: opts.signal } : {}), ...(bulk ? { bulk } : {}) });
   let end: { lastTerm: bigint; size: number };
-  for (;;) {
-    const step = await it.next();
-    if (step.done) {
-      end = step.value;
-      break;
+  try {
+    for (;;) {
+      const step = await it.next();
+      if (step.done) {
+        end = step.value;
+        break;
+      }
+      const item = step.value;
+      if ('header' in item) {
+        header = item.header;
+        checkAnchor(path, header, rec.shardId, rec.index, rec.term);
+        continue;
+      }
+      for (const e of item.entries) {
+        // The file's bytes as read (frame head, index, term, value).
+        done += FRAME_HEADER_SIZE + 16 + e.value.length;
+        const carried = carriedValue(path, e, head);
+        if (carried.neutralized) neutralized.push({ index: e.index, term: e.term });
+        valueBytes += varintSize(carried.value.length) + carried.value.length;
+        ledger.push(e.term, e.crc);
+      }
+      opts.onProgress?.(done, total);
     }
-    const item = step.value;
-    if ('header' in item) {
-      header = item.header;
-      checkAnchor(path, header, rec.shardId, rec.index, rec.term);
-      continue;
-    }
-    for (const e of item.entries) {
-      // The file's bytes as read (frame head, index, term, value).
-      done += FRAME_HEADER_SIZE + 16 + e.value.length;
-      const carried = carriedValue(path, e, head);
-      if (carried.neutralized) neutralized.push({ index: e.index, term: e.term });
-      valueBytes += varintSize(carried.value.length) + carried.value.length;
-      terms.push(e.term);
-    }
-    opts.onProgress?.(done, total);
+  } finally {
+    // A check of the consumer's failed with the file still open: close it now, not at garbage collection.
+    await it.return(undefined as never);
   }
   const h = header!;
   const sha256 = hash.digest('hex');
   const size = BigInt(end.size);
   opts.onProgress?.(end.size, end.size);
   if (manifest) checkDigest(manifest, LOG_SUFFIX_FILENAME, path, { size, sha256 });
-  const count = terms.count;
+  const count = ledger.count;
+  const first = { count, ledger, header: h };
   return {
     file: path,
     header: h,
@@ -177,44 +226,131 @@ export async function readCarriedLogSuffix(
     sha256,
     neutralized,
     valueBytes,
-    termAt: (i) => terms.at(i),
-    values: () => rereadValues(path, { count, sha256, terms, firstIndex: h.firstIndex }, opts.signal),
+    termAt: (i) => ledger.at(i),
+    values: () => rereadValues(path, first, opts.signal),
+    ...(kernel ? { encodedPuts: (keyPrefix: Uint8Array) => rereadEncoded(path, first, kernel, keyPrefix, opts.signal) } : {}),
   };
 }
 
+/** What the first pass recorded, which the second must find again. */
+interface FirstPass {
+  count: number;
+  ledger: Ledger;
+  header: LogSuffixHeader;
+}
+
+function changedError(path: string, what: string): ErrLogSuffix {
+  return new ErrLogSuffix(
+    `${path} changed while the import ran (${what}): nothing was written; rerun the import on an export nobody modifies meanwhile`,
+    { path, check: 'changed' },
+  );
+}
+
+/** The header of the second pass must be the first's (the entries it announces, which the batch writes). */
+function checkSameHeader(path: string, h: LogSuffixHeader, first: FirstPass): void {
+  if (h.firstIndex !== first.header.firstIndex) throw changedError(path, 'another first index');
+  if (h.lastIndex !== first.header.lastIndex || h.entryCount !== first.header.entryCount) throw changedError(path, 'another last index');
+}
+
+/** An entry the second pass reads: the frame the first pass recorded at its position, or `changed`. */
+function checkSameFrame(path: string, e: ReadLogSuffixEntry, i: number, first: FirstPass): void {
+  if (i >= first.count || e.crc !== first.ledger.crcs[i]) throw changedError(path, `entry ${e.index}`);
+}
+
+/** Bytes of the output piece the write pass fills (grown for an entry larger than it). */
+const OUT_PIECE = 2 << 20;
+
 /**
- * The second pass, while the commit batch is written: the same file, every
- * frame checked again by the reader, each entry's term the first pass's, the
- * same SHA-256 at the end; anything else throws (`changed`), failing the
- * batch before it is applied.
+ * The second pass with the addon, as the batch's puts of the plain entries
+ * under keys `keyPrefix` + index: the kernel checks each frame (every rule,
+ * and its CRC against the first pass's) and emits its put; a frame it does
+ * not take is read by the portable reader, which reports it (or, should it
+ * pass, is checked and emitted here).
  */
-async function* rereadValues(
+async function* rereadEncoded(
   path: string,
-  first: { count: number; sha256: string; terms: Terms; firstIndex: bigint },
+  first: FirstPass,
+  kernel: SuffixFrameKernel,
+  keyPrefix: Uint8Array,
   signal: AbortSignal | undefined,
-): AsyncGenerator<readonly Uint8Array[]> {
-  const changed = (what: string): ErrLogSuffix =>
-    new ErrLogSuffix(
-      `${path} changed while the import ran (${what}): nothing was written; rerun the import on an export nobody modifies meanwhile`,
-      { path, check: 'changed' },
-    );
-  const hash = createHash('sha256');
+): AsyncGenerator<{ bytes: Uint8Array; count: number }> {
+  let out = new Uint8Array(OUT_PIECE);
+  let used = 0;
+  let ops = 0;
+  let i = 0;
+  const head: EntryHead = { index: 0n, term: 0n, type: 0 };
+  const room = (need: number): void => {
+    if (out.length - used >= need) return;
+    const bigger = new Uint8Array(Math.max(out.length * 2, used + need));
+    bigger.set(out.subarray(0, used));
+    out = bigger;
+  };
+  const bulk: BulkEntryFrames = (bytes, c) => {
+    const start = i;
+    const cursor = cursorAt(c, i);
+    let consumed = 0;
+    for (;;) {
+      const before = cursor.count;
+      const r = kernel.write(bytes.subarray(consumed), cursor, first.ledger.crcs, out.subarray(used), keyPrefix);
+      consumed += r.consumed;
+      used += r.outBytes;
+      ops += cursor.count - before;
+      if (r.stop === SuffixStop.Full && used === 0) {
+        // One entry larger than the whole piece: room for it (its frame's payload length bounds its put).
+        const b = bytes.subarray(consumed);
+        room(((b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0) + keyPrefix.length + 64);
+        continue;
+      }
+      i = cursor.count;
+      const stop = r.stop === SuffixStop.Full ? 'flush' : r.stop === SuffixStop.More ? 'more' : 'frame';
+      return { consumed, entries: i - start, lastTerm: cursor.lastTerm, stop };
+    }
+  };
+  for await (const item of readLogSuffixChunks(path, { bulk, ...(signal ? { signal } : {}) })) {
+    if ('header' in item) {
+      checkSameHeader(path, item.header, first);
+      continue;
+    }
+    for (const e of item.entries) {
+      checkSameFrame(path, e, i, first);
+      const value = carriedValue(path, e, head).value;
+      room(putSize(keyPrefix.length + 8, value.length));
+      used = encodePut(out, used, keyPrefix, e.index, value);
+      ops++;
+      i++;
+    }
+    if (used > 0) {
+      yield { bytes: out.subarray(0, used), count: ops };
+      used = 0;
+      ops = 0;
+    }
+  }
+  if (i !== first.count) throw changedError(path, 'its entry count');
+}
+
+/**
+ * The second pass, while the commit batch is written (portable): the same
+ * file, every frame checked again by the reader, each entry frame's CRC-32C
+ * the one the first pass recorded at its position, the same count; anything
+ * else throws (`changed`), failing the batch before it is applied.
+ */
+async function* rereadValues(path: string, first: FirstPass, signal: AbortSignal | undefined): AsyncGenerator<readonly Uint8Array[]> {
   const head: EntryHead = { index: 0n, term: 0n, type: 0 };
   let i = 0;
-  for await (const item of readLogSuffixChunks(path, { hash, ...(signal ? { signal } : {}) })) {
+  for await (const item of readLogSuffixChunks(path, signal ? { signal } : {})) {
     if ('header' in item) {
-      if (item.header.firstIndex !== first.firstIndex) throw changed('another first index');
+      checkSameHeader(path, item.header, first);
       continue;
     }
     const values: Uint8Array[] = [];
     for (const e of item.entries) {
-      if (i >= first.count || e.term !== first.terms.at(i)) throw changed(`entry ${e.index}`);
+      checkSameFrame(path, e, i, first);
       values.push(carriedValue(path, e, head).value);
       i++;
     }
     yield values;
   }
-  if (i !== first.count || hash.digest('hex') !== first.sha256) throw changed('its SHA-256');
+  if (i !== first.count) throw changedError(path, 'its entry count');
 }
 
 function checkAnchor(path: string, h: LogSuffixHeader, shardId: bigint, index: bigint, term: bigint): void {

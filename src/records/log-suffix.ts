@@ -310,6 +310,23 @@ export class LogSuffixValidator {
     this.count++;
   }
 
+  /**
+   * Where the entries stand, for a checker that takes entry frames in bulk
+   * by these same rules; undefined before the header and after the end frame.
+   */
+  entryCursor(): { next: bigint; lastTerm: bigint; lastIndex: bigint } | undefined {
+    if (this.header === undefined || this.ended) return undefined;
+    return { next: this.next, lastTerm: this.lastTerm, lastIndex: this.header.lastIndex };
+  }
+
+  /** `n` entry frames taken in bulk from {@link entryCursor} by the same rules, the last of term `lastTerm`. */
+  onEntryRun(n: number, lastTerm: bigint): void {
+    if (n === 0) return;
+    this.next += BigInt(n);
+    this.count += BigInt(n);
+    this.lastTerm = lastTerm;
+  }
+
   /** The end frame. */
   onEnd(end: LogSuffixEnd, offset: number): void {
     if (this.header === undefined) throw this.fail(offset, 'frame-order', 'an end frame before the header');

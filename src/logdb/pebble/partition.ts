@@ -133,8 +133,10 @@ export class PebblePartition implements PartitionStore {
 /**
  * The seam's operations as one Pebble batch, streamed: a `putMany` yields
  * its pairs as Set operations when the writer asks, so they are never held
- * together. The batch's size is known up front when every `putMany` says
- * its bytes (then the writer skips its sizing pass).
+ * together — or, when it offers them encoded, those bytes as they are (a
+ * Set is encoded exactly so in a Pebble batch). The batch's size is known up
+ * front when every `putMany` says its bytes (then the writer skips its
+ * sizing pass).
  */
 export function batchStreamOf(ops: readonly KvOp[]): BatchStream {
   let count = 0;
@@ -160,6 +162,10 @@ export function batchStreamOf(ops: readonly KvOp[]): BatchStream {
         }
         if (fixed.length > 0) yield fixed;
         fixed = [];
+        if (op.encoded && op.bytes !== undefined) {
+          yield* op.encoded();
+          continue;
+        }
         for await (const piece of op.pairs()) yield piece.map(([key, value]): BatchOp => ({ kind: Kind.Set, key, value }));
       }
       if (fixed.length > 0) yield fixed;

@@ -2,6 +2,19 @@
 // `go test -json` output of the interop harness. Exits 1 when a report is
 // missing or empty, so "no tests ran" can never look green.
 import { existsSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+
+/** The first lines of a failure, ANSI colours removed, on one line. */
+function firstLines(messages) {
+  const text = (messages ?? []).join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+  return text
+    .split('\n')
+    .slice(0, 4)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' | ')
+    .slice(0, 600);
+}
 
 // Usage: count.mjs VITEST_JSON [GO_JSON] [MORE_VITEST_JSON ...]. Every vitest
 // report named is required (the sanitizer run's too); the Go report is optional.
@@ -9,6 +22,8 @@ const [vitestPath, goPath, ...moreVitest] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 let ok = true;
+/** What failed, printed above the summary line: CI shows only its output's tail. */
+const failures = [];
 
 function countVitest(path) {
   if (!path || !existsSync(path)) {
@@ -21,8 +36,13 @@ function countVitest(path) {
   failed += r.numFailedTests ?? 0;
   // A file that fails to load has no failed test of its own; count it once.
   for (const file of r.testResults ?? []) {
-    const anyFailed = (file.assertionResults ?? []).some((a) => a.status === 'failed');
-    if (file.status === 'failed' && !anyFailed) failed++;
+    const name = relative(process.cwd(), file.name ?? '');
+    const failedTests = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+    for (const a of failedTests) failures.push(`${name} > ${a.fullName ?? a.title}: ${firstLines(a.failureMessages)}`);
+    if (file.status === 'failed' && failedTests.length === 0) {
+      failed++;
+      failures.push(`${name} (did not run): ${firstLines([file.message ?? ''])}`);
+    }
   }
   if ((r.numTotalTests ?? 0) === 0) {
     console.error(`no tests in ${path}`);
@@ -45,9 +65,16 @@ if (goPath && existsSync(goPath)) {
     // Count leaf tests only (sub-tests have a "/" in their name; their parents summarize them).
     if (!ev.Test || ev.Test.includes('/')) continue;
     if (ev.Action === 'pass') passed++;
-    else if (ev.Action === 'fail') failed++;
+    else if (ev.Action === 'fail') {
+      failed++;
+      failures.push(`interop ${ev.Package ?? ''} ${ev.Test}`);
+    }
   }
 }
 
+if (failures.length > 0) {
+  console.log(`failed (${failures.length}):`);
+  for (const f of failures) console.log(`  ${f}`);
+}
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(ok && failed === 0 ? 0 : 1);

@@ -588,6 +588,14 @@ async function verifyAndImportGroups(
   return { groups, subjects };
 }
 
+/** `--only cold-start`: the export of `size`, then only the cold-start groups on it. */
+async function coldStartOnly(ctx: Ctx, size: number): Promise<BenchGroup[]> {
+  ctx.line(`writing a ${formatBytes(size)} v2 export...`);
+  const exp = await writeBenchExport(join(ctx.root, 'export-main'), size);
+  if (!ctx.cold) await readThrough(exp.file);
+  return coldStartGroups(ctx, exp);
+}
+
 /** Group 3: peak RSS of the verify and import subjects at the other sizes, one run each, added to their `rssBySize`. */
 async function peakRssAtSizes(ctx: Ctx, sizes: number[], engines: EngineName[], subjects: BenchCase[]): Promise<void> {
   for (const size of sizes) {
@@ -675,13 +683,23 @@ function closingNotes(groups: BenchGroup[], cold: boolean, notes: string[]): voi
   rssNotes(groups, notes);
 }
 
+/** Options of {@link runBenchmarks}: the suite's, and which part of it to run. */
+export interface RunBenchmarkOptions extends BenchOptions {
+  /**
+   * `cold-start`: only the export of `size` and the cold-start groups on it
+   * (startup, verify and inspect, whole process), to iterate on start-up
+   * time in seconds; absent: the whole suite.
+   */
+  only?: 'cold-start';
+}
+
 /**
  * Runs the benchmark suite (see the module comment) and returns its report.
  * Throws {@link ErrInvalidConfig} for bad options, too little disk, a missing
  * build, or `cold` without the right to drop the page cache; a failing case
  * rejects with its own error. Never prints: progress goes to `onLine`.
  */
-export async function runBenchmarks(options: BenchOptions): Promise<BenchReport> {
+export async function runBenchmarks(options: RunBenchmarkOptions): Promise<BenchReport> {
   checkOptions(options);
   const started = new Date();
   const t0 = performance.now();
@@ -704,14 +722,20 @@ export async function runBenchmarks(options: BenchOptions): Promise<BenchReport>
   const pebble: PebbleInput = { store: join(root, 'pebble-store', 'logdb-4'), entries: options.pebbleEntries ?? 0 };
   const carryEntries = options.carryEntries ?? 0;
   try {
-    await checkDisk(root, options, rssSizes);
-    if (pebble.entries > 0) await buildPebbleStore(ctx, pebble.store, pebble.entries);
-    const main = await verifyAndImportGroups(ctx, options.size, engines, pebble);
-    groups.push(...main.groups);
-    await peakRssAtSizes(ctx, extraSizes, engines, main.subjects);
-    const counts = [...new Set([...options.entries, ...(pebble.entries > 0 ? [pebble.entries] : [])])].sort((a, b) => a - b);
-    for (const entries of counts) groups.push(...(await removalGroups(ctx, entries, native, pebble)));
-    if (carryEntries > 0) groups.push(await carryGroup(ctx, carryEntries));
+    if (options.only === 'cold-start') {
+      await checkDisk(root, { ...options, entries: [], pebbleEntries: 0 }, [options.size]);
+      groups.push(...(await coldStartOnly(ctx, options.size)));
+      notes.push('only the cold-start groups ran (--only cold-start)');
+    } else {
+      await checkDisk(root, options, rssSizes);
+      if (pebble.entries > 0) await buildPebbleStore(ctx, pebble.store, pebble.entries);
+      const main = await verifyAndImportGroups(ctx, options.size, engines, pebble);
+      groups.push(...main.groups);
+      await peakRssAtSizes(ctx, extraSizes, engines, main.subjects);
+      const counts = [...new Set([...options.entries, ...(pebble.entries > 0 ? [pebble.entries] : [])])].sort((a, b) => a - b);
+      for (const entries of counts) groups.push(...(await removalGroups(ctx, entries, native, pebble)));
+      if (carryEntries > 0) groups.push(await carryGroup(ctx, carryEntries));
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }

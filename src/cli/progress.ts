@@ -59,7 +59,8 @@ export class ProgressDisplay {
 
   constructor(
     private readonly io: CliIO,
-    private readonly enabled: boolean,
+    /** Whether anything is shown: a caller need not report progress (nor have it computed) when not. */
+    readonly enabled: boolean,
     options: ProgressDisplayOptions = {},
   ) {
     this.tty = io.stderr.isTTY === true;

@@ -4,15 +4,16 @@
  * manifest, and the log suffix when there is one).
  */
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { ErrPathNotExist, ioError } from '../errors.js';
-import { selectEngine, type EngineChoice } from '../engines/select.js';
+import { chooseEngine } from '../engines/choose.js';
+import type { EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine, ProgressFn } from '../engines/types.js';
 import type { Snapshot } from '../records/types.js';
 import { verifySnapshotFile, type SnapshotFileReport } from '../snapshot/verify.js';
 import { readExportDir, type ExportedExternalFile } from './export-dir.js';
-import { verifyExportLogSuffix, LOG_SUFFIX_FILENAME, type VerifiedLogSuffix } from './export-log.js';
-import { checkDigest, checkManifest, readManifest, type ManifestCheck } from './manifest.js';
+import type { VerifiedLogSuffix } from './export-log.js';
+import { checkDigest, checkManifest, readManifest, type Manifest, type ManifestCheck } from './manifest.js';
 
 /** Options of {@link verifySnapshot}. */
 export interface VerifySnapshotOptions {
@@ -56,28 +57,42 @@ export async function verifySnapshot(target: string, options: VerifySnapshotOpti
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ErrPathNotExist(`${abs} does not exist`, { path: abs });
     throw ioError(err, 'cannot stat', abs);
   }
-  const { engine, degraded } = selectEngine(options.engine);
+  const { engine, degraded } = await chooseEngine(options.engine);
   const base = { target: abs, engine: engine.name, ...(degraded ? { degraded } : {}) };
   const fileOpts = { engine, signal: options.signal, onProgress: options.onProgress };
   if (!st.isDirectory()) {
     return { kind: 'file', ...base, file: await verifySnapshotFile(abs, fileOpts) };
   }
   const exp = await readExportDir(abs);
+  const manifest = await readManifest(exp.dir);
+  // The snapshot's SHA-256 comes from the scan that checks its blocks: one read of the file feeds every check.
+  const snapName = basename(exp.snapshotFile);
+  const hashSnapshot = listed(manifest, snapName);
   const file = await verifySnapshotFile(exp.snapshotFile, {
     ...fileOpts,
     expectedFileSize: exp.record.fileSize,
     expectedChecksum: exp.record.checksum,
+    ...(hashSnapshot ? { sha256: true } : {}),
   });
   // The suffix's own rules first (a cut or a reorder is named as such, not as a size mismatch); its digest comes
-  // from that same read and is compared with the manifest's below.
-  const logSuffix = exp.logSuffixFile ? await verifyExportLogSuffix(exp.logSuffixFile, exp.record, { signal: options.signal }) : undefined;
-  const manifest = await readManifest(exp.dir);
-  const skip = new Set(logSuffix ? [LOG_SUFFIX_FILENAME] : []);
-  const manifestCheck = manifest ? await checkManifest(exp.dir, manifest, skip, options.signal) : undefined;
-  if (logSuffix && manifest && manifestCheck) {
-    checkDigest(manifest, LOG_SUFFIX_FILENAME, logSuffix.file, logSuffix);
-    manifestCheck.sizeOnly = manifestCheck.sizeOnly.filter((n) => n !== LOG_SUFFIX_FILENAME);
-    manifestCheck.hashed = [...manifestCheck.hashed, LOG_SUFFIX_FILENAME].sort();
+  // from that same read and is compared with the manifest's below. Its code is loaded only for an export that has one.
+  let logSuffix: VerifiedLogSuffix | undefined;
+  let suffixName: string | undefined;
+  if (exp.logSuffixFile) {
+    const suffix = await import('./export-log.js');
+    suffixName = suffix.LOG_SUFFIX_FILENAME;
+    logSuffix = await suffix.verifyExportLogSuffix(exp.logSuffixFile, exp.record, { signal: options.signal });
+  }
+  const read = new Map<string, { path: string; got: { size: bigint; sha256: string } }>();
+  if (hashSnapshot) read.set(snapName, { path: file.path, got: { size: file.fileSize, sha256: file.sha256! } });
+  if (logSuffix && suffixName && listed(manifest, suffixName)) read.set(suffixName, { path: logSuffix.file, got: logSuffix });
+  const manifestCheck = manifest ? await checkManifest(exp.dir, manifest, new Set(read.keys()), options.signal) : undefined;
+  if (manifest && manifestCheck) {
+    for (const [name, { path, got }] of read) {
+      checkDigest(manifest, name, path, got);
+      manifestCheck.sizeOnly = manifestCheck.sizeOnly.filter((n) => n !== name);
+      manifestCheck.hashed = [...manifestCheck.hashed, name].sort();
+    }
   }
   return {
     kind: 'export',
@@ -88,4 +103,9 @@ export async function verifySnapshot(target: string, options: VerifySnapshotOpti
     ...(manifestCheck ? { manifest: manifestCheck } : {}),
     ...(logSuffix ? { logSuffix } : {}),
   };
+}
+
+/** Whether the manifest lists `name` (a file it does not list is refused by checkManifest, unread). */
+function listed(manifest: Manifest | undefined, name: string): boolean {
+  return manifest?.files.some((f) => f.name === name) ?? false;
 }

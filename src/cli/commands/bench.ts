@@ -25,6 +25,11 @@ function size(s: string, what: string): number {
   return n;
 }
 
+function onlyPart(v: unknown): 'cold-start' {
+  if (v !== 'cold-start') throw new ErrUsage(`--only: unknown part "${String(v)}" (the one part that runs alone is cold-start)`);
+  return v;
+}
+
 /** Runs `nodehost bench` (its options: the command table in ./index.ts). */
 export async function run(inv: Invocation, ctx: CommandContext): Promise<number> {
   const v = inv.values;
@@ -55,6 +60,7 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     carryEntries:
       typeof v['carry-entries'] === 'string' ? count(v['carry-entries'], '--carry-entries') : DEFAULT_BENCH_OPTIONS.carryEntries,
     cold: v.cold === true,
+    ...(v.only === undefined ? {} : { only: onlyPart(v.only) }),
     ...(typeof v.tmp === 'string' ? { tmpDir: v.tmp } : {}),
     onLine: (text: string) => ctx.warn(text),
   };

@@ -159,7 +159,7 @@ const benchCommand: Command = {
   name: 'bench',
   summary: 'benchmark verify, import and stale-entry removal against same-run baselines',
   usage:
-    'nodehost bench [--size 1GiB] [--entries 1000000,10000000] [--repetitions 5] [--engine native,wasm,js] [--rss-sizes 1GiB,4GiB] [--pebble-entries 10000000] [--carry-entries 1000000] [--cold] [--json]',
+    'nodehost bench [--size 1GiB] [--entries 1000000,10000000] [--repetitions 5] [--engine native,wasm,js] [--rss-sizes 1GiB,4GiB] [--pebble-entries 10000000] [--carry-entries 1000000] [--cold] [--only cold-start] [--json]',
   description:
     'Generates its own inputs in a temporary directory (a v2 export of --size; a log store per --entries count), ' +
     'runs every case in its own child process, alternating, and prints one table: medians, ratios to the baselines ' +
@@ -183,6 +183,7 @@ const benchCommand: Command = {
     },
     cold: { type: 'boolean', help: 'drop the page cache before every run (root only)' },
     tmp: { type: 'string', arg: '<dir>', help: 'where inputs go (default the system temp directory)' },
+    only: { type: 'string', arg: 'cold-start', help: 'run only this part: cold-start (startup, verify and inspect, whole process)' },
   },
   run: lazyRun(() => import('./bench.js')),
 };

@@ -1,7 +1,6 @@
 /** Options and helpers several commands share. */
 import { ErrUsage } from '../../errors.js';
 import type { EngineChoice } from '../../engines/select.js';
-import { loadNodeHostConfigFile } from '../../nodehost/config.js';
 import type { NodeHostConfig } from '../../nodehost/config.js';
 import type { CommandContext, Invocation } from '../command.js';
 import { ProgressDisplay } from '../progress.js';
@@ -39,7 +38,8 @@ export function configPath(inv: Invocation, command: string): string {
   return file;
 }
 
-/** Loads a NodeHost configuration file. */
+/** Loads a NodeHost configuration file (the config code is loaded here: verify, which needs none, shares this module). */
 export async function loadConfig(file: string): Promise<NodeHostConfig> {
+  const { loadNodeHostConfigFile } = await import('../../nodehost/config.js');
   return loadNodeHostConfigFile(file);
 }

@@ -4,27 +4,29 @@ import type { CommandContext, Invocation } from '../command.js';
 import { progressFor, engineChoice, noteDegraded } from './shared.js';
 import { hex, plainJson, snapshotHeaderJson, snapshotJson } from '../present.js';
 import { formatBytes } from '../progress.js';
-import { selectEngine } from '../../engines/select.js';
+import { chooseEngine } from '../../engines/choose.js';
 import { membersText } from './describe.js';
-import { logSuffixJson, logSuffixLines } from './log-suffix.js';
 
 /** Runs `nodehost verify` (its options: the command table in ./index.ts). */
 export async function run(inv: Invocation, ctx: CommandContext): Promise<number> {
   const choice = engineChoice(inv);
   // Chosen here so that the note about a missing native engine comes before the work, not after it.
-  const { engine, degraded } = selectEngine(choice);
+  const { engine, degraded } = await chooseEngine(choice);
   noteDegraded(ctx, degraded);
   const progress = progressFor(inv, ctx);
   let res;
   try {
     res = await verifySnapshot(inv.positionals[0]!, {
       engine,
-      onProgress: (done, total) => progress.update('verify', done, total),
+      // No callback when nothing is shown: each report wakes this thread while the scan keeps both cores busy.
+      ...(progress.enabled ? { onProgress: (done: number, total: number) => progress.update('verify', done, total) } : {}),
     });
   } finally {
     progress.finishLine();
   }
   const f = res.file;
+  // Loaded only for an export that carries a log suffix, like the code that verified it.
+  const suffixView = res.logSuffix ? await import('./log-suffix.js') : undefined;
   ctx.print(`OK  ${f.path}`);
   ctx.print(
     `    format v${f.version}, ${formatBytes(Number(f.fileSize))} on disk, ${f.payloadBytes} payload bytes` +
@@ -40,8 +42,8 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     if (res.externalFiles && res.externalFiles.length > 0) {
       ctx.print(`    ${res.externalFiles.length} external file(s) present with the recorded sizes`);
     }
-    if (res.logSuffix) {
-      for (const line of logSuffixLines(res.logSuffix)) ctx.print(`    ${line}`);
+    if (res.logSuffix && suffixView) {
+      for (const line of suffixView.logSuffixLines(res.logSuffix)) ctx.print(`    ${line}`);
       const s = res.logSuffix;
       ctx.print(
         `      from replica ${s.survivorReplicaId} (${s.survivor.raftAddress}), continues the snapshot at index ${s.snapshotIndex} term ${s.snapshotTerm}`,
@@ -68,7 +70,7 @@ export async function run(inv: Invocation, ctx: CommandContext): Promise<number>
     ...(res.record ? { record: snapshotJson(res.record) } : {}),
     ...(res.externalFiles ? { externalFiles: plainJson(res.externalFiles) } : {}),
     ...(res.manifest ? { manifest: plainJson(res.manifest) } : {}),
-    ...(res.logSuffix ? { logSuffix: logSuffixJson(res.logSuffix) } : {}),
+    ...(res.logSuffix && suffixView ? { logSuffix: suffixView.logSuffixJson(res.logSuffix) } : {}),
   });
   return 0;
 }

@@ -1,0 +1,106 @@
+/**
+ * `verify` from dist/cli/bundle.cjs (scripts/prepare.mjs): the same output,
+ * exit status and errors as from dist/ module by module, and the bundle is
+ * run only while it is at least as new as dist/cli/main.js. Each run is a
+ * child process on a copy of the package whose bundle this test builds.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { samplePayload, writeSampleExport } from '../../src/ops/sample-node.js';
+import { emptySnapshot } from '../../src/records/codec.js';
+import { GOLDEN_V1_PATH, PROJECT_ROOT, V2_BLOCK_SIZE, blockDataOffset, flipByte } from '../helpers/snapshots.js';
+import { type CliRun, runCli } from './run.js';
+
+/** A copy of the package (dist/, bin/, the build script) with its own bundle; packages and the addon linked. */
+function packageCopy(root: string): { bin: string; bundle: string; main: string } {
+  for (const p of ['dist', 'bin', 'scripts/prepare.mjs', 'package.json']) cpSync(join(PROJECT_ROOT, p), join(root, p), { recursive: true });
+  for (const p of ['node_modules', 'build', 'assembly', 'prebuilds']) {
+    if (existsSync(join(PROJECT_ROOT, p))) symlinkSync(join(PROJECT_ROOT, p), join(root, p));
+  }
+  rmSync(join(root, 'dist', 'cli', 'bundle.cjs'), { force: true });
+  execFileSync(process.execPath, [join(root, 'scripts', 'prepare.mjs'), '--bundle-only'], { cwd: root, stdio: 'pipe' });
+  return {
+    bin: join(root, 'bin', 'nodehost.js'),
+    bundle: join(root, 'dist', 'cli', 'bundle.cjs'),
+    main: join(root, 'dist', 'cli', 'main.js'),
+  };
+}
+
+/** Dates the bundle `seconds` after (or before, negative) dist/cli/main.js. */
+function dateBundle(pkg: { bundle: string; main: string }, seconds: number): void {
+  const t = statSync(pkg.main).mtimeMs / 1000 + seconds;
+  utimesSync(pkg.bundle, t, t);
+}
+
+async function makeExport(root: string): Promise<string> {
+  const record = { ...emptySnapshot(), index: 400n, term: 5n, shardId: 100n };
+  record.membership.addresses.set(1n, 'm1:63001');
+  return writeSampleExport(join(root, 'export'), record, samplePayload(V2_BLOCK_SIZE + 4321));
+}
+
+describe('nodehost verify from the bundled entry', () => {
+  let pkg: ReturnType<typeof packageCopy>;
+  let exportDir: string;
+  let corruptDir: string;
+  // One package copy and one export for both tests (the copy takes a bundle build).
+  const root = mkdtempSync(join(tmpdir(), 'nht-cli-bundle-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  beforeAll(async () => {
+    mkdirSync(join(root, 'pkg'));
+    pkg = packageCopy(join(root, 'pkg'));
+    exportDir = await makeExport(root);
+    corruptDir = join(root, 'corrupt');
+    cpSync(exportDir, corruptDir, { recursive: true });
+    flipByte(join(corruptDir, 'snapshot-0000000000000190.gbsnap'), blockDataOffset(1) + 7);
+  }, 120_000);
+
+  it('prints, exits and fails exactly as the modules of dist/ do', async () => {
+    const cases: { args: string[]; env?: Record<string, string> }[] = [
+      { args: ['verify', exportDir, '--json'] },
+      { args: ['verify', exportDir, '--no-progress'] },
+      { args: ['verify', exportDir, '--engine', 'wasm', '--json'] },
+      { args: ['verify', exportDir, '--engine', 'js', '--no-progress'] },
+      { args: ['verify', exportDir, '--json'], env: { NODEHOST_TOOLS_DISABLE_NATIVE: '1' } },
+      { args: ['verify', corruptDir, '--json'] },
+      { args: ['verify', corruptDir, '--no-progress'] },
+      { args: ['verify', GOLDEN_V1_PATH, '--json'] },
+      { args: ['verify', join(exportDir, 'missing'), '--json'] },
+      { args: ['verify'] },
+      { args: ['verify', exportDir, '--engine', 'bogus', '--json'] },
+      { args: ['verify', '--help'] },
+    ];
+    const run = (c: (typeof cases)[number]): Promise<CliRun> => runCli(c.args, { bin: pkg.bin, ...(c.env ? { env: c.env } : {}) });
+    dateBundle(pkg, 10);
+    const bundled = [];
+    for (const c of cases) bundled.push(await run(c));
+    dateBundle(pkg, -10);
+    const modular = [];
+    for (const c of cases) modular.push(await run(c));
+    expect(bundled).toEqual(modular);
+    // The cases are what they say: a pass, a failed block, a usage error.
+    expect(bundled.map((r) => r.status)).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 1, 2, 2, 0]);
+    expect(bundled[5]!.stdout).toContain('"check":"block-crc"');
+    expect(bundled[4]!.stderr).toContain('native engine unavailable');
+  });
+
+  it('runs verify without the modules of dist/ while current, and is not run once dist/cli/main.js is newer', async () => {
+    const gone = join(pkg.main, '..', 'commands', 'verify.js');
+    const kept = `${gone}.kept`;
+    cpSync(gone, kept);
+    rmSync(gone);
+    try {
+      dateBundle(pkg, 10);
+      const fresh = await runCli(['verify', exportDir, '--json'], { bin: pkg.bin });
+      expect(fresh.status).toBe(0);
+      dateBundle(pkg, -10);
+      const stale = await runCli(['verify', exportDir, '--json'], { bin: pkg.bin });
+      expect(stale.status).toBe(1);
+      expect(stale.stderr).toContain('commands/verify.js');
+    } finally {
+      cpSync(kept, gone);
+    }
+  });
+});

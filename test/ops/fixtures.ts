@@ -264,6 +264,9 @@ export interface ChildImportSpec {
   members: Record<string, string>;
   replicaId: string;
   crashStep?: string;
+  /** Stop at this step boundary, locks held, until the file `gate` exists. */
+  pauseStep?: string;
+  gate?: string;
   options?: { engine?: string; configChangeId?: string };
 }
 

@@ -10,6 +10,7 @@
 #include "js_util.h"
 #include "logdb_bulk.h"
 #include "payload_scan.h"
+#include "sha256.h"
 #include "suffix_frames.h"
 #include "workers.h"
 
@@ -267,6 +268,89 @@ Napi::Value SuffixFramesJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// ---- SHA-256 off the JS thread (the log suffix's first pass) ---------------------
+
+// A streaming SHA-256 whose updates run on the thread pool, so a reader hashes
+// the chunk it has just read while the JS thread checks the one before. One
+// update at a time; the caller keeps the bytes unchanged until it settles.
+class Sha256Stream : public Napi::ObjectWrap<Sha256Stream> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "Sha256Stream",
+        {InstanceMethod<&Sha256Stream::Update>("update"), InstanceMethod<&Sha256Stream::Digest>("digest")});
+  }
+  explicit Sha256Stream(const Napi::CallbackInfo& info)
+      : Napi::ObjectWrap<Sha256Stream>(info), state_(std::make_shared<State>()) {}
+
+ private:
+  struct State {
+    Sha256 sha;
+    std::atomic<bool> busy{false};
+    bool spent = false;
+  };
+
+  class UpdateWorker : public Napi::AsyncWorker {
+   public:
+    UpdateWorker(Napi::Env env, std::shared_ptr<State> state, Napi::Object bytes, ByteView view)
+        : Napi::AsyncWorker(env, "nodehost:sha256Update"),
+          deferred_(Napi::Promise::Deferred::New(env)),
+          state_(std::move(state)),
+          bytes_(Napi::Persistent(bytes)),
+          view_(view) {}
+    Napi::Promise Promise() { return deferred_.Promise(); }
+
+   protected:
+    void Execute() override {
+      try {
+        state_->sha.Update(view_.data, view_.len);
+      } catch (const std::exception& e) {
+        SetError(e.what());
+      }
+    }
+    void OnOK() override {
+      state_->busy = false;
+      deferred_.Resolve(Env().Undefined());
+    }
+    void OnError(const Napi::Error& e) override {
+      state_->busy = false;
+      deferred_.Reject(e.Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::shared_ptr<State> state_;
+    Napi::ObjectReference bytes_;  // keeps the bytes alive while they are hashed
+    ByteView view_;
+  };
+
+  Napi::Value Update(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsObject()) throw InvalidArgument(env, "data must be bytes");
+    ByteView view = RequireBytes(env, info[0], "data");
+    if (state_->spent) throw InvalidArgument(env, "SHA-256: the digest was already taken");
+    if (state_->busy.exchange(true)) throw InvalidArgument(env, "SHA-256: an update is already running");
+    auto* w = new UpdateWorker(env, state_, info[0].As<Napi::Object>(), view);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value Digest(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (state_->busy) throw InvalidArgument(env, "SHA-256: an update is still running");
+    if (state_->spent) throw InvalidArgument(env, "SHA-256: the digest was already taken");
+    state_->spent = true;
+    try {
+      return Napi::String::New(env, state_->sha.HexDigest());
+    } catch (const std::exception& e) {
+      throw InvalidArgument(env, e.what());
+    }
+  }
+
+  std::shared_ptr<State> state_;
+};
+
 // ---- Locks -------------------------------------------------------------------
 
 // lockHolder(path): pid, 0 (free or missing), -1 (held, pid unknown). One fcntl: synchronous.
@@ -300,6 +384,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanPayload", Napi::Function::New(env, ScanPayloadJs, "scanPayload"));
   exports.Set("removeRanges", Napi::Function::New(env, RemoveRangesJs, "removeRanges"));
   exports.Set("suffixFrames", Napi::Function::New(env, SuffixFramesJs, "suffixFrames"));
+  exports.Set("Sha256Stream", Sha256Stream::Define(env));
   exports.Set("lockHolder", Napi::Function::New(env, LockHolderJs, "lockHolder"));
   exports.Set("acquireLock", Napi::Function::New(env, AcquireLockJs, "acquireLock"));
   // Bumped when the binding's JS-facing shape changes; the wrapper checks it.

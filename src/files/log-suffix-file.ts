@@ -30,6 +30,14 @@ const CHUNK = 1 << 20;
 /** Frames from this size on are checked with the addon's CRC-32C (below it, the call costs more than it saves). */
 const NATIVE_CRC_MIN = 4096;
 
+/**
+ * A digest updated asynchronously (the addon's SHA-256, on the thread pool):
+ * one update at a time, its bytes unchanged until it settles.
+ */
+export interface AsyncHash {
+  update(data: Uint8Array): Promise<void>;
+}
+
 /** What a complete pass over a suffix file found. */
 export interface LogSuffixSummary {
   header: LogSuffixHeader;
@@ -40,18 +48,25 @@ export interface LogSuffixSummary {
   sha256: string;
 }
 
-/** Reads a file front to back in chunks, handing out exact byte counts. */
+/**
+ * Reads a file front to back in chunks, handing out exact byte counts. The
+ * next chunk is read ahead while the caller works on this one (a hundred
+ * megabytes read twice by an import: the reads overlap the checking).
+ */
 class ChunkReader {
-  private buf = new Uint8Array(CHUNK);
+  private buf = new Uint8Array(2 * CHUNK);
   private start = 0;
   private end = 0;
   /** Bytes handed out so far (the offset of the next read). */
   offset = 0;
   private eof = false;
+  /** The chunk being read ahead, into a buffer of its own. */
+  private ahead: { buf: Uint8Array; bytesRead: Promise<number> } | undefined;
+  private spare: Uint8Array | undefined;
 
   constructor(
     private readonly fh: FileHandle,
-    private readonly hash: Hash | undefined,
+    private readonly hash: Hash | AsyncHash | undefined,
   ) {}
 
   /**
@@ -129,19 +144,49 @@ class ChunkReader {
         this.end -= this.start;
         this.start = 0;
       }
-      if (this.buf.length < n) {
-        const bigger = new Uint8Array(Math.max(n, this.buf.length * 2));
-        bigger.set(this.buf.subarray(0, this.end));
-        this.buf = bigger;
+      let bytesRead: number;
+      if (this.ahead) {
+        const ahead = this.ahead;
+        this.ahead = undefined;
+        // Already hashed, right after it was read.
+        bytesRead = await ahead.bytesRead;
+        this.room(this.end + bytesRead);
+        this.buf.set(ahead.buf.subarray(0, bytesRead), this.end);
+        this.spare = ahead.buf;
+      } else {
+        this.room(n);
+        ({ bytesRead } = await this.fh.read(this.buf, this.end, this.buf.length - this.end, null));
+        if (bytesRead > 0) await this.hash?.update(this.buf.subarray(this.end, this.end + bytesRead));
       }
-      const { bytesRead } = await this.fh.read(this.buf, this.end, this.buf.length - this.end, null);
       if (bytesRead === 0) this.eof = true;
       else {
-        this.hash?.update(this.buf.subarray(this.end, this.end + bytesRead));
         this.end += bytesRead;
+        this.readAhead();
       }
     }
     return this.end - this.start >= n;
+  }
+
+  /** Makes the buffer hold at least `n` bytes (keeping what it holds). */
+  private room(n: number): void {
+    if (this.buf.length >= n) return;
+    const bigger = new Uint8Array(Math.max(n, this.buf.length * 2));
+    bigger.set(this.buf.subarray(0, this.end));
+    this.buf = bigger;
+  }
+
+  /** Starts reading the next chunk (the file position is where the last read ended: one read at a time). */
+  private readAhead(): void {
+    const buf = this.spare ?? new Uint8Array(CHUNK);
+    this.spare = undefined;
+    // Hashed as soon as it is read: an asynchronous hash runs beside the caller's work on the chunk before.
+    const bytesRead = this.fh.read(buf, 0, buf.length, null).then(async (r) => {
+      if (r.bytesRead > 0) await this.hash?.update(buf.subarray(0, r.bytesRead));
+      return r.bytesRead;
+    });
+    // Awaited by the next fill; a reader abandoned meanwhile must not leave an unhandled rejection behind.
+    bytesRead.catch(() => undefined);
+    this.ahead = { buf, bytesRead };
   }
 }
 
@@ -197,7 +242,7 @@ export interface LogSuffixEnd {
  */
 export async function* readLogSuffixChunks(
   path: string,
-  opts: { signal?: AbortSignal; hash?: Hash; bulk?: BulkEntryFrames } = {},
+  opts: { signal?: AbortSignal; hash?: Hash | AsyncHash; bulk?: BulkEntryFrames } = {},
 ): AsyncGenerator<{ header: LogSuffixHeader } | { entries: ReadLogSuffixEntry[] }, LogSuffixEnd> {
   let fh: FileHandle;
   try {

@@ -10,7 +10,7 @@
  * {@link encodePut} is the same put in JavaScript, byte for byte: the
  * encoding of LevelDB's and Pebble's batches alike.
  */
-import { loadNative, type NativeBinding, type RawSuffixFrames } from '../native/binding.js';
+import { loadNative, type NativeBinding, type NativeSha256Stream, type RawSuffixFrames } from '../native/binding.js';
 
 /** Why a kernel call stopped. */
 export const SuffixStop = { More: 0, Frame: 1, Full: 2 } as const;
@@ -36,6 +36,11 @@ export interface SuffixFrameKernel {
    * key `keyPrefix` + index (big-endian) into `out`.
    */
   write(piece: Uint8Array, cursor: SuffixCursor, crcs: Uint32Array, out: Uint8Array, keyPrefix: Uint8Array): RawSuffixFrames;
+  /**
+   * A SHA-256 whose updates run on the thread pool: the first pass hashes
+   * each chunk as it is read while the kernel checks the one before.
+   */
+  sha256(): NativeSha256Stream;
 }
 
 /**
@@ -45,7 +50,7 @@ export interface SuffixFrameKernel {
  */
 export function suffixFrameKernel(): SuffixFrameKernel | undefined {
   const b = loadNative();
-  if (!b || typeof b.suffixFrames !== 'function') return undefined;
+  if (!b || typeof b.suffixFrames !== 'function' || typeof b.Sha256Stream !== 'function') return undefined;
   return kernelOf(b);
 }
 
@@ -72,6 +77,7 @@ function kernelOf(b: NativeBinding): SuffixFrameKernel {
   return {
     validate: (piece, c, crcs, terms) => call(piece, c, crcs, terms, null, null),
     write: (piece, c, crcs, out, prefix) => call(piece, c, crcs, null, out, prefix),
+    sha256: () => new b.Sha256Stream(),
   };
 }
 

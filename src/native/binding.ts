@@ -156,6 +156,8 @@ export interface NativeBinding {
     out: Uint8Array | null,
     keyPrefix: Uint8Array | null,
   ): RawSuffixFrames;
+  /** A streaming SHA-256 whose updates run on the thread pool (one at a time; the bytes stay unchanged until it settles). */
+  readonly Sha256Stream: new () => NativeSha256Stream;
   lockHolder(path: string): number;
   acquireLock(path: string, mode?: number): RawFileLock;
 }
@@ -168,6 +170,13 @@ export interface RawSuffixFrames {
   valueBytes: number;
   /** Membership changes replaced: index, term pairs. */
   neutralized?: BigUint64Array;
+}
+
+/** The addon's streaming SHA-256 (see {@link NativeBinding.Sha256Stream}). */
+export interface NativeSha256Stream {
+  update(data: Uint8Array): Promise<void>;
+  /** Lowercase hex; once, after the last update settled. */
+  digest(): string;
 }
 
 /** What the raw `acquireLock` binding returns: the held descriptor's file and its release. */

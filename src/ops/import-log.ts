@@ -148,7 +148,6 @@ export async function readCarriedLogSuffix(
   }
   const total = opts.onProgress ? ((await statOrUndefined(path))?.size ?? 0) : 0;
   let done = 0;
-  const hash = createHash('sha256');
   const ledger = new Ledger();
   const neutralized: { index: bigint; term: bigint }[] = [];
   const head: EntryHead = { index: 0n, term: 0n, type: 0 };
@@ -156,6 +155,7 @@ export async function readCarriedLogSuffix(
   let header: LogSuffixHeader | undefined;
   // Decided once: the second pass takes the same path.
   const kernel = suffixFrameKernel();
+  const hash = kernel ? kernel.sha256() : createHash('sha256');
   const bulk: BulkEntryFrames | undefined = kernel
     ? (bytes, c) => {
         const start = ledger.count;

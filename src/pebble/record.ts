@@ -252,14 +252,18 @@ export function frameLogRecord(payload: Uint8Array, opts: LogWriterOptions): Uin
   return w.bytes();
 }
 
+/** Bytes the streaming framer allocates at a time for its chunks. */
+const ARENA_SIZE = 1 << 20;
+
 /**
  * Frames ONE record whose length is known up front, from its bytes given in
  * pieces, as Pebble's writers do (the one framing of this module: a
  * {@link LogWriter} frames each of its records with it), whatever the
  * pieces. A chunk's type (full, first, middle, last) depends only on
  * whether the payload ends inside it, which the known length decides, so
- * nothing but the chunk being filled is held: a WAL of any size is written
- * with one block of memory.
+ * nothing but the chunks not yet handed out is held: a WAL of any size is
+ * written with a megabyte of memory (chunks are carved from megabyte
+ * blocks, one allocation per block, not per 32 KiB chunk).
  */
 export class RecordStreamFramer {
   private readonly headerSize: number;
@@ -269,6 +273,12 @@ export class RecordStreamFramer {
   private chunk: Uint8Array | undefined;
   private fill = 0;
   private first = true;
+  /** Where chunks are carved from, a block at a time. */
+  private arena: Uint8Array = new Uint8Array(0);
+  private arenaUsed = 0;
+  /** Full blocks whose chunks were handed out and may still be in use; free blocks, reused after {@link release}. */
+  private handedOut: Uint8Array[] = [];
+  private free: Uint8Array[] = [];
 
   /**
    * `crc` computes CRC-32C (the addon's where loaded: a WAL of a hundred
@@ -328,20 +338,49 @@ export class RecordStreamFramer {
     const last = this.consumed + len === this.total;
     let type: number = this.first ? (last ? ChunkType.Full : ChunkType.First) : last ? ChunkType.Last : ChunkType.Middle;
     if (this.opts.recyclable) type += ChunkType.RecyclableFull - 1;
-    const chunk = new Uint8Array(this.headerSize + len);
+    const chunk = this.carve(this.headerSize + len);
     chunk[4] = len & 0xff;
     chunk[5] = len >>> 8;
     chunk[6] = type;
-    if (this.opts.recyclable) new DataView(chunk.buffer).setUint32(7, this.logNum, true);
+    if (this.opts.recyclable) new DataView(chunk.buffer, chunk.byteOffset, chunk.length).setUint32(7, this.logNum, true);
     this.chunk = chunk;
     this.fill = 0;
     // A chunk with no room for payload (the block tail is exactly one header) is complete at once.
     if (len === 0 && !last) this.emit(out);
   }
 
+  /**
+   * Says every chunk handed out so far is no longer needed (written): their
+   * blocks are reused. Chunks are otherwise never overwritten.
+   */
+  release(): void {
+    this.free.push(...this.handedOut);
+    this.handedOut = [];
+  }
+
+  /**
+   * `n` bytes for a chunk, carved from a block of a megabyte: one
+   * allocation per megabyte, and none once blocks are released and reused
+   * (every byte of a chunk is set, so a reused block needs no clearing).
+   */
+  private carve(n: number): Uint8Array {
+    if (this.arena.length - this.arenaUsed < n) {
+      if (this.arena.length > 0) this.handedOut.push(this.arena);
+      const reuse = this.free.pop();
+      this.arena =
+        reuse && reuse.length >= n
+          ? reuse
+          : new Uint8Array(Math.max(n, Math.min(ARENA_SIZE, this.total - this.consumed + 64 * RECYCLABLE_HEADER_SIZE)));
+      this.arenaUsed = 0;
+    }
+    const chunk = this.arena.subarray(this.arenaUsed, this.arenaUsed + n);
+    this.arenaUsed += n;
+    return chunk;
+  }
+
   private emit(out: Uint8Array[]): void {
     const chunk = this.chunk!;
-    new DataView(chunk.buffer).setUint32(0, maskCrc(this.crc(chunk.subarray(6)) >>> 0), true);
+    new DataView(chunk.buffer, chunk.byteOffset, chunk.length).setUint32(0, maskCrc(this.crc(chunk.subarray(6)) >>> 0), true);
     out.push(chunk);
     this.fileOffset += chunk.length;
     this.chunk = undefined;

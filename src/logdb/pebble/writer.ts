@@ -264,6 +264,8 @@ async function placeWal(
         walSize += c.length;
       }
       await writeAll(fh, ready);
+      // Every chunk framed so far is written: the framer reuses their memory.
+      framer.release();
     };
     const frame = (bytes: Uint8Array): Uint8Array[] => {
       try {

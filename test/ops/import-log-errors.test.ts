@@ -148,7 +148,7 @@ describe('a bad suffix file', () => {
 
   it('a suffix changed between validation and the commit fails the commit (ErrLogSuffix changed): the node is as it was', async () => {
     const src = await exportDir();
-    // The same indexes and terms, other bytes: only the second pass's SHA-256 can tell.
+    // The same indexes and terms, other bytes: only the second pass's frame CRCs (against the first's) can tell.
     const other = await exportDir({
       noManifest: true,
       entries: (es) => es.map((e) => (e.index === 69n ? suffixEntry({ ...makeEntry(69n, 5n), cmd: new Uint8Array([1, 2, 3]) }) : e)),

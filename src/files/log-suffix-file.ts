@@ -352,14 +352,19 @@ export async function* readLogSuffix(
   opts: { signal?: AbortSignal; hash?: Hash } = {},
 ): AsyncGenerator<{ header: LogSuffixHeader } | { entry: LogSuffixEntry }, LogSuffixEnd> {
   const it = readLogSuffixChunks(path, opts);
-  for (;;) {
-    const step = await it.next();
-    if (step.done) return step.value;
-    if ('header' in step.value) {
-      yield step.value;
-      continue;
+  try {
+    for (;;) {
+      const step = await it.next();
+      if (step.done) return step.value;
+      if ('header' in step.value) {
+        yield step.value;
+        continue;
+      }
+      for (const e of step.value.entries) yield { entry: { index: e.index, term: e.term, value: e.value.slice() } };
     }
-    for (const e of step.value.entries) yield { entry: { index: e.index, term: e.term, value: e.value.slice() } };
+  } finally {
+    // A caller that stops early (a refusal, the header alone) returns this generator; the chunk reader must close the file too.
+    await it.return(undefined as never);
   }
 }
 

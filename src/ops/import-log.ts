@@ -70,6 +70,9 @@ function varintSize(x: number): number {
   return n;
 }
 
+/** The smallest entry frame: its head, index and term, and a one-byte entry. */
+const MIN_ENTRY_FRAME = FRAME_HEADER_SIZE + 16 + 1;
+
 /** Each entry's term and frame CRC by position, grown by doubling (the kernel writes into them too). */
 class Ledger {
   terms = new BigUint64Array(1024);
@@ -82,11 +85,17 @@ class Ledger {
     this.crcs[this.count++] = crc;
   }
 
-  grow(): void {
-    const terms = new BigUint64Array(this.terms.length * 2);
+  /** Makes room for `n` entries in all. */
+  reserve(n: number): void {
+    while (this.terms.length < n) this.grow(n);
+  }
+
+  grow(atLeast = 0): void {
+    const size = Math.max(this.terms.length * 2, atLeast);
+    const terms = new BigUint64Array(size);
     terms.set(this.terms);
     this.terms = terms;
-    const crcs = new Uint32Array(this.crcs.length * 2);
+    const crcs = new Uint32Array(size);
     crcs.set(this.crcs);
     this.crcs = crcs;
   }
@@ -146,7 +155,7 @@ export async function readCarriedLogSuffix(
       { path, check: 'state-machine-type', expected: 'Regular or Concurrent', actual: StateMachineType[rec.type] },
     );
   }
-  const total = opts.onProgress ? ((await statOrUndefined(path))?.size ?? 0) : 0;
+  const total = (await statOrUndefined(path))?.size ?? 0;
   let done = 0;
   const ledger = new Ledger();
   const neutralized: { index: bigint; term: bigint }[] = [];
@@ -191,6 +200,8 @@ export async function readCarriedLogSuffix(
       if ('header' in item) {
         header = item.header;
         checkAnchor(path, header, rec.shardId, rec.index, rec.term);
+        // Room for every entry at once, as far as the file can hold them (a garbage count must not allocate).
+        ledger.reserve(Math.min(Number(header.entryCount), Math.floor(total / MIN_ENTRY_FRAME)));
         continue;
       }
       for (const e of item.entries) {

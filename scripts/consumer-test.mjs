@@ -164,6 +164,7 @@ try {
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/main.js',
+      'dist/cli/bundle.cjs',
       'cjs/index.cjs',
       'cjs/index.d.cts',
       'assembly/build/nodehost.wasm',

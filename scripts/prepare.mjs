@@ -10,14 +10,14 @@
 //   dist/.built-from (the same stamp vitest's global setup writes and reads):
 //   compiled into dist.next-<pid>, then swapped in with two renames, so a
 //   concurrent process never loads a half-written dist/.
-// - dist/cli/bundle.cjs, the CLI with the `verify` command in one file
+// - dist/cli/bundle.cjs, the CLI with `verify` and `inspect` in one file
 //   (esbuild, a devDependency): built with dist/, and alone with
 //   --bundle-only (after a plain `tsc`, which `npm run build` runs). Node
 //   loads each ES module at a cost (resolve, read, compile, link) that a
 //   1 GiB verify felt: 35 of them before its first byte. CommonJS, loaded
 //   with require(), because each bundled module then loads its imports
 //   (node:crypto, the protobuf runtime) only when it first runs, where an ES
-//   bundle hoists them all to the top. bin/nodehost.js runs `verify` from it
+//   bundle hoists them all to the top. bin/nodehost.js runs these commands from it
 //   when it is at least as new as dist/cli/main.js, else from dist/ module by
 //   module, so a stale or missing bundle is never run.
 //
@@ -50,8 +50,8 @@ function log(line) {
   process.stderr.write(`nodehost-tools: ${line}\n`);
 }
 
-/** Commands the bundle carries; the others run from dist/ (bin/nodehost.js sends only these to it). */
-const BUNDLED_COMMANDS = new Set(['./verify.js']);
+/** Commands the bundle carries; the others run from dist/ (bin/nodehost.js's BUNDLED sends only these to it). */
+const BUNDLED_COMMANDS = new Set(['./verify.js', './inspect.js']);
 
 /**
  * Writes `<dist>/cli/bundle.cjs`: dist/cli/main.js and everything it imports

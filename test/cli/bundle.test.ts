@@ -1,17 +1,18 @@
 /**
- * `verify` from dist/cli/bundle.cjs (scripts/prepare.mjs): the same output,
+ * `verify` and `inspect` from dist/cli/bundle.cjs (scripts/prepare.mjs): the same output,
  * exit status and errors as from dist/ module by module, and the bundle is
  * run only while it is at least as new as dist/cli/main.js. Each run is a
  * child process on a copy of the package whose bundle this test builds.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { samplePayload, writeSampleExport } from '../../src/ops/sample-node.js';
+import { samplePayload, writeSampleExport, writeSampleNode } from '../../src/ops/sample-node.js';
 import { emptySnapshot } from '../../src/records/codec.js';
 import { GOLDEN_V1_PATH, PROJECT_ROOT, V2_BLOCK_SIZE, blockDataOffset, flipByte } from '../helpers/snapshots.js';
+import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { type CliRun, runCli } from './run.js';
 
 /** A copy of the package (dist/, bin/, the build script) with its own bundle; packages and the addon linked. */
@@ -41,10 +42,32 @@ async function makeExport(root: string): Promise<string> {
   return writeSampleExport(join(root, 'export'), record, samplePayload(V2_BLOCK_SIZE + 4321));
 }
 
-describe('nodehost verify from the bundled entry', () => {
+/** A host holding replica 1 of shard 100 (620 entries, a snapshot at 400); returns its config file. */
+async function makeHost(root: string): Promise<string> {
+  const config = { nodeHostDir: join(root, 'host', 'nodehost'), raftAddress: 'm1:63001', hostname: 'm1', logdbType: TEST_LOGDB_TYPE };
+  await writeSampleNode({
+    config,
+    shardId: 100n,
+    replicaId: 1n,
+    members: new Map([
+      [1n, 'm1:63001'],
+      [2n, 'm2:63001'],
+    ]),
+    lastIndex: 620n,
+    snapshotIndex: 400n,
+    term: 5n,
+    payload: samplePayload(64 * 1024),
+  });
+  const file = join(root, 'host.json');
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+describe('nodehost verify and inspect from the bundled entry', () => {
   let pkg: ReturnType<typeof packageCopy>;
   let exportDir: string;
   let corruptDir: string;
+  let hostConfig: string;
   // One package copy and one export for both tests (the copy takes a bundle build).
   const root = mkdtempSync(join(tmpdir(), 'nht-cli-bundle-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -55,6 +78,7 @@ describe('nodehost verify from the bundled entry', () => {
     corruptDir = join(root, 'corrupt');
     cpSync(exportDir, corruptDir, { recursive: true });
     flipByte(join(corruptDir, 'snapshot-0000000000000190.gbsnap'), blockDataOffset(1) + 7);
+    hostConfig = await makeHost(root);
   }, 120_000);
 
   it('prints, exits and fails exactly as the modules of dist/ do', async () => {
@@ -71,6 +95,11 @@ describe('nodehost verify from the bundled entry', () => {
       { args: ['verify'] },
       { args: ['verify', exportDir, '--engine', 'bogus', '--json'] },
       { args: ['verify', '--help'] },
+      { args: ['inspect', '--config', hostConfig, '--shard-id', '100', '--replica-id', '1', '--json'] },
+      { args: ['inspect', '--config', hostConfig, '--shard-id', '100', '--replica-id', '1'] },
+      { args: ['inspect', '--config', hostConfig, '--shard-id', '100', '--replica-id', '9', '--json'] },
+      { args: ['inspect', '--config', join(hostConfig, '..', 'missing.json'), '--shard-id', '100', '--replica-id', '1', '--json'] },
+      { args: ['inspect', '--shard-id', '100', '--replica-id', '1'] },
     ];
     const run = (c: (typeof cases)[number]): Promise<CliRun> => runCli(c.args, { bin: pkg.bin, ...(c.env ? { env: c.env } : {}) });
     dateBundle(pkg, 10);
@@ -81,9 +110,11 @@ describe('nodehost verify from the bundled entry', () => {
     for (const c of cases) modular.push(await run(c));
     expect(bundled).toEqual(modular);
     // The cases are what they say: a pass, a failed block, a usage error.
-    expect(bundled.map((r) => r.status)).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 1, 2, 2, 0]);
+    expect(bundled.map((r) => r.status)).toEqual([0, 0, 0, 0, 0, 1, 1, 0, 1, 2, 2, 0, 0, 0, 0, 1, 2]);
     expect(bundled[5]!.stdout).toContain('"check":"block-crc"');
     expect(bundled[4]!.stderr).toContain('native engine unavailable');
+    expect(bundled[12]!.stdout).toContain('"shardId":"100"');
+    expect(bundled[15]!.stdout).toContain('"code":"ErrPathNotExist"');
   });
 
   it('runs verify without the modules of dist/ while current, and is not run once dist/cli/main.js is newer', async () => {

@@ -102,5 +102,13 @@ function reportError(err: unknown, io: CliIO, json: boolean): number {
 }
 
 function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // Node makes process.stdin (a stream over fd 0) on first access: only the commands that ask a question pay for it.
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+  };
 }

@@ -276,9 +276,11 @@ export class RecordStreamFramer {
   /** Where chunks are carved from, a block at a time. */
   private arena: Uint8Array = new Uint8Array(0);
   private arenaUsed = 0;
-  /** Full blocks whose chunks were handed out and may still be in use; free blocks, reused after {@link release}. */
+  /** Full blocks whose chunks were handed out and may still be in use, oldest first; free blocks, reused after {@link release}. */
   private handedOut: Uint8Array[] = [];
   private free: Uint8Array[] = [];
+  /** Blocks ever filled (the position just past the last of {@link handedOut}). */
+  private filled = 0;
 
   /**
    * `crc` computes CRC-32C (the addon's where loaded: a WAL of a hundred
@@ -350,12 +352,21 @@ export class RecordStreamFramer {
   }
 
   /**
-   * Says every chunk handed out so far is no longer needed (written): their
-   * blocks are reused. Chunks are otherwise never overwritten.
+   * A mark of the chunks handed out so far, for {@link release}: take it
+   * when they are all handed over (to a write), release it when that is done.
    */
-  release(): void {
-    this.free.push(...this.handedOut);
-    this.handedOut = [];
+  mark(): number {
+    return this.filled;
+  }
+
+  /**
+   * Says the chunks handed out before `mark` (default: all so far) are no
+   * longer needed (written): their blocks are reused. Chunks are otherwise
+   * never overwritten.
+   */
+  release(mark = this.filled): void {
+    const n = this.handedOut.length - (this.filled - mark);
+    if (n > 0) this.free.push(...this.handedOut.splice(0, n));
   }
 
   /**
@@ -365,7 +376,10 @@ export class RecordStreamFramer {
    */
   private carve(n: number): Uint8Array {
     if (this.arena.length - this.arenaUsed < n) {
-      if (this.arena.length > 0) this.handedOut.push(this.arena);
+      if (this.arena.length > 0) {
+        this.handedOut.push(this.arena);
+        this.filled++;
+      }
       const reuse = this.free.pop();
       this.arena =
         reuse && reuse.length >= n

@@ -250,12 +250,25 @@ async function placeWal(
     const framer = new RecordStreamFramer({ recyclable: true, logNum: fileNum }, size, crc32cFunction());
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
+    let inflight: Promise<void> | undefined;
+    const drain = async (): Promise<void> => {
+      const w = inflight;
+      inflight = undefined;
+      await w;
+    };
     const out = async (chunks: Uint8Array[], force: boolean): Promise<void> => {
       for (const c of chunks) {
-        pending.push(c);
+        // Chunks carved one after the other from the framer's block are one view: one CRC call, one iovec.
+        const last = pending[pending.length - 1];
+        if (last && last.buffer === c.buffer && last.byteOffset + last.length === c.byteOffset) {
+          pending[pending.length - 1] = new Uint8Array(c.buffer, last.byteOffset, last.length + c.length);
+        } else pending.push(c);
         pendingBytes += c.length;
       }
-      if (pendingBytes === 0 || (!force && pendingBytes < WRITE_CHUNK)) return;
+      if (pendingBytes === 0 || (!force && pendingBytes < WRITE_CHUNK)) {
+        if (force) await drain();
+        return;
+      }
       const ready = pending;
       pending = [];
       pendingBytes = 0;
@@ -263,9 +276,13 @@ async function placeWal(
         written = crcOf(written, c);
         walSize += c.length;
       }
-      await writeAll(fh, ready);
-      // Every chunk framed so far is written: the framer reuses their memory.
-      framer.release();
+      // One write in flight while the next megabyte is produced; when it is done, the framer reuses its chunks' memory.
+      if (inflight) await inflight;
+      const mark = framer.mark();
+      inflight = writeAll(fh, ready).then(() => framer.release(mark));
+      // Awaited by the next write or at the end; a failure meanwhile must not be an unhandled rejection.
+      inflight.catch(() => undefined);
+      if (force) await drain();
     };
     const frame = (bytes: Uint8Array): Uint8Array[] => {
       try {

@@ -18,7 +18,7 @@
  *   I/O); the target bound 2 × `node -e 0` + that open time is shown as a
  *   computed baseline row, and the target is inspect ≤ 1.0 × it.
  */
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './process.js';
@@ -164,7 +164,7 @@ export async function verifyCliGroup(ctx: ColdStartContext, exportDir: string, f
   return {
     id: 'verify-cli',
     title: 'verify (whole process)',
-    input: "the verify group's export, `nodehost verify <dir>` (no manifest in it)",
+    input: `the verify group's export, \`nodehost verify <dir>\` (no manifest in it), ${await cliEntry(ctx.script)}`,
     cases,
   };
 }
@@ -238,6 +238,22 @@ export async function inspectCliGroup(ctx: ColdStartContext): Promise<BenchGroup
 /** Every cold-start group; the verify row runs on the runner's export. */
 export async function coldStartGroups(ctx: ColdStartContext, exp: { dir: string; file: string; fileSize: number }): Promise<BenchGroup[]> {
   return [await startupGroup(ctx), await verifyCliGroup(ctx, exp.dir, exp.file, exp.fileSize), await inspectCliGroup(ctx)];
+}
+
+/**
+ * Which entry bin/nodehost.js ran verify and inspect from: the bundle when it
+ * is at least as new as dist/cli/main.js (the launcher's own test), else
+ * dist/ module by module, which the figures then measure.
+ */
+async function cliEntry(script: string): Promise<string> {
+  const cli = resolve(dirname(script), '../cli');
+  try {
+    const [bundle, main] = await Promise.all([stat(join(cli, 'bundle.cjs')), stat(join(cli, 'main.js'))]);
+    if (bundle.mtimeMs >= main.mtimeMs) return 'run from dist/cli/bundle.cjs';
+  } catch {
+    // No bundle (or no main.js): the modules below.
+  }
+  return 'run from the modules of dist/ (no current dist/cli/bundle.cjs: `npm run build` makes one)';
 }
 
 /** `bin/nodehost.js` of the package whose `dist/bench/child.js` is `script`. */

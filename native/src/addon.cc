@@ -222,9 +222,9 @@ T* RequireTyped(Napi::Env env, const Napi::Value& v, napi_typedarray_type type, 
   return a.Data();
 }
 
-// suffixFrames(piece, state BigUint64Array[4], crcs Uint32Array, terms BigUint64Array | null, out Uint8Array | null,
-// keyPrefix Uint8Array | null) -> {consumed, stop, outBytes, valueBytes, neutralized?}. `state` (next index, last
-// term, last index, count) is advanced in place; see suffix_frames.h.
+// suffixFrames(piece, state BigUint64Array[4], crcs Uint32Array, changes Uint8Array, terms BigUint64Array | null,
+// out Uint8Array | null, keyPrefix Uint8Array | null) -> {consumed, stop, outBytes, valueBytes, neutralized?}. `state`
+// (next index, last term, last index, count) is advanced in place; see suffix_frames.h.
 Napi::Value SuffixFramesJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ByteView piece = RequireBytes(env, info[0], "piece");
@@ -235,17 +235,20 @@ Napi::Value SuffixFramesJs(const Napi::CallbackInfo& info) {
   run.data = piece.data;
   run.len = piece.len;
   run.crcs = RequireTyped<uint32_t>(env, info[2], napi_uint32_array, "crcs", &run.capacity);
-  const bool write = !info[4].IsNull() && !info[4].IsUndefined();
+  size_t changesLen = 0;
+  run.changes = RequireTyped<uint8_t>(env, info[3], napi_uint8_array, "changes", &changesLen);
+  if (changesLen < run.capacity) run.capacity = changesLen;
+  const bool write = !info[5].IsNull() && !info[5].IsUndefined();
   if (write) {
     size_t outCap = 0;
-    run.out = RequireTyped<uint8_t>(env, info[4], napi_uint8_array, "out", &outCap);
+    run.out = RequireTyped<uint8_t>(env, info[5], napi_uint8_array, "out", &outCap);
     run.outCap = outCap;
-    ByteView prefix = RequireBytes(env, info[5], "keyPrefix");
+    ByteView prefix = RequireBytes(env, info[6], "keyPrefix");
     run.keyPrefix = prefix.data;
     run.keyPrefixLen = prefix.len;
   } else {
     size_t termsLen = 0;
-    run.terms = RequireTyped<uint64_t>(env, info[3], napi_biguint64_array, "terms", &termsLen);
+    run.terms = RequireTyped<uint64_t>(env, info[4], napi_biguint64_array, "terms", &termsLen);
     if (termsLen < run.capacity) run.capacity = termsLen;
   }
   SuffixState st{state[0], state[1], state[2], state[3]};
@@ -388,7 +391,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockHolder", Napi::Function::New(env, LockHolderJs, "lockHolder"));
   exports.Set("acquireLock", Napi::Function::New(env, AcquireLockJs, "acquireLock"));
   // Bumped when the binding's JS-facing shape changes; the wrapper checks it.
-  exports.Set("bindingVersion", Napi::Number::New(env, 5));
+  exports.Set("bindingVersion", Napi::Number::New(env, 6));
   return exports;
 }
 

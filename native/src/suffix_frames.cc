@@ -163,17 +163,22 @@ SuffixResult RunSuffixFrames(const SuffixRun& run, SuffixState& st) {
     }
     const uint8_t* value = payload + 16;
     size_t valueLen = length - 16;
-    EntryHead head;
-    if (!ScanEntryHead(value, valueLen, &head) || head.index != index || head.term != term) {
-      r.stop = SuffixStop::kFrame;
-      break;
+    bool neutralize;
+    if (write) {
+      if (st.count >= run.capacity || run.crcs[st.count] != crc) {
+        // Another frame than the first pass read there: the caller reports the change.
+        r.stop = SuffixStop::kFrame;
+        break;
+      }
+      neutralize = run.changes[st.count] != 0;
+    } else {
+      EntryHead head;
+      if (!ScanEntryHead(value, valueLen, &head) || head.index != index || head.term != term) {
+        r.stop = SuffixStop::kFrame;
+        break;
+      }
+      neutralize = head.type == kConfigChange;
     }
-    if (write && (st.count >= run.capacity || run.crcs[st.count] != crc)) {
-      // Another frame than the first pass read there: the caller reports the change.
-      r.stop = SuffixStop::kFrame;
-      break;
-    }
-    const bool neutralize = head.type == kConfigChange;
     if (neutralize) {
       valueLen = EncodeEmptyEntry(index, term, empty);
       value = empty;
@@ -200,6 +205,7 @@ SuffixResult RunSuffixFrames(const SuffixRun& run, SuffixState& st) {
       }
       run.terms[st.count] = term;
       run.crcs[st.count] = crc;
+      run.changes[st.count] = neutralize ? 1 : 0;
       r.valueBytes += UvarintSize(valueLen) + valueLen;
     }
     if (neutralize) {

@@ -23,10 +23,12 @@ struct SuffixState {
   uint64_t count;      // entries taken so far: the position in terms/crcs
 };
 
-// One call's buffers. Validate pass (out == nullptr): each entry's term and
-// frame CRC are recorded at `count`. Write pass (out != nullptr): each
-// frame's CRC must equal the one recorded, and the entry is emitted as a
-// batch put `0x01 | uvarint key length | key | uvarint value length |
+// One call's buffers. Validate pass (out == nullptr): each entry's term,
+// frame CRC and whether it changes membership are recorded at `count`.
+// Write pass (out != nullptr): each frame's CRC must equal the one recorded
+// (its bytes are then the ones the validate pass checked, entry head
+// included, so the head is not decoded again), and the entry is emitted as
+// a batch put `0x01 | uvarint key length | key | uvarint value length |
 // value`, the key being `keyPrefix` + the index (8 bytes, big-endian), a
 // membership change's value replaced by the empty entry of its index and term.
 struct SuffixRun {
@@ -34,7 +36,8 @@ struct SuffixRun {
   size_t len;
   uint64_t* terms;  // validate pass; may be null in the write pass
   uint32_t* crcs;
-  size_t capacity;  // entries terms and crcs hold
+  uint8_t* changes;  // 1 where the entry changes membership
+  size_t capacity;   // entries terms, crcs and changes hold
   uint8_t* out;
   size_t outCap;
   const uint8_t* keyPrefix;

@@ -27,15 +27,24 @@ export interface SuffixCursor {
 export interface SuffixFrameKernel {
   /**
    * Validating pass: takes the entry frames at the front of `piece`,
-   * recording each one's term and frame CRC at `cursor.count`.
+   * recording each one's term, frame CRC and whether it changes membership
+   * (1 in `changes`) at `cursor.count`.
    */
-  validate(piece: Uint8Array, cursor: SuffixCursor, crcs: Uint32Array, terms: BigUint64Array): RawSuffixFrames;
+  validate(piece: Uint8Array, cursor: SuffixCursor, crcs: Uint32Array, changes: Uint8Array, terms: BigUint64Array): RawSuffixFrames;
   /**
    * Writing pass: takes the entry frames at the front of `piece` whose frame
-   * CRC is the one recorded at their position, emitting each as a put of
-   * key `keyPrefix` + index (big-endian) into `out`.
+   * CRC is the one recorded at their position (then their bytes are the ones
+   * validated, and `changes` says which to neutralise), emitting each as a
+   * put of key `keyPrefix` + index (big-endian) into `out`.
    */
-  write(piece: Uint8Array, cursor: SuffixCursor, crcs: Uint32Array, out: Uint8Array, keyPrefix: Uint8Array): RawSuffixFrames;
+  write(
+    piece: Uint8Array,
+    cursor: SuffixCursor,
+    crcs: Uint32Array,
+    changes: Uint8Array,
+    out: Uint8Array,
+    keyPrefix: Uint8Array,
+  ): RawSuffixFrames;
   /**
    * A SHA-256 whose updates run on the thread pool: the first pass hashes
    * each chunk as it is read while the kernel checks the one before.
@@ -60,6 +69,7 @@ function kernelOf(b: NativeBinding): SuffixFrameKernel {
     piece: Uint8Array,
     c: SuffixCursor,
     crcs: Uint32Array,
+    changes: Uint8Array,
     terms: BigUint64Array | null,
     out: Uint8Array | null,
     prefix: Uint8Array | null,
@@ -68,15 +78,15 @@ function kernelOf(b: NativeBinding): SuffixFrameKernel {
     state[1] = c.lastTerm;
     state[2] = c.lastIndex;
     state[3] = BigInt(c.count);
-    const r = b.suffixFrames(piece, state, crcs, terms, out, prefix);
+    const r = b.suffixFrames(piece, state, crcs, changes, terms, out, prefix);
     c.next = state[0]!;
     c.lastTerm = state[1]!;
     c.count = Number(state[3]);
     return r;
   };
   return {
-    validate: (piece, c, crcs, terms) => call(piece, c, crcs, terms, null, null),
-    write: (piece, c, crcs, out, prefix) => call(piece, c, crcs, null, out, prefix),
+    validate: (piece, c, crcs, changes, terms) => call(piece, c, crcs, changes, terms, null, null),
+    write: (piece, c, crcs, changes, out, prefix) => call(piece, c, crcs, changes, null, out, prefix),
     sha256: () => new b.Sha256Stream(),
   };
 }

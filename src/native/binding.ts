@@ -103,7 +103,7 @@ export const NATIVE_ADDON_PATH = resolveAddonPath();
 export const DISABLE_NATIVE_ENV = 'NODEHOST_TOOLS_DISABLE_NATIVE';
 
 /** The binding shape this wrapper speaks; the addon exports the same number. */
-const BINDING_VERSION = 5;
+const BINDING_VERSION = 6;
 
 /** A cancel flag shared with a native worker, which polls it between pieces of work. */
 export interface NativeCancelToken {
@@ -152,6 +152,7 @@ export interface NativeBinding {
     piece: Uint8Array,
     state: BigUint64Array,
     crcs: Uint32Array,
+    changes: Uint8Array,
     terms: BigUint64Array | null,
     out: Uint8Array | null,
     keyPrefix: Uint8Array | null,

@@ -73,15 +73,17 @@ function varintSize(x: number): number {
 /** The smallest entry frame: its head, index and term, and a one-byte entry. */
 const MIN_ENTRY_FRAME = FRAME_HEADER_SIZE + 16 + 1;
 
-/** Each entry's term and frame CRC by position, grown by doubling (the kernel writes into them too). */
+/** Each entry's term, frame CRC and whether it changes membership, by position (the kernel writes into them too). */
 class Ledger {
   terms = new BigUint64Array(1024);
   crcs = new Uint32Array(1024);
+  changes = new Uint8Array(1024);
   count = 0;
 
-  push(term: bigint, crc: number): void {
+  push(term: bigint, crc: number, change: boolean): void {
     if (this.count === this.terms.length) this.grow();
     this.terms[this.count] = term;
+    this.changes[this.count] = change ? 1 : 0;
     this.crcs[this.count++] = crc;
   }
 
@@ -98,6 +100,9 @@ class Ledger {
     const crcs = new Uint32Array(size);
     crcs.set(this.crcs);
     this.crcs = crcs;
+    const changes = new Uint8Array(size);
+    changes.set(this.changes);
+    this.changes = changes;
   }
 
   at(i: number): bigint {
@@ -171,7 +176,7 @@ export async function readCarriedLogSuffix(
         const cursor = cursorAt(c, start);
         let consumed = 0;
         for (;;) {
-          const r = kernel.validate(bytes.subarray(consumed), cursor, ledger.crcs, ledger.terms);
+          const r = kernel.validate(bytes.subarray(consumed), cursor, ledger.crcs, ledger.changes, ledger.terms);
           consumed += r.consumed;
           valueBytes += r.valueBytes;
           const nz = r.neutralized;
@@ -210,7 +215,7 @@ export async function readCarriedLogSuffix(
         const carried = carriedValue(path, e, head);
         if (carried.neutralized) neutralized.push({ index: e.index, term: e.term });
         valueBytes += varintSize(carried.value.length) + carried.value.length;
-        ledger.push(e.term, e.crc);
+        ledger.push(e.term, e.crc, carried.neutralized);
       }
       opts.onProgress?.(done, total);
     }
@@ -302,7 +307,7 @@ async function* rereadEncoded(
     let consumed = 0;
     for (;;) {
       const before = cursor.count;
-      const r = kernel.write(bytes.subarray(consumed), cursor, first.ledger.crcs, out.subarray(used), keyPrefix);
+      const r = kernel.write(bytes.subarray(consumed), cursor, first.ledger.crcs, first.ledger.changes, out.subarray(used), keyPrefix);
       consumed += r.consumed;
       used += r.outBytes;
       ops += cursor.count - before;

@@ -90,6 +90,7 @@ function cursor(first: bigint, last: bigint): SuffixCursor {
 function validateInPieces(bytes: Uint8Array, first: bigint, last: bigint, piece: number) {
   const n = Number(last - first + 1n);
   const crcs = new Uint32Array(n);
+  const changes = new Uint8Array(n);
   const terms = new BigUint64Array(n);
   const c = cursor(first, last);
   let at = 0;
@@ -97,12 +98,11 @@ function validateInPieces(bytes: Uint8Array, first: bigint, last: bigint, piece:
   let valueBytes = 0;
   const neutralized: bigint[] = [];
   for (;;) {
-    const r = kernel!.validate(bytes.subarray(at, end), c, crcs, terms);
+    const r = kernel!.validate(bytes.subarray(at, end), c, crcs, changes, terms);
     at += r.consumed;
     valueBytes += r.valueBytes;
     if (r.neutralized) neutralized.push(...r.neutralized);
-    if (r.stop !== SuffixStop.More) return { stop: r.stop, at, c, crcs, terms, valueBytes, neutralized };
-    if (end === bytes.length) return { stop: r.stop, at, c, crcs, terms, valueBytes, neutralized };
+    if (r.stop !== SuffixStop.More || end === bytes.length) return { stop: r.stop, at, c, crcs, changes, terms, valueBytes, neutralized };
     end = Math.min(bytes.length, Math.max(end, at) + piece);
   }
 }
@@ -124,6 +124,7 @@ describe.skipIf(!kernel)('log suffix kernel', () => {
       expect(r.c).toEqual({ next: last + 1n, lastTerm: entries.at(-1)!.term, lastIndex: last, count: 60 });
       expect([...r.crcs]).toEqual(crcsWant);
       expect([...r.terms]).toEqual(entries.map((e) => e.term));
+      expect([...r.changes]).toEqual(entries.map((e) => (e.type === EntryType.ConfigChange ? 1 : 0)));
       expect(r.valueBytes).toBe(valueBytesWant);
       expect(r.neutralized).toEqual(nzWant);
     }
@@ -144,7 +145,7 @@ describe.skipIf(!kernel)('log suffix kernel', () => {
       let at = 0;
       for (;;) {
         const out = new Uint8Array(outSize);
-        const r = kernel!.write(bytes.subarray(at), c, v.crcs, out, PREFIX);
+        const r = kernel!.write(bytes.subarray(at), c, v.crcs, v.changes, out, PREFIX);
         got.push(...out.subarray(0, r.outBytes));
         at += r.consumed;
         if (r.stop === SuffixStop.Full) continue;
@@ -160,7 +161,7 @@ describe.skipIf(!kernel)('log suffix kernel', () => {
     const v = validateInPieces(bytes, first, last, bytes.length);
     v.crcs[17] = v.crcs[17]! ^ 1;
     const c = cursor(first, last);
-    const r = kernel!.write(bytes, c, v.crcs, new Uint8Array(1 << 16), PREFIX);
+    const r = kernel!.write(bytes, c, v.crcs, v.changes, new Uint8Array(1 << 16), PREFIX);
     expect(r.stop).toBe(SuffixStop.Frame);
     expect(r.consumed).toBe(starts[17]);
     expect(c.count).toBe(17);
@@ -170,7 +171,7 @@ describe.skipIf(!kernel)('log suffix kernel', () => {
     const crcs = new Uint32Array(10);
     const terms = new BigUint64Array(10);
     const c = cursor(first, last);
-    const r = kernel!.validate(bytes, c, crcs, terms);
+    const r = kernel!.validate(bytes, c, crcs, new Uint8Array(10), terms);
     expect(r.stop).toBe(SuffixStop.Full);
     expect(r.consumed).toBe(starts[10]);
     expect(c).toMatchObject({ next: first + 10n, count: 10 });
@@ -185,7 +186,7 @@ describe.skipIf(!kernel)('log suffix kernel', () => {
       bad[i] = bad[i]! ^ 0x20;
       let frame = 0;
       while (frame + 1 < starts.length && starts[frame + 1]! <= i) frame++;
-      const r = kernel!.validate(bad, cursor(first, last), crcs, terms);
+      const r = kernel!.validate(bad, cursor(first, last), crcs, new Uint8Array(n), terms);
       expect(r.consumed, `flip at ${i}`).toBeLessThanOrEqual(starts[frame]!);
     }
   });
@@ -204,13 +205,13 @@ describe.skipIf(!kernel)('log suffix kernel', () => {
     ];
     for (const [what, es, opt] of cases) {
       const { bytes: b } = framesOf(es);
-      const r = kernel!.validate(b, cursor(first, opt?.last ?? last), new Uint32Array(8), new BigUint64Array(8));
+      const r = kernel!.validate(b, cursor(first, opt?.last ?? last), new Uint32Array(8), new Uint8Array(8), new BigUint64Array(8));
       expect(r.stop, what).toBe(SuffixStop.Frame);
       expect(r.consumed, what).toBe(third);
     }
     // A header or end frame (another kind) and an entry frame shorter than its index and term.
     for (const frame of [encodeHeaderFrame(header(first, last)), encodeEndFrame({ entryCount: 1n, lastIndex: first, lastTerm: 3n })]) {
-      const r = kernel!.validate(frame, cursor(first, last), new Uint32Array(8), new BigUint64Array(8));
+      const r = kernel!.validate(frame, cursor(first, last), new Uint32Array(8), new Uint8Array(8), new BigUint64Array(8));
       expect(r).toMatchObject({ stop: SuffixStop.Frame, consumed: 0 });
     }
     const short = new Uint8Array(9 + 8);
@@ -218,13 +219,13 @@ describe.skipIf(!kernel)('log suffix kernel', () => {
     dv.setUint32(0, 8, true);
     short[8] = 2;
     dv.setUint32(4, crc32c(short, 8), true);
-    expect(kernel!.validate(short, cursor(first, last), new Uint32Array(8), new BigUint64Array(8))).toMatchObject({
+    expect(kernel!.validate(short, cursor(first, last), new Uint32Array(8), new Uint8Array(8), new BigUint64Array(8))).toMatchObject({
       stop: SuffixStop.Frame,
       consumed: 0,
     });
     // A length no valid file has is left to the reader, which refuses it before reading it.
     const huge = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 2);
-    expect(kernel!.validate(huge, cursor(first, last), new Uint32Array(8), new BigUint64Array(8))).toMatchObject({
+    expect(kernel!.validate(huge, cursor(first, last), new Uint32Array(8), new Uint8Array(8), new BigUint64Array(8))).toMatchObject({
       stop: SuffixStop.Frame,
       consumed: 0,
     });
@@ -241,9 +242,11 @@ describe.skipIf(!kernel)('log suffix kernel', () => {
       const { bytes: b } = framesOf([{ index, term, value: encodeEntry(e) }]);
       const c: SuffixCursor = { next: index, lastTerm: 0n, lastIndex: index, count: 0 };
       const crcs = new Uint32Array(1);
-      kernel!.validate(b, { ...c }, crcs, new BigUint64Array(1));
+      const changes = new Uint8Array(1);
+      kernel!.validate(b, { ...c }, crcs, changes, new BigUint64Array(1));
+      expect(changes[0]).toBe(1);
       const out = new Uint8Array(256);
-      const r = kernel!.write(b, c, crcs, out, PREFIX);
+      const r = kernel!.write(b, c, crcs, changes, out, PREFIX);
       const value = encodeEntry(emptyEntry(index, term));
       const want = new Uint8Array(putSize(PREFIX.length + 8, value.length));
       encodePut(want, 0, PREFIX, index, value);

@@ -79,7 +79,7 @@ async function bothWays(hostRoot: string, cfg: NodeHostConfig, expDir: string, r
 
   const nativeResult = await importSnapshot(cfg, expDir, workedMembers(), replicaId);
   const nativeStore = await storeState(cfg);
-  const nativeCalls = spy.mock.calls.map((c) => (c[4] === null ? 'validate' : 'write'));
+  const nativeCalls = spy.mock.calls.map((c) => (c[5] === null ? 'validate' : 'write'));
   spy.mockClear();
 
   await fsp.rm(hostRoot, { recursive: true, force: true });

@@ -14,19 +14,18 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const modular = new URL('../dist/cli/main.js', import.meta.url);
-const bundle = new URL('../dist/cli/bundle.cjs', import.meta.url);
 
 /**
  * `verify` and `inspect`, which operators run in loops over hundreds of
- * shards, run from dist/cli/bundle.cjs (the CLI and those commands in one
- * file, built with dist/ by scripts/prepare.mjs): loading verify's 54 ES
- * modules one by one took about 45 ms, the bundle about 5. Only while the
- * bundle is at least as new as dist/cli/main.js: a `tsc` since then leaves it
- * stale, and it is not used. Every other command runs from dist/ as it
- * always did (the bundle does not carry them: BUNDLED_COMMANDS in
- * scripts/prepare.mjs names the same commands).
+ * shards, run from dist/cli/bundle-<command>.cjs (the CLI and that command in
+ * one file, built with dist/ by scripts/prepare.mjs, whose BUNDLED_COMMANDS
+ * names the same commands): loading verify's 54 ES modules one by one took
+ * about 45 ms, its bundle about 5. Only while the bundle is at least as new
+ * as dist/cli/main.js: a `tsc` since then leaves it stale, and it is not
+ * used. Every other command runs from dist/ as it always did.
  */
 const BUNDLED = new Set(['verify', 'inspect']);
+const bundle = BUNDLED.has(process.argv[2]) ? new URL(`../dist/cli/bundle-${process.argv[2]}.cjs`, import.meta.url) : undefined;
 function bundleCurrent() {
   try {
     return statSync(bundle).mtimeMs >= statSync(modular).mtimeMs;
@@ -34,7 +33,7 @@ function bundleCurrent() {
     return false;
   }
 }
-const entry = BUNDLED.has(process.argv[2]) && bundleCurrent() ? bundle : modular;
+const entry = bundle && bundleCurrent() ? bundle : modular;
 const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
 /** Says what to do instead of a module-loader stack trace; keeps the --json contract. */

@@ -241,19 +241,19 @@ export async function coldStartGroups(ctx: ColdStartContext, exp: { dir: string;
 }
 
 /**
- * Which entry bin/nodehost.js ran verify and inspect from: the bundle when it
+ * Which entry bin/nodehost.js ran verify from: its bundle when it
  * is at least as new as dist/cli/main.js (the launcher's own test), else
  * dist/ module by module, which the figures then measure.
  */
 async function cliEntry(script: string): Promise<string> {
   const cli = resolve(dirname(script), '../cli');
   try {
-    const [bundle, main] = await Promise.all([stat(join(cli, 'bundle.cjs')), stat(join(cli, 'main.js'))]);
-    if (bundle.mtimeMs >= main.mtimeMs) return 'run from dist/cli/bundle.cjs';
+    const [bundle, main] = await Promise.all([stat(join(cli, 'bundle-verify.cjs')), stat(join(cli, 'main.js'))]);
+    if (bundle.mtimeMs >= main.mtimeMs) return 'run from dist/cli/bundle-verify.cjs';
   } catch {
     // No bundle (or no main.js): the modules below.
   }
-  return 'run from the modules of dist/ (no current dist/cli/bundle.cjs: `npm run build` makes one)';
+  return 'run from the modules of dist/ (no current dist/cli/bundle-verify.cjs: `npm run build` makes one)';
 }
 
 /** `bin/nodehost.js` of the package whose `dist/bench/child.js` is `script`. */

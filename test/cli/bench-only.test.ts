@@ -18,7 +18,7 @@ describe('nodehost bench --only', () => {
       ['inspect-cli', 'startup-help', 'startup-verify-help', 'verify-cli-vs-zlib'].sort(),
     );
     for (const c of groups.flatMap((g) => g.cases)) expect(c.seconds, c.id).toBeGreaterThan(0);
-    expect(groups[1]!.input).toMatch(/run from (dist\/cli\/bundle\.cjs|the modules of dist\/)/);
+    expect(groups[1]!.input).toMatch(/run from (dist\/cli\/bundle-verify\.cjs|the modules of dist\/)/);
     expect(res.report.notes).toContain('only the cold-start groups ran (--only cold-start)');
     expect(readdirSync(tmp)).toEqual([]);
   }, 300_000);

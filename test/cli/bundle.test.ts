@@ -1,5 +1,5 @@
 /**
- * `verify` and `inspect` from dist/cli/bundle.cjs (scripts/prepare.mjs): the same output,
+ * `verify` and `inspect` from dist/cli/bundle-<command>.cjs (scripts/prepare.mjs): the same output,
  * exit status and errors as from dist/ module by module, and the bundle is
  * run only while it is at least as new as dist/cli/main.js. Each run is a
  * child process on a copy of the package whose bundle this test builds.
@@ -15,25 +15,22 @@ import { GOLDEN_V1_PATH, PROJECT_ROOT, V2_BLOCK_SIZE, blockDataOffset, flipByte 
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { type CliRun, runCli } from './run.js';
 
-/** A copy of the package (dist/, bin/, the build script) with its own bundle; packages and the addon linked. */
-function packageCopy(root: string): { bin: string; bundle: string; main: string } {
+/** A copy of the package (dist/, bin/, the build script) with its own bundles; packages and the addon linked. */
+function packageCopy(root: string): { bin: string; bundles: string[]; main: string } {
   for (const p of ['dist', 'bin', 'scripts/prepare.mjs', 'package.json']) cpSync(join(PROJECT_ROOT, p), join(root, p), { recursive: true });
   for (const p of ['node_modules', 'build', 'assembly', 'prebuilds']) {
     if (existsSync(join(PROJECT_ROOT, p))) symlinkSync(join(PROJECT_ROOT, p), join(root, p));
   }
-  rmSync(join(root, 'dist', 'cli', 'bundle.cjs'), { force: true });
+  const bundles = ['verify', 'inspect'].map((c) => join(root, 'dist', 'cli', `bundle-${c}.cjs`));
+  for (const b of bundles) rmSync(b, { force: true });
   execFileSync(process.execPath, [join(root, 'scripts', 'prepare.mjs'), '--bundle-only'], { cwd: root, stdio: 'pipe' });
-  return {
-    bin: join(root, 'bin', 'nodehost.js'),
-    bundle: join(root, 'dist', 'cli', 'bundle.cjs'),
-    main: join(root, 'dist', 'cli', 'main.js'),
-  };
+  return { bin: join(root, 'bin', 'nodehost.js'), bundles, main: join(root, 'dist', 'cli', 'main.js') };
 }
 
-/** Dates the bundle `seconds` after (or before, negative) dist/cli/main.js. */
-function dateBundle(pkg: { bundle: string; main: string }, seconds: number): void {
+/** Dates the bundles `seconds` after (or before, negative) dist/cli/main.js. */
+function dateBundles(pkg: { bundles: string[]; main: string }, seconds: number): void {
   const t = statSync(pkg.main).mtimeMs / 1000 + seconds;
-  utimesSync(pkg.bundle, t, t);
+  for (const b of pkg.bundles) utimesSync(b, t, t);
 }
 
 async function makeExport(root: string): Promise<string> {
@@ -102,10 +99,10 @@ describe('nodehost verify and inspect from the bundled entry', () => {
       { args: ['inspect', '--shard-id', '100', '--replica-id', '1'] },
     ];
     const run = (c: (typeof cases)[number]): Promise<CliRun> => runCli(c.args, { bin: pkg.bin, ...(c.env ? { env: c.env } : {}) });
-    dateBundle(pkg, 10);
+    dateBundles(pkg, 10);
     const bundled = [];
     for (const c of cases) bundled.push(await run(c));
-    dateBundle(pkg, -10);
+    dateBundles(pkg, -10);
     const modular = [];
     for (const c of cases) modular.push(await run(c));
     expect(bundled).toEqual(modular);
@@ -123,10 +120,10 @@ describe('nodehost verify and inspect from the bundled entry', () => {
     cpSync(gone, kept);
     rmSync(gone);
     try {
-      dateBundle(pkg, 10);
+      dateBundles(pkg, 10);
       const fresh = await runCli(['verify', exportDir, '--json'], { bin: pkg.bin });
       expect(fresh.status).toBe(0);
-      dateBundle(pkg, -10);
+      dateBundles(pkg, -10);
       const stale = await runCli(['verify', exportDir, '--json'], { bin: pkg.bin });
       expect(stale.status).toBe(1);
       expect(stale.stderr).toContain('commands/verify.js');

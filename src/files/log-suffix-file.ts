@@ -26,7 +26,7 @@ import {
   type LogSuffixHeader,
 } from '../records/log-suffix.js';
 
-const CHUNK = 1 << 20;
+const CHUNK = 4 << 20;
 /** Frames from this size on are checked with the addon's CRC-32C (below it, the call costs more than it saves). */
 const NATIVE_CRC_MIN = 4096;
 

@@ -274,7 +274,7 @@ function checkSameFrame(path: string, e: ReadLogSuffixEntry, i: number, first: F
 }
 
 /** Bytes of the output piece the write pass fills (grown for an entry larger than it). */
-const OUT_PIECE = 2 << 20;
+const OUT_PIECE = 5 << 20;
 
 /**
  * The second pass with the addon, as the batch's puts of the plain entries

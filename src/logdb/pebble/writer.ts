@@ -12,9 +12,10 @@
  *    last and Pebble would replay it strictly and refuse to open.
  * 3. The WAL is written under a temporary name, fsynced, linked to its final
  *    name without overwriting anything, and the directory fsynced.
- * 4. It is read back (size and CRC-32C against the bytes written): Pebble
- *    replays the last WAL tolerantly, so a damaged copy would be dropped
- *    silently; a mismatch removes it and fails.
+ * 4. Before it is linked it is read back (size and CRC-32C against the bytes
+ *    written), while the fsync runs: Pebble replays the last WAL tolerantly,
+ *    so a damaged copy would be dropped silently; a mismatch removes the
+ *    temporary file and fails, and the WAL never gets its name.
  * The batch is encoded and framed as it is written (see placeWal), so its
  * size costs disk, not memory.
  * A partition without a store gets the minimal MANIFEST + CURRENT first
@@ -212,7 +213,7 @@ export function walTempName(separateWalDir: boolean, fileNum: number): string {
 }
 
 /** Bytes handed to the file system at a time while a WAL is written. */
-const WRITE_CHUNK = 1 << 20;
+const WRITE_CHUNK = 4 << 20;
 
 /**
  * Encodes, frames, places and reads back the WAL, streaming: the batch is
@@ -246,88 +247,93 @@ async function placeWal(
   const crcOf = crcOfBytes();
   let written = 0;
   let walSize = 0;
-  const final = await placeFileWith(dirs.walDir, walTempName(separate, fileNum), walName(fileNum), async (fh) => {
-    const framer = new RecordStreamFramer({ recyclable: true, logNum: fileNum }, size, crc32cFunction());
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
-    let inflight: Promise<void> | undefined;
-    const drain = async (): Promise<void> => {
-      const w = inflight;
-      inflight = undefined;
-      await w;
-    };
-    const out = async (chunks: Uint8Array[], force: boolean): Promise<void> => {
-      for (const c of chunks) {
-        // Chunks carved one after the other from the framer's block are one view: one CRC call, one iovec.
-        const last = pending[pending.length - 1];
-        if (last && last.buffer === c.buffer && last.byteOffset + last.length === c.byteOffset) {
-          pending[pending.length - 1] = new Uint8Array(c.buffer, last.byteOffset, last.length + c.length);
-        } else pending.push(c);
-        pendingBytes += c.length;
-      }
-      if (pendingBytes === 0 || (!force && pendingBytes < WRITE_CHUNK)) {
+  const final = await placeFileWith(
+    dirs.walDir,
+    walTempName(separate, fileNum),
+    walName(fileNum),
+    async (fh) => {
+      const framer = new RecordStreamFramer({ recyclable: true, logNum: fileNum }, size, crc32cFunction());
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      let inflight: Promise<void> | undefined;
+      const drain = async (): Promise<void> => {
+        const w = inflight;
+        inflight = undefined;
+        await w;
+      };
+      const out = async (chunks: Uint8Array[], force: boolean): Promise<void> => {
+        for (const c of chunks) {
+          // Chunks carved one after the other from the framer's block are one view: one CRC call, one iovec.
+          const last = pending[pending.length - 1];
+          if (last && last.buffer === c.buffer && last.byteOffset + last.length === c.byteOffset) {
+            pending[pending.length - 1] = new Uint8Array(c.buffer, last.byteOffset, last.length + c.length);
+          } else pending.push(c);
+          pendingBytes += c.length;
+        }
+        if (pendingBytes === 0 || (!force && pendingBytes < WRITE_CHUNK)) {
+          if (force) await drain();
+          return;
+        }
+        const ready = pending;
+        pending = [];
+        pendingBytes = 0;
+        for (const c of ready) {
+          written = crcOf(written, c);
+          walSize += c.length;
+        }
+        // One write in flight while the next megabyte is produced; when it is done, the framer reuses its chunks' memory.
+        if (inflight) await inflight;
+        const mark = framer.mark();
+        inflight = writeAll(fh, ready).then(() => framer.release(mark));
+        // Awaited by the next write or at the end; a failure meanwhile must not be an unhandled rejection.
+        inflight.catch(() => undefined);
         if (force) await drain();
-        return;
+      };
+      const frame = (bytes: Uint8Array): Uint8Array[] => {
+        try {
+          return framer.push(bytes);
+        } catch (err) {
+          // More bytes than announced: a producer that yielded other operations the second time.
+          throw new ErrLogDB(`a batch yielded other operations than announced (${(err as Error).message})`, { check: 'batch-size' });
+        }
+      };
+      let buf = new Uint8Array(WRITE_CHUNK);
+      buf.set(header);
+      let used = header.length;
+      let n = 0;
+      for await (const piece of batch.ops()) {
+        if (isEncoded(piece)) {
+          // Already the batch body's bytes: framed as they are.
+          if (used > 0) await out(frame(buf.subarray(0, used)), false);
+          used = 0;
+          await out(frame(piece.bytes), false);
+          n += piece.count;
+          continue;
+        }
+        for (const op of piece) {
+          const need = batchOpSize(op);
+          if (used + need > buf.length) {
+            await out(frame(buf.subarray(0, used)), false);
+            used = 0;
+            if (need > buf.length) buf = new Uint8Array(need);
+          }
+          used = encodeBatchOpInto(op, buf, used);
+          n++;
+        }
       }
-      const ready = pending;
-      pending = [];
-      pendingBytes = 0;
-      for (const c of ready) {
-        written = crcOf(written, c);
-        walSize += c.length;
-      }
-      // One write in flight while the next megabyte is produced; when it is done, the framer reuses its chunks' memory.
-      if (inflight) await inflight;
-      const mark = framer.mark();
-      inflight = writeAll(fh, ready).then(() => framer.release(mark));
-      // Awaited by the next write or at the end; a failure meanwhile must not be an unhandled rejection.
-      inflight.catch(() => undefined);
-      if (force) await drain();
-    };
-    const frame = (bytes: Uint8Array): Uint8Array[] => {
+      if (n !== count) throw new ErrLogDB(`a batch yielded ${count} operations, then ${n}`, { check: 'batch-count' });
+      await out(frame(buf.subarray(0, used)), false);
+      let tail: Uint8Array[];
       try {
-        return framer.push(bytes);
+        tail = framer.finish();
       } catch (err) {
-        // More bytes than announced: a producer that yielded other operations the second time.
+        // Fewer bytes than announced: a producer that yielded other operations the second time.
         throw new ErrLogDB(`a batch yielded other operations than announced (${(err as Error).message})`, { check: 'batch-size' });
       }
-    };
-    let buf = new Uint8Array(WRITE_CHUNK);
-    buf.set(header);
-    let used = header.length;
-    let n = 0;
-    for await (const piece of batch.ops()) {
-      if (isEncoded(piece)) {
-        // Already the batch body's bytes: framed as they are.
-        if (used > 0) await out(frame(buf.subarray(0, used)), false);
-        used = 0;
-        await out(frame(piece.bytes), false);
-        n += piece.count;
-        continue;
-      }
-      for (const op of piece) {
-        const need = batchOpSize(op);
-        if (used + need > buf.length) {
-          await out(frame(buf.subarray(0, used)), false);
-          used = 0;
-          if (need > buf.length) buf = new Uint8Array(need);
-        }
-        used = encodeBatchOpInto(op, buf, used);
-        n++;
-      }
-    }
-    if (n !== count) throw new ErrLogDB(`a batch yielded ${count} operations, then ${n}`, { check: 'batch-count' });
-    await out(frame(buf.subarray(0, used)), false);
-    let tail: Uint8Array[];
-    try {
-      tail = framer.finish();
-    } catch (err) {
-      // Fewer bytes than announced: a producer that yielded other operations the second time.
-      throw new ErrLogDB(`a batch yielded other operations than announced (${(err as Error).message})`, { check: 'batch-size' });
-    }
-    await out(tail, true);
-  });
-  await readBack(final, walSize, written, crcOf);
+      await out(tail, true);
+    },
+    (tmp) => readBack(tmp, walSize, written, crcOf),
+  );
   return { path: final, size: walSize };
 }
 
@@ -346,7 +352,7 @@ async function writeAll(fh: fsp.FileHandle, chunks: Uint8Array[]): Promise<void>
 
 /**
  * Checks the WAL on disk holds exactly the bytes written (size and CRC-32C,
- * read in pieces); removes it otherwise. What those bytes frame is settled
+ * read in pieces); throws otherwise (the caller removes it). What those bytes frame is settled
  * by the framer and the batch encoder, which are checked against Pebble's
  * own format by their tests; what this catches is the disk or the file
  * system not returning them, for which a CRC-32C is as good a witness as a
@@ -376,9 +382,7 @@ async function readBack(file: string, size: number, crc: number, crcOf: (crc: nu
     problem = (err as Error).message;
   }
   if (problem !== undefined) {
-    await fsp.rm(file, { force: true }).catch(() => undefined);
-    await fsyncDir(path.dirname(file)).catch(() => undefined);
-    throw new ErrLogDB(`read-back of ${file} failed: ${problem}; the WAL was removed`, { path: file, check: 'read-back' });
+    throw new ErrLogDB(`read-back of ${file} failed: ${problem}; the WAL was not placed`, { path: file, check: 'read-back' });
   }
 }
 
@@ -398,6 +402,8 @@ async function placeFileWith(
   tmpName: string,
   finalName: string,
   write: (fh: fsp.FileHandle) => Promise<void>,
+  /** Checks the written file by its temporary path, while it is fsynced; a failure removes it. */
+  verify?: (tmp: string) => Promise<void>,
 ): Promise<string> {
   const tmp = path.join(dir, tmpName);
   const final = path.join(dir, finalName);
@@ -405,7 +411,8 @@ async function placeFileWith(
   try {
     fh = await fsp.open(tmp, 'wx', 0o644);
     await write(fh);
-    await fh.sync();
+    // The read-back reads what the file system returns whether or not the fsync has finished: it runs meanwhile.
+    await Promise.all([fh.sync(), verify?.(tmp)]);
     await fh.close();
     fh = undefined;
     try {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in the compiled library (dist/), built by `npm install`.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -20,15 +20,22 @@ const modular = new URL('../dist/cli/main.js', import.meta.url);
  * shards, run from dist/cli/bundle-<command>.cjs (the CLI and that command in
  * one file, built with dist/ by scripts/prepare.mjs, whose BUNDLED_COMMANDS
  * names the same commands): loading verify's 54 ES modules one by one took
- * about 45 ms, its bundle about 5. Only while the bundle is at least as new
- * as dist/cli/main.js: a `tsc` since then leaves it stale, and it is not
- * used. Every other command runs from dist/ as it always did.
+ * about 45 ms, its bundle about 5. Every other command runs from dist/ as it
+ * always did.
  */
 const BUNDLED = new Set(['verify', 'inspect']);
 const bundle = BUNDLED.has(process.argv[2]) ? new URL(`../dist/cli/bundle-${process.argv[2]}.cjs`, import.meta.url) : undefined;
+
+/**
+ * Whether the bundle is the build of dist/ that is there. An installed
+ * package (no src/) got both from one tarball (whose extraction dates the
+ * files in any order). In a checkout a `tsc` since the bundle leaves it
+ * behind dist/cli/main.js: then it is not used.
+ */
 function bundleCurrent() {
   try {
-    return statSync(bundle).mtimeMs >= statSync(modular).mtimeMs;
+    const built = statSync(bundle).mtimeMs;
+    return !existsSync(new URL('../src', import.meta.url)) || built >= statSync(modular).mtimeMs;
   } catch {
     return false;
   }

@@ -241,15 +241,22 @@ export async function coldStartGroups(ctx: ColdStartContext, exp: { dir: string;
 }
 
 /**
- * Which entry bin/nodehost.js ran verify from: its bundle when it
- * is at least as new as dist/cli/main.js (the launcher's own test), else
- * dist/ module by module, which the figures then measure.
+ * Which entry bin/nodehost.js ran verify from, by the launcher's own test:
+ * its bundle when it exists and (in a checkout, where src/ is) is at least as
+ * new as dist/cli/main.js, else dist/ module by module, which the figures
+ * then measure.
  */
 async function cliEntry(script: string): Promise<string> {
   const cli = resolve(dirname(script), '../cli');
+  const exists = (p: string): Promise<boolean> =>
+    stat(p).then(
+      () => true,
+      () => false,
+    );
   try {
-    const [bundle, main] = await Promise.all([stat(join(cli, 'bundle-verify.cjs')), stat(join(cli, 'main.js'))]);
-    if (bundle.mtimeMs >= main.mtimeMs) return 'run from dist/cli/bundle-verify.cjs';
+    const bundle = await stat(join(cli, 'bundle-verify.cjs'));
+    const checkout = await exists(resolve(cli, '../../src'));
+    if (!checkout || bundle.mtimeMs >= (await stat(join(cli, 'main.js'))).mtimeMs) return 'run from dist/cli/bundle-verify.cjs';
   } catch {
     // No bundle (or no main.js): the modules below.
   }

@@ -18,7 +18,8 @@ import { type CliRun, runCli } from './run.js';
 /** A copy of the package (dist/, bin/, the build script) with its own bundles; packages and the addon linked. */
 function packageCopy(root: string): { bin: string; bundles: string[]; main: string } {
   for (const p of ['dist', 'bin', 'scripts/prepare.mjs', 'package.json']) cpSync(join(PROJECT_ROOT, p), join(root, p), { recursive: true });
-  for (const p of ['node_modules', 'build', 'assembly', 'prebuilds']) {
+  // src/ too: the launcher then dates the bundles as in a checkout.
+  for (const p of ['node_modules', 'build', 'assembly', 'prebuilds', 'src']) {
     if (existsSync(join(PROJECT_ROOT, p))) symlinkSync(join(PROJECT_ROOT, p), join(root, p));
   }
   const bundles = ['verify', 'inspect'].map((c) => join(root, 'dist', 'cli', `bundle-${c}.cjs`));
@@ -114,7 +115,7 @@ describe('nodehost verify and inspect from the bundled entry', () => {
     expect(bundled[15]!.stdout).toContain('"code":"ErrPathNotExist"');
   });
 
-  it('runs verify without the modules of dist/ while current, and is not run once dist/cli/main.js is newer', async () => {
+  it('runs verify without the modules of dist/ while current; in a checkout not once dist/cli/main.js is newer', async () => {
     const gone = join(pkg.main, '..', 'commands', 'verify.js');
     const kept = `${gone}.kept`;
     cpSync(gone, kept);
@@ -127,6 +128,16 @@ describe('nodehost verify and inspect from the bundled entry', () => {
       const stale = await runCli(['verify', exportDir, '--json'], { bin: pkg.bin });
       expect(stale.status).toBe(1);
       expect(stale.stderr).toContain('commands/verify.js');
+      // An installed package (no src/): dist/ and its bundles came from one tarball, dated in whatever order it was
+      // extracted; the bundle is run.
+      const src = join(pkg.main, '..', '..', '..', 'src');
+      rmSync(src);
+      try {
+        const installed = await runCli(['verify', exportDir, '--json'], { bin: pkg.bin });
+        expect(installed.status, installed.stderr).toBe(0);
+      } finally {
+        symlinkSync(join(PROJECT_ROOT, 'src'), src);
+      }
     } finally {
       cpSync(kept, gone);
     }

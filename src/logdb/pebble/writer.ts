@@ -212,6 +212,9 @@ export function walTempName(separateWalDir: boolean, fileNum: number): string {
   return separateWalDir ? toolTempName(fileNum) : pebbleTempName(fileNum);
 }
 
+/** Bytes written between two early datasyncs of a WAL being written (see placeWal). */
+const SYNC_EVERY = 32 << 20;
+
 /** Bytes handed to the file system at a time while a WAL is written. */
 const WRITE_CHUNK = 4 << 20;
 
@@ -261,6 +264,21 @@ async function placeWal(
         inflight = undefined;
         await w;
       };
+      // What is written goes to the disk while the rest is produced (a hundred megabytes made durable by one
+      // fsync at the end would wait for all of it then): one datasync at a time, each started once SYNC_EVERY more
+      // bytes are written. Its failure is not swallowed: an fsync error may be reported once only.
+      let syncedUpTo = 0;
+      let syncing: Promise<void> | undefined;
+      let syncBusy = false;
+      const startEarlySync = (writtenUpTo: number): void => {
+        if (syncBusy || writtenUpTo - syncedUpTo < SYNC_EVERY) return;
+        syncBusy = true;
+        syncing = fh.datasync().then(() => {
+          syncedUpTo = writtenUpTo;
+          syncBusy = false;
+        });
+        syncing.catch(() => undefined);
+      };
       const out = async (chunks: Uint8Array[], force: boolean): Promise<void> => {
         for (const c of chunks) {
           // Chunks carved one after the other from the framer's block are one view: one CRC call, one iovec.
@@ -277,12 +295,16 @@ async function placeWal(
         const ready = pending;
         pending = [];
         pendingBytes = 0;
+        let readyBytes = 0;
         for (const c of ready) {
           written = crcOf(written, c);
-          walSize += c.length;
+          readyBytes += c.length;
         }
-        // One write in flight while the next megabyte is produced; when it is done, the framer reuses its chunks' memory.
+        walSize += readyBytes;
+        // One write in flight while the next piece is produced; when it is done, the framer reuses its chunks' memory.
         if (inflight) await inflight;
+        // Every byte before this batch is written.
+        startEarlySync(walSize - readyBytes);
         const mark = framer.mark();
         inflight = writeAll(fh, ready).then(() => framer.release(mark));
         // Awaited by the next write or at the end; a failure meanwhile must not be an unhandled rejection.
@@ -331,6 +353,7 @@ async function placeWal(
         throw new ErrLogDB(`a batch yielded other operations than announced (${(err as Error).message})`, { check: 'batch-size' });
       }
       await out(tail, true);
+      await syncing;
     },
     (tmp) => readBack(tmp, walSize, written, crcOf),
   );

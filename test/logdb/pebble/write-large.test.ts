@@ -1,19 +1,19 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { entryKey, MAX_U64 } from '../../../src/logdb/keys.js';
 import { PebblePartition } from '../../../src/logdb/pebble/partition.js';
 import { writeBatch, type BatchStream } from '../../../src/logdb/pebble/writer.js';
-import { decodeBatch, encodeBatch, type BatchOp } from '../../../src/pebble/batch.js';
+import { decodeBatch, encodeBatch, encodeBatchOpInto, batchOpSize, type BatchOp } from '../../../src/pebble/batch.js';
 import { Kind } from '../../../src/pebble/internal-key.js';
 import { frameLogRecord, readLog } from '../../../src/pebble/record.js';
 import { copyPartition, hex, scratch } from './fixture.js';
 
 const tmp = scratch();
 
-/** Entry values of varied sizes (some past the writer's 1 MiB buffer) so the stream crosses every kind of boundary. */
+/** Entry values of varied sizes (one past the writer's 4 MiB buffer) so the stream crosses every kind of boundary. */
 function value(i: number): Uint8Array {
-  const size = i === 777 ? (3 << 20) + 5 : 20 + ((i * 7919) % 300);
+  const size = i === 777 ? (5 << 20) + 5 : 20 + ((i * 7919) % 300);
   return new Uint8Array(size).fill(i & 0xff);
 }
 
@@ -60,6 +60,43 @@ describe('a batch written streamed', () => {
     } finally {
       await p.close();
     }
+  });
+
+  it('pieces already encoded (a putMany the addon encoded), past the early-sync interval: the same WAL as the whole batch', async () => {
+    const root = tmp.make();
+    const dir = await copyPartition('nh1', 3, root);
+    // About 40 MiB: the writer starts datasyncs while it writes (every 32 MiB).
+    const all: BatchOp[] = [];
+    for (let i = 1; i <= 400; i++)
+      all.push({ kind: Kind.Set, key: entryKey(100, 9, i), value: new Uint8Array(100_000 + i).fill(i & 0xff) });
+    const size = all.reduce((n, op) => n + batchOpSize(op), 0);
+    const stream: BatchStream = {
+      count: all.length,
+      size,
+      ops: function* () {
+        // Encoded in pieces of varied op counts, each piece's bytes reused for the next (valid until the next is asked for).
+        const buf = new Uint8Array(8 << 20);
+        for (let i = 0, n = 1; i < all.length; i += n, n = (n % 37) + 1) {
+          let used = 0;
+          const piece = all.slice(i, i + n);
+          for (const op of piece) used = encodeBatchOpInto(op, buf, used);
+          yield { bytes: buf.subarray(0, used), count: piece.length };
+        }
+      },
+    };
+    const probe = await fsp.open(path.join(root, 'probe'), 'w');
+    const datasync = vi.spyOn(Object.getPrototypeOf(probe) as fsp.FileHandle, 'datasync');
+    await probe.close();
+    let report: Awaited<ReturnType<typeof writeBatch>>;
+    try {
+      report = await writeBatch({ dataDir: dir, walDir: dir }, stream);
+      expect(datasync).toHaveBeenCalled();
+    } finally {
+      datasync.mockRestore();
+    }
+    const wal = new Uint8Array(await fsp.readFile(report.walPath));
+    expect(Buffer.compare(wal, frameLogRecord(encodeBatch(report.seqNum, all), { recyclable: true, logNum: report.fileNum }))).toBe(0);
+    expect(report.walSize).toBe(wal.length);
   });
 
   it('fails without placing a WAL when the two passes disagree', async () => {

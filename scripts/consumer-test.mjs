@@ -16,7 +16,10 @@
 //   - a TypeScript file using the public types type-checks with `tsc --strict`
 //     (module nodenext, against the installed package's declarations);
 //   - `npx nodehost --version` prints the package's version and
-//     `npx nodehost demo` runs the worked example on the native engine.
+//     `npx nodehost demo` runs the worked example on the native engine;
+//   - `verify` and `inspect` of the example `demo --setup` lays out run from
+//     their bundles (dist/cli/bundle-*.cjs): they still work with their
+//     modules removed from dist/.
 //
 //   node scripts/consumer-test.mjs [--json test-results/consumer.json] [--keep]
 //
@@ -378,6 +381,26 @@ export async function check(src: string): Promise<string> {
     const r = run('npx', ['--offline', 'nodehost', 'demo'], inProject);
     assert(/fingerprint/.test(r.stdout) && /Imported\./.test(r.stdout), `unexpected demo output:\n${r.stdout.slice(-1500)}`);
     assert(!/native engine unavailable/.test(r.stderr + r.stdout), `the demo ran degraded:\n${r.stderr}`);
+  });
+
+  check('npx nodehost demo --setup, then verify and inspect of it run from their bundles (dist/ modules removed)', () => {
+    const walk = path.join(work, 'walk');
+    const setup = JSON.parse(
+      run('npx', ['--offline', 'nodehost', 'demo', '--setup', walk, '--json'], inProject).stdout.trim().split('\n').pop(),
+    );
+    // The modules only the modular CLI would load: gone, the bundled commands must not need them.
+    const dist = path.join(project, 'node_modules', 'nodehost-tools', 'dist');
+    for (const m of ['ops/verify.js', 'ops/inspect.js', 'cli/commands/verify.js', 'cli/commands/inspect.js']) fs.rmSync(path.join(dist, m));
+    const v = JSON.parse(
+      run('npx', ['--offline', 'nodehost', 'verify', setup.exportDir, '--json'], inProject).stdout.trim().split('\n').pop(),
+    );
+    assert(v.ok === true && v.engine === 'native', `verify: ${JSON.stringify(v).slice(0, 400)}`);
+    const i = run(
+      'npx',
+      ['--offline', 'nodehost', 'inspect', '--config', setup.configFiles.m1, '--shard-id', '100', '--replica-id', '1', '--json'],
+      inProject,
+    );
+    assert(JSON.parse(i.stdout.trim().split('\n').pop()).ok === true, `inspect: ${i.stdout.slice(-400)}`);
   });
 } finally {
   const passed = results.filter((r) => r.ok).length;

@@ -9,7 +9,8 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { ErrAlreadyExists, ErrIncompleteSnapshot, ErrInvalidConfig, ErrLogSuffix, ErrNoSnapshot, throwIfAborted } from '../errors.js';
-import { selectEngine, type EngineChoice } from '../engines/select.js';
+import { chooseEngine } from '../engines/choose.js';
+import type { EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import { fsyncDir, mkdirDurable, removeCreatedDirs, removeTreeDurable, renameDurable, writeFileDurable } from '../files/durable.js';
 import { statOrUndefined } from '../files/fsutil.js';
@@ -184,7 +185,7 @@ async function writeExport(
   from: SourceExport | undefined,
   options: ExportOptions,
 ): Promise<ExportResult> {
-  const { engine, degraded } = selectEngine(options.engine);
+  const { engine, degraded } = await chooseEngine(options.engine);
   // The node's own directory, wherever the record's absolute paths say (the disk may be mounted elsewhere now).
   const source = from ? from.exp.dir : snapshotPaths(cfg, shardId, replicaId, record.index).finalDir;
   const snapName = basename(record.filepath);

@@ -37,7 +37,8 @@ import { constants as fsConstants } from 'node:fs';
 import { access, readFile, readdir, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ErrAborted, ErrAlreadyExists, ErrIO, ErrSnapshotOutOfDate, ErrDirMarkedAsDeleted, throwIfAborted } from '../errors.js';
-import { selectEngine, type EngineChoice } from '../engines/select.js';
+import { chooseEngine } from '../engines/choose.js';
+import type { EngineChoice } from '../engines/select.js';
 import type { ChecksumEngine } from '../engines/types.js';
 import {
   fsyncDir,
@@ -542,7 +543,7 @@ export async function readExportInputs(
     checkDigest(manifest, SNAPSHOT_METADATA_FILENAME, join(exp.dir, SNAPSHOT_METADATA_FILENAME), exp.metadata);
   }
   const source = exp.record;
-  const { engine, degraded } = selectEngine(options.engine);
+  const { engine, degraded } = await chooseEngine(options.engine);
   const warnings: ImportWarning[] = [];
   if (degraded) warnings.push({ code: 'degraded-engine', message: degraded });
   // Header, size and tail now; every block while copying.

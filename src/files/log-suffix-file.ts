@@ -26,7 +26,15 @@ import {
   type LogSuffixHeader,
 } from '../records/log-suffix.js';
 
-const CHUNK = 4 << 20;
+const CHUNK = 1 << 20;
+/**
+ * Bytes read at a time when a bulk checker takes the entries: each read is a
+ * hand-off to the thread pool (and, for the first pass, a hash on it), and
+ * under load a hand-off can cost more than checking a megabyte.
+ */
+const BULK_CHUNK = 4 << 20;
+/** Bytes of entry frames handed out per piece by the portable reader. */
+const PIECE = 1 << 20;
 /** Frames from this size on are checked with the addon's CRC-32C (below it, the call costs more than it saves). */
 const NATIVE_CRC_MIN = 4096;
 
@@ -54,7 +62,7 @@ export interface LogSuffixSummary {
  * megabytes read twice by an import: the reads overlap the checking).
  */
 class ChunkReader {
-  private buf = new Uint8Array(2 * CHUNK);
+  private buf: Uint8Array;
   private start = 0;
   private end = 0;
   /** Bytes handed out so far (the offset of the next read). */
@@ -67,7 +75,10 @@ class ChunkReader {
   constructor(
     private readonly fh: FileHandle,
     private readonly hash: Hash | AsyncHash | undefined,
-  ) {}
+    private readonly chunk = CHUNK,
+  ) {
+    this.buf = new Uint8Array(2 * chunk);
+  }
 
   /**
    * The next whole frame (head and payload, one view valid until the next
@@ -177,7 +188,7 @@ class ChunkReader {
 
   /** Starts reading the next chunk (the file position is where the last read ended: one read at a time). */
   private readAhead(): void {
-    const buf = this.spare ?? new Uint8Array(CHUNK);
+    const buf = this.spare ?? new Uint8Array(this.chunk);
     this.spare = undefined;
     // Hashed as soon as it is read: an asynchronous hash runs beside the caller's work on the chunk before.
     const bytesRead = this.fh.read(buf, 0, buf.length, null).then(async (r) => {
@@ -251,7 +262,7 @@ export async function* readLogSuffixChunks(
     throw ioError(err, 'cannot open log suffix file', path);
   }
   try {
-    const r = new ChunkReader(fh, opts.hash);
+    const r = new ChunkReader(fh, opts.hash, opts.bulk ? BULK_CHUNK : CHUNK);
     const v = new LogSuffixValidator(path);
     const magic = await r.read(LOG_SUFFIX_MAGIC.length);
     if (magic === undefined || magic === 'short' || !magic.every((b, i) => b === LOG_SUFFIX_MAGIC[i])) {
@@ -262,6 +273,7 @@ export async function* readLogSuffixChunks(
     const crc = (b: Uint8Array): number => (native && b.length >= NATIVE_CRC_MIN ? native(b) : crc32c(b));
     const bulk = opts.bulk;
     let entries: ReadLogSuffixEntry[] = [];
+    let piecedAt = 0;
     let header: LogSuffixHeader | undefined;
     const take = (frame: Uint8Array, at: number): void => {
       const kind = frame[8]!;
@@ -309,15 +321,20 @@ export async function* readLogSuffixChunks(
           yield { header };
           header = undefined;
         }
-        if (bulk && entries.length > 0) {
+        // A piece of about a megabyte of entries at most: a caller's per-entry work on a whole read chunk would be
+        // garbage of four times that held at once.
+        if (bulk ? entries.length > 0 : r.offset - piecedAt >= PIECE) {
+          throwIfAborted(opts.signal, 'reading the log suffix');
           yield { entries };
           entries = [];
+          piecedAt = r.offset;
         }
       }
       if (entries.length > 0 || bulk) {
         throwIfAborted(opts.signal, 'reading the log suffix');
         yield { entries };
         entries = [];
+        piecedAt = r.offset;
       }
       const at = r.offset;
       if (bulk) {

@@ -216,7 +216,7 @@ export function walTempName(separateWalDir: boolean, fileNum: number): string {
 const SYNC_EVERY = 32 << 20;
 
 /** Bytes handed to the file system at a time while a WAL is written. */
-const WRITE_CHUNK = 4 << 20;
+const WRITE_CHUNK = 1 << 20;
 
 /**
  * Encodes, frames, places and reads back the WAL, streaming: the batch is

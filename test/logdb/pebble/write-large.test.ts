@@ -11,7 +11,7 @@ import { copyPartition, hex, scratch } from './fixture.js';
 
 const tmp = scratch();
 
-/** Entry values of varied sizes (one past the writer's 4 MiB buffer) so the stream crosses every kind of boundary. */
+/** Entry values of varied sizes (one past the writer's buffer) so the stream crosses every kind of boundary. */
 function value(i: number): Uint8Array {
   const size = i === 777 ? (5 << 20) + 5 : 20 + ((i * 7919) % 300);
   return new Uint8Array(size).fill(i & 0xff);

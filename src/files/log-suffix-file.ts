@@ -59,7 +59,10 @@ export interface LogSuffixSummary {
 /**
  * Reads a file front to back in chunks, handing out exact byte counts. The
  * next chunk is read ahead while the caller works on this one (a hundred
- * megabytes read twice by an import: the reads overlap the checking).
+ * megabytes read twice by an import: the reads overlap the checking). An
+ * asynchronous hash (the addon's SHA-256 on the thread pool) hashes each
+ * chunk read ahead in the background, in order, never holding up the next
+ * read: the hash, the reads and the caller's checks all run at once.
  */
 class ChunkReader {
   private buf: Uint8Array;
@@ -70,7 +73,11 @@ class ChunkReader {
   private eof = false;
   /** The chunk being read ahead, into a buffer of its own. */
   private ahead: { buf: Uint8Array; bytesRead: Promise<number> } | undefined;
-  private spare: Uint8Array | undefined;
+  /** Read-ahead buffers free to read into (a buffer is free once its bytes are hashed). */
+  private spares: Uint8Array[] = [];
+  /** The hash updates queued so far, in file order; how many buffers they still hold. */
+  private hashing: Promise<void> = Promise.resolve();
+  private hashingBuffers = 0;
 
   constructor(
     private readonly fh: FileHandle,
@@ -159,11 +166,12 @@ class ChunkReader {
       if (this.ahead) {
         const ahead = this.ahead;
         this.ahead = undefined;
-        // Already hashed, right after it was read.
         bytesRead = await ahead.bytesRead;
         this.room(this.end + bytesRead);
         this.buf.set(ahead.buf.subarray(0, bytesRead), this.end);
-        this.spare = ahead.buf;
+        this.hashInBackground(ahead.buf, bytesRead);
+        // At most two chunks waiting for the hash: a hash slower than the reads must not pile up buffers.
+        if (this.hashingBuffers >= 2) await this.hashing;
       } else {
         this.room(n);
         ({ bytesRead } = await this.fh.read(this.buf, this.end, this.buf.length - this.end, null));
@@ -188,16 +196,33 @@ class ChunkReader {
 
   /** Starts reading the next chunk (the file position is where the last read ended: one read at a time). */
   private readAhead(): void {
-    const buf = this.spare ?? new Uint8Array(this.chunk);
-    this.spare = undefined;
-    // Hashed as soon as it is read: an asynchronous hash runs beside the caller's work on the chunk before.
-    const bytesRead = this.fh.read(buf, 0, buf.length, null).then(async (r) => {
-      if (r.bytesRead > 0) await this.hash?.update(buf.subarray(0, r.bytesRead));
-      return r.bytesRead;
-    });
+    const buf = this.spares.pop() ?? new Uint8Array(this.chunk);
+    const bytesRead = this.fh.read(buf, 0, buf.length, null).then((r) => r.bytesRead);
     // Awaited by the next fill; a reader abandoned meanwhile must not leave an unhandled rejection behind.
     bytesRead.catch(() => undefined);
     this.ahead = { buf, bytesRead };
+  }
+
+  /** Hashes `buf[0, n)` after every chunk before it; the buffer is free again once it is hashed. */
+  private hashInBackground(buf: Uint8Array, n: number): void {
+    const hash = this.hash;
+    if (!hash || n === 0) {
+      this.spares.push(buf);
+      return;
+    }
+    this.hashingBuffers++;
+    this.hashing = this.hashing.then(async () => {
+      await hash.update(buf.subarray(0, n));
+      this.hashingBuffers--;
+      this.spares.push(buf);
+    });
+    // Awaited by settled(); a reader abandoned meanwhile must not leave an unhandled rejection behind.
+    this.hashing.catch(() => undefined);
+  }
+
+  /** Once every byte read is hashed (a failed update throws here). */
+  async settled(): Promise<void> {
+    await this.hashing;
   }
 }
 
@@ -354,7 +379,9 @@ export async function* readLogSuffixChunks(
       }
     }
     if (entries.length > 0) yield { entries };
-    return { ...v.finish(r.offset), size: r.offset };
+    const end = { ...v.finish(r.offset), size: r.offset };
+    await r.settled();
+    return end;
   } finally {
     await fh.close();
   }

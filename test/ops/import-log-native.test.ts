@@ -11,7 +11,14 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createHash } from 'node:crypto';
+import { writeLogSuffixFile } from '../../src/files/log-suffix-file.js';
 import { DISABLE_NATIVE_ENV, loadNative } from '../../src/native/binding.js';
+import type { ExportDir } from '../../src/ops/export-dir.js';
+import { readCarriedLogSuffix } from '../../src/ops/import-log.js';
+import { encodeEntry } from '../../src/records/codec.js';
+import { EntryType, StateMachineType, type Snapshot } from '../../src/records/types.js';
+import { encodePut } from '../../src/logdb/native-suffix.js';
 import type { NodeHostConfig } from '../../src/nodehost/config.js';
 import { importSnapshot, type ImportResult } from '../../src/ops/import.js';
 import { makeTempDir } from '../helpers/nodehost.js';
@@ -121,4 +128,83 @@ describe(`native and portable carry the same suffix (${TEST_LOGDB_TYPE})`, () =>
       expect(r.nativeCalls.includes('write')).toBe(encoded);
     });
   }
+});
+
+describe('both passes over a suffix of many read chunks (about 20 MiB)', () => {
+  it("the same SHA-256 as the file, the same report, and the kernel's puts are the portable values under their keys", async () => {
+    const dir = path.join(root, `case-${++n}`);
+    await fsp.mkdir(dir, { recursive: true });
+    const file = path.join(dir, 'log-suffix.nhlog');
+    const first = 1001n;
+    const count = 120_000;
+    const last = first + BigInt(count - 1);
+    function* entries() {
+      for (let i = 0; i < count; i++) {
+        const index = first + BigInt(i);
+        const term = 3n + BigInt(Math.floor(i / 40_000));
+        // A membership change now and then, and entries of every size up to a few hundred bytes (one of 6 MiB).
+        const type = i % 9973 === 17 ? EntryType.ConfigChange : EntryType.Application;
+        const cmd = new Uint8Array(i === 60_000 ? 6 << 20 : 20 + ((i * 7919) % 300)).fill(i & 0xff);
+        const e = { term, index, type, key: 0n, clientId: 1n, seriesId: 2n, respondedTo: 1n, cmd };
+        yield { index, term, value: encodeEntry(e) };
+      }
+    }
+    await writeLogSuffixFile(
+      file,
+      {
+        shardId: 100n,
+        replicaId: 1n,
+        snapshotIndex: first - 1n,
+        snapshotTerm: 3n,
+        firstIndex: first,
+        lastIndex: last,
+        entryCount: BigInt(count),
+        survivor: { raftAddress: 'm1:63001', nodeHostDir: '/m1', term: 5n, commit: last },
+      },
+      entries(),
+    );
+    const exp = {
+      logSuffixFile: file,
+      record: { shardId: 100n, index: first - 1n, term: 3n, type: StateMachineType.Regular } as unknown as Snapshot,
+    } as unknown as ExportDir;
+    const sha256 = createHash('sha256')
+      .update(await fsp.readFile(file))
+      .digest('hex');
+    const prefix = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
+
+    const native = await readCarriedLogSuffix(exp, undefined);
+    expect(native!.encodedPuts).toBeDefined();
+    const nativePuts = createHash('sha256');
+    let nativeOps = 0;
+    for await (const piece of native!.encodedPuts!(prefix)) {
+      nativePuts.update(piece.bytes);
+      nativeOps += piece.count;
+    }
+
+    process.env[DISABLE_NATIVE_ENV] = '1';
+    const portable = await readCarriedLogSuffix(exp, undefined);
+    delete process.env[DISABLE_NATIVE_ENV];
+    expect(portable!.encodedPuts).toBeUndefined();
+    const portablePuts = createHash('sha256');
+    let index = first;
+    let buf = new Uint8Array(1 << 16);
+    for await (const values of portable!.values()) {
+      for (const v of values) {
+        if (buf.length < v.length + 64) buf = new Uint8Array(v.length + 64);
+        portablePuts.update(buf.subarray(0, encodePut(buf, 0, prefix, index++, v)));
+      }
+    }
+
+    for (const r of [native!, portable!]) {
+      expect(r.sha256).toBe(sha256);
+      expect(r.count).toBe(count);
+    }
+    const report = (r: typeof native) => ({ valueBytes: r!.valueBytes, lastTerm: r!.lastTerm, neutralized: r!.neutralized });
+    expect(report(native)).toEqual(report(portable));
+    expect(native!.neutralized.length).toBe(13);
+    expect(native!.termAt(count - 1)).toBe(portable!.termAt(count - 1));
+    expect(nativeOps).toBe(count);
+    expect(index).toBe(last + 1n);
+    expect(nativePuts.digest('hex')).toBe(portablePuts.digest('hex'));
+  });
 });

@@ -21,6 +21,7 @@ import {
 } from '../../src/records/log-suffix.js';
 import { EntryType, type Entry } from '../../src/records/types.js';
 import { crc32c } from '../../src/pebble/crc32c.js';
+import { suffixHeader } from '../helpers/log-suffix.js';
 
 const kernel = suffixFrameKernel();
 const PREFIX = Uint8Array.from({ length: 20 }, (_, i) => 0x10 + i);
@@ -53,16 +54,7 @@ function makeEntries(first: bigint, n: number): { entries: Entry[]; suffix: LogS
 }
 
 function header(first: bigint, last: bigint): LogSuffixHeader {
-  return {
-    shardId: 100n,
-    replicaId: 1n,
-    snapshotIndex: first - 1n,
-    snapshotTerm: 3n,
-    firstIndex: first,
-    lastIndex: last,
-    entryCount: last - first + 1n,
-    survivor: { raftAddress: 'm1:63001', nodeHostDir: '/data/m1', term: 9n, commit: last },
-  };
+  return suffixHeader(first, last);
 }
 
 /** The entry frames alone (what the kernel is handed), and where each starts. */

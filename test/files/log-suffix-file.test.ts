@@ -12,6 +12,7 @@ import {
   type LogSuffixEntry,
   type LogSuffixHeader,
 } from '../../src/records/log-suffix.js';
+import { suffixHeader } from '../helpers/log-suffix.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -21,19 +22,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function header(first: bigint, last: bigint, over: Partial<LogSuffixHeader> = {}): LogSuffixHeader {
-  return {
-    shardId: 100n,
-    replicaId: 1n,
-    snapshotIndex: first - 1n,
-    snapshotTerm: 3n,
-    firstIndex: first,
-    lastIndex: last,
-    entryCount: last - first + 1n,
-    survivor: { raftAddress: 'm1:63001', nodeHostDir: '/data/m1', term: 5n, commit: last },
-    ...over,
-  };
-}
+const header = suffixHeader;
 
 function entries(first: bigint, last: bigint, termAt = (i: bigint): bigint => (i < first + 3n ? 3n : 5n)): LogSuffixEntry[] {
   const out: LogSuffixEntry[] = [];

@@ -27,6 +27,7 @@ import { treeSnapshot, type TreeSnapshot } from '../helpers/tree.js';
 import { M4, workedMembers } from '../helpers/worked-example.js';
 import { freshConfig } from './fixtures.js';
 import { CONFIG_CHANGE_AT, expectCarriedOn, exportWithLog, LAST, LAST_TERM, makeSurvivor } from './import-log-fixtures.js';
+import { suffixHeader } from '../helpers/log-suffix.js';
 
 let root: string;
 let n = 0;
@@ -149,20 +150,7 @@ describe('both passes over a suffix of many read chunks (about 20 MiB)', () => {
         yield { index, term, value: encodeEntry(e) };
       }
     }
-    await writeLogSuffixFile(
-      file,
-      {
-        shardId: 100n,
-        replicaId: 1n,
-        snapshotIndex: first - 1n,
-        snapshotTerm: 3n,
-        firstIndex: first,
-        lastIndex: last,
-        entryCount: BigInt(count),
-        survivor: { raftAddress: 'm1:63001', nodeHostDir: '/m1', term: 5n, commit: last },
-      },
-      entries(),
-    );
+    await writeLogSuffixFile(file, suffixHeader(first, last), entries());
     const exp = {
       logSuffixFile: file,
       record: { shardId: 100n, index: first - 1n, term: 3n, type: StateMachineType.Regular } as unknown as Snapshot,

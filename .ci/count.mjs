@@ -3,10 +3,11 @@
 // missing or empty, so "no tests ran" can never look green.
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 /** The first lines of a failure, ANSI colours removed, on one line. */
 function firstLines(messages) {
-  const text = (messages ?? []).join('\n').replace(/\x1b\[[0-9;]*m/g, '');
+  const text = stripVTControlCharacters((messages ?? []).join('\n'));
   return text
     .split('\n')
     .slice(0, 4)

@@ -34,6 +34,7 @@ import {
   encodeSnapshot,
 } from '../records/codec.js';
 import { StateMachineType, type Bootstrap, type Entry, type EntryBatch, type RaftState, type Snapshot } from '../records/types.js';
+import { uvarintSize } from '../pebble/varint.js';
 import { batchIdRange, compactBatchFields, groupByBatch, mergeIntoBatch, restoreBatchFields } from './batches.js';
 import {
   allEntriesRange,
@@ -310,7 +311,7 @@ function plainEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMany 
   return {
     type: 'putMany',
     count: entries.count,
-    bytes: entries.valueBytes + entries.count * (varintSize(keySize) + keySize),
+    bytes: entries.valueBytes + entries.count * (uvarintSize(keySize) + keySize),
     ...(encodedPuts ? { encoded: () => encodedPuts(prefix) } : {}),
     async *pairs() {
       let index = entries.firstIndex;
@@ -360,16 +361,6 @@ function batchedEntriesPut(s: bigint, r: bigint, entries: ImportEntries): PutMan
       if (run.length > 0) yield [flush()];
     },
   };
-}
-
-/** Bytes of `x` as an unsigned varint. */
-function varintSize(x: number): number {
-  let n = 1;
-  while (x >= 0x80) {
-    x = Math.floor(x / 128);
-    n++;
-  }
-  return n;
 }
 
 /**

@@ -10,6 +10,7 @@
  * {@link encodePut} is the same put in JavaScript, byte for byte: the
  * encoding of LevelDB's and Pebble's batches alike.
  */
+import { putUvarintAt, uvarintSize } from '../pebble/varint.js';
 import { loadNative, type NativeBinding, type NativeSha256Stream, type RawSuffixFrames } from '../native/binding.js';
 
 /** Why a kernel call stopped. */
@@ -91,35 +92,20 @@ function kernelOf(b: NativeBinding): SuffixFrameKernel {
   };
 }
 
-function varintSize(x: number): number {
-  let n = 1;
-  for (; x >= 0x80; n++) x = Math.floor(x / 128);
-  return n;
-}
-
-function putVarint(buf: Uint8Array, o: number, x: number): number {
-  while (x >= 0x80) {
-    buf[o++] = (x % 128) | 0x80;
-    x = Math.floor(x / 128);
-  }
-  buf[o++] = x;
-  return o;
-}
-
 /** Bytes of the put of `key`, `value` in a batch: kind, then each with its length as a uvarint. */
 export function putSize(keyLength: number, valueLength: number): number {
-  return 1 + varintSize(keyLength) + keyLength + varintSize(valueLength) + valueLength;
+  return 1 + uvarintSize(keyLength) + keyLength + uvarintSize(valueLength) + valueLength;
 }
 
 /** Writes the put of `key` = `keyPrefix` + `index` (big-endian), `value` at `o` in `buf`; returns the offset after it. */
 export function encodePut(buf: Uint8Array, o: number, keyPrefix: Uint8Array, index: bigint, value: Uint8Array): number {
   buf[o++] = 1;
-  o = putVarint(buf, o, keyPrefix.length + 8);
+  o = putUvarintAt(buf, o, keyPrefix.length + 8);
   buf.set(keyPrefix, o);
   o += keyPrefix.length;
   new DataView(buf.buffer, buf.byteOffset, buf.byteLength).setBigUint64(o, index, false);
   o += 8;
-  o = putVarint(buf, o, value.length);
+  o = putUvarintAt(buf, o, value.length);
   buf.set(value, o);
   return o + value.length;
 }

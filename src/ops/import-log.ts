@@ -28,6 +28,7 @@ import { encodePut, putSize, suffixFrameKernel, SuffixStop, type SuffixCursor, t
 import { encodeEntry } from '../records/codec.js';
 import { scanEntryColfer, type EntryHead } from '../records/entry-colfer.js';
 import { FRAME_HEADER_SIZE, LOG_SUFFIX_FILENAME, type LogSuffixEntry, type LogSuffixHeader } from '../records/log-suffix.js';
+import { uvarintSize } from '../pebble/varint.js';
 import { EntryType, StateMachineType, type Entry } from '../records/types.js';
 import type { ExportDir } from './export-dir.js';
 import { checkDigest, type Manifest } from './manifest.js';
@@ -62,12 +63,6 @@ function mismatch(path: string, index: bigint, message: string, expected?: unkno
     expected,
     actual,
   });
-}
-
-function varintSize(x: number): number {
-  let n = 1;
-  for (; x >= 0x80; n++) x = Math.floor(x / 128);
-  return n;
 }
 
 /** The smallest entry frame: its head, index and term, and a one-byte entry. */
@@ -214,7 +209,7 @@ export async function readCarriedLogSuffix(
         done += FRAME_HEADER_SIZE + 16 + e.value.length;
         const carried = carriedValue(path, e, head);
         if (carried.neutralized) neutralized.push({ index: e.index, term: e.term });
-        valueBytes += varintSize(carried.value.length) + carried.value.length;
+        valueBytes += uvarintSize(carried.value.length) + carried.value.length;
         ledger.push(e.term, e.crc, carried.neutralized);
       }
       opts.onProgress?.(done, total);

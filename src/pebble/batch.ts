@@ -6,7 +6,7 @@
  * refused as unsupported, anything else (which makes Pebble's own decoder fail
  * its count check) as corruption. Pure.
  */
-import { Cursor } from './varint.js';
+import { Cursor, putUvarintAt, uvarintSize } from './varint.js';
 import { corrupt, unsupported, type Where } from './fail.js';
 import { Kind, MAX_KIND, isKnownForeignKind, kindName } from './internal-key.js';
 
@@ -76,19 +76,10 @@ export function decodeBatch(payload: Uint8Array, where: Where): Batch {
   return { seq, count, ops };
 }
 
-function varintSize(n: number): number {
-  let s = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    s++;
-  }
-  return s;
-}
-
 /** Bytes one operation takes in a batch. */
 export function batchOpSize(op: BatchOp): number {
   const v = op.kind === Kind.Delete ? undefined : (op.value ?? new Uint8Array(0));
-  return 1 + varintSize(op.key.length) + op.key.length + (v === undefined ? 0 : varintSize(v.length) + v.length);
+  return 1 + uvarintSize(op.key.length) + op.key.length + (v === undefined ? 0 : uvarintSize(v.length) + v.length);
 }
 
 /** The 12-byte header of a batch of `count` operations, the first taking sequence number `seq`. */
@@ -116,12 +107,7 @@ const EMPTY = new Uint8Array(0);
 
 /** `b` preceded by its length as a uvarint, at `o`; returns the offset after it (no allocation: a WAL holds millions). */
 function putBytes(buf: Uint8Array, o: number, b: Uint8Array): number {
-  let n = b.length;
-  while (n >= 0x80) {
-    buf[o++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[o++] = n;
+  o = putUvarintAt(buf, o, b.length);
   buf.set(b, o);
   return o + b.length;
 }

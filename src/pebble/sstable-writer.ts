@@ -17,6 +17,7 @@
  */
 import { crc32cUpdate, maskCrc } from './crc32c.js';
 import { Kind, TRAILER_SIZE, writeTrailer } from './internal-key.js';
+import { uvarintSize } from './varint.js';
 import {
   BYTEWISE_COMPARATOR,
   CONCATENATE_MERGER,
@@ -59,15 +60,6 @@ export interface FinishedTable {
 
 /** Pebble flushes a block once it is within this share of its target and the next entry would overflow it. */
 const BLOCK_SIZE_THRESHOLD_PERCENT = 90;
-
-function uvarintLen(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
 
 /** A growable byte buffer. */
 class Bytes {
@@ -138,7 +130,7 @@ export class BlockBuilder {
     if (size <= Math.floor((target * BLOCK_SIZE_THRESHOLD_PERCENT + 99) / 100)) return false;
     let newSize = size + keyLen + valueLen;
     if (this.entries % this.restartInterval === 0) newSize += 4;
-    newSize += 4 + uvarintLen(keyLen) + uvarintLen(valueLen);
+    newSize += 4 + uvarintSize(keyLen) + uvarintSize(valueLen);
     return newSize > target;
   }
 

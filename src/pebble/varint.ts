@@ -90,6 +90,26 @@ export function putUvarint(out: number[], v: number): void {
   out.push(v);
 }
 
+/** Bytes of `v` (a non-negative safe integer) as an unsigned varint. */
+export function uvarintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+/** Writes `v` as an unsigned varint into `buf` at `o` (room: {@link uvarintSize}); returns the offset after it, allocating nothing. */
+export function putUvarintAt(buf: Uint8Array, o: number, v: number): number {
+  while (v >= 0x80) {
+    buf[o++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[o++] = v;
+  return o;
+}
+
 /** The varint encoding of `v`. */
 export function encodeUvarint(v: number): Uint8Array {
   const out: number[] = [];

@@ -14,6 +14,7 @@ import {
   ErrLogSuffix,
   ErrManifestMismatch,
   ErrIncompleteSnapshot,
+  type NodeHostToolsError,
 } from '../../src/errors.js';
 import { readLogSuffix } from '../../src/files/log-suffix-file.js';
 import { LogDB } from '../../src/logdb/logdb.js';
@@ -59,6 +60,17 @@ async function dest(prefix = 'nht-export-log-'): Promise<string> {
 }
 
 /** Appends `entries` to the node's log (and its max index) as a running node would. */
+/** `export --with-log` of `n` into `out`, refused with `cls`; nothing is left at the destination. Returns the error. */
+async function refusedExport<T extends NodeHostToolsError>(
+  n: RunningNode,
+  out: string,
+  cls: abstract new (...a: never[]) => T,
+): Promise<T> {
+  const err = await expectCodedRejection(exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true }), cls);
+  expect(readdirSync(out)).toEqual([]);
+  return err;
+}
+
 async function append(n: RunningNode, entries: Entry[]): Promise<void> {
   const db = await LogDB.open(n.cfg);
   try {
@@ -186,12 +198,8 @@ describe.each([
     const n = await node({ entries: 20, snapshotIndex: 10n, batched });
     await append(n, makeEntries(25n, 30n)); // 21..24 never written; max index 30
     const out = await dest();
-    const err = await expectCodedRejection(
-      exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true }),
-      ErrLogSuffix,
-    );
+    const err = await refusedExport(n, out, ErrLogSuffix);
     expect(err.details).toMatchObject({ check: 'gap', expected: 21n, actual: 25n });
-    expect(readdirSync(out)).toEqual([]);
   });
 
   it('refuses a log whose entries end before its max index', async () => {
@@ -199,24 +207,16 @@ describe.each([
     await append(n, makeEntries(21n, 22n));
     await putRawMaxIndex(n, 25n);
     const out = await dest();
-    const err = await expectCodedRejection(
-      exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true }),
-      ErrLogSuffix,
-    );
+    const err = await refusedExport(n, out, ErrLogSuffix);
     expect(err.details).toMatchObject({ check: 'gap', expected: 25n, actual: 22n });
-    expect(readdirSync(out)).toEqual([]);
   });
 
   it('refuses terms going back', async () => {
     const n = await node({ entries: 20, snapshotIndex: 10n, batched, term: 3n });
     await append(n, makeEntries(21n, 22n, 2n));
     const out = await dest();
-    const err = await expectCodedRejection(
-      exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true }),
-      ErrLogSuffix,
-    );
+    const err = await refusedExport(n, out, ErrLogSuffix);
     expect(err.details).toMatchObject({ check: 'term-order', actual: 2n });
-    expect(readdirSync(out)).toEqual([]);
   });
 
   it('writes no suffix when the node holds nothing past the snapshot, and says so', async () => {
@@ -273,32 +273,20 @@ describe('export --with-log refusals', () => {
     const n = await node({ entries: 20, snapshotIndex: 10n });
     await putRawEntry(n, 15n, encodeEntry(makeEntry(99n)));
     const out = await dest();
-    const err = await expectCodedRejection(
-      exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true }),
-      ErrLogSuffix,
-    );
+    const err = await refusedExport(n, out, ErrLogSuffix);
     expect(err.details).toMatchObject({ check: 'entry-mismatch', index: 15n, expected: 15n, actual: 99n });
-    expect(readdirSync(out)).toEqual([]);
 
     const m = await node({ entries: 20, snapshotIndex: 10n });
     await putRawEntry(m, 12n, Uint8Array.of(0xff, 0xff, 0xff, 0xff));
-    const err2 = await expectCodedRejection(
-      exportSnapshot(m.config, m.shardId, m.replicaId, out, { engine: 'js', withLog: true }),
-      ErrLogSuffix,
-    );
+    const err2 = await refusedExport(m, out, ErrLogSuffix);
     expect(err2.details).toMatchObject({ check: 'entry-mismatch', index: 12n });
-    expect(readdirSync(out)).toEqual([]);
   });
 
   it('refuses an on-disk state machine before copying anything', async () => {
     const n = await node({ entries: 20, snapshotIndex: 10n, type: StateMachineType.OnDisk });
     const out = await dest();
-    const err = await expectCodedRejection(
-      exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true }),
-      ErrLogSuffix,
-    );
+    const err = await refusedExport(n, out, ErrLogSuffix);
     expect(err.details.check).toBe('state-machine-type');
-    expect(readdirSync(out)).toEqual([]);
     // Without the log, the same node exports as before.
     await exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js' });
   });
@@ -307,12 +295,8 @@ describe('export --with-log refusals', () => {
     const n = await node({ entries: 20, snapshotIndex: 10n });
     await putRawEntry(n, 10n, encodeEntry(makeEntry(10n, 2n)));
     const out = await dest();
-    const err = await expectCodedRejection(
-      exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true }),
-      ErrLogDiverged,
-    );
+    const err = await refusedExport(n, out, ErrLogDiverged);
     expect(err.details).toMatchObject({ check: 'anchor-term', expected: 3n, actual: 2n });
-    expect(readdirSync(out)).toEqual([]);
   });
 
   it('snapshotFrom needs withLog', async () => {

@@ -8,16 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readExportDir } from '../../src/ops/export-dir.js';
 import { samplePayload, writeSampleExport } from '../../src/ops/sample-node.js';
-import { readLogSuffix } from '../../src/files/log-suffix-file.js';
-import {
-  encodeEndFrame,
-  encodeEntryFrame,
-  encodeHeaderFrame,
-  LOG_SUFFIX_FILENAME,
-  LOG_SUFFIX_MAGIC,
-  type LogSuffixEntry,
-  type LogSuffixHeader,
-} from '../../src/records/log-suffix.js';
+import { LOG_SUFFIX_FILENAME } from '../../src/records/log-suffix.js';
+import { endOf, readSuffix, suffixBytes } from '../helpers/log-suffix.js';
 import { treeHash } from '../helpers/tree.js';
 import { LAST_INDEX, workedExample, type WorkedExample } from './fixture.js';
 import { SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
@@ -119,23 +111,8 @@ describe('nodehost export --with-log', () => {
   it('verify of a suffix that continues another snapshot: exit 1, ErrLogSuffix anchor, the values as decimal strings', async () => {
     const res = expectOk(await runCli(exportArgs(ex, join(ex.root, 'exp-anchor'), '--with-log', '--json')));
     const file = join(res.exportDir, LOG_SUFFIX_FILENAME);
-    let header: LogSuffixHeader | undefined;
-    const entries: LogSuffixEntry[] = [];
-    for await (const step of readLogSuffix(file)) {
-      if ('header' in step) header = step.header;
-      else entries.push(step.entry);
-    }
-    const last = entries[entries.length - 1]!;
-    const end = { entryCount: BigInt(entries.length), lastIndex: last.index, lastTerm: last.term };
-    writeFileSync(
-      file,
-      Buffer.concat([
-        LOG_SUFFIX_MAGIC,
-        encodeHeaderFrame({ ...header!, snapshotTerm: TERM - 1n }),
-        ...entries.map(encodeEntryFrame),
-        encodeEndFrame(end),
-      ]),
-    );
+    const { header, entries } = await readSuffix(file);
+    writeFileSync(file, suffixBytes({ ...header, snapshotTerm: TERM - 1n }, entries, endOf(entries)));
     const err = expectError(await runCli(['verify', res.exportDir, '--json']), 'ErrLogSuffix', 1);
     expect(err.details).toMatchObject({
       path: file,

@@ -4,15 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrLogSuffix } from '../../src/errors.js';
 import { checkLogSuffixFile, readLogSuffix, readLogSuffixHeader, writeLogSuffixFile } from '../../src/files/log-suffix-file.js';
-import {
-  encodeEndFrame,
-  encodeEntryFrame,
-  encodeHeaderFrame,
-  LOG_SUFFIX_MAGIC,
-  type LogSuffixEntry,
-  type LogSuffixHeader,
-} from '../../src/records/log-suffix.js';
-import { suffixHeader } from '../helpers/log-suffix.js';
+import { encodeEntryFrame, type LogSuffixEntry, type LogSuffixHeader } from '../../src/records/log-suffix.js';
+import { suffixBytes, suffixHeader } from '../helpers/log-suffix.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -45,7 +38,7 @@ function assemble(
   es: LogSuffixEntry[],
   end = { entryCount: h.entryCount, lastIndex: h.lastIndex, lastTerm: es.at(-1)?.term ?? 0n },
 ): Buffer {
-  return Buffer.concat([LOG_SUFFIX_MAGIC, encodeHeaderFrame(h), ...es.map(encodeEntryFrame), encodeEndFrame(end)]);
+  return suffixBytes(h, es, end);
 }
 
 async function refusal(bytes: Uint8Array): Promise<ErrLogSuffix> {

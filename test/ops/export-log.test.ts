@@ -16,7 +16,6 @@ import {
   ErrIncompleteSnapshot,
   type NodeHostToolsError,
 } from '../../src/errors.js';
-import { readLogSuffix } from '../../src/files/log-suffix-file.js';
 import { LogDB } from '../../src/logdb/logdb.js';
 import { encodeMaxIndex, entryKey, maxIndexKey } from '../../src/logdb/keys.js';
 import { exportSnapshot } from '../../src/ops/export.js';
@@ -26,15 +25,8 @@ import { NOTHING_PAST_SNAPSHOT } from '../../src/ops/export-log.js';
 import { MANIFEST_FILENAME, readManifest } from '../../src/ops/manifest.js';
 import { verifySnapshot } from '../../src/ops/verify.js';
 import { decodeEntry, encodeEntry } from '../../src/records/codec.js';
-import {
-  encodeEndFrame,
-  encodeEntryFrame,
-  encodeHeaderFrame,
-  LOG_SUFFIX_FILENAME,
-  LOG_SUFFIX_MAGIC,
-  type LogSuffixEntry,
-  type LogSuffixHeader,
-} from '../../src/records/log-suffix.js';
+import { LOG_SUFFIX_FILENAME, type LogSuffixEntry, type LogSuffixHeader } from '../../src/records/log-suffix.js';
+import { endOf, readSuffix, suffixBytes } from '../helpers/log-suffix.js';
 import { EntryType, StateMachineType, type Entry } from '../../src/records/types.js';
 import { makeEntries, makeEntry, makeRunningNode, makeTempDir, type RunningNode, type RunningNodeOptions } from '../helpers/nodehost.js';
 import { flipByte } from '../helpers/snapshots.js';
@@ -91,25 +83,6 @@ async function putRawEntry(n: RunningNode, index: bigint, value: Uint8Array): Pr
 }
 
 /** Every frame of a suffix file, decoded. */
-async function readAll(file: string): Promise<{ header: LogSuffixHeader; entries: LogSuffixEntry[] }> {
-  let header: LogSuffixHeader | undefined;
-  const entries: LogSuffixEntry[] = [];
-  for await (const step of readLogSuffix(file)) {
-    if ('header' in step) header = step.header;
-    else entries.push(step.entry);
-  }
-  return { header: header!, entries };
-}
-
-/** A suffix file built frame by frame, valid CRCs, whatever the rules say. */
-function rawSuffix(header: LogSuffixHeader, entries: LogSuffixEntry[], end = { entryCount: 0n, lastIndex: 0n, lastTerm: 0n }): Buffer {
-  return Buffer.concat([LOG_SUFFIX_MAGIC, encodeHeaderFrame(header), ...entries.map(encodeEntryFrame), encodeEndFrame(end)]);
-}
-
-function endOf(entries: LogSuffixEntry[]): { entryCount: bigint; lastIndex: bigint; lastTerm: bigint } {
-  const last = entries[entries.length - 1]!;
-  return { entryCount: BigInt(entries.length), lastIndex: last.index, lastTerm: last.term };
-}
 
 describe.each([
   ['plain', false],
@@ -145,7 +118,7 @@ describe.each([
     expect(listed).toEqual({ name: LOG_SUFFIX_FILENAME, size: BigInt(readFileSync(file).length), sha256: res.logSuffix!.sha256 });
 
     // The file holds exactly the node's entries 11..40, each as Dragonboat stores an Entry.
-    const { header, entries } = await readAll(file);
+    const { header, entries } = await readSuffix(file);
     expect(header).toMatchObject({ shardId: 100n, replicaId: 1n, snapshotIndex: 10n, snapshotTerm: 3n, firstIndex: 11n, lastIndex: 40n });
     expect(header.survivor).toEqual({ raftAddress: 'm1:63001', nodeHostDir: n.cfg.nodeHostDir, term: 3n, commit: 30n });
     expect(entries.map((e) => e.index)).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(11 + i)));
@@ -375,7 +348,7 @@ describe('verify of an export with a log suffix', () => {
     const out = await dest();
     const res = await exportSnapshot(n.config, n.shardId, n.replicaId, out, { engine: 'js', withLog: true });
     const file = join(res.exportDir, LOG_SUFFIX_FILENAME);
-    return { dir: res.exportDir, file, ...(await readAll(file)) };
+    return { dir: res.exportDir, file, ...(await readSuffix(file)) };
   }
 
   async function verifyFails(dir: string, file: string, check: string): Promise<void> {
@@ -402,28 +375,28 @@ describe('verify of an export with a log suffix', () => {
     const x = await exported();
     const e = x.entries;
     const swapped = [e[0]!, e[2]!, e[1]!, ...e.slice(3)];
-    writeFileSync(x.file, rawSuffix(x.header, swapped, endOf(e)));
+    writeFileSync(x.file, suffixBytes(x.header, swapped, endOf(e)));
     await verifyFails(x.dir, x.file, 'gap');
 
     const gap = [...e.slice(0, 5), ...e.slice(6)];
-    writeFileSync(x.file, rawSuffix(x.header, gap, endOf(e)));
+    writeFileSync(x.file, suffixBytes(x.header, gap, endOf(e)));
     await verifyFails(x.dir, x.file, 'gap');
 
     const back = e.map((en, i) => (i === 7 ? { ...en, term: 2n, value: encodeEntry({ ...decodeEntry(en.value), term: 2n }) } : en));
-    writeFileSync(x.file, rawSuffix(x.header, back, endOf(e)));
+    writeFileSync(x.file, suffixBytes(x.header, back, endOf(e)));
     await verifyFails(x.dir, x.file, 'term-order');
   });
 
   it("refuses an entry whose decoded index or term differs from its frame's", async () => {
     const x = await exported();
     const e = x.entries.map((en, i) => (i === 4 ? { ...en, value: encodeEntry({ ...decodeEntry(en.value), term: 9n }) } : en));
-    writeFileSync(x.file, rawSuffix(x.header, e, endOf(e)));
+    writeFileSync(x.file, suffixBytes(x.header, e, endOf(e)));
     await verifyFails(x.dir, x.file, 'entry-mismatch');
   });
 
   it('refuses a suffix of another shard or another snapshot', async () => {
     const x = await exported();
-    const shifted = (h: Partial<LogSuffixHeader>): Buffer => rawSuffix({ ...x.header, ...h }, x.entries, endOf(x.entries));
+    const shifted = (h: Partial<LogSuffixHeader>): Buffer => suffixBytes({ ...x.header, ...h }, x.entries, endOf(x.entries));
     writeFileSync(x.file, shifted({ shardId: 101n }));
     await verifyFails(x.dir, x.file, 'shard-id');
     // Same snapshot index, another term: the anchor does not hold.
@@ -433,7 +406,7 @@ describe('verify of an export with a log suffix', () => {
 
   it('refuses a valid suffix that is not the one the manifest recorded', async () => {
     const x = await exported();
-    const other = rawSuffix({ ...x.header, survivor: { ...x.header.survivor, raftAddress: 'm9:63001' } }, x.entries, endOf(x.entries));
+    const other = suffixBytes({ ...x.header, survivor: { ...x.header.survivor, raftAddress: 'm9:63001' } }, x.entries, endOf(x.entries));
     writeFileSync(x.file, other);
     const err = await expectCodedRejection(verifySnapshot(x.dir, { engine: 'js' }), ErrManifestMismatch);
     expect(err.details.path).toBe(x.file);

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { NodeHostConfig } from '../../src/nodehost/config.js';
 import { samplePayload, writeSampleExport, writeSampleNode } from '../../src/ops/sample-node.js';
 import { StateMachineType } from '../../src/records/types.js';
-import { writeConfig } from './run.js';
+import { writeFileSync } from 'node:fs';
+import { treeHash } from '../helpers/tree.js';
+import { runCli, writeConfig, type CliRun } from './run.js';
 import { M1, M2, M3, MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 
 /** m1's last index: a shorter log than the demo's (620), so the CLI suites stay quick. */
@@ -86,4 +88,22 @@ export async function workedExample(payloadBytes = 300 * 1024): Promise<WorkedEx
 /** The CLI arguments of the import on `h` (members: {@link MEMBERS}). */
 export function importArgs(ex: WorkedExample, h: Host, ...extra: string[]): string[] {
   return ['import', '--config', h.configFile, '--src', ex.exportDir, '--members', MEMBERS, '--replica-id', h.replicaId, ...extra];
+}
+
+/**
+ * What `plan` reads of the example's hosts, as an operator gathers it: m1's
+ * and m4's config files, and m5 — which cannot be reached from here — as the
+ * last line of the `inspect --json` its operator ran there, sent over and
+ * saved as `m5-inspect.json` in the example's root (plan runs from there).
+ */
+export async function planHosts(ex: WorkedExample): Promise<{ hosts: string[]; inspectRun: CliRun }> {
+  const inspectRun = await runCli(['inspect', '--config', ex.m5.configFile, '--shard-id', String(SHARD), '--replica-id', '5', '--json']);
+  const m5View = join(ex.root, 'm5-inspect.json');
+  writeFileSync(m5View, `${inspectRun.stdout.trim().split('\n').at(-1)!}\n`);
+  return { hosts: ['--config', 'm1.json', '--config', 'm4.json', '--config', 'm5-inspect.json'], inspectRun };
+}
+
+/** Tree hashes of every directory of the example (the three hosts and the export): a plan must change none. */
+export function exampleTrees(ex: WorkedExample): Promise<string[]> {
+  return Promise.all([ex.m1.dir, ex.m4.dir, ex.m5.dir, ex.exportDir].map((d) => treeHash(d)));
 }

@@ -13,8 +13,7 @@ import { LogDB } from '../../src/logdb/logdb.js';
 import { resolveNodeHostConfig } from '../../src/nodehost/config.js';
 import { EntryType } from '../../src/records/types.js';
 import { makeEntries } from '../helpers/nodehost.js';
-import { treeHash } from '../helpers/tree.js';
-import { LAST_INDEX, type WorkedExample, workedExample } from './fixture.js';
+import { exampleTrees, LAST_INDEX, planHosts, type WorkedExample, workedExample } from './fixture.js';
 import { MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 import { BIN, type CliRun, expectOk, lastJson, runCli, runShell, shq } from './run.js';
 
@@ -25,7 +24,7 @@ describe('nodehost plan: the minimal-loss repair of the worked example', () => {
   let trees: () => Promise<string[]>;
   let before: string[];
   const plan = (...args: string[]): Promise<CliRun> => runCli(['plan', ...args], { cwd: ex.root });
-  const hosts = ['--config', 'm1.json', '--config', 'm4.json', '--config', 'm5-inspect.json'];
+  let hosts: string[];
 
   beforeAll(async () => {
     ex = await workedExample(64 * 1024);
@@ -39,9 +38,8 @@ describe('nodehost plan: the minimal-loss repair of the worked example', () => {
     } finally {
       await db.close();
     }
-    const inspect = await runCli(['inspect', '--config', ex.m5.configFile, '--shard-id', String(SHARD), '--replica-id', '5', '--json']);
-    writeFileSync(join(ex.root, 'm5-inspect.json'), inspect.stdout.trim().split('\n').at(-1)! + '\n');
-    trees = () => Promise.all([ex.m1.dir, ex.m4.dir, ex.m5.dir, ex.exportDir].map((d) => treeHash(d)));
+    ({ hosts } = await planHosts(ex));
+    trees = () => exampleTrees(ex);
     before = await trees();
   });
   afterAll(() => ex?.cleanup());

@@ -10,29 +10,24 @@ import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { treeHash } from '../helpers/tree.js';
-import { LAST_INDEX, workedExample, type WorkedExample } from './fixture.js';
+import { exampleTrees, LAST_INDEX, planHosts, workedExample, type WorkedExample } from './fixture.js';
 import { MEMBERS, SHARD, SNAPSHOT_INDEX, TERM } from '../helpers/worked-example.js';
 import { BIN, expectError, expectOk, lastJson, runCli, runShell, shq, writeConfig, type CliRun } from './run.js';
 
 describe('nodehost plan: the worked example', () => {
   let ex: WorkedExample;
-  let m5View: string;
   let trees: () => Promise<string[]>;
   let before: string[];
   /** Runs plan from the example's root with relative paths, as an operator in that directory would. */
   const plan = (...args: string[]): Promise<CliRun> => runCli(['plan', ...args], { cwd: ex.root });
-  const hosts = ['--config', 'm1.json', '--config', 'm4.json', '--config', 'm5-inspect.json'];
+  let hosts: string[];
 
   beforeAll(async () => {
     ex = await workedExample(64 * 1024);
-    // m5 cannot be reached from here: its operator ran `inspect --json` there and sent the last line.
-    const inspect = await runCli(['inspect', '--config', ex.m5.configFile, '--shard-id', String(SHARD), '--replica-id', '5', '--json']);
-    const view = lastJson(inspect.stdout, inspect.stderr);
-    expect(view.ok).toBe(true);
-    m5View = join(ex.root, 'm5-inspect.json');
-    writeFileSync(m5View, inspect.stdout.trim().split('\n').at(-1)! + '\n');
-    trees = () => Promise.all([ex.m1.dir, ex.m4.dir, ex.m5.dir, ex.exportDir].map((d) => treeHash(d)));
+    const gathered = await planHosts(ex);
+    expect(lastJson(gathered.inspectRun.stdout, gathered.inspectRun.stderr).ok).toBe(true);
+    ({ hosts } = gathered);
+    trees = () => exampleTrees(ex);
     before = await trees();
   });
   afterAll(() => ex?.cleanup());

@@ -96,6 +96,13 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   return { shardId: dec(o.shardId, 'shardId'), replicaId: dec(o.replicaId, 'replicaId'), index: dec(o.index, 'index'), files };
 }
 
+/** The size and SHA-256 of the bytes a caller read from `path`. */
+export interface FileDigest {
+  path: string;
+  size: bigint;
+  sha256: string;
+}
+
 /** Result of a manifest check. */
 export interface ManifestCheck {
   /** Files whose digest was compared. */
@@ -153,13 +160,16 @@ function checkSize(f: ManifestFile, path: string, size: bigint): void {
 /**
  * Checks `dir` against its manifest: the same set of files (manifest
  * excluded), each of the recorded size, and the SHA-256 of each file except
- * those in `skipHash`. Throws {@link ErrManifestMismatch} naming the file.
+ * those in `skipHash`. A file in `digests` is not read again: the size and
+ * SHA-256 the caller took from its own read of it are compared instead (it
+ * counts as hashed). Throws {@link ErrManifestMismatch} naming the file.
  */
 export async function checkManifest(
   dir: string,
   m: Manifest,
   skipHash: ReadonlySet<string> = new Set(),
   signal?: AbortSignal,
+  digests: ReadonlyMap<string, FileDigest> = new Map(),
 ): Promise<ManifestCheck> {
   let present: string[];
   try {
@@ -181,6 +191,12 @@ export async function checkManifest(
     const path = join(dir, f.name);
     if (!present.includes(f.name)) {
       throw new ErrManifestMismatch(`${path} is listed in the export's manifest but missing`, { path, check: 'manifest-missing-file' });
+    }
+    const known = digests.get(f.name);
+    if (known) {
+      checkDigest(m, f.name, known.path, known);
+      out.hashed.push(f.name);
+      continue;
     }
     if (skipHash.has(f.name)) {
       checkSize(f, path, BigInt((await stat(path)).size));

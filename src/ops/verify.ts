@@ -13,7 +13,7 @@ import type { Snapshot } from '../records/types.js';
 import { verifySnapshotFile, type SnapshotFileReport } from '../snapshot/verify.js';
 import { readExportDir, type ExportedExternalFile } from './export-dir.js';
 import type { VerifiedLogSuffix } from './export-log.js';
-import { checkDigest, checkManifest, readManifest, type Manifest, type ManifestCheck } from './manifest.js';
+import { checkManifest, readManifest, type FileDigest, type Manifest, type ManifestCheck } from './manifest.js';
 
 /** Options of {@link verifySnapshot}. */
 export interface VerifySnapshotOptions {
@@ -83,17 +83,10 @@ export async function verifySnapshot(target: string, options: VerifySnapshotOpti
     suffixName = suffix.LOG_SUFFIX_FILENAME;
     logSuffix = await suffix.verifyExportLogSuffix(exp.logSuffixFile, exp.record, { signal: options.signal });
   }
-  const read = new Map<string, { path: string; got: { size: bigint; sha256: string } }>();
-  if (hashSnapshot) read.set(snapName, { path: file.path, got: { size: file.fileSize, sha256: file.sha256! } });
-  if (logSuffix && suffixName && listed(manifest, suffixName)) read.set(suffixName, { path: logSuffix.file, got: logSuffix });
-  const manifestCheck = manifest ? await checkManifest(exp.dir, manifest, new Set(read.keys()), options.signal) : undefined;
-  if (manifest && manifestCheck) {
-    for (const [name, { path, got }] of read) {
-      checkDigest(manifest, name, path, got);
-      manifestCheck.sizeOnly = manifestCheck.sizeOnly.filter((n) => n !== name);
-      manifestCheck.hashed = [...manifestCheck.hashed, name].sort();
-    }
-  }
+  const read = new Map<string, FileDigest>();
+  if (hashSnapshot) read.set(snapName, { path: file.path, size: file.fileSize, sha256: file.sha256! });
+  if (logSuffix && suffixName) read.set(suffixName, { path: logSuffix.file, size: logSuffix.size, sha256: logSuffix.sha256 });
+  const manifestCheck = manifest ? await checkManifest(exp.dir, manifest, new Set(), options.signal, read) : undefined;
   return {
     kind: 'export',
     ...base,

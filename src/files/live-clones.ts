@@ -25,7 +25,9 @@ export function deleteLiveClone(dir: string): void {
 export function removeLiveClonesSync(): void {
   for (const dir of live) {
     try {
-      rmSync(dir, { recursive: true, force: true });
+      // A copy still running on the thread pool can add a file between the removal of the
+      // files and of the directory (ENOTEMPTY): retried; once the directory is gone it fails.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 1 });
     } catch {
       // best effort: a later run removes it (its name carries our pid)
     }

@@ -16,6 +16,7 @@
  *   registered there before LevelDB takes its lock, so no probe (which would
  *   open and close the LOCK file) ever runs on it.
  */
+import { mkdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -145,6 +146,31 @@ function scratchCandidates(src: string, opts: PartitionOptions): { dir: string; 
   ];
 }
 
+const NAME_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Creates `<parent>/nodehost-tools-ro-<pid>-<random>`, registered for the
+ * signal handler's removal before it exists. The handler may run between any
+ * two callbacks; with an asynchronous mkdtemp there is a moment when the
+ * directory exists and nobody knows its name, and an interrupted inspect left
+ * it behind. A synchronous mkdir of a name chosen here has no such moment.
+ */
+function createRegistered(parent: string): string {
+  for (;;) {
+    let suffix = '';
+    for (let i = 0; i < 6; i++) suffix += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)];
+    const dir = path.join(parent, `${CLONE_PREFIX}${process.pid}-${suffix}`);
+    addLiveClone(dir);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+      return dir;
+    } catch (err) {
+      deleteLiveClone(dir);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
 async function makeCloneDir(src: string, opts: PartitionOptions): Promise<string> {
   const dev = (await statOrUndefined(src))?.dev;
   const candidates = scratchCandidates(src, opts);
@@ -153,9 +179,7 @@ async function makeCloneDir(src: string, opts: PartitionOptions): Promise<string
     if (c.sameDevice && (dev === undefined || (await statOrUndefined(c.dir).catch(() => undefined))?.dev !== dev)) continue;
     await removeDeadClones(c.dir);
     try {
-      const dir = await fsp.mkdtemp(path.join(c.dir, `${CLONE_PREFIX}${process.pid}-`));
-      addLiveClone(dir);
-      return dir;
+      return createRegistered(c.dir);
     } catch (err) {
       lastErr = err;
       if (i === candidates.length - 1 || !c.sameDevice) throw ioError(err, 'cannot create a scratch directory in', c.dir);

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrDirLocked, ErrLogDB } from '../../src/errors.js';
-import { LogDBPartition, databaseExists } from '../../src/logdb/leveldb-partition.js';
+import { LogDBPartition, databaseExists, removeLiveClonesSync } from '../../src/logdb/leveldb-partition.js';
 import { holdFcntlLock, type LockHolder } from '../helpers/lock-holders.js';
 import { treeSnapshot } from '../helpers/tree.js';
 
@@ -85,6 +85,39 @@ describe('LogDBPartition', () => {
     });
     expect(await treeSnapshot(dbDir)).toEqual(before);
     expect(fs.readdirSync(scratch)).toEqual([]);
+  });
+
+  it('a clone is registered for removal before it exists: a signal handler running at any moment leaves nothing', async () => {
+    // The CLI's SIGINT handler removes the registered clones and exits at once. It can run between
+    // any two callbacks, so a directory that exists on disk before it is registered would be left
+    // behind by an interrupted inspect. The poller plays that handler on every turn of the loop
+    // while ten read-only opens clone the partition.
+    const dbDir = path.join(dir, 'logdb-5');
+    await fill(dbDir);
+    const scratch = path.join(dir, 'scratch');
+    fs.mkdirSync(scratch);
+    for (let round = 0; round < 10; round++) {
+      let stop = false;
+      const orphans: string[] = [];
+      const poll = (): void => {
+        const until = performance.now() + 1;
+        while (!stop && performance.now() < until) {
+          if (fs.readdirSync(scratch).length === 0) continue;
+          removeLiveClonesSync();
+          orphans.push(...fs.readdirSync(scratch));
+          stop = true;
+        }
+        if (!stop) setImmediate(poll);
+      };
+      setImmediate(poll);
+      const p = new LogDBPartition(dbDir, { readOnly: true, scratchDir: scratch });
+      await p.openExisting().catch(() => undefined);
+      await p.close();
+      stop = true;
+      expect(orphans).toEqual([]);
+      fs.rmSync(scratch, { recursive: true, force: true });
+      fs.mkdirSync(scratch);
+    }
   });
 
   it('by contrast, a plain open of an existing database does rewrite its files', async () => {

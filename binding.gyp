@@ -26,6 +26,7 @@
         'native/src/crc32c.cc',
         'native/src/file_lock.cc',
         'native/src/js_util.cc',
+        'native/src/leveldb_batch.cc',
         'native/src/logdb_bulk.cc',
         'native/src/payload_scan.cc',
         'native/src/piece_reader.cc',

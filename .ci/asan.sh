@@ -22,7 +22,8 @@ ADDON="$PWD/$OUT/Release/nodehost_native.node"
 # bindings (test/engines/native*.test.ts), the engines' differential suite
 # (the native engine through the full verifier at every block edge and
 # corruption class), the import's stale-entry removal through the addon's
-# LevelDB, the carried log suffix through the addon's entry-frame kernel
+# LevelDB, the addon's LevelDB write batch (encoded puts, malformed
+# pieces, locks, cancellation), the carried log suffix through the addon's entry-frame kernel
 # against the portable path, and the fuzz suites of the record decoders and
 # the snapshot verifier. About 70 s on 2 cores.
 SUITES=(
@@ -30,6 +31,7 @@ SUITES=(
   test/engines/differential.test.ts
   test/ops/stale-entries.test.ts
   test/logdb/native-remove.test.ts
+  test/logdb/native-batch.test.ts
   test/ops/import-log-native.test.ts
   test/records/fuzz.test.ts
   test/snapshot/fuzz.test.ts

@@ -8,6 +8,7 @@
 #include "crc32c.h"
 #include "file_lock.h"
 #include "js_util.h"
+#include "leveldb_batch.h"
 #include "logdb_bulk.h"
 #include "payload_scan.h"
 #include "sha256.h"
@@ -386,12 +387,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crc32cKernel", Napi::String::New(env, Crc32cKernelName()));
   exports.Set("scanPayload", Napi::Function::New(env, ScanPayloadJs, "scanPayload"));
   exports.Set("removeRanges", Napi::Function::New(env, RemoveRangesJs, "removeRanges"));
+  exports.Set("NativeWriteBatch", DefineNativeWriteBatch(env));
   exports.Set("suffixFrames", Napi::Function::New(env, SuffixFramesJs, "suffixFrames"));
   exports.Set("Sha256Stream", Sha256Stream::Define(env));
   exports.Set("lockHolder", Napi::Function::New(env, LockHolderJs, "lockHolder"));
   exports.Set("acquireLock", Napi::Function::New(env, AcquireLockJs, "acquireLock"));
   // Bumped when the binding's JS-facing shape changes; the wrapper checks it.
-  exports.Set("bindingVersion", Napi::Number::New(env, 6));
+  exports.Set("bindingVersion", Napi::Number::New(env, 7));
   return exports;
 }
 

@@ -13,13 +13,6 @@
 #include "native_error.h"
 
 namespace nodehost {
-namespace {
-
-constexpr size_t kMaxBatchBytes = 32u << 20;
-
-void ThrowIfCancelled(const std::atomic<bool>* cancel) {
-  if (cancel && cancel->load(std::memory_order_relaxed)) throw NativeError(ErrorKind::kAborted, "aborted");
-}
 
 NativeError StatusError(const leveldb::Status& s, const std::string& path, const char* what) {
   std::string text = s.ToString();
@@ -56,6 +49,14 @@ void RequireExistingDb(const std::string& path) {
   if (!S_ISDIR(st.st_mode) || ::stat(current.c_str(), &st) != 0) {
     throw NativeError(ErrorKind::kNotADb, path + " is not a LevelDB database (no CURRENT file)", path);
   }
+}
+
+namespace {
+
+constexpr size_t kMaxBatchBytes = 32u << 20;
+
+void ThrowIfCancelled(const std::atomic<bool>* cancel) {
+  if (cancel && cancel->load(std::memory_order_relaxed)) throw NativeError(ErrorKind::kAborted, "aborted");
 }
 
 // Opens an existing database (never creates one: a missing partition has nothing to remove).

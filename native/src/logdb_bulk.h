@@ -13,7 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "leveldb/status.h"
+#include "native_error.h"
+
 namespace nodehost {
+
+// A LevelDB status as the error the wrapper maps: a LOCK held elsewhere is
+// kLocked (with the holder's pid when fcntl knows it), anything else kLogDb.
+NativeError StatusError(const leveldb::Status& s, const std::string& path, const char* what);
+
+// Throws kPathNotExist / kNotADb unless `path` holds a database (its CURRENT
+// file); checked before LevelDB runs, which would create the directory and a LOCK.
+void RequireExistingDb(const std::string& path);
 
 // The keys k with start <= k < end, compared bytewise.
 struct ByteRange {

@@ -28,14 +28,22 @@ import { isNotFound, statOrUndefined } from '../files/fsutil.js';
 import { checkNotLocked, isOwnLock, registerOwnLock, unregisterOwnLock, type LockCheckOptions } from '../nodehost/lock.js';
 import { LOCK_FILENAME } from '../nodehost/paths.js';
 import { exclusiveEnd, type KeyRange } from './keys.js';
+import { NativeLevelBatch, nativeBatchAvailable } from './native-batch.js';
 import { nativeRemovalAvailable, removeKeyRanges } from './native-bulk.js';
 import { checkLevelDBPartitionFiles } from './store-kind.js';
-import type { IterateOptions, KvOp, PartitionStore } from './store.js';
+import type { IterateOptions, KvOp, PartitionStore, PutMany } from './store.js';
 
 type Level = ClassicLevel<Uint8Array, Uint8Array>;
 
 /** A write of a batch: put or delete. */
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/** Where {@link LogDBPartition.write} puts a batch's operations: classic-level's batch or the addon's. */
+interface BatchSink {
+  put(key: Uint8Array, value: Uint8Array): void;
+  del(key: Uint8Array): void;
+  putMany(op: PutMany): Promise<void>;
+}
 
 /** Options of a partition. */
 export interface PartitionOptions {
@@ -236,8 +244,8 @@ export class LogDBPartition implements PartitionStore {
   private cloneDir: string | undefined;
   private registered = false;
   private closed = false;
-  /** The addon's removal running on the directory: nothing reopens the classic-level handle until it ends. */
-  private nativeRemoval: Promise<void> | undefined;
+  /** The addon's LevelDB working on the directory: nothing reopens the classic-level handle until it ends. */
+  private nativeWork: Promise<void> | undefined;
 
   constructor(dir: string, opts: PartitionOptions = {}) {
     this.dir = path.resolve(dir);
@@ -288,7 +296,7 @@ export class LogDBPartition implements PartitionStore {
   }
 
   private async openLevel(create: boolean): Promise<void> {
-    await this.nativeRemovalDone();
+    await this.nativeWorkDone();
     if (this.db) return;
     // Never let LevelDB open what another engine wrote: it would "recover" a Pebble WAL by deleting it.
     await checkLevelDBPartitionFiles(this.dir);
@@ -430,44 +438,101 @@ export class LogDBPartition implements PartitionStore {
    * database if needed). LevelDB has no range deletion: a `delRange` becomes
    * point deletes of the keys it covers, those stored and those put earlier in
    * the same batch, so later operations win exactly as in Pebble.
+   *
+   * A `putMany` that offers its puts encoded, with the addon there, makes the
+   * addon build the batch (the encoded puts appended as they are, no
+   * JavaScript per pair) and write it with its own LevelDB while the
+   * classic-level handle is closed (see {@link runNative}); otherwise
+   * classic-level's batch takes every pair.
    */
   async write(ops: readonly KvOp[]): Promise<void> {
     if (ops.length === 0) return;
     const db = await this.openForWrite();
+    if (nativeBatchAvailable() && ops.some((op) => op.type === 'putMany' && op.encoded)) {
+      await this.writeNative(ops);
+      return;
+    }
     // Pairs produced on demand (putMany) go straight into LevelDB's own batch, which copies them as they come.
     const chain = db.batch();
-    const putSoFar = new Map<string, Uint8Array>();
-    let many = false;
     try {
-      for (const op of ops) {
-        switch (op.type) {
-          case 'delRange':
-            if (many) {
-              // A putMany's pairs are not kept to be matched against a later range: no caller writes this order.
-              throw new ErrLogDB('a range deletion after a putMany in one LevelDB batch is not supported', {
-                path: this.dir,
-                check: 'batch-order',
-              });
-            }
-            for await (const key of this.keys({ gte: op.start, lt: op.end })) chain.del(key);
-            for (const key of putSoFar.values()) if (inRange(key, op.start, op.end)) chain.del(key);
-            break;
-          case 'putMany':
-            many = true;
-            for await (const piece of op.pairs()) for (const [key, value] of piece) chain.put(key, value);
-            break;
-          case 'put':
-            putSoFar.set(hex(op.key), op.key);
-            chain.put(op.key, op.value);
-            break;
-          default:
-            chain.del(op.key);
-        }
-      }
+      await this.fill(ops, {
+        put: (key, value) => chain.put(key, value),
+        del: (key) => chain.del(key),
+        putMany: async (op) => {
+          for await (const piece of op.pairs()) for (const [key, value] of piece) chain.put(key, value);
+        },
+      });
       await chain.write({ sync: true });
     } catch (err) {
       await chain.close().catch(() => undefined);
       throw levelError(err, this.dir, 'write');
+    }
+  }
+
+  /**
+   * The addon's batch: filled while the classic-level handle is still open
+   * (a `delRange` reads the keys it covers through it), then written with
+   * the handle closed. Holds the batch's bytes once, in the addon; nothing
+   * per entry in JavaScript.
+   */
+  private async writeNative(ops: readonly KvOp[]): Promise<void> {
+    const batch = new NativeLevelBatch(this.dir);
+    await this.fill(ops, {
+      put: (key, value) => batch.put(key, value),
+      del: (key) => batch.del(key),
+      putMany: async (op) => {
+        if (!op.encoded) {
+          for await (const piece of op.pairs()) for (const [key, value] of piece) batch.put(key, value);
+          return;
+        }
+        let count = 0;
+        for await (const piece of op.encoded()) {
+          batch.appendEncoded(piece.bytes, piece.count);
+          count += piece.count;
+        }
+        if (count !== op.count) {
+          throw new ErrLogDB(`log store partition ${this.dir}: a putMany announced ${op.count} puts and encoded ${count}`, {
+            path: this.dir,
+            check: 'batch-count',
+            expected: op.count,
+            actual: count,
+          });
+        }
+      },
+    }).catch((err: unknown) => {
+      throw levelError(err, this.dir, 'write');
+    });
+    await this.runNative(() => batch.write());
+  }
+
+  /** Feeds `ops` to a batch in order, `delRange` expanded into point deletes. */
+  private async fill(ops: readonly KvOp[], sink: BatchSink): Promise<void> {
+    const putSoFar = new Map<string, Uint8Array>();
+    let many = false;
+    for (const op of ops) {
+      switch (op.type) {
+        case 'delRange':
+          if (many) {
+            // A putMany's pairs are not kept to be matched against a later range: no caller writes this order.
+            throw new ErrLogDB('a range deletion after a putMany in one LevelDB batch is not supported', {
+              path: this.dir,
+              check: 'batch-order',
+            });
+          }
+          for await (const key of this.keys({ gte: op.start, lt: op.end })) sink.del(key);
+          for (const key of putSoFar.values()) if (inRange(key, op.start, op.end)) sink.del(key);
+          break;
+        case 'putMany':
+          many = true;
+          await sink.putMany(op);
+          break;
+        case 'put':
+          putSoFar.set(hex(op.key), op.key);
+          sink.put(op.key, op.value);
+          break;
+        default:
+          sink.del(op.key);
+      }
     }
   }
 
@@ -485,29 +550,38 @@ export class LogDBPartition implements PartitionStore {
       await this.removeRangesPortable(ranges, signal);
       return;
     }
-    // Two copies of LevelDB must never hold one database at once (nothing
-    // between them would stop both writing it): the classic-level handle is
-    // closed first, while this partition's claim on the lock stays
-    // registered, so no other LogDB of this process opens it and no probe
-    // opens (and, closing, drops) its LOCK while the addon holds it. The next
-    // read or write reopens the handle. Removals run one at a time (no await
-    // between the loop's last check and the assignment).
-    while (this.nativeRemoval) await this.nativeRemoval.catch(() => undefined);
+    await this.runNative(async () => {
+      await removeKeyRanges(this.dir, ranges, { signal });
+    });
+  }
+
+  /**
+   * Runs the addon's LevelDB on the directory. Two copies of LevelDB must
+   * never hold one database at once (nothing between them would stop both
+   * writing it): the classic-level handle is closed first, while this
+   * partition's claim on the lock stays registered, so no other LogDB of
+   * this process opens it and no probe opens (and, closing, drops) its LOCK
+   * while the addon holds it. The next read or write reopens the handle.
+   * Native work runs one at a time (no await between the loop's last check
+   * and the assignment).
+   */
+  private async runNative(work: () => Promise<void>): Promise<void> {
+    while (this.nativeWork) await this.nativeWork.catch(() => undefined);
     const run = (async () => {
       await this.claim();
       await this.closeLevel();
-      await removeKeyRanges(this.dir, ranges, { signal });
+      await work();
     })();
-    this.nativeRemoval = run;
+    this.nativeWork = run;
     try {
       await run;
     } finally {
-      if (this.nativeRemoval === run) this.nativeRemoval = undefined;
+      if (this.nativeWork === run) this.nativeWork = undefined;
     }
   }
 
-  private async nativeRemovalDone(): Promise<void> {
-    while (this.nativeRemoval) await this.nativeRemoval.catch(() => undefined);
+  private async nativeWorkDone(): Promise<void> {
+    while (this.nativeWork) await this.nativeWork.catch(() => undefined);
   }
 
   /**
@@ -557,7 +631,7 @@ export class LogDBPartition implements PartitionStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.nativeRemovalDone();
+    await this.nativeWorkDone();
     try {
       await this.closeLevel();
     } finally {

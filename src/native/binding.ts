@@ -5,7 +5,8 @@
  * mapping of its failures to this package's coded errors, and cancellation.
  * Each capability it carries sits next to the layer that uses it: checksums
  * in `engines/native.ts`, bulk LevelDB key work in `logdb/native-bulk.ts`,
- * fcntl locks in `nodehost/native-lock.ts`, the log suffix's entry frames in
+ * LevelDB write batches in `logdb/native-batch.ts`, fcntl locks in
+ * `nodehost/native-lock.ts`, the log suffix's entry frames in
  * `logdb/native-suffix.ts`.
  *
  * The addon is optional. It is loaded lazily, once; when it is missing or
@@ -103,7 +104,7 @@ export const NATIVE_ADDON_PATH = resolveAddonPath();
 export const DISABLE_NATIVE_ENV = 'NODEHOST_TOOLS_DISABLE_NATIVE';
 
 /** The binding shape this wrapper speaks; the addon exports the same number. */
-const BINDING_VERSION = 6;
+const BINDING_VERSION = 7;
 
 /** A cancel flag shared with a native worker, which polls it between pieces of work. */
 export interface NativeCancelToken {
@@ -144,6 +145,8 @@ export interface NativeBinding {
     options?: { deletesPerWrite?: number },
     token?: NativeCancelToken | null,
   ): Promise<RemoveRangesResult>;
+  /** A LevelDB write batch the addon builds and writes with its own LevelDB (see `logdb/native-batch.ts`). */
+  readonly NativeWriteBatch: new () => RawNativeWriteBatch;
   /**
    * Checks (and in the write pass re-keys) the whole entry frames at the front of `piece`; advances `state`
    * (next index, last term, last index, count) in place. See native/src/suffix_frames.h.
@@ -173,6 +176,22 @@ export interface RawSuffixFrames {
   neutralized?: BigUint64Array;
 }
 
+/**
+ * The raw `NativeWriteBatch`: operations are copied in during each call; the
+ * batch is written once (then no operation is accepted). A malformed encoded
+ * piece throws an `invalid` error with `offset` and `check`, and adds nothing.
+ */
+export interface RawNativeWriteBatch {
+  put(key: Uint8Array, value: Uint8Array): void;
+  del(key: Uint8Array): void;
+  /** `count` put operations encoded as `0x01 | uvarint key length | key | uvarint value length | value`. */
+  appendEncoded(bytes: Uint8Array, count: number): void;
+  /** Operations in the batch. */
+  readonly count: number;
+  /** Opens the database (creating it unless `createIfMissing` is false), applies the batch as one write, closes. */
+  write(dbPath: string, options?: { sync?: boolean; createIfMissing?: boolean }, token?: NativeCancelToken | null): Promise<void>;
+}
+
 /** The addon's streaming SHA-256 (see {@link NativeBinding.Sha256Stream}). */
 export interface NativeSha256Stream {
   update(data: Uint8Array): Promise<void>;
@@ -191,7 +210,7 @@ export interface RawFileLock {
 }
 
 /** The shape of errors the addon throws or rejects with, before mapping. */
-interface RawNativeError extends Error {
+export interface RawNativeError extends Error {
   kind?: 'io' | 'aborted' | 'invalid' | 'locked' | 'path-not-exist' | 'not-a-db' | 'logdb';
   errno?: number;
   syscall?: string;

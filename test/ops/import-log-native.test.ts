@@ -5,7 +5,9 @@
  * leave exactly the same store — the same files byte for byte on Pebble (the
  * kernel's puts go into the WAL as they are), the same keys and values on
  * LevelDB — on a plain and on a batched host. The kernel is spied on, so a
- * run that silently took the portable path fails.
+ * run that silently took the portable path fails; on LevelDB so is the
+ * addon's write batch (a plain host's commit is written by the addon's
+ * LevelDB, the encoded puts appended as they are).
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -19,14 +21,26 @@ import { readCarriedLogSuffix } from '../../src/ops/import-log.js';
 import { encodeEntry } from '../../src/records/codec.js';
 import { EntryType, StateMachineType, type Snapshot } from '../../src/records/types.js';
 import { encodePut } from '../../src/logdb/native-suffix.js';
+import { NativeLevelBatch } from '../../src/logdb/native-batch.js';
 import type { NodeHostConfig } from '../../src/nodehost/config.js';
 import { importSnapshot, type ImportResult } from '../../src/ops/import.js';
 import { makeTempDir } from '../helpers/nodehost.js';
 import { TEST_LOGDB_TYPE } from '../helpers/store.js';
 import { treeSnapshot, type TreeSnapshot } from '../helpers/tree.js';
-import { M4, workedMembers } from '../helpers/worked-example.js';
+import { M4, SHARD, workedMembers } from '../helpers/worked-example.js';
+import { entryKey } from '../../src/logdb/keys.js';
 import { freshConfig } from './fixtures.js';
-import { CONFIG_CHANGE_AT, expectCarriedOn, exportWithLog, LAST, LAST_TERM, makeSurvivor } from './import-log-fixtures.js';
+import {
+  CONFIG_CHANGE_AT,
+  expectCarriedOn,
+  exportWithLog,
+  exportWithSuffix,
+  LAST,
+  LAST_TERM,
+  makeSurvivor,
+  suffixEntry,
+  survivorEntries,
+} from './import-log-fixtures.js';
 import { suffixHeader } from '../helpers/log-suffix.js';
 
 let root: string;
@@ -82,13 +96,16 @@ async function bothWays(hostRoot: string, cfg: NodeHostConfig, expDir: string, r
   const binding = loadNative();
   expect(binding, 'the addon must be built for this suite').toBeDefined();
   const spy = vi.spyOn(binding!, 'suffixFrames');
+  const appended = vi.spyOn(NativeLevelBatch.prototype, 'appendEncoded');
   const pristine = `${hostRoot}.pristine`;
   await fsp.cp(hostRoot, pristine, { recursive: true });
 
   const nativeResult = await importSnapshot(cfg, expDir, workedMembers(), replicaId);
   const nativeStore = await storeState(cfg);
   const nativeCalls = spy.mock.calls.map((c) => (c[5] === null ? 'validate' : 'write'));
+  const nativeAppends = appended.mock.calls.length;
   spy.mockClear();
+  appended.mockClear();
 
   await fsp.rm(hostRoot, { recursive: true, force: true });
   await fsp.cp(pristine, hostRoot, { recursive: true });
@@ -100,7 +117,15 @@ async function bothWays(hostRoot: string, cfg: NodeHostConfig, expDir: string, r
     delete process.env[DISABLE_NATIVE_ENV];
   }
   const portableStore = await storeState(cfg);
-  return { nativeResult, nativeStore, nativeCalls, portableResult, portableStore, portableCalls: spy.mock.calls.length };
+  return {
+    nativeResult,
+    nativeStore,
+    nativeCalls,
+    nativeAppends,
+    portableResult,
+    portableStore,
+    portableCalls: spy.mock.calls.length + appended.mock.calls.length,
+  };
 }
 
 describe(`native and portable carry the same suffix (${TEST_LOGDB_TYPE})`, () => {
@@ -124,11 +149,42 @@ describe(`native and portable carry the same suffix (${TEST_LOGDB_TYPE})`, () =>
       await expectCarriedOn(cfg, host.replica, 20n, format);
       expect(r.portableCalls).toBe(0);
       expect(r.nativeCalls).toContain('validate');
-      // Only a plain Pebble host takes the kernel's puts as they are; LevelDB and a batched log take the pairs.
-      const encoded = TEST_LOGDB_TYPE === 'sharded-pebble' && !batched;
-      expect(r.nativeCalls.includes('write')).toBe(encoded);
+      // A plain host takes the kernel's puts as they are (Pebble's WAL, the addon's LevelDB batch); a batched log takes the pairs.
+      expect(r.nativeCalls.includes('write')).toBe(!batched);
+      expect(r.nativeAppends > 0).toBe(TEST_LOGDB_TYPE !== 'sharded-pebble' && !batched);
     });
   }
+
+  it('plain host holding the replica already (its stored entries deleted in the same batch), and a 5 MiB entry', async () => {
+    const dir = path.join(root, `case-${++n}`);
+    const m1 = await makeSurvivor({ root: path.join(dir, 'm1') });
+    const big = survivorEntries().find((e) => e.index === 60n)!;
+    const exp = await exportWithSuffix(path.join(dir, 'export'), m1.config, {
+      index: 20n,
+      entries: (es) => es.map((e) => (e.index === big.index ? suffixEntry({ ...big, cmd: new Uint8Array(5 << 20).fill(0x5a) }) : e)),
+    });
+
+    const r = await bothWays(path.join(dir, 'm1'), m1.config, exp.dir, 1n);
+
+    expect(r.nativeStore).toEqual(r.portableStore);
+    expect(r.nativeResult.logSuffix).toEqual(r.portableResult.logSuffix);
+    expect(r.nativeResult.logSuffix).toMatchObject({ neutralized: [{ index: CONFIG_CHANGE_AT, term: LAST_TERM }], lastIndex: LAST });
+    expect(r.portableCalls).toBe(0);
+    expect(r.nativeCalls).toContain('write');
+    expect(r.nativeAppends > 0).toBe(TEST_LOGDB_TYPE !== 'sharded-pebble');
+    if (TEST_LOGDB_TYPE !== 'sharded-pebble') {
+      // The big entry whole under m1's key for 60; none of m1's entries at or below the snapshot left.
+      const stored = new Map(
+        Object.values(r.nativeStore as Record<string, string[]>)
+          .flat()
+          .map((p) => p.split('=') as [string, string]),
+      );
+      const keyHexOf = (i: bigint) => Buffer.from(entryKey(SHARD, 1n, i)).toString('hex');
+      expect(stored.get(keyHexOf(60n))?.length).toBeGreaterThan(10 << 20);
+      for (let i = 1n; i <= 20n; i++) expect(stored.has(keyHexOf(i)), `entry ${i}`).toBe(false);
+      for (let i = 21n; i <= LAST; i++) expect(stored.has(keyHexOf(i)), `entry ${i}`).toBe(true);
+    }
+  });
 });
 
 describe('both passes over a suffix of many read chunks (about 20 MiB)', () => {

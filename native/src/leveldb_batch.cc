@@ -72,6 +72,18 @@ PutOp ReadPut(const uint8_t* data, size_t len, size_t* pos) {
   return op;
 }
 
+// Turns the memtable into a level-0 table before the close. Every open
+// replays the write-ahead log into a memtable and writes that table anyway
+// (LevelDB 1.20 does not reuse logs), and the next open (classic-level's,
+// right after this write) would first read the whole batch back from the
+// log; flushing here spares that read and replay. CompactRange flushes the
+// memtable first, whatever the range; the range ["", ""] then overlaps no
+// table (the log store has no empty key), so nothing else is compacted.
+void FlushMemTable(leveldb::DB* db) {
+  const leveldb::Slice empty;
+  db->CompactRange(&empty, &empty);
+}
+
 struct BatchState {
   std::unique_ptr<leveldb::WriteBatch> batch = std::make_unique<leveldb::WriteBatch>();
   uint64_t count = 0;
@@ -152,12 +164,12 @@ class NativeWriteBatch : public Napi::ObjectWrap<NativeWriteBatch> {
     return PromiseWorker<bool>::Start(
         env, "nodehost:writeBatch",
         [state, req, cancel] {
-          // The batch's bytes go as soon as the write is done, written or not (they are the whole suffix).
+          // The batch's bytes (the whole suffix) go as soon as LevelDB has them, or at a failure.
           struct Release {
             BatchState* s;
             ~Release() { s->batch.reset(); }
           } release{state.get()};
-          WriteBatchTo(req, state->batch.get(), cancel.get());
+          WriteBatchTo(req, &state->batch, cancel.get());
           return true;
         },
         [](Napi::Env env, const bool&) -> Napi::Value { return env.Undefined(); });
@@ -188,7 +200,8 @@ void AppendEncodedPuts(leveldb::WriteBatch* batch, const uint8_t* data, size_t l
   }
 }
 
-void WriteBatchTo(const BatchWriteRequest& req, leveldb::WriteBatch* batch, const std::atomic<bool>* cancel) {
+void WriteBatchTo(const BatchWriteRequest& req, std::unique_ptr<leveldb::WriteBatch>* batch,
+                  const std::atomic<bool>* cancel) {
   auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
   if (cancelled()) throw NativeError(ErrorKind::kAborted, "aborted");
   if (!req.createIfMissing) RequireExistingDb(req.dbPath);
@@ -207,8 +220,10 @@ void WriteBatchTo(const BatchWriteRequest& req, leveldb::WriteBatch* batch, cons
   if (cancelled()) throw NativeError(ErrorKind::kAborted, "aborted");
   leveldb::WriteOptions wo;
   wo.sync = req.sync;
-  s = db->Write(wo, batch);
+  s = db->Write(wo, batch->get());
+  batch->reset();
   if (!s.ok()) throw StatusError(s, req.dbPath, "write");
+  FlushMemTable(db.get());
 }
 
 Napi::Function DefineNativeWriteBatch(Napi::Env env) {

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "leveldb/write_batch.h"
@@ -44,9 +45,12 @@ struct BatchWriteRequest {
 };
 
 // Opens the database with the options classic-level opens it with, applies
-// `batch` as ONE write, closes. Cancellation is honoured up to the write
-// (then nothing was written); the write itself is atomic.
-void WriteBatchTo(const BatchWriteRequest& req, leveldb::WriteBatch* batch, const std::atomic<bool>* cancel);
+// `*batch` as ONE write (then releases it: LevelDB's memtable holds the
+// bytes), turns the memtable into a table and closes. Cancellation is
+// honoured up to the write (then nothing was written); the write itself is
+// atomic.
+void WriteBatchTo(const BatchWriteRequest& req, std::unique_ptr<leveldb::WriteBatch>* batch,
+                  const std::atomic<bool>* cancel);
 
 // The JavaScript class NativeWriteBatch: put(key, value), del(key),
 // appendEncoded(bytes, count), count, write(dbPath, {sync, createIfMissing}, token?) -> Promise.

@@ -3,7 +3,8 @@
  * of N entries, whole process as an operator runs the CLI, against what the
  * same repair costs without the log plus copying the suffix file — the
  * share of the work the suffix itself adds. Both on a fresh Pebble host (the
- * default store), peak RSS sampled from /proc.
+ * default store), and the import once more onto a fresh LevelDB host (the
+ * addon's own LevelDB writes that batch); peak RSS sampled from /proc.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,20 +60,24 @@ export async function writeBenchSuffix(exp: BenchExport, entries: number): Promi
   return written.size;
 }
 
-/** One CLI import of `exp` onto a fresh Pebble host under `hostRoot`, timed whole-process; `ignoreLog` imports the snapshot alone. */
+/**
+ * One CLI import of `exp` onto a fresh host of `logdbType` (default Pebble)
+ * under `hostRoot`, timed whole-process; `ignoreLog` imports the snapshot alone.
+ */
 export async function cliImport(
   cli: string,
   exp: BenchExport,
   hostRoot: string,
   ignoreLog: boolean,
   expectedMaxIndex: bigint,
+  logdbType: NonNullable<NodeHostConfig['logdbType']> = 'sharded-pebble',
 ): Promise<Measured> {
   await mkdir(hostRoot, { recursive: true });
   const config: NodeHostConfig = {
     nodeHostDir: join(hostRoot, 'nodehost'),
     raftAddress: EXPORT_ADDRESS,
     hostname: 'bench-host',
-    logdbType: 'sharded-pebble',
+    logdbType,
   };
   const configFile = join(hostRoot, 'config.json');
   await writeFile(configFile, JSON.stringify(config));

@@ -464,13 +464,24 @@ async function carryGroup(ctx: Ctx, entries: number): Promise<BenchGroup> {
       run: (n) => cliImport(cli, exp, host('cli', n), false, EXPORT_INDEX + BigInt(entries)),
       cleanup: (n) => removeDir(host('cli', n)),
     },
+    {
+      id: 'carry.cli.leveldb',
+      label: `nodehost import carrying ${formatCount(entries)} entries onto a LevelDB host (CLI process)`,
+      role: 'subject',
+      bytes: Number(suffixBytes),
+      run: (n) => cliImport(cli, exp, host('cli-leveldb', n), false, EXPORT_INDEX + BigInt(entries), 'sharded-leveldb'),
+      cleanup: (n) => removeDir(host('cli-leveldb', n)),
+    },
   ];
   const cases = await runGroup(ctx, 'carry', specs);
-  applyRatios(cases, [{ caseId: 'carry.cli', to: 'carry.base', label: 'without the log + cp', kind: 'time' }]);
+  applyRatios(cases, [
+    { caseId: 'carry.cli', to: 'carry.base', label: 'without the log + cp', kind: 'time' },
+    { caseId: 'carry.cli.leveldb', to: 'carry.base', label: 'without the log (Pebble) + cp', kind: 'time' },
+  ]);
   await rm(exp.dir, { recursive: true, force: true });
   return {
     id: 'carry',
-    title: 'minimal-loss import on a fresh Pebble host (CLI, whole process)',
+    title: 'minimal-loss import on a fresh Pebble host, and on a fresh LevelDB host (CLI, whole process)',
     input: `${formatBytes(CARRY_SNAPSHOT_SIZE)} snapshot and a log suffix of ${formatCount(entries)} entries (${formatBytes(Number(suffixBytes))})`,
     cases,
   };

@@ -274,6 +274,19 @@ describe('the native batch write', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  it('leaves the batch in a table, not in the write-ahead log (the next open has nothing to replay)', async () => {
+    const dir = path.join(tmp.dir, `flushed-${dirNo++}`);
+    const batch = new NativeLevelBatch(dir);
+    for (const piece of encodedPieces(1, 2000, 500)) batch.appendEncoded(piece.bytes, piece.count);
+    await batch.write();
+    const files = fs.readdirSync(dir);
+    const logs = files.filter((f) => f.endsWith('.log'));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const f of logs) expect(fs.statSync(path.join(dir, f)).size, f).toBe(0);
+    expect(files.filter((f) => f.endsWith('.ldb')).length).toBeGreaterThan(0);
+    expect((await dump(dir)).size).toBe(2000);
+  });
+
   it('is written once: a second write or a later operation is refused', async () => {
     const dir = copy();
     const batch = new NativeLevelBatch(dir);

@@ -4,7 +4,7 @@
  * Table-driven cases run `main(argv, io)` in-process; a few run the real binary.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMembers } from '../../src/cli/commands/import.js';
 import { ErrUsage } from '../../src/errors.js';
@@ -162,6 +162,7 @@ describe('the launcher', () => {
     mkdirSync(join(root, 'bin'));
     const bin = join(root, 'bin', 'nodehost.js');
     copyFileSync(BIN, bin);
+    copyFileSync(join(dirname(BIN), 'package.json'), join(root, 'bin', 'package.json'));
     const run = await runCli(['verify', GOLDEN_V1_PATH], { bin, cwd: root });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('Run `npm install` (or `npm run build`)');
@@ -179,6 +180,7 @@ describe('the launcher', () => {
     writeFileSync(join(root, 'dist', 'cli', 'main.js'), '');
     const bin = join(root, 'bin', 'nodehost.js');
     copyFileSync(BIN, bin);
+    copyFileSync(join(dirname(BIN), 'package.json'), join(root, 'bin', 'package.json'));
     // The child's result is checked directly: runCli would retry a run that died loading dist/.
     const { execFileSync } = await import('node:child_process');
     let status = 0;

@@ -25,6 +25,7 @@ export {
 export { verifySnapshot, type VerifySnapshotOptions, type VerifySnapshotResult } from './ops/verify.js';
 export { inspectNode, type NodeView, type SnapshotDirView } from './ops/inspect.js';
 export { readExportDir, type ExportDir, type ExportedExternalFile } from './ops/export-dir.js';
+export type { FlagFileDigest } from './files/flagfile.js';
 export type { MemberNodes, ConfigChangeIdPolicy } from './ops/members.js';
 export { exportSnapshot, type ExportOptions, type ExportResult } from './ops/export.js';
 export { planRecovery, type PlanHost, type PlanOptions, type PlanResult, type HostPlan, type InspectJson } from './ops/plan.js';

@@ -8,7 +8,7 @@
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ErrIncompleteSnapshot, ErrLogSuffix, ErrPathNotExist, ioError } from '../errors.js';
-import { readFlagFileDigested } from '../files/flagfile.js';
+import { type FlagFileDigest, readFlagFileDigested } from '../files/flagfile.js';
 // The protobuf-free decoder: verify reads snapshot.metadata without loading the protobuf runtime.
 import { decodeSnapshotLite as decodeSnapshot } from '../records/lite.js';
 import type { Snapshot } from '../records/types.js';
@@ -38,7 +38,7 @@ export interface ExportDir {
   /** The record from `snapshot.metadata`. */
   record: Snapshot;
   /** Size and SHA-256 of the `snapshot.metadata` bytes the record was decoded from (one read). */
-  metadata: { size: bigint; sha256: string };
+  metadata: FlagFileDigest;
   externalFiles: ExportedExternalFile[];
   /**
    * Absolute path of the export's log suffix (`log-suffix.nhlog`,
@@ -83,7 +83,7 @@ export async function readExportDir(srcDir: string): Promise<ExportDir> {
     );
   }
   const snapshotFile = join(dir, snaps[0]!);
-  const { value: record, ...metadata } = await readFlagFileDigested(join(dir, SNAPSHOT_METADATA_FILENAME), decodeSnapshot);
+  const { value: record, digest: metadata } = await readFlagFileDigested(join(dir, SNAPSHOT_METADATA_FILENAME), decodeSnapshot);
   if (basename(record.filepath) !== snaps[0]) {
     throw new ErrIncompleteSnapshot(
       `${SNAPSHOT_METADATA_FILENAME} names snapshot file "${basename(record.filepath)}" but the export holds "${snaps[0]}"`,

@@ -3,16 +3,15 @@
  * bytes 8..15 of MD5(payload). Pure: reading and writing the file is the
  * caller's job (src/files).
  */
-import { createHash } from 'node:crypto';
 import { ErrCorruptFlagFile } from '../errors.js';
+import { md5 } from './md5.js';
 
 /** Size of the hash prefix of a flag file. */
 export const FLAG_HASH_SIZE = 8;
 
 /** The 8-byte flag-file hash of `payload` (second half of its MD5). */
 export function flagFileHash(payload: Uint8Array): Uint8Array {
-  const md5 = createHash('md5').update(payload).digest();
-  return new Uint8Array(md5.subarray(8, 16));
+  return md5(payload).subarray(8, 16);
 }
 
 /** Frames `payload` (an encoded record) as flag-file bytes. */

@@ -164,11 +164,15 @@ try {
       'README.md',
       'LICENSE',
       'bin/nodehost.js',
+      'bin/package.json',
+      'bin/bundle-loader.js',
       'dist/index.js',
       'dist/index.d.ts',
       'dist/cli/main.js',
       'dist/cli/bundle-verify.cjs',
       'dist/cli/bundle-inspect.cjs',
+      'dist/cli/bundle-verify.cjs.v8cache',
+      'dist/cli/bundle-inspect.cjs.v8cache',
       'cjs/index.cjs',
       'cjs/index.d.cts',
       'assembly/build/nodehost.wasm',
@@ -401,6 +405,12 @@ export async function check(src: string): Promise<string> {
       inProject,
     );
     assert(JSON.parse(i.stdout.trim().split('\n').pop()).ok === true, `inspect: ${i.stdout.slice(-400)}`);
+    // The tarball's code caches were made by this Node.js: the installed launcher's loader takes them.
+    const pkg = path.join(project, 'node_modules', 'nodehost-tools');
+    for (const c of ['verify', 'inspect']) {
+      const probe = `process.stdout.write(String(require(${JSON.stringify(path.join(pkg, 'bin', 'bundle-loader.js'))}).loadBundle(${JSON.stringify(path.join(pkg, 'dist', 'cli', `bundle-${c}.cjs`))}).cacheUsed))`;
+      assert(run(process.execPath, ['-e', probe], inProject).stdout === 'true', `the ${c} bundle's V8 code cache is not used`);
+    }
   });
 } finally {
   const passed = results.filter((r) => r.ok).length;

@@ -24,7 +24,8 @@
 //
 //   node scripts/prepare.mjs [--force | --bundle-only]
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +65,38 @@ function bundlePath(dist, command) {
 }
 
 /**
+ * Node built-ins the bundled modules import at their top but a bundled command
+ * may never call: node:crypto (SHA-256 with a manifest, temp names when
+ * writing) cost about 3 ms of every verify without one. Each becomes an
+ * object of getters that loads the real module on first use; esbuild's
+ * interop reads an import's named export at the call, so the getter runs then.
+ */
+const LAZY_BUILTINS = ['node:crypto', 'node:zlib'];
+
+function lazyBuiltins() {
+  return {
+    name: 'lazy-builtins',
+    setup(build) {
+      const filter = new RegExp(`^(${LAZY_BUILTINS.map((b) => b.replace(/[:/]/g, '\\$&')).join('|')})$`);
+      // The getters' own require() is the real module, left to Node.
+      build.onResolve({ filter }, (args) =>
+        args.namespace === 'lazy-builtin' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy-builtin' },
+      );
+      build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => {
+        const names = Object.keys(await import(args.path)).filter((n) => n !== 'default');
+        const getters = names.map((n) => `${JSON.stringify(n)}: { enumerable: true, get: () => load()[${JSON.stringify(n)}] }`);
+        return {
+          contents:
+            `let real;\nconst load = () => (real ??= require(${JSON.stringify(args.path)}));\n` +
+            `Object.defineProperties(module.exports, {\n  ${getters.join(',\n  ')}\n});\n`,
+          loader: 'js',
+        };
+      });
+    },
+  };
+}
+
+/**
  * Writes `<dist>/cli/bundle-<command>.cjs`: dist/cli/main.js and everything
  * it imports from dist/, bundled, except the other commands (a stub that
  * says so if one is ever loaded from the bundle: their modules would be
@@ -93,6 +126,7 @@ async function bundleCommand(esbuild, dist, command) {
         "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
     },
     plugins: [
+      lazyBuiltins(),
       {
         name: 'one-command-only',
         setup(build) {
@@ -128,6 +162,38 @@ async function bundleCli(dist) {
   return true;
 }
 
+/**
+ * Makes each bundle's V8 code cache (bin/bundle-loader.js) by running the
+ * command once on the example `demo --setup` lays out. Best effort: without
+ * a cache a command compiles its bundle as before, so a failure only says so.
+ */
+function writeCodeCaches() {
+  const tmp = mkdtempSync(join(tmpdir(), 'nodehost-code-cache-'));
+  const node = (args) => execFileSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  try {
+    const setup = JSON.parse(
+      node([join(root, 'bin', 'nodehost.js'), 'demo', '--setup', join(tmp, 'walk'), '--json'])
+        .trim()
+        .split('\n')
+        .pop(),
+    );
+    const cache = join(root, 'scripts', 'code-cache.cjs');
+    node([cache, 'verify', setup.exportDir]);
+    node([cache, 'inspect', '--config', setup.configFiles.m1, '--shard-id', '100', '--replica-id', '1']);
+    log("made the bundled commands' V8 code caches (dist/cli/bundle-*.cjs.v8cache)");
+  } catch (err) {
+    log(
+      `no V8 code cache for the bundled commands (they compile at start instead): ${
+        String(err.stderr || err.message)
+          .trim()
+          .split('\n')[0]
+      }`,
+    );
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /** Whether a bundle is missing or older than the dist/cli/main.js it was built from (bin/nodehost.js's test). */
 function bundleStale() {
   const main = statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs;
@@ -137,7 +203,10 @@ function bundleStale() {
 }
 
 if (bundleOnly) {
-  if (await bundleCli(join(root, 'dist'))) log('built the bundled commands (dist/cli/bundle-*.cjs)');
+  if (await bundleCli(join(root, 'dist'))) {
+    log('built the bundled commands (dist/cli/bundle-*.cjs)');
+    writeCodeCaches();
+  }
   process.exit(0);
 }
 
@@ -156,7 +225,10 @@ const src = Math.max(newest(join(root, 'src')), statSync(join(root, 'tsconfig.js
 if (!force && existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= src) {
   log('dist/ is up to date');
   // A plain `tsc` since (tests, `npm run build:ts`) left the bundle behind dist/: it alone is rebuilt.
-  if (bundleStale() && (await bundleCli(join(root, 'dist')))) log('built the bundled commands (dist/cli/bundle-*.cjs)');
+  if (bundleStale() && (await bundleCli(join(root, 'dist')))) {
+    log('built the bundled commands (dist/cli/bundle-*.cjs)');
+    writeCodeCaches();
+  }
 } else {
   const next = join(root, `dist.next-${process.pid}`);
   const prev = join(root, `dist.prev-${process.pid}`);
@@ -170,6 +242,7 @@ if (!force && existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= src) {
     if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), prev);
     renameSync(next, join(root, 'dist'));
     log('built dist/');
+    writeCodeCaches();
   } finally {
     rmSync(next, { recursive: true, force: true });
     rmSync(prev, { recursive: true, force: true });

@@ -5,7 +5,18 @@
  * child process on a copy of the package whose bundle this test builds.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +28,8 @@ import { type CliRun, runCli } from './run.js';
 
 /** A copy of the package (dist/, bin/, the build script) with its own bundles; packages and the addon linked. */
 function packageCopy(root: string): { bin: string; bundles: string[]; main: string } {
-  for (const p of ['dist', 'bin', 'scripts/prepare.mjs', 'package.json']) cpSync(join(PROJECT_ROOT, p), join(root, p), { recursive: true });
+  for (const p of ['dist', 'bin', 'scripts/prepare.mjs', 'scripts/code-cache.cjs', 'package.json'])
+    cpSync(join(PROJECT_ROOT, p), join(root, p), { recursive: true });
   // src/ too: the launcher then dates the bundles as in a checkout.
   for (const p of ['node_modules', 'build', 'assembly', 'prebuilds', 'src']) {
     if (existsSync(join(PROJECT_ROOT, p))) symlinkSync(join(PROJECT_ROOT, p), join(root, p));
@@ -141,5 +153,71 @@ describe('nodehost verify and inspect from the bundled entry', () => {
     } finally {
       cpSync(kept, gone);
     }
+  });
+});
+
+const LOADER = join(PROJECT_ROOT, 'bin', 'bundle-loader.js');
+
+/**
+ * Loads `file` through bin/bundle-loader.js in a fresh `node` (V8 also keeps compiled code in memory per
+ * process, which would hide what the cache on disk does): whether the cache was used, and `expr` of the
+ * exports. With `write`, then writes the cache.
+ */
+function childLoad(file: string, expr = 'null', write = false): { cacheUsed: boolean; value: unknown } {
+  const probe =
+    `const b = require(${JSON.stringify(LOADER)}).loadBundle(${JSON.stringify(file)});` +
+    `const value = ((exports) => ${expr})(b.exports);` +
+    `${write ? 'b.writeCache();' : ''}process.stdout.write(JSON.stringify({ cacheUsed: b.cacheUsed, value }));`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }));
+}
+
+describe("the bundles' V8 code cache (bin/bundle-loader.js)", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nht-code-cache-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the build makes one per bundle, and a plain `node` running the launcher uses it', () => {
+    for (const command of ['verify', 'inspect']) {
+      const bundle = join(PROJECT_ROOT, 'dist', 'cli', `bundle-${command}.cjs`);
+      expect(existsSync(`${bundle}.v8cache`), command).toBe(true);
+      expect(childLoad(bundle, 'typeof exports.main'), command).toEqual({ cacheUsed: true, value: 'function' });
+    }
+  });
+
+  it('a cache made for other contents of the same length is not used: the code on disk runs', () => {
+    const file = join(dir, 'same-length.cjs');
+    writeFileSync(file, "module.exports.word = function () { return 'AAAA'; };\n");
+    expect(childLoad(file, 'exports.word()', true)).toEqual({ cacheUsed: false, value: 'AAAA' });
+    expect(childLoad(file, 'exports.word()')).toEqual({ cacheUsed: true, value: 'AAAA' });
+    // V8 checks a cache against the source's length only; the header's hash of the contents is what refuses this one.
+    writeFileSync(file, "module.exports.word = function () { return 'BBBB'; };\n");
+    expect(childLoad(file, 'exports.word()')).toEqual({ cacheUsed: false, value: 'BBBB' });
+  });
+
+  it('a damaged cache or one from another Node.js is not used; the bundle still loads', () => {
+    const file = join(dir, 'damaged.cjs');
+    writeFileSync(file, 'module.exports.n = 42;\n');
+    childLoad(file, 'null', true);
+    const cache = `${file}.v8cache`;
+    const good = readFileSync(cache);
+    const header = good.subarray(0, good.indexOf(10) + 1).toString('latin1');
+    expect(header).toContain(process.version);
+    expect(childLoad(file, 'exports.n')).toEqual({ cacheUsed: true, value: 42 });
+
+    writeFileSync(cache, Buffer.concat([Buffer.from(header, 'latin1'), Buffer.alloc(good.length - header.length, 0x5a)]));
+    expect(childLoad(file, 'exports.n')).toEqual({ cacheUsed: false, value: 42 });
+    writeFileSync(cache, Buffer.concat([Buffer.from(header.replace(process.version, 'v0.0.1'), 'latin1'), good.subarray(header.length)]));
+    expect(childLoad(file, 'exports.n')).toEqual({ cacheUsed: false, value: 42 });
+    writeFileSync(cache, good.subarray(0, header.length));
+    expect(childLoad(file, 'exports.n')).toEqual({ cacheUsed: false, value: 42 });
+  });
+
+  it("keeps the bundle's file name and line numbers in stack traces, and require() resolves beside it", () => {
+    const file = join(dir, 'throws.cjs');
+    writeFileSync(join(dir, 'sibling.cjs'), "module.exports = 'beside';\n");
+    writeFileSync(file, "exports.sibling = require('./sibling.cjs');\nexports.fail = () => {\n  throw new Error('line three');\n};\n");
+    const stack = childLoad(file, '(() => { try { exports.fail(); } catch (e) { return [exports.sibling, e.stack]; } })()')
+      .value as string[];
+    expect(stack[0]).toBe('beside');
+    expect(stack[1]).toContain(`${file}:3:`);
   });
 });

@@ -3,17 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ErrMalformedRecord } from '../../src/errors.js';
 import * as codec from '../../src/records/codec.js';
-import {
-  ChecksumType,
-  CompressionType,
-  StateMachineType,
-  type Bootstrap,
-  type Membership,
-  type RaftDataStatus,
-  type Snapshot,
-  type SnapshotHeader,
-} from '../../src/records/types.js';
+import { ChecksumType, CompressionType, type StateMachineType, type Bootstrap, type RaftDataStatus } from '../../src/records/types.js';
 import { scanFields } from '../../src/records/wire.js';
+import { recordArbitraries, smType, u64 } from '../helpers/record-arbitraries.js';
 import { GOLDEN_V1_PATH, expectCoded } from '../helpers/snapshots.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -21,37 +13,8 @@ const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\
 
 // --- arbitraries ----------------------------------------------------------------
 
-const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
-/** Replica IDs: small ones and ones near 2^64, where key order bugs show. */
-const key = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 32n }), u64);
 const str = fc.string({ unit: 'binary', maxLength: 24 });
-const bytes = fc.uint8Array({ maxLength: 24 });
-const smType = fc.constantFrom(StateMachineType.Unknown, StateMachineType.Regular, StateMachineType.Concurrent, StateMachineType.OnDisk);
-const strMap = fc.uniqueArray(fc.tuple(key, str), { selector: (t) => t[0], maxLength: 6 }).map((a) => new Map(a));
-const boolMap = fc.uniqueArray(fc.tuple(key, fc.boolean()), { selector: (t) => t[0], maxLength: 6 }).map((a) => new Map(a));
-
-const membership: fc.Arbitrary<Membership> = fc.record({
-  configChangeId: u64,
-  addresses: strMap,
-  removed: boolMap,
-  nonVotings: strMap,
-  witnesses: strMap,
-});
-const snapshot: fc.Arbitrary<Snapshot> = fc.record({
-  filepath: str,
-  fileSize: u64,
-  index: u64,
-  term: u64,
-  membership,
-  files: fc.array(fc.record({ filepath: str, fileSize: u64, fileId: u64, metadata: bytes }), { maxLength: 3 }),
-  checksum: bytes,
-  dummy: fc.boolean(),
-  shardId: u64,
-  type: smType,
-  imported: fc.boolean(),
-  onDiskIndex: u64,
-  witness: fc.boolean(),
-});
+const { strMap, membership, snapshot, header: snapshotHeader } = recordArbitraries({ str, maxMapSize: 6 });
 const bootstrap: fc.Arbitrary<Bootstrap> = fc.record({ addresses: strMap, join: fc.boolean(), type: smType });
 const raftState = fc.record({ term: u64, vote: u64, commit: u64 });
 const raftDataStatus: fc.Arbitrary<RaftDataStatus> = fc.record({
@@ -66,17 +29,6 @@ const raftDataStatus: fc.Arbitrary<RaftDataStatus> = fc.record({
   maxSessionCount: u64,
   entryBatchSize: u64,
   addressByNodeHostId: fc.boolean(),
-});
-const snapshotHeader: fc.Arbitrary<SnapshotHeader> = fc.record({
-  sessionSize: u64,
-  dataStoreSize: u64,
-  unreliableTime: u64,
-  gitVersion: str,
-  headerChecksum: bytes,
-  payloadChecksum: bytes,
-  checksumType: fc.constantFrom(ChecksumType.CRC32IEEE, ChecksumType.HIGHWAY),
-  version: u64,
-  compressionType: fc.constantFrom(CompressionType.None, CompressionType.Snappy),
 });
 
 interface Case<T> {

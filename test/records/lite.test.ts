@@ -11,54 +11,11 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import * as codec from '../../src/records/codec.js';
 import { decodeSnapshotHeaderLite, decodeSnapshotLite, encodeSnapshotHeaderLite } from '../../src/records/lite.js';
-import {
-  ChecksumType,
-  CompressionType,
-  StateMachineType,
-  type Membership,
-  type Snapshot,
-  type SnapshotHeader,
-} from '../../src/records/types.js';
+import type { ChecksumType, CompressionType } from '../../src/records/types.js';
+import { recordArbitraries, replicaKey as key, u64 } from '../helpers/record-arbitraries.js';
 
-const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
-const key = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 32n }), u64);
 const str = fc.oneof(fc.string({ unit: 'binary', maxLength: 24 }), fc.constant('\uFEFFbom'));
-const bytes = fc.uint8Array({ maxLength: 24 });
-const strMap = fc.uniqueArray(fc.tuple(key, str), { selector: (t) => t[0], maxLength: 4 }).map((a) => new Map(a));
-const boolMap = fc.uniqueArray(fc.tuple(key, fc.boolean()), { selector: (t) => t[0], maxLength: 4 }).map((a) => new Map(a));
-const membership: fc.Arbitrary<Membership> = fc.record({
-  configChangeId: u64,
-  addresses: strMap,
-  removed: boolMap,
-  nonVotings: strMap,
-  witnesses: strMap,
-});
-const snapshot: fc.Arbitrary<Snapshot> = fc.record({
-  filepath: str,
-  fileSize: u64,
-  index: u64,
-  term: u64,
-  membership,
-  files: fc.array(fc.record({ filepath: str, fileSize: u64, fileId: u64, metadata: bytes }), { maxLength: 3 }),
-  checksum: bytes,
-  dummy: fc.boolean(),
-  shardId: u64,
-  type: fc.constantFrom(StateMachineType.Unknown, StateMachineType.Regular, StateMachineType.Concurrent, StateMachineType.OnDisk),
-  imported: fc.boolean(),
-  onDiskIndex: u64,
-  witness: fc.boolean(),
-});
-const header: fc.Arbitrary<SnapshotHeader> = fc.record({
-  sessionSize: u64,
-  dataStoreSize: u64,
-  unreliableTime: u64,
-  gitVersion: str,
-  headerChecksum: bytes,
-  payloadChecksum: bytes,
-  checksumType: fc.constantFrom(ChecksumType.CRC32IEEE, ChecksumType.HIGHWAY),
-  version: u64,
-  compressionType: fc.constantFrom(CompressionType.None, CompressionType.Snappy),
-});
+const { snapshot, header } = recordArbitraries({ str, maxMapSize: 4 });
 
 /** Raw protobuf building blocks for encodings codec.ts never writes. */
 function varint(v: bigint): number[] {

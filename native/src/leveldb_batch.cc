@@ -87,7 +87,7 @@ void FlushMemTable(leveldb::DB* db) {
 struct BatchState {
   std::unique_ptr<leveldb::WriteBatch> batch = std::make_unique<leveldb::WriteBatch>();
   uint64_t count = 0;
-  // Handed to a write: the batch belongs to the worker thread from then on.
+  // Handed to a write (the batch belongs to the worker thread from then on) or discarded.
   bool spent = false;
 };
 
@@ -98,14 +98,15 @@ class NativeWriteBatch : public Napi::ObjectWrap<NativeWriteBatch> {
         env, "NativeWriteBatch",
         {InstanceMethod<&NativeWriteBatch::Put>("put"), InstanceMethod<&NativeWriteBatch::Del>("del"),
          InstanceMethod<&NativeWriteBatch::AppendEncoded>("appendEncoded"),
-         InstanceMethod<&NativeWriteBatch::Write>("write"), InstanceAccessor<&NativeWriteBatch::Count>("count")});
+         InstanceMethod<&NativeWriteBatch::Write>("write"), InstanceMethod<&NativeWriteBatch::Discard>("discard"),
+         InstanceAccessor<&NativeWriteBatch::Count>("count")});
   }
   explicit NativeWriteBatch(const Napi::CallbackInfo& info)
       : Napi::ObjectWrap<NativeWriteBatch>(info), state_(std::make_shared<BatchState>()) {}
 
  private:
   BatchState& Usable(Napi::Env env) {
-    if (state_->spent) throw InvalidArgument(env, "the write batch was already handed to a write");
+    if (state_->spent) throw InvalidArgument(env, "the write batch was already handed to a write or discarded");
     return *state_;
   }
 
@@ -173,6 +174,16 @@ class NativeWriteBatch : public Napi::ObjectWrap<NativeWriteBatch> {
           return true;
         },
         [](Napi::Env env, const bool&) -> Napi::Value { return env.Undefined(); });
+  }
+
+  // Releases the bytes of a batch that will not be written (its filling failed) without waiting for the GC,
+  // which does not know their size. A batch handed to a write is the worker's: left alone.
+  Napi::Value Discard(const Napi::CallbackInfo& info) {
+    if (!state_->spent) {
+      state_->spent = true;
+      state_->batch.reset();
+    }
+    return info.Env().Undefined();
   }
 
   Napi::Value Count(const Napi::CallbackInfo& info) {

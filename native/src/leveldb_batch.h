@@ -53,7 +53,8 @@ void WriteBatchTo(const BatchWriteRequest& req, std::unique_ptr<leveldb::WriteBa
                   const std::atomic<bool>* cancel);
 
 // The JavaScript class NativeWriteBatch: put(key, value), del(key),
-// appendEncoded(bytes, count), count, write(dbPath, {sync, createIfMissing}, token?) -> Promise.
+// appendEncoded(bytes, count), count, write(dbPath, {sync, createIfMissing}, token?) -> Promise,
+// discard().
 Napi::Function DefineNativeWriteBatch(Napi::Env env);
 
 }  // namespace nodehost

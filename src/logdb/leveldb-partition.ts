@@ -500,6 +500,7 @@ export class LogDBPartition implements PartitionStore {
         }
       },
     }).catch((err: unknown) => {
+      batch.discard();
       throw levelError(err, this.dir, 'write');
     });
     await this.runNative(() => batch.write());

@@ -29,7 +29,7 @@ export interface NativeBatchWriteOptions {
   signal?: AbortSignal;
 }
 
-/** One write batch for the LevelDB database at `dbPath`; written once. */
+/** One write batch for the LevelDB database at `dbPath`; written once (or discarded). */
 export class NativeLevelBatch {
   /** The database the batch is for (named in its errors). */
   readonly dbPath: string;
@@ -82,6 +82,15 @@ export class NativeLevelBatch {
         throw mapNativeError(err, 'LevelDB batch write', this.dbPath, options.signal);
       }
     });
+  }
+
+  /**
+   * Releases the batch's bytes now, when it will not be written (its
+   * filling failed): they can be the whole carried suffix, and the garbage
+   * collector does not know their size. Later operations are refused.
+   */
+  discard(): void {
+    this.raw.discard();
   }
 
   private call(run: () => void): void {

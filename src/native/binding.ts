@@ -178,7 +178,7 @@ export interface RawSuffixFrames {
 
 /**
  * The raw `NativeWriteBatch`: operations are copied in during each call; the
- * batch is written once (then no operation is accepted). A malformed encoded
+ * batch is written once or discarded (then no operation is accepted). A malformed encoded
  * piece throws an `invalid` error with `offset` and `check`, and adds nothing.
  */
 export interface RawNativeWriteBatch {
@@ -190,6 +190,8 @@ export interface RawNativeWriteBatch {
   readonly count: number;
   /** Opens the database (creating it unless `createIfMissing` is false), applies the batch as one write, closes. */
   write(dbPath: string, options?: { sync?: boolean; createIfMissing?: boolean }, token?: NativeCancelToken | null): Promise<void>;
+  /** Releases a batch that will not be written (no-op once handed to a write). */
+  discard(): void;
 }
 
 /** The addon's streaming SHA-256 (see {@link NativeBinding.Sha256Stream}). */

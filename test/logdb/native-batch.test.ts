@@ -164,15 +164,18 @@ describe('the partition writes a batch of encoded puts through the addon', () =>
     expect(got.size).toBe(51 + 30 + 1);
   });
 
-  it('a putMany whose encoded puts are fewer than it announced fails the batch; nothing is written', async () => {
+  it('a putMany whose encoded puts are fewer than it announced fails the batch (discarded); nothing is written', async () => {
     const dir = copy();
     const before = await dump(dir);
     const short = putMany(51, 100, encodedPieces(51, 99, 10));
+    const discarded = vi.spyOn(NativeLevelBatch.prototype, 'discard');
     const err = await writeThrough(dir, [{ type: 'put', key: entryKey(100, 2, 7), value: Uint8Array.of(1) }, short], true).catch(
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ErrLogDB);
     expect((err as ErrLogDB).details).toMatchObject({ check: 'batch-count', expected: 50, actual: 49 });
+    // The batch's bytes are released at once, not left to the garbage collector.
+    expect(discarded).toHaveBeenCalledOnce();
     expect(await dump(dir)).toEqual(before);
   });
 });
@@ -287,6 +290,18 @@ describe('the native batch write', () => {
     expect((await dump(dir)).size).toBe(2000);
   });
 
+  it('discarded: refuses every later operation and the write; the database unchanged', async () => {
+    const dir = copy();
+    const before = await dump(dir);
+    const batch = new NativeLevelBatch(dir);
+    batch.appendEncoded(encodedPieces(1, 10, 10)[0]!.bytes, 10);
+    batch.discard();
+    batch.discard();
+    expect(() => batch.appendEncoded(encodedPieces(1, 10, 10)[0]!.bytes, 10)).toThrow(/discarded/);
+    await expect(batch.write()).rejects.toMatchObject({ code: 'ErrInvalidConfig' });
+    expect(await dump(dir)).toEqual(before);
+  });
+
   it('is written once: a second write or a later operation is refused', async () => {
     const dir = copy();
     const batch = new NativeLevelBatch(dir);
@@ -294,7 +309,7 @@ describe('the native batch write', () => {
     batch.del(entryKey(100, 3, 7));
     await batch.write();
     await expect(batch.write()).rejects.toMatchObject({ code: 'ErrInvalidConfig' });
-    expect(() => batch.put(entryKey(100, 2, 2), Uint8Array.of(1))).toThrow(/already handed to a write/);
+    expect(() => batch.put(entryKey(100, 2, 2), Uint8Array.of(1))).toThrow(/already handed to a write or discarded/);
     const got = await dump(dir);
     expect(got.get(hex(entryKey(100, 2, 1)))).toBe('01');
     expect(got.has(hex(entryKey(100, 3, 7)))).toBe(false);

@@ -477,33 +477,37 @@ export class LogDBPartition implements PartitionStore {
    */
   private async writeNative(ops: readonly KvOp[]): Promise<void> {
     const batch = new NativeLevelBatch(this.dir);
-    await this.fill(ops, {
-      put: (key, value) => batch.put(key, value),
-      del: (key) => batch.del(key),
-      putMany: async (op) => {
-        if (!op.encoded) {
-          for await (const piece of op.pairs()) for (const [key, value] of piece) batch.put(key, value);
-          return;
-        }
-        let count = 0;
-        for await (const piece of op.encoded()) {
-          batch.appendEncoded(piece.bytes, piece.count);
-          count += piece.count;
-        }
-        if (count !== op.count) {
-          throw new ErrLogDB(`log store partition ${this.dir}: a putMany announced ${op.count} puts and encoded ${count}`, {
-            path: this.dir,
-            check: 'batch-count',
-            expected: op.count,
-            actual: count,
-          });
-        }
-      },
-    }).catch((err: unknown) => {
+    try {
+      await this.fill(ops, {
+        put: (key, value) => batch.put(key, value),
+        del: (key) => batch.del(key),
+        putMany: async (op) => {
+          if (!op.encoded) {
+            for await (const piece of op.pairs()) for (const [key, value] of piece) batch.put(key, value);
+            return;
+          }
+          let count = 0;
+          for await (const piece of op.encoded()) {
+            batch.appendEncoded(piece.bytes, piece.count);
+            count += piece.count;
+          }
+          if (count !== op.count) {
+            throw new ErrLogDB(`log store partition ${this.dir}: a putMany announced ${op.count} puts and encoded ${count}`, {
+              path: this.dir,
+              check: 'batch-count',
+              expected: op.count,
+              actual: count,
+            });
+          }
+        },
+      }).catch((err: unknown) => {
+        throw levelError(err, this.dir, 'write');
+      });
+      await this.runNative(() => batch.write());
+    } finally {
+      // A no-op once the write has it; otherwise its bytes (maybe the whole suffix) go now, not at some GC.
       batch.discard();
-      throw levelError(err, this.dir, 'write');
-    });
-    await this.runNative(() => batch.write());
+    }
   }
 
   /** Feeds `ops` to a batch in order, `delRange` expanded into point deletes. */

@@ -4,7 +4,6 @@
 
 #include "js_util.h"
 #include "leveldb/db.h"
-#include "leveldb/filter_policy.h"
 #include "leveldb/options.h"
 #include "logdb_bulk.h"
 #include "workers.h"
@@ -215,26 +214,16 @@ void WriteBatchTo(const BatchWriteRequest& req, std::unique_ptr<leveldb::WriteBa
                   const std::atomic<bool>* cancel) {
   auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
   if (cancelled()) throw NativeError(ErrorKind::kAborted, "aborted");
-  if (!req.createIfMissing) RequireExistingDb(req.dbPath);
-  // What classic-level opens a database with (its defaults are LevelDB's,
-  // plus a 10-bit Bloom filter in every table it writes): the tables this
-  // write's log turns into look the same whichever binding flushes them.
-  std::unique_ptr<const leveldb::FilterPolicy> filter(leveldb::NewBloomFilterPolicy(10));
-  leveldb::Options options;
-  options.create_if_missing = req.createIfMissing;
-  options.compression = leveldb::kSnappyCompression;
-  options.filter_policy = filter.get();
-  leveldb::DB* raw = nullptr;
-  leveldb::Status s = leveldb::DB::Open(options, req.dbPath, &raw);
-  if (!s.ok()) throw StatusError(s, req.dbPath, "open");
-  std::unique_ptr<leveldb::DB> db(raw);
+  // As classic-level opens it: the tables this write's log turns into look the same whichever binding flushes them.
+  ClassicLevelDb opened = OpenLikeClassicLevel(req.dbPath, req.createIfMissing);
+  leveldb::DB* db = opened.db.get();
   if (cancelled()) throw NativeError(ErrorKind::kAborted, "aborted");
   leveldb::WriteOptions wo;
   wo.sync = req.sync;
-  s = db->Write(wo, batch->get());
+  leveldb::Status s = db->Write(wo, batch->get());
   batch->reset();
   if (!s.ok()) throw StatusError(s, req.dbPath, "write");
-  FlushMemTable(db.get());
+  FlushMemTable(db);
 }
 
 Napi::Function DefineNativeWriteBatch(Napi::Env env) {

@@ -51,23 +51,27 @@ void RequireExistingDb(const std::string& path) {
   }
 }
 
+ClassicLevelDb OpenLikeClassicLevel(const std::string& path, bool createIfMissing) {
+  if (!createIfMissing) RequireExistingDb(path);
+  ClassicLevelDb out;
+  out.filter.reset(leveldb::NewBloomFilterPolicy(10));
+  leveldb::Options options;
+  options.create_if_missing = createIfMissing;
+  options.compression = leveldb::kSnappyCompression;
+  options.filter_policy = out.filter.get();
+  leveldb::DB* raw = nullptr;
+  leveldb::Status s = leveldb::DB::Open(options, path, &raw);
+  if (!s.ok()) throw StatusError(s, path, "open");
+  out.db.reset(raw);
+  return out;
+}
+
 namespace {
 
 constexpr size_t kMaxBatchBytes = 32u << 20;
 
 void ThrowIfCancelled(const std::atomic<bool>* cancel) {
   if (cancel && cancel->load(std::memory_order_relaxed)) throw NativeError(ErrorKind::kAborted, "aborted");
-}
-
-// Opens an existing database (never creates one: a missing partition has nothing to remove).
-std::unique_ptr<leveldb::DB> OpenDb(const std::string& path) {
-  RequireExistingDb(path);
-  leveldb::Options options;
-  options.create_if_missing = false;
-  leveldb::DB* db = nullptr;
-  leveldb::Status s = leveldb::DB::Open(options, path, &db);
-  if (!s.ok()) throw StatusError(s, path, "open");
-  return std::unique_ptr<leveldb::DB>(db);
 }
 
 // Applies a batch every `limit` operations; the last write is synced, which
@@ -139,11 +143,13 @@ RemoveRangesResult RemoveRanges(const RemoveRangesRequest& req, const std::atomi
   // and one compaction per range after the deletes makes both meet and drop.
   // (Records still in the memtable would be flushed together with their
   // deletes and could stay below the levels that compaction covers.)
-  std::unique_ptr<leveldb::DB> db = OpenDb(req.dbPath);
+  // Never creates a database: a missing partition has nothing to remove.
+  ClassicLevelDb opened = OpenLikeClassicLevel(req.dbPath, false);
+  leveldb::DB* db = opened.db.get();
   RemoveRangesResult result;
-  BatchWriter writer(db.get(), req.dbPath, req.deletesPerWrite, cancel);
+  BatchWriter writer(db, req.dbPath, req.deletesPerWrite, cancel);
   for (const ByteRange& r : req.ranges) {
-    ForEachKeyInRange(db.get(), req.dbPath, r, [&](leveldb::Iterator& it) {
+    ForEachKeyInRange(db, req.dbPath, r, [&](leveldb::Iterator& it) {
       writer.Delete(it.key());
       result.removed++;
     });

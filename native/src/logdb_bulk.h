@@ -10,9 +10,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "leveldb/db.h"
+#include "leveldb/filter_policy.h"
 #include "leveldb/status.h"
 #include "native_error.h"
 
@@ -25,6 +28,19 @@ NativeError StatusError(const leveldb::Status& s, const std::string& path, const
 // Throws kPathNotExist / kNotADb unless `path` holds a database (its CURRENT
 // file); checked before LevelDB runs, which would create the directory and a LOCK.
 void RequireExistingDb(const std::string& path);
+
+// A database opened as classic-level opens one (LevelDB's defaults plus a
+// 10-bit Bloom filter in every table it writes), so the tables either binding
+// writes look the same. The policy outlives the handle (members are destroyed
+// in reverse order).
+struct ClassicLevelDb {
+  std::unique_ptr<const leveldb::FilterPolicy> filter;
+  std::unique_ptr<leveldb::DB> db;
+};
+
+// Opens `path`; with createIfMissing false, a path without a database is
+// refused before LevelDB runs (RequireExistingDb).
+ClassicLevelDb OpenLikeClassicLevel(const std::string& path, bool createIfMissing);
 
 // The keys k with start <= k < end, compared bytewise.
 struct ByteRange {

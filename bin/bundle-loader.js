@@ -3,33 +3,29 @@
 // compiling the bundle and the functions a verify calls took about 8 ms of a
 // verify's start. The cache (<bundle>.v8cache) is made at build time by
 // scripts/code-cache.cjs, which runs the command once through loadBundle and
-// then calls writeCache(). A cache is used only when its header names this
-// Node.js version and the bundle's exact contents (an FNV-1a hash of its
-// text: V8's own check compares only the source's length); otherwise, or when
-// V8 rejects it, the bundle is compiled as it would be without one.
+// then calls writeCache(). V8 checks a cache only against the source's
+// length (and its own version and flags): a cache is used here only when its
+// header names this Node.js version and the bundle's length, and the cache
+// is not older than the bundle, so a bundle rebuilt or edited since (even to
+// the same length) is compiled as it would be without one. Hashing the text
+// instead would cost a cold start most of what the cache saves.
 'use strict';
-const { readFileSync, renameSync, writeFileSync } = require('node:fs');
+const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const path = require('node:path');
 const vm = require('node:vm');
 
 const MAGIC = 'nodehost-tools v8 code cache 1';
 
-/** FNV-1a (32-bit) of a string's UTF-16 code units: cheap, and enough to tell two builds apart. */
-function fnv1a(text) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
-
 function headerFor(source) {
-  return `${MAGIC} ${process.version} ${source.length} ${fnv1a(source)}\n`;
+  return `${MAGIC} ${process.version} ${source.length}\n`;
 }
 
-/** The cache's V8 data when its header matches `source`; undefined otherwise. */
-function readCache(file, source) {
+/** The cache's V8 data when it was made for `source` at `bundleFile` as it is now; undefined otherwise. */
+function readCache(file, source, bundleFile) {
   let bytes;
   try {
+    if (statSync(file).mtimeMs < statSync(bundleFile).mtimeMs) return undefined;
     bytes = readFileSync(file);
   } catch {
     return undefined;
@@ -46,7 +42,7 @@ function readCache(file, source) {
 function loadBundle(file) {
   const source = readFileSync(file, 'utf8');
   const cacheFile = `${file}.v8cache`;
-  const cachedData = readCache(cacheFile, source);
+  const cachedData = readCache(cacheFile, source, file);
   // On one line with the source, as Node's own wrapper is, so stack traces keep the bundle's line numbers.
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n})`, {
     filename: file,

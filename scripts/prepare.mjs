@@ -194,6 +194,14 @@ function writeCodeCaches() {
   }
 }
 
+/** Whether a bundle's V8 code cache is missing or older than the bundle (bin/bundle-loader.js would not use it). */
+function codeCachesStale() {
+  return BUNDLED_COMMANDS.some((c) => {
+    const bundle = bundlePath(join(root, 'dist'), c);
+    return existsSync(bundle) && (!existsSync(`${bundle}.v8cache`) || statSync(`${bundle}.v8cache`).mtimeMs < statSync(bundle).mtimeMs);
+  });
+}
+
 /** Whether a bundle is missing or older than the dist/cli/main.js it was built from (bin/nodehost.js's test). */
 function bundleStale() {
   const main = statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs;
@@ -227,6 +235,8 @@ if (!force && existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= src) {
   // A plain `tsc` since (tests, `npm run build:ts`) left the bundle behind dist/: it alone is rebuilt.
   if (bundleStale() && (await bundleCli(join(root, 'dist')))) {
     log('built the bundled commands (dist/cli/bundle-*.cjs)');
+    writeCodeCaches();
+  } else if (codeCachesStale()) {
     writeCodeCaches();
   }
 } else {

@@ -332,6 +332,8 @@ export async function verifySnapshotFile(path: string, options: VerifyOptions): 
   const checks: string[] = [];
   const pre = await precheckPath(abs, options, checks);
   const { parsed, layout } = pre;
+  // Reported before the first byte, so a display times the whole scan (the engines report after each piece).
+  options.onProgress?.(0, layout.fileSize);
   const scan = await options.engine.scanPayload(layout, { signal: options.signal, onProgress: options.onProgress, sha256: options.sha256 });
   checks.push(...(parsed.version === 2 ? ENGINE_CHECKS_V2 : ENGINE_CHECKS_V1));
   if (!scan.ok) engineFailure(abs, scan);
@@ -354,6 +356,7 @@ export async function copySnapshotFile(src: string, dest: string, options: CopyO
   const checks: string[] = [];
   const pre = await precheckPath(abs, options, checks);
   const { parsed, layout, area } = pre;
+  options.onProgress?.(0, layout.fileSize);
   const scan = await options.engine.copyAndScan(layout, absDest, options.mode, {
     signal: options.signal,
     onProgress: options.onProgress,

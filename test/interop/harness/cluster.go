@@ -44,14 +44,40 @@ func Quiet() {
 	})
 }
 
-// FreeAddr returns a 127.0.0.1 address with a port that was free just now.
+// handedOut holds every address FreeAddr has returned in this process.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// FreeAddr returns a 127.0.0.1 address with a port that was free just now
+// and that it has never returned before: the kernel may give the port just
+// released to the next bind, and two hosts of one test with one address make
+// a membership the tool refuses.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	// A port already handed out stays bound until a new one comes, so the
+	// kernel cannot offer it again and again.
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	for len(held) < 1000 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		held = append(held, l)
+		addr := l.Addr().String()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr, nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", fmt.Errorf("no loopback port this process has not handed out already in %d binds", len(held))
 }
 
 // Host is one NodeHost's identity and directories; it outlives the running

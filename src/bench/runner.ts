@@ -440,22 +440,24 @@ async function carryGroup(ctx: Ctx, entries: number): Promise<BenchGroup> {
   const suffixBytes = await writeBenchSuffix(exp, entries);
   const cli = cliScript(ctx.script);
   const host = (tag: string, n: number): string => join(ctx.root, `carry-${tag}-${n}`);
-  const specs: CaseSpec[] = [
-    {
-      id: 'carry.base',
-      label: 'import --ignore-log, then cp of the suffix file + sync (baseline)',
-      role: 'baseline',
-      bytes: Number(suffixBytes),
-      run: async (n) => {
-        const imp = await cliImport(cli, exp, host('base', n), true, EXPORT_INDEX);
-        const cp = await copySuffix(exp, host('cp', n));
-        return { seconds: imp.seconds + cp.seconds, peakRssBytes: imp.peakRssBytes, peakAnonBytes: null, peakFileBytes: null };
-      },
-      cleanup: async (n) => {
-        await removeDir(host('base', n));
-        await removeDir(host('cp', n));
-      },
+  // Each store's row against the same store's import without the log, plus cp of the suffix file.
+  const baseline = (id: string, tag: string, label: string, logdbType: 'sharded-pebble' | 'sharded-leveldb'): CaseSpec => ({
+    id,
+    label,
+    role: 'baseline',
+    bytes: Number(suffixBytes),
+    run: async (n) => {
+      const imp = await cliImport(cli, exp, host(tag, n), true, EXPORT_INDEX, logdbType);
+      const cp = await copySuffix(exp, host(`${tag}-cp`, n));
+      return { seconds: imp.seconds + cp.seconds, peakRssBytes: imp.peakRssBytes, peakAnonBytes: null, peakFileBytes: null };
     },
+    cleanup: async (n) => {
+      await removeDir(host(tag, n));
+      await removeDir(host(`${tag}-cp`, n));
+    },
+  });
+  const specs: CaseSpec[] = [
+    baseline('carry.base', 'base', 'import --ignore-log, then cp of the suffix file + sync (baseline)', 'sharded-pebble'),
     {
       id: 'carry.cli',
       label: `nodehost import carrying ${formatCount(entries)} entries (CLI process)`,
@@ -464,6 +466,12 @@ async function carryGroup(ctx: Ctx, entries: number): Promise<BenchGroup> {
       run: (n) => cliImport(cli, exp, host('cli', n), false, EXPORT_INDEX + BigInt(entries)),
       cleanup: (n) => removeDir(host('cli', n)),
     },
+    baseline(
+      'carry.base.leveldb',
+      'base-leveldb',
+      'the same onto a LevelDB host: import --ignore-log, then cp + sync (baseline)',
+      'sharded-leveldb',
+    ),
     {
       id: 'carry.cli.leveldb',
       label: `nodehost import carrying ${formatCount(entries)} entries onto a LevelDB host (CLI process)`,
@@ -476,7 +484,7 @@ async function carryGroup(ctx: Ctx, entries: number): Promise<BenchGroup> {
   const cases = await runGroup(ctx, 'carry', specs);
   applyRatios(cases, [
     { caseId: 'carry.cli', to: 'carry.base', label: 'without the log + cp', kind: 'time' },
-    { caseId: 'carry.cli.leveldb', to: 'carry.base', label: 'without the log (Pebble) + cp', kind: 'time' },
+    { caseId: 'carry.cli.leveldb', to: 'carry.base.leveldb', label: 'without the log + cp', kind: 'time' },
   ]);
   await rm(exp.dir, { recursive: true, force: true });
   return {

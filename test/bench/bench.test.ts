@@ -276,8 +276,14 @@ describe('runBenchmarks at a tiny size', () => {
         'import-pebble.cli',
         'carry.base',
         'carry.cli',
+        'carry.base.leveldb',
+        'carry.cli.leveldb',
       ]),
     );
+    // Each store's carry row is compared with the same store's import without the log.
+    const carry = new Map(report.groups.flatMap((g) => g.cases).map((c) => [c.id, c.ratios.map((r) => r.to)]));
+    expect(carry.get('carry.cli')).toEqual(['carry.base']);
+    expect(carry.get('carry.cli.leveldb')).toEqual(['carry.base.leveldb']);
     for (const engine of ['native', 'wasm', 'js']) {
       const measured = ids.includes(`verify.${engine}`);
       const skipped = report.notes.some((n) => n.startsWith(`engine ${engine} skipped`));

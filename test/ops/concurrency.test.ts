@@ -122,7 +122,10 @@ describe('an import while inspect reads', () => {
       }
     }
     const out = await child;
-    expect(out.out?.ok).toBe(true);
+    expect(
+      out.out?.ok,
+      `exit ${out.code} ${out.signal ?? ''}, steps ${out.steps.join(',')}: ${JSON.stringify(out.out)} ${out.stderr}`,
+    ).toBe(true);
     expect(seen.length).toBeGreaterThan(0);
     for (const s of seen) expect(['10/30/1,2,3', '20/20/1,4,5']).toContain(s.startsWith('refused:') ? '10/30/1,2,3' : s);
   });

@@ -18,6 +18,8 @@ import { NativeLevelBatch } from '../../src/logdb/native-batch.js';
 import type { EncodedPuts, KvOp, PutMany } from '../../src/logdb/store.js';
 import { DISABLE_NATIVE_ENV, loadNative } from '../../src/native/binding.js';
 import { isOwnLock } from '../../src/nodehost/lock.js';
+import { batchOpSize, encodeBatchOpInto } from '../../src/pebble/batch.js';
+import { Kind } from '../../src/pebble/internal-key.js';
 import { encodeUvarint } from '../../src/pebble/varint.js';
 import { holdLevelDb } from '../helpers/lock-holders.js';
 import { dump, hex } from '../native/logdb-fixture.js';
@@ -41,8 +43,12 @@ function encodedPieces(from: number, to: number, perPiece: number): EncodedPuts[
   return pieces;
 }
 
+/** One encoded put, by the Pebble batch encoder: the encoding a putMany's pieces use. */
 function put(key: Uint8Array, v: Uint8Array): Uint8Array {
-  return Buffer.concat([Uint8Array.of(1), encodeUvarint(key.length), key, encodeUvarint(v.length), v]);
+  const op = { kind: Kind.Set, key, value: v };
+  const out = new Uint8Array(batchOpSize(op));
+  encodeBatchOpInto(op, out, 0);
+  return out;
 }
 
 /** A putMany of entries `from..to` offering both its pairs and its encoded puts (or only `pieces`, when given). */

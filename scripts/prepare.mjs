@@ -21,6 +21,9 @@
 //   the top. bin/nodehost.js runs a command from its bundle when that is at
 //   least as new as dist/cli/main.js, else from dist/ module by module, so a
 //   stale or missing bundle is never run.
+// - dist/cli/bundle-<command>.cjs.v8cache: V8's code for each bundle
+//   (bin/bundle-loader.js), made by running the command once, whenever a
+//   bundle is newer than its cache.
 //
 //   node scripts/prepare.mjs [--force | --bundle-only]
 import { execFileSync } from 'node:child_process';
@@ -211,10 +214,8 @@ function bundleStale() {
 }
 
 if (bundleOnly) {
-  if (await bundleCli(join(root, 'dist'))) {
-    log('built the bundled commands (dist/cli/bundle-*.cjs)');
-    writeCodeCaches();
-  }
+  if (await bundleCli(join(root, 'dist'))) log('built the bundled commands (dist/cli/bundle-*.cjs)');
+  if (codeCachesStale()) writeCodeCaches();
   process.exit(0);
 }
 
@@ -233,12 +234,7 @@ const src = Math.max(newest(join(root, 'src')), statSync(join(root, 'tsconfig.js
 if (!force && existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= src) {
   log('dist/ is up to date');
   // A plain `tsc` since (tests, `npm run build:ts`) left the bundle behind dist/: it alone is rebuilt.
-  if (bundleStale() && (await bundleCli(join(root, 'dist')))) {
-    log('built the bundled commands (dist/cli/bundle-*.cjs)');
-    writeCodeCaches();
-  } else if (codeCachesStale()) {
-    writeCodeCaches();
-  }
+  if (bundleStale() && (await bundleCli(join(root, 'dist')))) log('built the bundled commands (dist/cli/bundle-*.cjs)');
 } else {
   const next = join(root, `dist.next-${process.pid}`);
   const prev = join(root, `dist.prev-${process.pid}`);
@@ -252,9 +248,11 @@ if (!force && existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) >= src) {
     if (existsSync(join(root, 'dist'))) renameSync(join(root, 'dist'), prev);
     renameSync(next, join(root, 'dist'));
     log('built dist/');
-    writeCodeCaches();
   } finally {
     rmSync(next, { recursive: true, force: true });
     rmSync(prev, { recursive: true, force: true });
   }
 }
+
+// 3. The bundles' V8 code caches, wherever a bundle is newer than its cache (just built, or a cache never made).
+if (codeCachesStale()) writeCodeCaches();
